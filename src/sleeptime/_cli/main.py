@@ -1,0 +1,220 @@
+"""The ``sleeptime`` command: human-readable output by default, JSON with ``--json``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sleeptime import __version__
+from sleeptime._errors import SleeptimeError
+
+Handler = Callable[[argparse.Namespace], dict[str, Any]]
+
+
+def _emit(
+    args: argparse.Namespace, result: dict[str, Any], human: Callable[[dict[str, Any]], str]
+) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(result, indent=2, sort_keys=False))
+    else:
+        print(human(result))
+
+
+def _json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def _workload_source_args(parser: argparse.ArgumentParser) -> None:
+    from sleeptime.workloads import FORMATS
+
+    parser.add_argument("source", help="a .jsonl or .csv file, or 'builtin' for the generator")
+    parser.add_argument(
+        "--format", choices=FORMATS, default=None,
+        help="the file's format (default: detected from the fields of the first record)",
+    )  # fmt: skip
+    parser.add_argument("--limit", type=int, default=None, help="read only the first N records")
+    group = parser.add_argument_group("your own columns (--format fields)")
+    group.add_argument("--context-field", default=None, help="column holding the context text")
+    group.add_argument("--question-field", default="question", help="column holding the question")
+    group.add_argument("--answer-field", default="answer", help="column holding the gold answer")
+    group.add_argument(
+        "--context-id-field", default=None, help="column grouping rows into contexts"
+    )
+    group.add_argument("--query-id-field", default=None, help="column holding query ids")
+    group.add_argument(
+        "--answer-kind", choices=("numeric", "integer", "text"), default="numeric",
+        help="how answers are compared (default: numeric)",
+    )  # fmt: skip
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from sleeptime.workloads import FieldMap, load_workload
+
+    fields = None
+    if args.format == "fields" or args.context_field is not None:
+        fields = FieldMap(
+            context=args.context_field or "context",
+            question=args.question_field,
+            answer=args.answer_field,
+            context_id=args.context_id_field,
+            query_id=args.query_id_field,
+            answer_kind=args.answer_kind,
+        )
+    return load_workload(args.source, format=args.format, fields=fields, limit=args.limit)
+
+
+def _human_summary(s: dict[str, Any]) -> str:
+    qpc = s["queries_per_context"]
+    lines = [
+        f"format               {s['format']}",
+        f"source               {s['source']}",
+        f"contexts             {s['contexts']:,}",
+        f"queries              {s['queries']:,}",
+        f"queries per context  mean {qpc['mean']:.2f}, min {qpc['min']}, max {qpc['max']}",
+    ]
+    report = s.get("report", {})
+    if "split_rules" in report:
+        rules = ", ".join(f"{k} {v}" for k, v in report["split_rules"].items() if v)
+        lines.append(f"split rules          {rules}")
+        lines.append(f"split fallbacks      {report['split_fallbacks']}")
+    return "\n".join(lines)
+
+
+def _cmd_inspect(args: argparse.Namespace) -> dict[str, Any]:
+    workload = _load(args)
+    result: dict[str, Any] = workload.summary()
+    _emit(args, result, _human_summary)
+    return result
+
+
+def _cmd_convert(args: argparse.Namespace) -> dict[str, Any]:
+    from sleeptime.workloads import save_workload
+
+    workload = _load(args)
+    path = save_workload(workload, args.out)
+    result = {**workload.summary(), "out": str(path)}
+    _emit(args, result, lambda r: _human_summary(r) + f"\nwrote                {r['out']}")
+    return result
+
+
+def _cmd_generate(args: argparse.Namespace) -> dict[str, Any]:
+    from sleeptime.workloads import generate_workload, save_workload
+
+    workload = generate_workload(args.contexts, seed=args.seed, domains=args.domains)
+    path = save_workload(workload, args.out)
+    result = {**workload.summary(), "seed": args.seed, "out": str(path)}
+    _emit(args, result, lambda r: _human_summary(r) + f"\nwrote                {r['out']}")
+    return result
+
+
+def _cmd_quickstart(args: argparse.Namespace) -> dict[str, Any]:
+    """The end-to-end job, as far as the project has grown."""
+    import numpy as np
+
+    from sleeptime.workloads import ArrivalProcess, GeometricCount, generate_workload, save_workload
+
+    out = Path(args.out)
+    workload = generate_workload(args.contexts, seed=args.seed)
+    path = save_workload(workload, out / "workload.jsonl")
+    arrivals = ArrivalProcess(queries=GeometricCount(4.0)).sample(
+        workload.n_contexts, seed=args.seed
+    )
+    by_level: dict[str, int] = {}
+    for _, q in workload.iter_queries():
+        level = str(q.meta.get("predictability"))
+        by_level[level] = by_level.get(level, 0) + 1
+    result = {
+        "workload": {**workload.summary(), "out": str(path)},
+        "questions_by_predictability": by_level,
+        "arrivals": {
+            "queries": arrivals.n_queries,
+            "queries_per_context_mean": float(arrivals.queries_per_context.mean()),
+            "idle_s_median": float(np.median(arrivals.idle_s)),
+        },
+    }
+
+    def human(r: dict[str, Any]) -> str:
+        a = r["arrivals"]
+        return "\n".join(
+            [
+                "sleeptime quickstart: built-in multi-query workload",
+                _human_summary(r["workload"]),
+                f"wrote                {r['workload']['out']}",
+                "questions by predictability  "
+                + ", ".join(f"{k} {v}" for k, v in r["questions_by_predictability"].items()),
+                f"sampled arrivals     {a['queries']:,} queries, mean "
+                f"{a['queries_per_context_mean']:.2f} per context, median idle window "
+                f"{a['idle_s_median']:.0f} s",
+            ]
+        )
+
+    _emit(args, result, human)
+    return result
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="sleeptime",
+        description="Learn how to split LLM compute between sleep time and test time.",
+    )
+    parser.add_argument("--version", action="version", version=f"sleeptime {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    quick = sub.add_parser("quickstart", help="run the main job on the built-in workload")
+    quick.add_argument(
+        "--contexts", type=int, default=200, help="contexts to generate (default 200)"
+    )
+    quick.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    quick.add_argument("--out", default="reports/quickstart", help="output folder")
+    _json_flag(quick)
+    quick.set_defaults(handler=_cmd_quickstart)
+
+    workload = sub.add_parser("workload", help="inspect, convert and generate workloads")
+    wsub = workload.add_subparsers(dest="workload_command", metavar="ACTION", required=True)
+
+    inspect = wsub.add_parser("inspect", help="count contexts and queries of a workload")
+    _workload_source_args(inspect)
+    _json_flag(inspect)
+    inspect.set_defaults(handler=_cmd_inspect)
+
+    convert = wsub.add_parser("convert", help="write a workload in the native JSONL format")
+    _workload_source_args(convert)
+    convert.add_argument("--out", required=True, help="the .jsonl file to write")
+    _json_flag(convert)
+    convert.set_defaults(handler=_cmd_convert)
+
+    generate = wsub.add_parser("generate", help="write a built-in workload")
+    generate.add_argument(
+        "--contexts", type=int, default=200, help="number of contexts (default 200)"
+    )
+    generate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    generate.add_argument("--domains", nargs="+", default=None, help="keep only these domains")
+    generate.add_argument("--out", required=True, help="the .jsonl file to write")
+    _json_flag(generate)
+    generate.set_defaults(handler=_cmd_generate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 bad input, 130 interrupted)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        handler(args)
+    except SleeptimeError as exc:
+        print(f"sleeptime: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("sleeptime: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

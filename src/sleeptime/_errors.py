@@ -1,0 +1,31 @@
+"""The project's exceptions: every error a user can cause is one of these."""
+
+from __future__ import annotations
+
+
+class SleeptimeError(Exception):
+    """Base class of every error that sleeptime raises on bad input or configuration."""
+
+
+class WorkloadError(SleeptimeError, ValueError):
+    """A workload file or workload specification cannot be used."""
+
+
+class MalformedRecordError(WorkloadError):
+    """A line of a workload file is not valid JSON or CSV, or a value has the wrong type."""
+
+
+class MissingFieldError(WorkloadError):
+    """A record lacks a field that its format requires."""
+
+
+class EmptyWorkloadError(WorkloadError):
+    """A workload file holds no records."""
+
+
+class DuplicateIdError(WorkloadError):
+    """Two contexts, or two queries of one context, share an id."""
+
+
+class UnknownFormatError(WorkloadError):
+    """The format of a workload file is neither given nor recognisable from its fields."""

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import re
+from collections import Counter
+from fractions import Fraction
+
+import pytest
+
+from sleeptime import WorkloadError
+from sleeptime.workloads import PREDICTABILITY_LEVELS, check_answer, generate_workload
+from sleeptime.workloads._templates import TEMPLATES
+
+
+def test_templates_cover_domains_and_questions() -> None:
+    assert len(TEMPLATES) >= 30
+    domains = Counter(t.domain for t in TEMPLATES)
+    assert len(domains) >= 6
+    assert len({t.name for t in TEMPLATES}) == len(TEMPLATES)
+    for t in TEMPLATES:
+        assert len(t.questions) >= 5, t.name
+        assert len({q.text for q in t.questions}) == len(t.questions), t.name
+        levels = {q.predictability for q in t.questions}
+        assert levels == set(PREDICTABILITY_LEVELS), (
+            t.name
+        )  # obvious and surprising questions alike
+        assert len({q.n_steps for q in t.questions}) >= 2, t.name
+
+
+def test_generation_is_deterministic_for_a_seed() -> None:
+    a = generate_workload(50, seed=7)
+    b = generate_workload(50, seed=7)
+    c = generate_workload(50, seed=8)
+    assert a.contexts == b.contexts
+    assert a.contexts != c.contexts
+
+
+def test_every_context_has_five_plus_distinct_questions_with_meta() -> None:
+    w = generate_workload(400, seed=3)
+    assert w.summary()["queries_per_context"]["mean"] >= 5
+    for ctx in w.contexts:
+        assert len({q.question for q in ctx.queries}) >= 5
+        for q in ctx.queries:
+            assert q.meta["predictability"] in PREDICTABILITY_LEVELS
+            assert q.meta["n_steps"] >= 1
+            assert not q.answer.startswith("-")
+            assert "{" not in q.question and "{" not in ctx.context
+    assert {c.meta["template"] for c in w.contexts} == {t.name for t in TEMPLATES}
+
+
+def _numbers(text: str) -> list[Fraction]:
+    return [Fraction(x) for x in re.findall(r"\d+(?:\.\d+)?", text)]
+
+
+def _recompute(template: str, context: str, question: str) -> Fraction | None:
+    """Answers derived independently, from the numbers printed in the context text."""
+    n = _numbers(context)
+    if template == "grocery":
+        a, pa, b, pb, bill = n
+        total = a * pa + b * pb
+        if question == f"How much does {question.split()[3]} spend in total?":
+            return total
+        if question.startswith("How much change"):
+            return bill - total
+        return None
+    if template == "road_trip":
+        dist, speed, mpg, gas, stops, stop_min = n
+        if question.startswith("How many hours"):
+            return dist / speed
+        if question.startswith("How much does the gas"):
+            return dist / mpg * gas
+        if question.startswith("How many minutes does the whole"):
+            return dist / speed * 60 + stops * stop_min
+        return None
+    if template == "salary":
+        wage, hours, _one_point_five, ot, tax, _rent = n
+        gross = wage * hours + Fraction(3, 2) * wage * ot
+        if "before tax" in question and "earn this week" in question:
+            return gross
+        if "take home" in question:
+            return gross * (1 - tax / 100)
+        return None
+    if template == "painting":
+        walls, w, h, coats, cover, _one, can = n
+        liters = walls * w * h * coats / cover
+        if question.startswith("How many liters"):
+            return liters
+        if question.startswith("How much does the paint cost"):
+            return -(-liters // 1) * can
+        return None
+    if template == "medicine":
+        tabs, _mg, times, days, bottle, _price = n
+        total = tabs * times * days
+        if question.startswith("How many tablets does"):
+            return total
+        if question.startswith("How many bottles"):
+            return -(-total // bottle)
+        return None
+    return None
+
+
+def test_answers_recomputed_independently_for_a_sample() -> None:
+    w = generate_workload(35 * 12, seed=11)
+    checked = Counter[str]()
+    for ctx in w.contexts:
+        for q in ctx.queries:
+            expected = _recompute(ctx.meta["template"], ctx.context, q.question)
+            if expected is not None:
+                assert check_answer(q.answer, str(float(expected))), (
+                    ctx.context,
+                    q.question,
+                    q.answer,
+                )
+                checked[ctx.meta["template"]] += 1
+    assert set(checked) == {"grocery", "road_trip", "salary", "painting", "medicine"}
+    assert sum(checked.values()) >= 100
+
+
+def test_domain_filter_and_errors() -> None:
+    w = generate_workload(20, seed=0, domains=["travel"])
+    assert {c.meta["domain"] for c in w.contexts} == {"travel"}
+    with pytest.raises(WorkloadError, match="no template has a domain"):
+        generate_workload(5, domains=["space"])
+    with pytest.raises(WorkloadError, match="at least 1"):
+        generate_workload(0)
