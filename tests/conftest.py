@@ -29,3 +29,12 @@ def shared_data() -> Path:
 def gsm_p2(shared_data: Path) -> Path:
     """Apple's GSM-Symbolic P2 file (NoDerivatives: read in place only)."""
     return _require(shared_data / "gsm-symbolic" / "GSM_p2.jsonl")
+
+
+@pytest.fixture(scope="session")
+def scorer() -> object:
+    """The default-model scorer (offline), without a feature cache; loaded once per session."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sleeptime.estimators import CausalLMScorer
+
+    return CausalLMScorer(cache=False)

