@@ -113,4 +113,8 @@ def test_quickstart_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     out = json.loads(capsys.readouterr().out)
     assert out["workload"]["contexts"] == 30
     assert (tmp_path / "workload.jsonl").exists()
-    assert set(out["questions_by_predictability"]) == {"high", "medium", "low"}
+    levels = out["logprob_mean_by_predictability"]
+    assert set(levels) == {"high", "medium", "low"}
+    assert -10 < levels["low"] < 0 and -10 < levels["high"] < 0
+    assert -1 <= out["predictor_spearman_held_out_templates"] <= 1
+    assert (tmp_path / "scores.csv").exists()

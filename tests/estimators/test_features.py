@@ -69,3 +69,23 @@ def test_predictor_generalises_across_groups() -> None:
     assert report["n_train_contexts"] + report["n_test_contexts"] == 600
     with pytest.raises(ValueError, match="two groups"):
         evaluate_predictor(X, y, np.zeros(600), seed=1)
+
+
+@pytest.mark.slow
+def test_context_only_predictor_on_scored_builtin_workload(scorer: object) -> None:
+    """Real scores of the built-in workload: the context-only predictor ranks held-out templates."""
+    from sleeptime.estimators import LM_FEATURES, score_workload
+    from sleeptime.workloads import generate_workload
+
+    rows = score_workload(generate_workload(210, seed=2), scorer, progress=False)  # type: ignore[arg-type]
+    names = [*LM_FEATURES, *CHEAP_FEATURES]
+    by_ctx: dict[str, list[dict[str, object]]] = {}
+    for r in rows:
+        by_ctx.setdefault(str(r["context_id"]), []).append(r)
+    X = np.array([[float(g[0][n]) for n in names] for g in by_ctx.values()])  # type: ignore[arg-type]
+    y = np.array([np.mean([float(r["logprob_mean"]) for r in g]) for g in by_ctx.values()])  # type: ignore[arg-type]
+    templates = [str(g[0]["template"]) for g in by_ctx.values()]
+    report = evaluate_predictor(X, y, templates, seed=0)
+    print({k: v for k, v in report.items() if k != "model"})
+    assert report["n_test_groups"] >= 5
+    assert report["spearman"] > 0.3

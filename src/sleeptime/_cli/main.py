@@ -200,9 +200,17 @@ def _cmd_predictability(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_quickstart(args: argparse.Namespace) -> dict[str, Any]:
-    """The end-to-end job, as far as the project has grown."""
+    """The end-to-end job, as far as the project has grown: workload, arrivals, predictability."""
     import numpy as np
 
+    from sleeptime.estimators import (
+        CHEAP_FEATURES,
+        LM_FEATURES,
+        CausalLMScorer,
+        evaluate_predictor,
+        score_workload,
+        write_table,
+    )
     from sleeptime.workloads import ArrivalProcess, GeometricCount, generate_workload, save_workload
 
     out = Path(args.out)
@@ -211,32 +219,51 @@ def _cmd_quickstart(args: argparse.Namespace) -> dict[str, Any]:
     arrivals = ArrivalProcess(queries=GeometricCount(4.0)).sample(
         workload.n_contexts, seed=args.seed
     )
-    by_level: dict[str, int] = {}
-    for _, q in workload.iter_queries():
-        level = str(q.meta.get("predictability"))
-        by_level[level] = by_level.get(level, 0) + 1
+    rows = score_workload(workload, CausalLMScorer(), progress=not args.json)
+    scores_path = write_table(rows, out / "scores.csv")
+    by_level: dict[str, list[float]] = {}
+    for row in rows:
+        by_level.setdefault(str(row["predictability"]), []).append(float(row["logprob_mean"]))
+    names = [*LM_FEATURES, *CHEAP_FEATURES]
+    first_rows = {r["context_id"]: r for r in reversed(rows)}
+    X = np.array([[float(first_rows[c.context_id][n]) for n in names] for c in workload.contexts])
+    y = np.array(
+        [
+            np.mean([float(r["logprob_mean"]) for r in rows if r["context_id"] == c.context_id])
+            for c in workload.contexts
+        ]
+    )
+    report = evaluate_predictor(
+        X, y, [c.meta["template"] for c in workload.contexts], seed=args.seed
+    )
     result = {
         "workload": {**workload.summary(), "out": str(path)},
-        "questions_by_predictability": by_level,
         "arrivals": {
             "queries": arrivals.n_queries,
             "queries_per_context_mean": float(arrivals.queries_per_context.mean()),
             "idle_s_median": float(np.median(arrivals.idle_s)),
         },
+        "logprob_mean_by_predictability": {k: float(np.mean(v)) for k, v in by_level.items()},
+        "predictor_spearman_held_out_templates": report["spearman"],
+        "scores": str(scores_path),
     }
 
     def human(r: dict[str, Any]) -> str:
         a = r["arrivals"]
+        levels = r["logprob_mean_by_predictability"]
         return "\n".join(
             [
                 "sleeptime quickstart: built-in multi-query workload",
                 _human_summary(r["workload"]),
                 f"wrote                {r['workload']['out']}",
-                "questions by predictability  "
-                + ", ".join(f"{k} {v}" for k, v in r["questions_by_predictability"].items()),
                 f"sampled arrivals     {a['queries']:,} queries, mean "
                 f"{a['queries_per_context_mean']:.2f} per context, median idle window "
                 f"{a['idle_s_median']:.0f} s",
+                "log p(q|c) per token by designed predictability: "
+                + ", ".join(f"{k} {v:.3f}" for k, v in levels.items()),
+                "context-only predictor of predictability, Spearman on held-out templates: "
+                f"{r['predictor_spearman_held_out_templates']:.3f}",
+                f"wrote                {r['scores']}",
             ]
         )
 
