@@ -28,10 +28,16 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
-def _workload_source_args(parser: argparse.ArgumentParser) -> None:
+def _workload_source_args(parser: argparse.ArgumentParser, *, default: str | None = None) -> None:
     from sleeptime.workloads import FORMATS
 
-    parser.add_argument("source", help="a .jsonl or .csv file, or 'builtin' for the generator")
+    if default is None:
+        parser.add_argument("source", help="a .jsonl or .csv file, or 'builtin' for the generator")
+    else:
+        parser.add_argument(
+            "source", nargs="?", default=default,
+            help=f"a .jsonl or .csv file, or 'builtin' for the generator (default {default})",
+        )  # fmt: skip
     parser.add_argument(
         "--format", choices=FORMATS, default=None,
         help="the file's format (default: detected from the fields of the first record)",
@@ -199,6 +205,97 @@ def _cmd_predictability(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def _cmd_calibrate(args: argparse.Namespace) -> dict[str, Any]:
+    from sleeptime.simulators import calibrate
+
+    calibration = calibrate(args.points, quintiles=args.quintiles, amortization=args.amortization)
+    result = calibration.to_json()
+    if args.plot:
+        from sleeptime.simulators._plots import plot_calibration
+
+        result["plot"] = str(plot_calibration(calibration, args.plot))
+
+    def human(r: dict[str, Any]) -> str:
+        lines = [
+            f"{'benchmark':<28} {'model':<18} {'condition':<10} {'RMSE':>6} {'max err':>8} {'n':>3}"
+        ]
+        for f in r["fits"]:
+            lines.append(
+                f"{f['benchmark']:<28} {f['model']:<18} {f['condition']:<10} {f['rmse']:6.3f} "
+                f"{f['max_abs_error']:8.3f} {f['n_points']:3d}"
+            )
+        lines.append("")
+        lines.append(
+            "test-only tokens needed to match sleep-time at its lowest budget (fitted / digitized):"
+        )
+        for t in r["token_savings"]:
+            lines.append(
+                f"  {t['benchmark']:<28} {t['model']:<18} {t['ratio']:6.2f}x / {t['ratio_digitized']:6.2f}x"
+            )
+        if "plot" in r:
+            lines.append(f"wrote {r['plot']}")
+        return "\n".join(lines)
+
+    _emit(args, result, human)
+    return result
+
+
+def _cmd_simulate(args: argparse.Namespace) -> dict[str, Any]:
+    import numpy as np
+
+    from sleeptime.simulators import calibrate, items_from_workload, load_price_book, replay
+    from sleeptime.simulators._figures import paper_calibration
+    from sleeptime.simulators._outcomes import PaperOutcomeModel
+    from sleeptime.simulators._replay import summarize
+    from sleeptime.workloads import ArrivalProcess, ExponentialDurations, FixedCount, GeometricCount
+
+    calibration = calibrate(args.points) if args.points else paper_calibration()
+    outcome = PaperOutcomeModel(calibration, args.benchmark, args.model)
+    levels = [lv.name for lv in outcome.sleep_levels]
+    if args.sleep not in levels:
+        raise SleeptimeError(
+            f"--sleep must be one of {levels} for {args.benchmark}, got {args.sleep!r}"
+        )
+    if not 0 <= args.budget < len(outcome.budgets):
+        raise SleeptimeError(
+            f"--budget must be 0..{len(outcome.budgets) - 1} (test tokens {outcome.tokens_test_only.tolist()})"
+        )
+    prices = load_price_book(args.prices)
+    queries = (
+        FixedCount(args.fixed_queries)
+        if args.fixed_queries
+        else GeometricCount(args.queries_per_context)
+    )
+    process = ArrivalProcess(queries=queries, idle=ExponentialDurations(args.idle_mean_s))
+    workload = _load(args)
+    items = items_from_workload(
+        workload, arrivals=process, rho_predictability=args.rho, seed=args.seed
+    )
+    sleep = levels.index(args.sleep)
+    result_obj = replay(
+        items, sleep_action=np.full(items.n_contexts, sleep), test_action=np.full(items.n_queries, args.budget),
+        outcome=outcome, prices=prices, model=args.model, mode=args.mode, seed=args.seed,
+    )  # fmt: skip
+    result = {
+        "policy": {"sleep": args.sleep, "budget": args.budget},
+        "benchmark": args.benchmark,
+        "model": args.model,
+        "price_book": prices.version,
+        "simulated": True,
+        **result_obj.aggregates,
+    }
+    if args.traces:
+        result["traces"] = str(result_obj.write_traces(args.traces, model=args.model, items=items))
+
+    def human(r: dict[str, Any]) -> str:
+        head = f"fixed policy: sleep {r['policy']['sleep']}, budget level {r['policy']['budget']} on {r['model']} ({r['price_book']} prices)"
+        tail = f"\nwrote traces to {r['traces']}" if "traces" in r else ""
+        return head + "\n" + summarize(r) + tail
+
+    _emit(args, result, human)
+    return result
+
+
 def _cmd_quickstart(args: argparse.Namespace) -> dict[str, Any]:
     """The end-to-end job, as far as the project has grown: workload, arrivals, predictability."""
     import numpy as np
@@ -315,6 +412,88 @@ def build_parser() -> argparse.ArgumentParser:
     pred.add_argument("--seed", type=int, default=0, help="random seed of the split (default 0)")
     _json_flag(pred)
     pred.set_defaults(handler=_cmd_predictability)
+
+    cal = sub.add_parser(
+        "calibrate", help="fit accuracy curves to digitized points; report fits and token savings"
+    )
+    cal.add_argument(
+        "points", help="CSV with benchmark, model, condition, avg_test_tokens, accuracy"
+    )
+    cal.add_argument(
+        "--quintiles", default=None, help="CSV of gains per predictability quintile (Fig. 10 style)"
+    )
+    cal.add_argument(
+        "--amortization",
+        default=None,
+        help="CSV of cost per query vs queries per context (Fig. 9 style)",
+    )
+    cal.add_argument("--plot", default=None, help="write the curves and points to this PNG")
+    _json_flag(cal)
+    cal.set_defaults(handler=_cmd_calibrate)
+
+    sim = sub.add_parser("simulate", help="replay a fixed policy on a workload (simulated)")
+    _workload_source_args(sim, default="builtin")
+    sim.add_argument(
+        "--benchmark",
+        default="stateful-gsm-symbolic-p1",
+        help="calibrated panel (default stateful-gsm-symbolic-p1)",
+    )
+    sim.add_argument(
+        "--model",
+        default="gpt-4o-mini",
+        help="model of the panel and of the price book (default gpt-4o-mini)",
+    )
+    sim.add_argument(
+        "--points",
+        default=None,
+        help="your own calibration CSV (default: the paper's digitized points)",
+    )
+    sim.add_argument(
+        "--sleep",
+        default="k1",
+        help="sleep level: none, k1, k2, k5, k10 (AIME: none, low, medium, high)",
+    )
+    sim.add_argument(
+        "--budget", type=int, default=0, help="test-time budget level, 0 = lowest (default 0)"
+    )
+    sim.add_argument(
+        "--prices",
+        default=None,
+        help="list-2025 (default), paper-abstract, or a TOML/JSON price book",
+    )
+    sim.add_argument(
+        "--queries-per-context",
+        type=float,
+        default=4.0,
+        help="geometric mean of queries per context (default 4)",
+    )
+    sim.add_argument(
+        "--fixed-queries", type=int, default=None, help="exactly N queries per context instead"
+    )
+    sim.add_argument(
+        "--idle-mean-s",
+        type=float,
+        default=1800.0,
+        help="mean idle window before the first query, s (default 1800)",
+    )
+    sim.add_argument(
+        "--rho",
+        type=float,
+        default=0.5,
+        help="correlation of observed and latent predictability (default 0.5)",
+    )
+    sim.add_argument(
+        "--mode",
+        choices=("expected", "sampled"),
+        default="expected",
+        help="expected values or seeded draws",
+    )
+    sim.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    sim.add_argument(
+        "--traces", default=None, help="write one trace record per query to this JSONL file"
+    )
+    _json_flag(sim)
+    sim.set_defaults(handler=_cmd_simulate)
 
     workload = sub.add_parser("workload", help="inspect, convert and generate workloads")
     wsub = workload.add_subparsers(dest="workload_command", metavar="ACTION", required=True)

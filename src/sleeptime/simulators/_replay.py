@@ -1,0 +1,275 @@
+"""Vectorized replay: a workload's queries under a policy's decisions, an outcome model, prices."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from sleeptime._errors import SleeptimeError
+from sleeptime.simulators._items import SimItems
+from sleeptime.simulators._outcomes import OutcomeModel
+from sleeptime.simulators._prices import PriceBook
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+#: Prompt overhead in tokens: instructions around the context (test) or around the rewrite (sleep).
+TEST_PROMPT_TOKENS = 60.0
+SLEEP_PROMPT_TOKENS = 120.0
+MODES = ("expected", "sampled")
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """Aggregates and, where asked for, one trace record per query (DESIGN.md's fields).
+
+    ``traces`` holds arrays of length ``n_queries``: ``context_index``, ``sleep_action``,
+    ``test_action``, ``sleep_input_tokens`` / ``sleep_output_tokens`` (the context's sleep-time
+    work, the same on each of its queries), ``test_input_tokens``, ``test_output_tokens``,
+    ``correct`` (a probability in expected mode, 0/1 when sampled), ``latency_s``, ``usd``
+    (the query's cost with its share of the context's sleep-time cost) and ``served_with_sleep``.
+    """
+
+    aggregates: dict[str, Any]
+    traces: dict[str, NDArray[Any]] | None
+
+    def records(
+        self, limit: int | None = None, *, model: str = "", items: SimItems | None = None
+    ) -> list[dict[str, Any]]:
+        """Trace records as dicts (the first ``limit``)."""
+        if self.traces is None:
+            raise SleeptimeError("this replay kept no traces (return_traces=False)")
+        n = (
+            len(self.traces["correct"])
+            if limit is None
+            else min(limit, len(self.traces["correct"]))
+        )
+        out = []
+        for i in range(n):
+            ci = int(self.traces["context_index"][i])
+            rec: dict[str, Any] = {
+                "context_id": items.context_ids[ci]
+                if items is not None and items.context_ids
+                else str(ci),
+                "query_id": items.query_ids[i] if items is not None and items.query_ids else str(i),
+                "model": model,
+            }
+            for key, values in self.traces.items():
+                if key != "context_index":
+                    value = values[i]
+                    rec[key] = value.item() if hasattr(value, "item") else value
+            out.append(rec)
+        return out
+
+    def write_traces(self, path: str | Path, **kwargs: Any) -> Path:
+        """Write trace records as JSONL, atomically."""
+        from sleeptime._atomic import atomic_open
+
+        target = Path(path)
+        with atomic_open(target) as handle:
+            for rec in self.records(**kwargs):
+                handle.write(json.dumps(rec) + "\n")
+        return target
+
+
+def _as_int(name: str, values: ArrayLike, size: int) -> IntArray:
+    arr = np.asarray(values)
+    if arr.ndim == 0:
+        arr = np.full(size, int(arr), dtype=np.int64)
+    if arr.shape != (size,) or not np.issubdtype(arr.dtype, np.integer):
+        raise SleeptimeError(
+            f"{name} must be integers of shape ({size},), got {arr.dtype} {arr.shape}"
+        )
+    return arr.astype(np.int64, copy=False)
+
+
+def bootstrap_interval(
+    correct: FloatArray,
+    query_context: IntArray,
+    n_contexts: int,
+    *,
+    n_boot: int,
+    seed: int,
+    level: float = 0.95,
+    max_blocks: int = 5000,
+) -> tuple[float, float]:
+    """Percentile interval of accuracy, resampling contexts (a Poisson bootstrap).
+
+    Contexts are independent, so beyond ``max_blocks`` of them they are first grouped into
+    ``max_blocks`` random blocks, which are resampled instead: the same interval in the limit,
+    at a cost that does not grow with the workload.
+    """
+    if n_boot <= 0:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    sums: FloatArray = np.bincount(query_context, weights=correct, minlength=n_contexts).astype(
+        np.float64
+    )
+    counts = np.bincount(query_context, minlength=n_contexts).astype(np.float64)
+    if n_contexts > max_blocks:
+        block = rng.integers(0, max_blocks, size=n_contexts)
+        sums = np.bincount(block, weights=sums, minlength=max_blocks).astype(np.float64)
+        counts = np.bincount(block, weights=counts, minlength=max_blocks).astype(np.float64)
+    w = rng.poisson(1.0, size=(n_boot, sums.size)).astype(np.float64)
+    stats = (w @ sums) / np.maximum(w @ counts, 1.0)
+    lo, hi = np.quantile(stats, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+def replay(
+    items: SimItems,
+    *,
+    sleep_action: ArrayLike,
+    test_action: ArrayLike,
+    outcome: OutcomeModel,
+    prices: PriceBook,
+    model: str,
+    mode: str = "expected",
+    seed: int = 0,
+    bootstrap: int = 1000,
+    return_traces: bool = True,
+) -> ReplayResult:
+    """Replay ``items`` with one sleep action per context and one test action per query.
+
+    A query that arrives before its context's sleep-time work has finished (batch latency plus
+    decode time) is answered without ``c'``. Sleep-time tokens are priced with the batch
+    discount; a test prompt's context (and ``c'``) prefix is a cache read when the context's
+    previous query came within the cache lifetime, else a cache write. ``mode="expected"`` uses
+    probabilities, ``"sampled"`` seeded Bernoulli draws.
+    """
+    if mode not in MODES:
+        raise SleeptimeError(f"mode must be one of {MODES}, got {mode!r}")
+    n_q, n_ctx = items.n_queries, items.n_contexts
+    ctx_sleep = _as_int("sleep_action", sleep_action, n_ctx)
+    test = _as_int("test_action", test_action, n_q)
+    price = prices.price(model)
+    qc = items.query_context
+    q_sleep = ctx_sleep[qc]
+
+    # sleep-time work per context: every unit of compute reads the context and writes its tokens
+    units = np.array([lv.compute for lv in outcome.sleep_levels])[ctx_sleep]
+    probe = outcome.outcome(
+        difficulty=np.zeros(0), predictability=np.zeros(0), sleep_action=np.zeros(0, np.int64),
+        test_action=np.zeros(0, np.int64), served_with_sleep=np.zeros(0, bool), context_sleep_action=ctx_sleep,
+    )  # fmt: skip
+    sleep_out = probe.sleep_output_tokens
+    sleep_in = np.where(units > 0, units * (items.context_tokens + SLEEP_PROMPT_TOKENS), 0.0)
+    per_unit = np.divide(sleep_out, units, out=np.zeros_like(sleep_out), where=units > 0)
+    sleep_done_s = np.where(
+        units > 0, price.batch_latency_s + per_unit / price.decode_tokens_per_s, 0.0
+    )
+    served = (q_sleep > 0) & (items.query_time_s >= sleep_done_s[qc])
+
+    out = outcome.outcome(
+        difficulty=items.difficulty, predictability=items.predictability, sleep_action=q_sleep,
+        test_action=test, served_with_sleep=served, context_sleep_action=ctx_sleep,
+        features={"observed_predictability": items.observed_predictability, **items.features},
+    )  # fmt: skip
+    cprime = np.where(served, probe.cprime_tokens[qc], 0.0)
+    prefix = items.context_tokens[qc] + cprime
+    test_in = prefix + items.question_tokens + TEST_PROMPT_TOKENS
+    # the cached prefix: a read if the previous query of this context is recent enough
+    first = np.ones(n_q, dtype=bool)
+    first[1:] = qc[1:] != qc[:-1]
+    gap: FloatArray = np.empty(n_q)
+    gap[0] = np.inf
+    gap[1:] = items.query_time_s[1:] - items.query_time_s[:-1]
+    warm = ~first & (gap <= price.cache_ttl_s)
+    prefix_mult = np.where(warm, price.cache_read_multiplier, price.cache_write_multiplier)
+    inp, outp = price.input_usd_per_mtok / 1e6, price.output_usd_per_mtok / 1e6
+    test_usd = (
+        inp * (prefix * prefix_mult + items.question_tokens + TEST_PROMPT_TOKENS)
+        + outp * out.test_output_tokens
+    )
+    sleep_usd_ctx = price.batch_discount * (inp * sleep_in + outp * sleep_out)
+    counts = np.bincount(qc, minlength=n_ctx).astype(np.float64)
+    usd = test_usd + (sleep_usd_ctx / np.maximum(counts, 1.0))[qc]
+    latency = price.ttft_s + out.test_output_tokens / price.decode_tokens_per_s
+
+    if mode == "sampled":
+        correct = (np.random.default_rng(seed).random(n_q) < out.p_correct).astype(np.float64)
+    else:
+        correct = out.p_correct
+    lo, hi = bootstrap_interval(correct, qc, n_ctx, n_boot=bootstrap, seed=seed + 1)
+    total_usd = float(test_usd.sum() + sleep_usd_ctx.sum())
+    slept = ctx_sleep > 0
+    aggregates = {
+        "mode": mode,
+        "queries": n_q,
+        "contexts": n_ctx,
+        "accuracy": float(correct.mean()),
+        "accuracy_ci95": [lo, hi],
+        "usd_per_query": total_usd / max(n_q, 1),
+        "usd_per_1k_queries": 1000 * total_usd / max(n_q, 1),
+        "test_tokens_per_query": float(out.test_output_tokens.mean()),
+        "test_input_tokens_per_query": float(test_in.mean()),
+        "sleep_tokens_per_context": float(sleep_out.mean()),
+        "sleep_share_of_usd": float(sleep_usd_ctx.sum() / total_usd) if total_usd > 0 else 0.0,
+        "latency_p50_s": float(np.quantile(latency, 0.5)),
+        "latency_p95_s": float(np.quantile(latency, 0.95)),
+        "share_before_sleep_done": float((~served[q_sleep > 0]).mean())
+        if np.any(q_sleep > 0)
+        else 0.0,
+        "contexts_with_sleep": float(slept.mean()),
+    }
+    traces = None
+    if return_traces:
+        traces = {
+            "context_index": qc,
+            "sleep_action": q_sleep,
+            "test_action": test,
+            "sleep_input_tokens": sleep_in[qc],
+            "sleep_output_tokens": sleep_out[qc],
+            "test_input_tokens": test_in,
+            "test_output_tokens": out.test_output_tokens,
+            "correct": correct,
+            "latency_s": latency,
+            "usd": usd,
+            "served_with_sleep": served,
+            "observed_predictability": items.observed_predictability,
+        }
+    return ReplayResult(aggregates, traces)
+
+
+def pareto_front(accuracy: ArrayLike, cost: ArrayLike) -> IntArray:
+    """Indexes of the points no other point beats (higher accuracy at no more cost), by cost."""
+    acc = np.asarray(accuracy, dtype=np.float64)
+    usd = np.asarray(cost, dtype=np.float64)
+    order = np.lexsort((-acc, usd))
+    front = []
+    best = -np.inf
+    for i in order:
+        if acc[i] > best:
+            front.append(i)
+            best = acc[i]
+    return np.asarray(front, dtype=np.int64)
+
+
+def fixed_actions(items: SimItems, sleep_level: int, budget: int) -> tuple[IntArray, IntArray]:
+    """(sleep actions, test actions) of a fixed strategy: one sleep level for every context,
+    one budget for every query."""
+    return (
+        np.full(items.n_contexts, sleep_level, dtype=np.int64),
+        np.full(items.n_queries, budget, dtype=np.int64),
+    )
+
+
+def summarize(aggregates: Mapping[str, Any]) -> str:
+    """One human-readable block of replay aggregates (simulated)."""
+    a = aggregates
+    lo, hi = a["accuracy_ci95"]
+    return (
+        f"queries {a['queries']:,} on {a['contexts']:,} contexts ({a['mode']} mode, simulated)\n"
+        f"accuracy              {a['accuracy']:.3f}  (95% CI {lo:.3f}-{hi:.3f})\n"
+        f"USD per 1k queries    {a['usd_per_1k_queries']:.4f}  (sleep-time share {a['sleep_share_of_usd']:.0%})\n"
+        f"test tokens / query   {a['test_tokens_per_query']:.1f}\n"
+        f"sleep tokens / ctx    {a['sleep_tokens_per_context']:.1f}\n"
+        f"latency p50 / p95     {a['latency_p50_s']:.2f} s / {a['latency_p95_s']:.2f} s\n"
+        f"before sleep done     {a['share_before_sleep_done']:.1%} of queries on slept contexts"
+    )

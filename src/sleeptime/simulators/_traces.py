@@ -1,0 +1,198 @@
+"""An outcome model fitted to logged trace records instead of the paper's curves."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sleeptime.simulators._outcomes import Outcome, OutcomeError, OutcomeModel, SleepLevel
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+TRACE_FIELDS = (
+    "context_id", "query_id", "model", "sleep_action", "test_action", "sleep_input_tokens",
+    "sleep_output_tokens", "test_input_tokens", "test_output_tokens", "correct", "latency_s",
+)  # fmt: skip
+
+
+def read_traces(path: str | Path) -> list[dict[str, Any]]:
+    """Trace records from a JSONL file; each line names the file and line when it is bad."""
+    p = Path(path)
+    if not p.is_file():
+        raise OutcomeError(f"{p}: no such trace file")
+    records = []
+    for lineno, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise OutcomeError(f"{p}:{lineno}: not valid JSON ({exc.msg})") from None
+        if not isinstance(rec, dict):
+            raise OutcomeError(f"{p}:{lineno}: a trace record must be a JSON object")
+        missing = [
+            f
+            for f in ("sleep_action", "test_action", "correct", "test_output_tokens")
+            if f not in rec
+        ]
+        if missing:
+            raise OutcomeError(f"{p}:{lineno}: trace record lacks {missing}")
+        records.append(rec)
+    if not records:
+        raise OutcomeError(f"{p}: no trace records")
+    return records
+
+
+def _logistic_fit(x: FloatArray, y: FloatArray, l2: float) -> tuple[float, float]:
+    """Intercept and slope of a logistic regression of y (0..1) on x, by Newton's method."""
+    theta = np.zeros(2)
+    design = np.column_stack([np.ones_like(x), x])
+    penalty = np.diag([1e-6, l2])
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-(design @ theta)))
+        grad = design.T @ (p - y) + penalty @ theta
+        hess = (design * (p * (1 - p))[:, None]).T @ design + penalty
+        step = np.linalg.solve(hess, grad)
+        theta -= step
+        if np.max(np.abs(step)) < 1e-9:
+            break
+    return float(theta[0]), float(theta[1])
+
+
+@dataclass
+class TraceOutcomeModel(OutcomeModel):
+    """Per (sleep action, test action): a logistic curve of correctness in one observed feature,
+    and the mean tokens; fitted with :meth:`fit` from trace records of simulated or real runs."""
+
+    sleep_levels: tuple[SleepLevel, ...]
+    budgets: tuple[str, ...]
+    feature: str | None = "observed_predictability"
+    coefficients: dict[tuple[int, int], tuple[float, float]] = field(default_factory=dict)
+    test_tokens: dict[tuple[int, int], float] = field(default_factory=dict)
+    sleep_tokens: FloatArray = field(default_factory=lambda: np.zeros(0))
+    cprime_tokens: FloatArray = field(default_factory=lambda: np.zeros(0))
+    feature_mean: float = 0.0
+    feature_std: float = 1.0
+    counts: dict[tuple[int, int], int] = field(default_factory=dict)
+
+    @classmethod
+    def fit(
+        cls,
+        records: Iterable[Mapping[str, Any]],
+        *,
+        sleep_levels: Sequence[SleepLevel],
+        budgets: Sequence[str],
+        feature: str | None = "observed_predictability",
+        l2: float = 1.0,
+        cprime_fraction: float = 0.6,
+    ) -> TraceOutcomeModel:
+        """Fit from records with ``sleep_action`` and ``test_action`` (indexes or names of
+        ``sleep_levels`` / ``budgets``), ``correct``, ``test_output_tokens``,
+        ``sleep_output_tokens`` and, if given, the ``feature`` column. A record with
+        ``served_with_sleep`` false counts as sleep action 0 (answered without ``c'``)."""
+        rows = list(records)
+        if not rows:
+            raise OutcomeError("no trace records to fit")
+        s_names = [s.name for s in sleep_levels]
+
+        def index(value: Any, names: Sequence[str], what: str) -> int:
+            if isinstance(value, str):
+                if value not in names:
+                    raise OutcomeError(f"unknown {what} {value!r}; known: {list(names)}")
+                return names.index(value)
+            i = int(value)
+            if not 0 <= i < len(names):
+                raise OutcomeError(f"{what} index {i} out of range 0..{len(names) - 1}")
+            return i
+
+        s = np.array([index(r["sleep_action"], s_names, "sleep action") for r in rows])
+        k = np.array([index(r["test_action"], list(budgets), "test action") for r in rows])
+        served = np.array([bool(r.get("served_with_sleep", True)) for r in rows])
+        y = np.array([float(r["correct"]) for r in rows])
+        if np.any((y < 0) | (y > 1)) or not np.all(np.isfinite(y)):
+            raise OutcomeError("'correct' must be between 0 and 1 in every record")
+        tokens = np.array([float(r["test_output_tokens"]) for r in rows])
+        sleep_out = np.array([float(r.get("sleep_output_tokens", 0.0)) for r in rows])
+        if feature is not None and all(feature in r for r in rows):
+            x_raw = np.array([float(r[feature]) for r in rows])
+        else:
+            feature, x_raw = None, np.zeros(len(rows))
+        mean, std = float(x_raw.mean()), float(x_raw.std()) or 1.0
+        x = (x_raw - mean) / std
+        effective = np.where(served, s, 0)
+        model = cls(
+            tuple(sleep_levels), tuple(budgets), feature, feature_mean=mean, feature_std=std
+        )
+        for key in sorted(set(zip(effective.tolist(), k.tolist(), strict=True))):
+            mask = (effective == key[0]) & (k == key[1])
+            model.coefficients[key] = _logistic_fit(x[mask], y[mask], l2)
+            model.test_tokens[key] = float(tokens[mask].mean())
+            model.counts[key] = int(mask.sum())
+        per_level = np.zeros(len(sleep_levels))
+        for i in range(len(sleep_levels)):
+            if np.any(s == i):
+                per_level[i] = float(sleep_out[s == i].mean())
+        model.sleep_tokens = per_level
+        units = np.array([lv.compute for lv in sleep_levels])
+        per_unit = np.divide(per_level, units, out=np.zeros_like(per_level), where=units > 0)
+        model.cprime_tokens = cprime_fraction * per_unit
+        return model
+
+    def outcome(
+        self,
+        *,
+        difficulty: FloatArray,
+        predictability: FloatArray,
+        sleep_action: IntArray,
+        test_action: IntArray,
+        served_with_sleep: NDArray[np.bool_],
+        context_sleep_action: IntArray,
+        features: Mapping[str, FloatArray] | None = None,
+    ) -> Outcome:
+        self.check_actions(sleep_action, test_action)
+        n = sleep_action.shape[0]
+        x = np.zeros(n)
+        if self.feature is not None and n:
+            if features is None or self.feature not in features:
+                raise OutcomeError(
+                    f"this outcome model needs the feature {self.feature!r} for each query"
+                )
+            x = (
+                np.asarray(features[self.feature], dtype=np.float64) - self.feature_mean
+            ) / self.feature_std
+        effective = np.where(served_with_sleep, sleep_action, 0)
+        logit = np.empty(n)
+        tokens = np.empty(n)
+        for (s, k), (a, b) in self.coefficients.items():
+            mask = (effective == s) & (test_action == k)
+            logit[mask] = a + b * x[mask]
+            tokens[mask] = self.test_tokens[(s, k)]
+        seen = np.zeros(n, dtype=bool)
+        for s, k in self.coefficients:
+            seen |= (effective == s) & (test_action == k)
+        if not np.all(seen):
+            i = int(np.argmin(seen))
+            pair = (self.sleep_levels[effective[i]].name, self.budgets[test_action[i]])
+            raise OutcomeError(
+                f"the traces hold no records for the action pair {pair}; log some or pick another action"
+            )
+        p = 1 / (1 + np.exp(-logit))
+        return Outcome(
+            p,
+            tokens,
+            self.sleep_tokens[context_sleep_action],
+            self.cprime_tokens[context_sleep_action],
+        )
+
+    def mean_accuracy(self, sleep_action: int, test_action: int) -> float:
+        """Accuracy of an action pair at the mean feature value."""
+        a, _ = self.coefficients[(sleep_action, test_action)]
+        return 1 / (1 + math.exp(-a))
