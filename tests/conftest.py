@@ -38,3 +38,9 @@ def scorer() -> object:
     from sleeptime.estimators import CausalLMScorer
 
     return CausalLMScorer(cache=False)
+
+
+@pytest.fixture(scope="session")
+def paper_dir(shared_data: Path) -> Path:
+    """``../shared/data/paper``: points digitized from the paper's figures."""
+    return _require(shared_data / "paper")

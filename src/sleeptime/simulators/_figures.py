@@ -3,6 +3,7 @@ predictability quintile (Fig. 10). Every number these return is simulated."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib.resources import files
@@ -93,7 +94,7 @@ def quintile_gains(
     """
     from sleeptime.estimators import predictability_quintiles
 
-    late = SimItems(**{**items.__dict__, "query_time_s": np.full(items.n_queries, 1e12)})
+    late = dataclasses.replace(items, query_time_s=np.full(items.n_queries, 1e12))
     results = []
     for level in (0, sleep_level):
         sleep, test = fixed_actions(late, level, budget)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -44,6 +46,17 @@ class SimItems:
     context_ids: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
+        for name in (
+            "query_context",
+            "query_time_s",
+            "difficulty",
+            "predictability",
+            "observed_predictability",
+            "question_tokens",
+            "context_tokens",
+        ):
+            # items never change once drawn: outcome models may cache what they derive from them
+            getattr(self, name).flags.writeable = False
         n = self.query_context.shape[0]
         for name in (
             "query_time_s",
@@ -59,6 +72,14 @@ class SimItems:
         ):
             raise SleeptimeError("SimItems.query_context must be sorted and index context_tokens")
 
+    @cached_property
+    def gap_to_previous_s(self) -> FloatArray:
+        """Seconds since the previous query of the same context (inf for a context's first)."""
+        gap: FloatArray = np.full(self.n_queries, np.inf)
+        same = self.query_context[1:] == self.query_context[:-1]
+        gap[1:][same] = (self.query_time_s[1:] - self.query_time_s[:-1])[same]
+        return gap
+
     @property
     def n_queries(self) -> int:
         return int(self.query_context.shape[0])
@@ -68,7 +89,15 @@ class SimItems:
         return int(self.context_tokens.shape[0])
 
     def queries_per_context(self) -> IntArray:
+        return self._counts.copy()
+
+    @cached_property
+    def _counts(self) -> IntArray:
         return np.bincount(self.query_context, minlength=self.n_contexts).astype(np.int64)
+
+    def per_query(self, values: NDArray[Any]) -> NDArray[Any]:
+        """A per-context array spread to queries (``values[query_context]``, faster: sorted)."""
+        return np.repeat(values, self._counts)
 
     def subset(self, contexts: IntArray) -> SimItems:
         """The items of the given contexts (sorted indexes), renumbered from 0."""

@@ -248,7 +248,21 @@ class PaperOutcomeModel(OutcomeModel):
         log_r = np.log(np.maximum(compute, 1e-12))
         self._boost = np.where(compute > 0, self._a * log_r - self._b * log_r**2, 0.0)
         self._sleep_tokens = compute * self.sleep_tokens_per_unit
+        self._score_table = np.concatenate([self._c, *(self._d + b for b in self._boost[1:])])
+        self._token_table = np.concatenate(
+            [self.tokens_test_only, *([self.tokens_sleep_time] * (len(compute) - 1))]
+        )
         self._cprime = np.where(compute > 0, self.cprime_fraction * self.sleep_tokens_per_unit, 0.0)
+
+    def _token_scale(self, difficulty: FloatArray) -> FloatArray:
+        """``exp(spread z - spread^2 / 2)``, mean 1; remembered for read-only (item) arrays."""
+        memo = self.__dict__.get("_scale_memo")
+        if memo is not None and memo[0] is difficulty:
+            return memo[1]
+        scale = np.exp(self.token_spread * difficulty - self.token_spread**2 / 2)
+        if not difficulty.flags.writeable:
+            self.__dict__["_scale_memo"] = (difficulty, scale)
+        return scale
 
     def _default_gamma(self, sigma: float) -> float:
         fitted = []
@@ -323,20 +337,16 @@ class PaperOutcomeModel(OutcomeModel):
         features: Mapping[str, FloatArray] | None = None,
     ) -> Outcome:
         self.check_actions(sleep_action, test_action)
-        sigma = self.difficulty_spread
         gamma = float(self.predictability_effect or 0.0)
         with_sleep = served_with_sleep & (sleep_action > 0)
-        score = np.where(
-            with_sleep,
-            self._d[test_action] + gamma * predictability + self._boost[sleep_action],
-            self._c[test_action],
-        )
-        p = _phi(score - sigma * difficulty)
-        base_tokens = np.where(
-            with_sleep, self.tokens_sleep_time[test_action], self.tokens_test_only[test_action]
-        )
-        spread = self.token_spread
-        tokens = base_tokens * np.exp(spread * difficulty - spread**2 / 2)
+        # one lookup per query: (sleep level served, budget) -> probit offset and base tokens
+        combo = np.where(with_sleep, sleep_action, 0) * len(self.budgets) + test_action
+        score = self._score_table[combo]
+        score += gamma * (predictability * with_sleep)
+        score -= self.difficulty_spread * difficulty
+        p = _phi(score)
+        tokens = self._token_table[combo]
+        tokens *= self._token_scale(difficulty)
         return Outcome(
             p, tokens, self._sleep_tokens[context_sleep_action], self._cprime[context_sleep_action]
         )

@@ -148,9 +148,10 @@ def replay(
     n_q, n_ctx = items.n_queries, items.n_contexts
     ctx_sleep = _as_int("sleep_action", sleep_action, n_ctx)
     test = _as_int("test_action", test_action, n_q)
+    outcome.check_actions(ctx_sleep, test)
     price = prices.price(model)
     qc = items.query_context
-    q_sleep = ctx_sleep[qc]
+    q_sleep = items.per_query(ctx_sleep)
 
     # sleep-time work per context: every unit of compute reads the context and writes its tokens
     units = np.array([lv.compute for lv in outcome.sleep_levels])[ctx_sleep]
@@ -164,23 +165,18 @@ def replay(
     sleep_done_s = np.where(
         units > 0, price.batch_latency_s + per_unit / price.decode_tokens_per_s, 0.0
     )
-    served = (q_sleep > 0) & (items.query_time_s >= sleep_done_s[qc])
+    served = (q_sleep > 0) & (items.query_time_s >= items.per_query(sleep_done_s))
 
     out = outcome.outcome(
         difficulty=items.difficulty, predictability=items.predictability, sleep_action=q_sleep,
         test_action=test, served_with_sleep=served, context_sleep_action=ctx_sleep,
         features={"observed_predictability": items.observed_predictability, **items.features},
     )  # fmt: skip
-    cprime = np.where(served, probe.cprime_tokens[qc], 0.0)
-    prefix = items.context_tokens[qc] + cprime
+    prefix = items.per_query(items.context_tokens)
+    prefix += items.per_query(probe.cprime_tokens) * served
     test_in = prefix + items.question_tokens + TEST_PROMPT_TOKENS
     # the cached prefix: a read if the previous query of this context is recent enough
-    first = np.ones(n_q, dtype=bool)
-    first[1:] = qc[1:] != qc[:-1]
-    gap: FloatArray = np.empty(n_q)
-    gap[0] = np.inf
-    gap[1:] = items.query_time_s[1:] - items.query_time_s[:-1]
-    warm = ~first & (gap <= price.cache_ttl_s)
+    warm = items.gap_to_previous_s <= price.cache_ttl_s
     prefix_mult = np.where(warm, price.cache_read_multiplier, price.cache_write_multiplier)
     inp, outp = price.input_usd_per_mtok / 1e6, price.output_usd_per_mtok / 1e6
     test_usd = (
@@ -188,8 +184,6 @@ def replay(
         + outp * out.test_output_tokens
     )
     sleep_usd_ctx = price.batch_discount * (inp * sleep_in + outp * sleep_out)
-    counts = np.bincount(qc, minlength=n_ctx).astype(np.float64)
-    usd = test_usd + (sleep_usd_ctx / np.maximum(counts, 1.0))[qc]
     latency = price.ttft_s + out.test_output_tokens / price.decode_tokens_per_s
 
     if mode == "sampled":
@@ -199,6 +193,8 @@ def replay(
     lo, hi = bootstrap_interval(correct, qc, n_ctx, n_boot=bootstrap, seed=seed + 1)
     total_usd = float(test_usd.sum() + sleep_usd_ctx.sum())
     slept = ctx_sleep > 0
+    p50, p95 = np.quantile(latency, [0.5, 0.95])
+    n_slept_queries = int(np.count_nonzero(q_sleep))
     aggregates = {
         "mode": mode,
         "queries": n_q,
@@ -211,21 +207,23 @@ def replay(
         "test_input_tokens_per_query": float(test_in.mean()),
         "sleep_tokens_per_context": float(sleep_out.mean()),
         "sleep_share_of_usd": float(sleep_usd_ctx.sum() / total_usd) if total_usd > 0 else 0.0,
-        "latency_p50_s": float(np.quantile(latency, 0.5)),
-        "latency_p95_s": float(np.quantile(latency, 0.95)),
-        "share_before_sleep_done": float((~served[q_sleep > 0]).mean())
-        if np.any(q_sleep > 0)
+        "latency_p50_s": float(p50),
+        "latency_p95_s": float(p95),
+        "share_before_sleep_done": 1.0 - np.count_nonzero(served) / n_slept_queries
+        if n_slept_queries
         else 0.0,
         "contexts_with_sleep": float(slept.mean()),
     }
     traces = None
     if return_traces:
+        counts = items.queries_per_context().astype(np.float64)
+        usd = test_usd + items.per_query(sleep_usd_ctx / np.maximum(counts, 1.0))
         traces = {
             "context_index": qc,
             "sleep_action": q_sleep,
             "test_action": test,
-            "sleep_input_tokens": sleep_in[qc],
-            "sleep_output_tokens": sleep_out[qc],
+            "sleep_input_tokens": items.per_query(sleep_in),
+            "sleep_output_tokens": items.per_query(sleep_out),
             "test_input_tokens": test_in,
             "test_output_tokens": out.test_output_tokens,
             "correct": correct,
