@@ -258,7 +258,8 @@ class PaperOutcomeModel(OutcomeModel):
         """``exp(spread z - spread^2 / 2)``, mean 1; remembered for read-only (item) arrays."""
         memo = self.__dict__.get("_scale_memo")
         if memo is not None and memo[0] is difficulty:
-            return memo[1]
+            cached: FloatArray = memo[1]
+            return cached
         scale = np.exp(self.token_spread * difficulty - self.token_spread**2 / 2)
         if not difficulty.flags.writeable:
             self.__dict__["_scale_memo"] = (difficulty, scale)
