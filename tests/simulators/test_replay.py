@@ -192,3 +192,14 @@ def test_simulate_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     }
     assert fields <= set(records[0]) and records[0]["context_id"].startswith("builtin-")
     assert main(["simulate", "--limit", "5", "--budget", "9"]) == 1
+
+
+def test_paper_figures_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["paper-figures", "--contexts", "3000", "--out", str(tmp_path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["simulated"] is True
+    for name in ("calibration", "amortization", "quintiles", "pareto"):
+        assert Path(out["files"][name]).stat().st_size > 10_000
+    assert out["amortization_cost_ratio_1_to_10"]["level-0"] == pytest.approx(2.4, abs=0.3)
+    assert len(out["quintile_gains"]["simulated"]) == 5
+    assert len(out["fixed_strategies"]) == 15  # 5 sleep levels x 3 budgets

@@ -296,6 +296,134 @@ def _cmd_simulate(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def _cmd_paper_figures(args: argparse.Namespace) -> dict[str, Any]:
+    from sleeptime.simulators import (
+        fixed_actions,
+        list_prices_2025,
+        paper_abstract_prices,
+        replay,
+        synthetic_items,
+    )
+    from sleeptime.simulators._calibration import read_quintiles
+    from sleeptime.simulators._figures import (
+        amortization_sweep,
+        paper_calibration,
+        paper_data,
+        paper_outcome_model,
+        quintile_gains,
+    )
+    from sleeptime.simulators._plots import (
+        plot_amortization,
+        plot_calibration,
+        plot_pareto,
+        plot_quintiles,
+    )
+    from sleeptime.workloads import ArrivalProcess, ExponentialDurations, FixedCount, GeometricCount
+
+    out = Path(args.out)
+    model = paper_outcome_model(args.benchmark, args.model)
+    files = {
+        "calibration": str(plot_calibration(paper_calibration(), out / "fig3_4_calibration.png"))
+    }
+    rows = amortization_sweep(
+        model, paper_abstract_prices(), args.model, n_contexts=args.contexts, seed=args.seed
+    )
+    import csv
+
+    paper_rows = []
+    with paper_data("amortization").open() as handle:
+        for r in csv.DictReader(handle):
+            if (
+                r["condition"] == "sleep_time"
+                and r["model"] == args.model
+                and r["benchmark"].endswith(args.benchmark[-2:])
+            ):
+                paper_rows.append(r)
+    levels = sorted({float(r["accuracy"]) for r in paper_rows})
+    paper = [{"budget": f"level-{levels.index(float(r['accuracy']))}", "queries_per_context": int(r["queries_per_context"]),
+              "cost": float(r["cost_per_query"])} for r in paper_rows]  # fmt: skip
+    files["amortization"] = str(plot_amortization(rows, out / "fig9_amortization.png", paper=paper))
+    late = synthetic_items(
+        args.contexts * 5,
+        arrivals=ArrivalProcess(queries=FixedCount(4), idle=ExponentialDurations(1e12)),
+        seed=args.seed,
+    )
+    gains = quintile_gains(model, late, list_prices_2025(), args.model)
+    digitized = read_quintiles(paper_data("predictability_quintiles")).get(
+        (args.benchmark, args.model)
+    )
+    files["quintiles"] = str(
+        plot_quintiles(
+            gains,
+            out / "fig10_quintiles.png",
+            paper=digitized,
+            title=f"{args.benchmark} / {args.model}, lowest budget",
+        )
+    )
+    items = synthetic_items(
+        args.contexts, arrivals=ArrivalProcess(queries=GeometricCount(4.0)), seed=args.seed
+    )
+    points = []
+    for s, level in enumerate(model.sleep_levels):
+        for k in range(len(model.budgets)):
+            sleep, test = fixed_actions(items, s, k)
+            agg = replay(
+                items,
+                sleep_action=sleep,
+                test_action=test,
+                outcome=model,
+                prices=list_prices_2025(),
+                model=args.model,
+                seed=args.seed,
+            ).aggregates
+            points.append({"name": f"{level.name}/b{k}", "group": "test-only" if s == 0 else f"sleep {level.name}",
+                           "usd_per_1k_queries": agg["usd_per_1k_queries"], "accuracy": agg["accuracy"], "accuracy_ci95": agg["accuracy_ci95"]})  # fmt: skip
+    files["pareto"] = str(
+        plot_pareto(
+            points,
+            out / "pareto_fixed.png",
+            title=f"Fixed strategies, {args.model}, list prices (simulated)",
+        )
+    )
+    cost = {}
+    for r in rows:
+        cost.setdefault(r["budget"], {})[r["queries_per_context"]] = r["cost"]
+    result = {
+        "simulated": True,
+        "benchmark": args.benchmark,
+        "model": args.model,
+        "outcome_model": model.describe(),
+        "amortization_cost_ratio_1_to_10": {
+            b: c[1] / c[10] for b, c in cost.items() if 1 in c and 10 in c
+        },
+        "quintile_gains": {"simulated": gains, "digitized": list(digitized) if digitized else None},
+        "fixed_strategies": points,
+        "files": files,
+    }
+
+    def human(r: dict[str, Any]) -> str:
+        lines = [f"paper figures in simulation for {r['benchmark']} / {r['model']} (simulated)"]
+        lines.append(
+            "cost per query, 1 vs 10 queries per context: "
+            + ", ".join(f"{b} {v:.2f}x" for b, v in r["amortization_cost_ratio_1_to_10"].items())
+        )
+        q = r["quintile_gains"]
+        lines.append(
+            "gain by predictability quintile, simulated: "
+            + ", ".join(f"{g:.3f}" for g in q["simulated"])
+        )
+        if q["digitized"]:
+            lines.append(
+                "                          digitized Fig. 10: "
+                + ", ".join(f"{g:.3f}" for g in q["digitized"])
+            )
+        lines.extend(f"wrote {f}" for f in r["files"].values())
+        return "\n".join(lines)
+
+    _emit(args, result, human)
+    return result
+
+
 def _cmd_quickstart(args: argparse.Namespace) -> dict[str, Any]:
     """The end-to-end job, as far as the project has grown: workload, arrivals, predictability."""
     import numpy as np
@@ -494,6 +622,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _json_flag(sim)
     sim.set_defaults(handler=_cmd_simulate)
+
+    figs = sub.add_parser(
+        "paper-figures", help="the paper's Figs. 3-4, 9, 10 and a Pareto plot, in simulation"
+    )
+    figs.add_argument(
+        "--benchmark",
+        default="stateful-gsm-symbolic-p1",
+        help="panel (default stateful-gsm-symbolic-p1)",
+    )
+    figs.add_argument("--model", default="gpt-4o-mini", help="model (default gpt-4o-mini)")
+    figs.add_argument(
+        "--contexts", type=int, default=20000, help="contexts per simulated run (default 20000)"
+    )
+    figs.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    figs.add_argument("--out", default="reports/paper-figures", help="output folder for the PNGs")
+    _json_flag(figs)
+    figs.set_defaults(handler=_cmd_paper_figures)
 
     workload = sub.add_parser("workload", help="inspect, convert and generate workloads")
     wsub = workload.add_subparsers(dest="workload_command", metavar="ACTION", required=True)

@@ -33,11 +33,14 @@ def _figure(n_panels: int, width: float = 4.2, height: float = 3.6) -> tuple[Any
 
 def _save(fig: Any, path: str | Path) -> Path:
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import NullFormatter
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
     for ax in fig.axes:
-        if ax.get_xscale() == "log":
-            ax.xaxis.set_minor_formatter(NullFormatter())
+        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+            if scale == "log":
+                axis.set_major_formatter(plain)
+                axis.set_minor_formatter(NullFormatter())
     fig.tight_layout(rect=(0, 0, 1, 0.95) if fig._suptitle is not None else (0, 0, 1, 1))
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
