@@ -8,7 +8,7 @@ HEAVY = ("torch", "transformers", "sklearn", "scipy", "mlflow", "optuna", "pyarr
 
 def test_importing_the_package_is_light() -> None:
     code = (
-        "import sys, sleeptime, sleeptime.workloads, sleeptime.estimators;"
+        "import sys, sleeptime, sleeptime.workloads, sleeptime.estimators, sleeptime.simulators;"
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
     result = subprocess.run(

@@ -385,7 +385,7 @@ def _cmd_paper_figures(args: argparse.Namespace) -> dict[str, Any]:
             title=f"Fixed strategies, {args.model}, list prices (simulated)",
         )
     )
-    cost = {}
+    cost: dict[str, dict[int, float]] = {}
     for r in rows:
         cost.setdefault(r["budget"], {})[r["queries_per_context"]] = r["cost"]
     result = {
