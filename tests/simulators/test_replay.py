@@ -203,3 +203,56 @@ def test_paper_figures_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert out["amortization_cost_ratio_1_to_10"]["level-0"] == pytest.approx(2.4, abs=0.3)
     assert len(out["quintile_gains"]["simulated"]) == 5
     assert len(out["fixed_strategies"]) == 15  # 5 sleep levels x 3 budgets
+
+
+def test_views_c_cprime_both() -> None:
+    items = synthetic_items(
+        5000, arrivals=ArrivalProcess(queries=FixedCount(3), idle=ExponentialDurations(1e9)), seed=6
+    )
+    s, t = fixed_actions(items, 1, 0)
+    both = replay(
+        items,
+        sleep_action=s,
+        test_action=t,
+        outcome=MODEL,
+        prices=list_prices_2025(),
+        model="gpt-4o-mini",
+        bootstrap=0,
+    )
+    only = replay(
+        items,
+        sleep_action=s,
+        test_action=t,
+        view=np.ones(items.n_queries, dtype=np.int64),
+        outcome=MODEL,
+        prices=list_prices_2025(),
+        model="gpt-4o-mini",
+        bootstrap=0,
+    )
+    plain = replay(
+        items,
+        sleep_action=s,
+        test_action=t,
+        view=np.zeros(items.n_queries, dtype=np.int64),
+        outcome=MODEL,
+        prices=list_prices_2025(),
+        model="gpt-4o-mini",
+        bootstrap=0,
+    )
+    no_sleep = _run(items, 0, 0, bootstrap=0)
+    a = {k: r.aggregates for k, r in {"both": both, "only": only, "plain": plain}.items()}
+    assert a["plain"]["accuracy"] == pytest.approx(no_sleep.aggregates["accuracy"])
+    assert a["plain"]["accuracy"] < a["only"]["accuracy"] < a["both"]["accuracy"]
+    assert a["only"]["test_input_tokens_per_query"] < a["both"]["test_input_tokens_per_query"]
+    from sleeptime.simulators import sleep_ready
+
+    assert sleep_ready(
+        items, s, outcome=MODEL, prices=list_prices_2025(), model="gpt-4o-mini"
+    ).all()
+    assert not sleep_ready(
+        items,
+        np.zeros(items.n_contexts, dtype=np.int64),
+        outcome=MODEL,
+        prices=list_prices_2025(),
+        model="gpt-4o-mini",
+    ).any()

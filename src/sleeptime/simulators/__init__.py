@@ -51,6 +51,7 @@ __all__ = [
     "EFFORT_SLEEP_LEVELS",
     "GSM_SLEEP_LEVELS",
     "TRACE_FIELDS",
+    "VIEWS",
     "Calibration",
     "CalibrationError",
     "CurveFit",
@@ -83,5 +84,6 @@ __all__ = [
     "read_quintiles",
     "read_traces",
     "replay",
+    "sleep_ready",
     "synthetic_items",
 ]

@@ -41,6 +41,7 @@ ASSUMPTIONS: dict[str, str] = {
     "difficulty spread (sigma)": "assumption: 1.0 (items differ; not identified by the figures)",
     "sleep-time scaling": "assumption shaped to the paper's headline: +13 points at k=5 on GSM with k=10 below k=5, +18 points at the highest effort on AIME, at the lowest budget",
     "size of c'": "assumption: 0.6 x the sleep output tokens of one rewrite",
+    "answering from c' alone": "assumption: 0.15 probit units below answering from c and c' (details of c get lost)",
     "token spread": "assumption: an item's test tokens scale with exp(0.2 z) (harder items say more)",
 }
 
@@ -136,6 +137,7 @@ class OutcomeModel:
         served_with_sleep: NDArray[np.bool_],
         context_sleep_action: IntArray,
         features: Mapping[str, FloatArray] | None = None,
+        cprime_only: NDArray[np.bool_] | None = None,
     ) -> Outcome:
         raise NotImplementedError
 
@@ -198,6 +200,7 @@ class PaperOutcomeModel(OutcomeModel):
     scaling: SleepScaling | None = None
     sleep_tokens_per_unit: float | None = None
     cprime_fraction: float = 0.6
+    cprime_only_penalty: float = 0.15
     token_spread: float = 0.2
     budgets: tuple[str, ...] = field(init=False)
 
@@ -336,6 +339,7 @@ class PaperOutcomeModel(OutcomeModel):
         served_with_sleep: NDArray[np.bool_],
         context_sleep_action: IntArray,
         features: Mapping[str, FloatArray] | None = None,
+        cprime_only: NDArray[np.bool_] | None = None,
     ) -> Outcome:
         self.check_actions(sleep_action, test_action)
         gamma = float(self.predictability_effect or 0.0)
@@ -345,6 +349,8 @@ class PaperOutcomeModel(OutcomeModel):
         score = self._score_table[combo]
         score += gamma * (predictability * with_sleep)
         score -= self.difficulty_spread * difficulty
+        if cprime_only is not None and cprime_only.any():
+            score -= self.cprime_only_penalty * cprime_only
         p = _phi(score)
         tokens = self._token_table[combo]
         tokens *= self._token_scale(difficulty)

@@ -23,6 +23,8 @@ IntArray = NDArray[np.int64]
 TEST_PROMPT_TOKENS = 60.0
 SLEEP_PROMPT_TOKENS = 120.0
 MODES = ("expected", "sampled")
+#: Which context an answer sees: the original, the sleep-time rewrite, or both.
+VIEWS = ("c", "c_prime", "both")
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,13 @@ def replay(
     seed: int = 0,
     bootstrap: int = 1000,
     return_traces: bool = True,
+    view: ArrayLike | None = None,
 ) -> ReplayResult:
     """Replay ``items`` with one sleep action per context and one test action per query.
+
+    ``view`` says per query which context the answer sees (:data:`VIEWS`: 0 ``c``, 1 ``c_prime``,
+    2 ``both``, the default): ``c`` ignores sleep-time work, ``c_prime`` sends the rewritten
+    context instead of the original (shorter prompts, see the outcome model for its accuracy).
 
     A query that arrives before its context's sleep-time work has finished (batch latency plus
     decode time) is answered without ``c'``. Sleep-time tokens are priced with the batch
@@ -165,14 +172,20 @@ def replay(
     sleep_done_s = np.where(
         units > 0, price.batch_latency_s + per_unit / price.decode_tokens_per_s, 0.0
     )
-    served = (q_sleep > 0) & (items.query_time_s >= items.per_query(sleep_done_s))
+    ready = (q_sleep > 0) & (items.query_time_s >= items.per_query(sleep_done_s))
+    views = np.full(n_q, 2, dtype=np.int64) if view is None else _as_int("view", view, n_q)
+    if views.size and (views.min() < 0 or views.max() > 2):
+        raise SleeptimeError(f"view must be 0..2 ({', '.join(VIEWS)})")
+    served = ready & (views > 0)
+    cprime_only = served & (views == 1)
 
     out = outcome.outcome(
         difficulty=items.difficulty, predictability=items.predictability, sleep_action=q_sleep,
         test_action=test, served_with_sleep=served, context_sleep_action=ctx_sleep,
         features={"observed_predictability": items.observed_predictability, **items.features},
+        cprime_only=cprime_only,
     )  # fmt: skip
-    prefix = items.per_query(items.context_tokens)
+    prefix = items.per_query(items.context_tokens) * ~cprime_only
     prefix += items.per_query(probe.cprime_tokens) * served
     test_in = prefix + items.question_tokens + TEST_PROMPT_TOKENS
     # the cached prefix: a read if the previous query of this context is recent enough
@@ -209,7 +222,7 @@ def replay(
         "sleep_share_of_usd": float(sleep_usd_ctx.sum() / total_usd) if total_usd > 0 else 0.0,
         "latency_p50_s": float(p50),
         "latency_p95_s": float(p95),
-        "share_before_sleep_done": 1.0 - np.count_nonzero(served) / n_slept_queries
+        "share_before_sleep_done": 1.0 - np.count_nonzero(ready) / n_slept_queries
         if n_slept_queries
         else 0.0,
         "contexts_with_sleep": float(slept.mean()),
@@ -233,6 +246,32 @@ def replay(
             "observed_predictability": items.observed_predictability,
         }
     return ReplayResult(aggregates, traces)
+
+
+def sleep_ready(
+    items: SimItems,
+    sleep_action: ArrayLike,
+    *,
+    outcome: OutcomeModel,
+    prices: PriceBook,
+    model: str,
+) -> NDArray[np.bool_]:
+    """Per query: has its context's sleep-time work finished when it arrives (is ``c'`` there)?"""
+    ctx_sleep = _as_int("sleep_action", sleep_action, items.n_contexts)
+    price = prices.price(model)
+    units = np.array([lv.compute for lv in outcome.sleep_levels])[ctx_sleep]
+    probe = outcome.outcome(
+        difficulty=np.zeros(0), predictability=np.zeros(0), sleep_action=np.zeros(0, np.int64),
+        test_action=np.zeros(0, np.int64), served_with_sleep=np.zeros(0, bool), context_sleep_action=ctx_sleep,
+    )  # fmt: skip
+    per_unit = np.divide(
+        probe.sleep_output_tokens,
+        units,
+        out=np.zeros_like(units, dtype=np.float64),
+        where=units > 0,
+    )
+    done = np.where(units > 0, price.batch_latency_s + per_unit / price.decode_tokens_per_s, np.inf)
+    return np.asarray(items.query_time_s >= items.per_query(done))
 
 
 def pareto_front(accuracy: ArrayLike, cost: ArrayLike) -> IntArray:

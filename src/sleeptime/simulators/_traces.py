@@ -156,6 +156,7 @@ class TraceOutcomeModel(OutcomeModel):
         served_with_sleep: NDArray[np.bool_],
         context_sleep_action: IntArray,
         features: Mapping[str, FloatArray] | None = None,
+        cprime_only: NDArray[np.bool_] | None = None,
     ) -> Outcome:
         self.check_actions(sleep_action, test_action)
         n = sleep_action.shape[0]
