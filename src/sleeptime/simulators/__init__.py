@@ -37,11 +37,13 @@ from sleeptime.simulators._prices import (
     paper_abstract_prices,
 )
 from sleeptime.simulators._replay import (
+    VIEWS,
     ReplayResult,
     bootstrap_interval,
     fixed_actions,
     pareto_front,
     replay,
+    sleep_ready,
 )
 from sleeptime.simulators._traces import TRACE_FIELDS, TraceOutcomeModel, read_traces
 
