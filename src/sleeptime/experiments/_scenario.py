@@ -1,0 +1,284 @@
+"""The scenario of the policy experiments: workload, scores, arrivals, splits, features, traces."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sleeptime.estimators import CHEAP_FEATURES, LM_FEATURES
+from sleeptime.policy import Environment, LearnedPolicy
+from sleeptime.simulators import SimItems, items_from_workload, load_price_book
+from sleeptime.simulators._figures import paper_outcome_model
+from sleeptime.workloads import (
+    ArrivalProcess,
+    ExponentialDurations,
+    GeometricCount,
+    Workload,
+    generate_workload,
+)
+
+#: Mean queries per context by domain: hot and cold documents; the mean over domains is 4.
+DOMAIN_QUERY_MEANS: dict[str, float] = {
+    "shopping": 1.5, "cooking": 2.0, "travel": 2.5, "finance": 3.5,
+    "school": 5.0, "garden and farm": 5.5, "home and health": 8.0,
+}  # fmt: skip
+
+#: Features of the full policy: LM and cheap context features, the query's log p(q|c) and
+#: length, the predicted predictability and expected queries of its context.
+ALL_FEATURES = (
+    *LM_FEATURES,
+    *CHEAP_FEATURES,
+    "logprob_mean",
+    "n_tokens",
+    "predicted_predictability",
+    "expected_queries",
+)
+#: Features a router can compute without a language model.
+CHEAP_POLICY_FEATURES = (
+    *CHEAP_FEATURES,
+    "question_chars",
+    "predicted_predictability_cheap",
+    "expected_queries",
+)
+
+
+@dataclass
+class ScenarioConfig:
+    """Everything that defines a scenario; logged as the run's parameters."""
+
+    n_contexts: int = 1400
+    seed: int = 0
+    benchmark: str = "stateful-gsm-symbolic-p1"
+    model: str = "gpt-4o-mini"
+    prices: str = "list-2025"
+    rho_predictability: float = 0.5
+    rho_difficulty: float = 0.5
+    idle_mean_s: float = 3600.0
+    gap_mean_s: float = 600.0
+    domain_query_means: Mapping[str, float] = field(
+        default_factory=lambda: dict(DOMAIN_QUERY_MEANS)
+    )
+    test_share: float = 0.4
+    exploration_rounds: int = 4
+
+    def to_params(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if k != "domain_query_means"}
+        out.update({f"queries_mean[{d}]": m for d, m in self.domain_query_means.items()})
+        return out
+
+
+@dataclass
+class Scenario:
+    """Train and held-out items in one environment, split by template (no template leaks)."""
+
+    config: ScenarioConfig
+    env: Environment
+    workload: Workload
+    train: SimItems
+    test: SimItems
+    train_templates: tuple[str, ...]
+    test_templates: tuple[str, ...]
+
+
+def template_split(workload: Workload, test_share: float, seed: int) -> tuple[set[str], set[str]]:
+    """Templates for training and for testing, stratified by domain."""
+    by_domain: dict[str, list[str]] = {}
+    for ctx in workload.contexts:
+        names = by_domain.setdefault(str(ctx.meta.get("domain", "")), [])
+        if ctx.meta["template"] not in names:
+            names.append(str(ctx.meta["template"]))
+    rng = random.Random(seed)
+    test: set[str] = set()
+    for names in by_domain.values():
+        k = max(1, round(len(names) * test_share)) if len(names) > 1 else 0
+        test.update(rng.sample(sorted(names), k))
+    train = {t for names in by_domain.values() for t in names} - test
+    return train, test
+
+
+def build_scenario(
+    config: ScenarioConfig,
+    *,
+    scores: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
+    progress: bool = True,
+) -> Scenario:
+    """Generate the built-in workload, score it under the default LM (cached), draw arrivals
+    (geometric queries per context with a mean per domain), split by template, and add the
+    context features the policies read."""
+    from sleeptime.estimators import CausalLMScorer, PredictabilityPredictor, score_workload
+
+    cfg = config
+    workload = generate_workload(cfg.n_contexts, seed=cfg.seed)
+    if scores is None:
+        rows = score_workload(workload, CausalLMScorer(), progress=progress)
+        scores = {(r["context_id"], r["query_id"]): r for r in rows}
+    means = np.array(
+        [cfg.domain_query_means.get(str(c.meta.get("domain")), 4.0) for c in workload.contexts]
+    )
+    process = ArrivalProcess(
+        queries=GeometricCount(means),
+        idle=ExponentialDurations(cfg.idle_mean_s),
+        gap=ExponentialDurations(cfg.gap_mean_s),
+    )
+    items = items_from_workload(
+        workload, arrivals=process, scores=scores, rho_predictability=cfg.rho_predictability,
+        rho_difficulty=cfg.rho_difficulty, seed=cfg.seed,
+    )  # fmt: skip
+    train_t, test_t = template_split(workload, cfg.test_share, cfg.seed)
+    templates = np.array([str(c.meta["template"]) for c in workload.contexts])
+    domains = np.array([str(c.meta.get("domain")) for c in workload.contexts])
+    train_idx = np.flatnonzero(np.isin(templates, sorted(train_t)))
+    test_idx = np.flatnonzero(np.isin(templates, sorted(test_t)))
+
+    # question text features a router can compute without an LM
+    texts = {(c.context_id, q.query_id): q.question for c in workload.contexts for q in c.queries}
+    ids = items.context_ids or ()
+    qids = items.query_ids or ()
+    question_chars = np.array(
+        [len(texts[(ids[c], q)]) for c, q in zip(items.query_context, qids, strict=True)],
+        dtype=np.float64,
+    )
+
+    # context-only predictors of predictability (all features / cheap features), fit on train
+    ctx_mean_lp = np.array(
+        [
+            np.mean([float(scores[(c.context_id, q.query_id)]["logprob_mean"]) for q in c.queries])
+            for c in workload.contexts
+        ]
+    )
+    lm_cheap = np.column_stack([items.context_features[n] for n in (*LM_FEATURES, *CHEAP_FEATURES)])
+    cheap = np.column_stack([items.context_features[n] for n in CHEAP_FEATURES])
+    predicted = np.empty(workload.n_contexts)
+    predicted_cheap = np.empty(workload.n_contexts)
+    for target, X in ((predicted, lm_cheap), (predicted_cheap, cheap)):
+        # out-of-fold on the training templates, so training sees honest predictions
+        folds = np.array([hash(t) % 5 for t in templates])
+        for k in range(5):
+            fit_rows = train_idx[folds[train_idx] != k]
+            pred_rows = train_idx[folds[train_idx] == k]
+            if pred_rows.size:
+                target[pred_rows] = (
+                    PredictabilityPredictor(random_state=cfg.seed)
+                    .fit(X[fit_rows], ctx_mean_lp[fit_rows])
+                    .predict(X[pred_rows])
+                )
+        target[test_idx] = (
+            PredictabilityPredictor(random_state=cfg.seed)
+            .fit(X[train_idx], ctx_mean_lp[train_idx])
+            .predict(X[test_idx])
+        )
+
+    # expected queries: the history of the context's domain in the training contexts
+    counts = items.queries_per_context().astype(np.float64)
+    domain_mean = {
+        d: float(counts[train_idx][domains[train_idx] == d].mean()) for d in set(domains[train_idx])
+    }
+    expected = np.array([domain_mean.get(d, float(counts[train_idx].mean())) for d in domains])
+    mean_tokens = float(items.features["n_tokens"].mean())
+    mean_chars = float(question_chars.mean())
+    ctx_extra = {
+        "predicted_predictability": predicted,
+        "predicted_predictability_cheap": predicted_cheap,
+        "expected_queries": expected,
+        # a question's features are unknown at sleep time: impute them from the context
+        "logprob_mean": predicted,
+        "n_tokens": np.full(workload.n_contexts, mean_tokens),
+        "question_chars": np.full(workload.n_contexts, mean_chars),
+    }
+    query_extra = {
+        k: items.per_query(v)
+        for k, v in ctx_extra.items()
+        if k not in ("logprob_mean", "n_tokens", "question_chars")
+    }
+    query_extra["question_chars"] = question_chars
+    items = SimItems(
+        items.query_context, items.query_time_s, items.difficulty, items.predictability, items.observed_predictability,
+        items.question_tokens, items.context_tokens, {**items.features, **query_extra},
+        {**items.context_features, **ctx_extra}, items.query_ids, items.context_ids,
+    )  # fmt: skip
+    env = Environment(
+        paper_outcome_model(cfg.benchmark, cfg.model), load_price_book(cfg.prices), cfg.model
+    )
+    return Scenario(
+        cfg,
+        env,
+        workload,
+        items.subset(train_idx),
+        items.subset(test_idx),
+        tuple(sorted(train_t)),
+        tuple(sorted(test_t)),
+    )
+
+
+def exploration_data(
+    scenario: Scenario, features: Sequence[str], *, mode: str = "expected"
+) -> dict[str, Any]:
+    """Training data from the training items replayed under every action pair.
+
+    In ``"expected"`` mode each row's target is the simulator's probability of a correct
+    answer (the policy never sees the latents behind it, only this target, as it would see
+    0/1 outcomes in logs); ``"sampled"`` gives 0/1 outcomes, as logged traces of real runs
+    would. Returns ``X`` (features, effective sleep level, budget), ``y`` and the cost tables
+    measured in the replays: ``test_usd[s, b]`` (a query's own cost), ``sleep_usd[s]`` (a
+    context's sleep-time cost) and ``ready_share[s]`` (queries finding ``c'`` ready).
+    """
+    env, items, cfg = scenario.env, scenario.train, scenario.config
+    tables = env.action_tables(items)
+    price = env.prices.price(env.model)
+    F = np.column_stack([items.features[n] for n in features])
+    n_s, n_b = env.n_sleep, env.n_budgets
+    counts = tables.counts.astype(np.float64)
+    rng = np.random.default_rng(cfg.seed + 17)
+    X_parts, y_parts = [], []
+    test_usd = np.zeros((n_s, n_b))
+    sleep_usd = np.zeros(n_s)
+    for s in range(n_s):
+        # the context's sleep-time USD: what the query pays beyond the same query without sleep
+        share = tables.usd[s, 0] - tables.usd[0, 0] if s else np.zeros(items.n_queries)
+        rows = tables.ready[s] if s else np.ones(items.n_queries, dtype=bool)
+        for b in range(n_b):
+            own = tables.usd[s, b] - share
+            test_usd[s, b] = float(own[rows].mean())
+            target = tables.p[s, b, rows]
+            if mode == "sampled":
+                target = (rng.random(target.shape[0]) < target).astype(np.float64)
+            X_parts.append(
+                np.column_stack([F[rows], np.full(rows.sum(), s), np.full(rows.sum(), b)])
+            )
+            y_parts.append(target)
+        sleep_usd[s] = (
+            float((share * items.per_query(counts)).sum() / max(items.n_queries, 1)) if s else 0.0
+        )
+    del price
+    return {
+        "X": np.vstack(X_parts),
+        "y": np.concatenate(y_parts),
+        "test_usd": test_usd,
+        "sleep_usd": sleep_usd,
+        "ready_share": tables.ready.mean(axis=1),
+    }
+
+
+def train_learned_policy(
+    scenario: Scenario,
+    *,
+    features: Sequence[str] = ALL_FEATURES,
+    name: str = "learned",
+    **params: Any,
+) -> LearnedPolicy:
+    """Fit :class:`LearnedPolicy` on exploration traces of the training items."""
+    data = exploration_data(scenario, features)
+    policy = LearnedPolicy(features=tuple(features), random_state=scenario.config.seed, **params)
+    policy.fit(
+        data["X"],
+        data["y"],
+        test_usd=data["test_usd"],
+        sleep_usd=data["sleep_usd"],
+        ready_share=data["ready_share"],
+    )
+    policy.name = name
+    return policy

@@ -1,0 +1,24 @@
+"""Allocation policies: baselines, the oracle, the learned policy, and their evaluation."""
+
+from __future__ import annotations
+
+from sleeptime.policy._base import ActionTables, Allocation, Environment, Policy
+from sleeptime.policy._baselines import FixedPolicy, OraclePolicy, ThresholdPolicy, paper_policy
+from sleeptime.policy._evaluate import LearnedTables, bisect_lam, compare_policies, summarize_policy
+from sleeptime.policy._learned import LearnedPolicy
+
+__all__ = [
+    "ActionTables",
+    "Allocation",
+    "Environment",
+    "FixedPolicy",
+    "LearnedPolicy",
+    "LearnedTables",
+    "OraclePolicy",
+    "Policy",
+    "ThresholdPolicy",
+    "bisect_lam",
+    "compare_policies",
+    "paper_policy",
+    "summarize_policy",
+]

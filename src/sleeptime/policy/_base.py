@@ -1,0 +1,139 @@
+"""Allocations, the environment a policy acts in, and the policy interface."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sleeptime.simulators import (
+    OutcomeModel,
+    PriceBook,
+    ReplayResult,
+    SimItems,
+    replay,
+    sleep_ready,
+)
+from sleeptime.simulators._replay import VIEWS
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """One decision in words: a sleep level (``none`` or e.g. ``k5``), a test budget level, and
+    which context the answer sees (``c``, ``c_prime`` or ``both``)."""
+
+    sleep: str
+    budget: str
+    view: str = "both"
+
+    def __post_init__(self) -> None:
+        if self.view not in VIEWS:
+            raise ValueError(f"view must be one of {VIEWS}, got {self.view!r}")
+
+
+@dataclass
+class Environment:
+    """What a policy's decisions are replayed against: an outcome model, prices, a model name."""
+
+    outcome: OutcomeModel
+    prices: PriceBook
+    model: str
+
+    @property
+    def n_sleep(self) -> int:
+        return len(self.outcome.sleep_levels)
+
+    @property
+    def n_budgets(self) -> int:
+        return len(self.outcome.budgets)
+
+    def allocation(self, sleep: int, budget: int, view: int = 2) -> Allocation:
+        return Allocation(
+            self.outcome.sleep_levels[sleep].name, self.outcome.budgets[budget], VIEWS[view]
+        )
+
+    def ready(self, items: SimItems, sleep_action: IntArray) -> NDArray[np.bool_]:
+        return sleep_ready(
+            items, sleep_action, outcome=self.outcome, prices=self.prices, model=self.model
+        )
+
+    def replay(
+        self, items: SimItems, sleep_action: IntArray, test_action: IntArray, **kwargs: Any
+    ) -> ReplayResult:
+        return replay(items, sleep_action=sleep_action, test_action=test_action, outcome=self.outcome,
+                      prices=self.prices, model=self.model, **kwargs)  # fmt: skip
+
+    def action_tables(self, items: SimItems) -> ActionTables:
+        """Expected accuracy and USD of every query under every (sleep level, budget) pair."""
+        n_s, n_b = self.n_sleep, self.n_budgets
+        p = np.empty((n_s, n_b, items.n_queries))
+        usd = np.empty_like(p)
+        ready = np.empty((n_s, items.n_queries), dtype=bool)
+        for s in range(n_s):
+            sleep = np.full(items.n_contexts, s, dtype=np.int64)
+            ready[s] = self.ready(items, sleep)
+            for b in range(n_b):
+                result = self.replay(
+                    items, sleep, np.full(items.n_queries, b, dtype=np.int64), bootstrap=0
+                )
+                assert result.traces is not None
+                p[s, b] = result.traces["correct"]
+                usd[s, b] = result.traces["usd"]
+        return ActionTables(p, usd, ready, items.query_context, items.n_contexts)
+
+
+@dataclass(frozen=True)
+class ActionTables:
+    """``p[s, b, q]`` and ``usd[s, b, q]`` (the query's cost including its share of its
+    context's sleep-time cost) for every sleep level ``s`` and budget ``b``."""
+
+    p: FloatArray
+    usd: FloatArray
+    ready: NDArray[np.bool_]
+    query_context: IntArray
+    n_contexts: int
+
+    @cached_property
+    def counts(self) -> IntArray:
+        return np.bincount(self.query_context, minlength=self.n_contexts).astype(np.int64)
+
+    def evaluate(self, sleep_action: IntArray, test_action: IntArray) -> tuple[float, float]:
+        """(accuracy, USD per query) of the given decisions, from the tables."""
+        s = np.repeat(sleep_action, self.counts)
+        idx = np.arange(self.p.shape[2])
+        return float(self.p[s, test_action, idx].mean()), float(
+            self.usd[s, test_action, idx].mean()
+        )
+
+
+class Policy:
+    """Decides twice, with what is known at each moment (DESIGN.md).
+
+    Lifecycle: build, ``fit`` where the policy learns (on training items), then for each batch
+    of items call :meth:`decide_sleep` once (per context, before any question: context features
+    and query history only) and :meth:`decide_test` once (per query, when it arrives: also the
+    query's features, the sleep level taken and whether ``c'`` is ready). Both are vectorized.
+    Policies are not thread-safe while fitting; deciding does not change them.
+    """
+
+    name: str = "policy"
+
+    def decide_sleep(self, items: SimItems, env: Environment) -> IntArray:
+        raise NotImplementedError
+
+    def decide_test(
+        self, items: SimItems, env: Environment, sleep_action: IntArray, ready: NDArray[np.bool_]
+    ) -> IntArray:
+        raise NotImplementedError
+
+    def decide(self, items: SimItems, env: Environment) -> tuple[IntArray, IntArray]:
+        """Both decisions in order: sleep actions per context, then test actions per query."""
+        sleep = np.asarray(self.decide_sleep(items, env), dtype=np.int64)
+        ready = env.ready(items, sleep)
+        return sleep, np.asarray(self.decide_test(items, env, sleep, ready), dtype=np.int64)

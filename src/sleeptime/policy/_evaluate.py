@@ -1,0 +1,282 @@
+"""Evaluate policies on held-out items: tables of outcomes, lambda searches, the comparison."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sleeptime.policy._base import ActionTables, Environment, FloatArray, IntArray, Policy
+from sleeptime.policy._baselines import FixedPolicy, OraclePolicy
+from sleeptime.policy._learned import LearnedPolicy
+from sleeptime.simulators import SimItems, pareto_front
+
+
+@dataclass
+class LearnedTables:
+    """A learned policy's predictions for every action, computed once; deciding for a new
+    ``lam`` is then an argmax (the predictions do not depend on ``lam``)."""
+
+    p_query: FloatArray  # (s, b, q)
+    p_context: FloatArray  # (s, b, c), from imputed context features
+    policy: LearnedPolicy
+
+    @classmethod
+    def build(cls, policy: LearnedPolicy, items: SimItems) -> LearnedTables:
+        names = policy._names()
+        Fq = np.column_stack([items.features[n] for n in names])
+        Fc = np.column_stack([items.context_features[n] for n in names])
+        test_usd, _, _ = policy._tables()
+        n_s, n_b = test_usd.shape
+        pq = np.stack(
+            [np.stack([policy.p_correct(Fq, s, b) for b in range(n_b)]) for s in range(n_s)]
+        )
+        pc = np.stack(
+            [np.stack([policy.p_correct(Fc, s, b) for b in range(n_b)]) for s in range(n_s)]
+        )
+        return cls(pq, pc, policy)
+
+    def decide(self, items: SimItems, env: Environment, lam: float) -> tuple[IntArray, IntArray]:
+        test_usd, sleep_usd, ready_share = self.policy._tables()
+        v_ctx = self.p_context - lam * test_usd[:, :, None]
+        best_ctx = v_ctx.max(axis=1)  # (s, c)
+        n_exp = items.context_features["expected_queries"]
+        value = np.empty_like(best_ctx)
+        value[0] = n_exp * best_ctx[0]
+        for s in range(1, best_ctx.shape[0]):
+            per_query = ready_share[s] * best_ctx[s] + (1 - ready_share[s]) * best_ctx[0]
+            value[s] = n_exp * per_query - lam * sleep_usd[s]
+        sleep = value.argmax(axis=0).astype(np.int64)
+        ready = env.ready(items, sleep)
+        s_eff = np.where(ready, items.per_query(sleep), 0)
+        v_q = self.p_query - lam * test_usd[:, :, None]  # (s, b, q)
+        test = v_q[s_eff, :, np.arange(items.n_queries)].argmax(axis=1).astype(np.int64)
+        return sleep, test
+
+
+def bisect_lam(
+    measure: Callable[[float], float],
+    target: float,
+    *,
+    at_least: bool = True,
+    lo: float = 1.0,
+    hi: float = 1e7,
+    iterations: int = 40,
+) -> float:
+    """The ``lam`` at which ``measure`` (non-increasing in ``lam``: accuracy, or spend) crosses
+    ``target``, by bisection on log ``lam``. ``at_least=True`` returns the largest ``lam`` whose
+    measure is still >= target (e.g. accuracy); ``False`` the smallest whose measure is <= target
+    (e.g. spend)."""
+    a, b = math.log(lo), math.log(hi)
+    for _ in range(iterations):
+        mid = (a + b) / 2
+        if measure(math.exp(mid)) >= target:
+            a = mid
+        else:
+            b = mid
+    if at_least:
+        return math.exp(a)
+    return math.exp(b) if measure(math.exp(a)) > target else math.exp(a)
+
+
+def per_context_sums(
+    tables: ActionTables, sleep: IntArray, test: IntArray
+) -> tuple[FloatArray, FloatArray]:
+    """Per context: the sum of expected correct answers and of USD under the decisions."""
+    s = np.repeat(sleep, tables.counts)
+    idx = np.arange(tables.p.shape[2])
+    correct = np.bincount(
+        tables.query_context, weights=tables.p[s, test, idx], minlength=tables.n_contexts
+    )
+    usd = np.bincount(
+        tables.query_context, weights=tables.usd[s, test, idx], minlength=tables.n_contexts
+    )
+    return correct.astype(np.float64), usd.astype(np.float64)
+
+
+def paired_bootstrap(
+    stat: Callable[[FloatArray], float], n_contexts: int, *, n_boot: int = 1000, seed: int = 0
+) -> tuple[float, float]:
+    """95% interval of ``stat(weights)`` under Poisson weights on contexts."""
+    rng = np.random.default_rng(seed)
+    draws = [stat(rng.poisson(1.0, n_contexts).astype(np.float64)) for _ in range(n_boot)]
+    lo, hi = np.quantile(draws, [0.025, 0.975])
+    return float(lo), float(hi)
+
+
+def summarize_policy(
+    name: str, env: Environment, items: SimItems, sleep: IntArray, test: IntArray, *, seed: int = 0
+) -> dict[str, Any]:
+    """Replay the decisions (expected mode) and keep the numbers a comparison shows."""
+    agg = env.replay(items, sleep, test, seed=seed, bootstrap=1000, return_traces=False).aggregates
+    return {
+        "name": name,
+        "accuracy": agg["accuracy"],
+        "accuracy_ci95": agg["accuracy_ci95"],
+        "usd_per_query": agg["usd_per_query"],
+        "usd_per_1k_queries": agg["usd_per_1k_queries"],
+        "test_tokens_per_query": agg["test_tokens_per_query"],
+        "sleep_tokens_per_context": agg["sleep_tokens_per_context"],
+        "latency_p95_s": agg["latency_p95_s"],
+        "contexts_with_sleep": agg["contexts_with_sleep"],
+    }
+
+
+def _decider(
+    lt: LearnedTables, items: SimItems, env: Environment
+) -> Callable[[float], tuple[IntArray, IntArray]]:
+    def decide(lam: float) -> tuple[IntArray, IntArray]:
+        return lt.decide(items, env, lam)
+
+    return decide
+
+
+def _measure(
+    tables: ActionTables, decide: Callable[[float], tuple[IntArray, IntArray]], which: int
+) -> Callable[[float], float]:
+    def measure(lam: float) -> float:
+        return tables.evaluate(*decide(lam))[which]
+
+    return measure
+
+
+def compare_policies(
+    env: Environment,
+    items: SimItems,
+    *,
+    learned: Sequence[LearnedPolicy] = (),
+    extra: Sequence[Policy] = (),
+    budget_usd_per_1k: float | None = None,
+    seed: int = 0,
+    n_boot: int = 1000,
+) -> dict[str, Any]:
+    """Every fixed strategy, the extra baselines, each learned policy and the oracle on ``items``.
+
+    The operating point: the best fixed strategy (``best_static``) is the most accurate one
+    whose cost is within ``budget_usd_per_1k`` (default: test-only at the middle budget, what
+    an assistant without sleep-time compute would run). Each learned policy and the oracle
+    are then set (their ``lam``) to equal that accuracy, to report the cost at equal accuracy,
+    and to equal that cost, to report the accuracy at equal cost.
+    """
+    tables = env.action_tables(items)
+    rows: list[dict[str, Any]] = []
+    fixed = {}
+    for s in range(env.n_sleep):
+        for b in range(env.n_budgets):
+            pol = FixedPolicy(s, b, name=f"fixed({env.outcome.sleep_levels[s].name},b{b})")
+            sleep, test = pol.decide(items, env)
+            fixed[pol.name] = (sleep, test)
+            rows.append(
+                {
+                    **summarize_policy(pol.name, env, items, sleep, test, seed=seed),
+                    "group": "test-only" if s == 0 else "fixed sleep-time",
+                }
+            )
+    for other in extra:
+        sleep, test = other.decide(items, env)
+        rows.append(
+            {
+                **summarize_policy(other.name, env, items, sleep, test, seed=seed),
+                "group": "baseline",
+            }
+        )
+    fixed_rows = [r for r in rows if r["name"] in fixed]
+    if budget_usd_per_1k is None:
+        budget_usd_per_1k = next(
+            r["usd_per_1k_queries"]
+            for r in fixed_rows
+            if r["name"] == f"fixed(none,b{min(1, env.n_budgets - 1)})"
+        )
+    within = [r for r in fixed_rows if r["usd_per_1k_queries"] <= budget_usd_per_1k * (1 + 1e-9)]
+    best = max(within, key=lambda r: r["accuracy"])
+    best_sleep, best_test = fixed[best["name"]]
+    target_acc, target_usd = tables.evaluate(best_sleep, best_test)
+
+    oracle = OraclePolicy(1.0, tables)
+
+    def oracle_at(lam: float) -> tuple[IntArray, IntArray]:
+        oracle.lam = lam
+        return oracle._solve(items, env)
+
+    candidates: list[tuple[str, Callable[[float], tuple[IntArray, IntArray]], str]] = [
+        ("oracle", oracle_at, "oracle")
+    ]
+    for learned_policy in learned:
+        candidates.append(
+            (
+                learned_policy.name,
+                _decider(LearnedTables.build(learned_policy, items), items, env),
+                "learned",
+            )
+        )
+
+    summaries: dict[str, dict[str, Any]] = {}
+    decisions: dict[str, dict[str, tuple[IntArray, IntArray]]] = {}
+    for name, decide, group in candidates:
+        lam_acc = bisect_lam(_measure(tables, decide, 0), target_acc)
+        lam_cost = bisect_lam(_measure(tables, decide, 1), target_usd, at_least=False)
+        at_acc, at_cost = decide(lam_acc), decide(lam_cost)
+        decisions[name] = {"equal_accuracy": at_acc, "equal_cost": at_cost}
+        row = summarize_policy(f"{name} @ equal accuracy", env, items, *at_acc, seed=seed)
+        rows.append({**row, "group": group, "lam": lam_acc})
+        row2 = summarize_policy(f"{name} @ equal cost", env, items, *at_cost, seed=seed)
+        rows.append({**row2, "group": group, "lam": lam_cost})
+        summaries[name] = {
+            "equal_accuracy": row,
+            "equal_cost": row2,
+            "lam_equal_accuracy": lam_acc,
+            "lam_equal_cost": lam_cost,
+        }
+
+    # paired bootstrap over contexts for the headline ratios
+    _, c_static = per_context_sums(tables, best_sleep, best_test)
+    n_static = tables.counts.astype(np.float64)
+    _, c_oracle = per_context_sums(tables, *decisions["oracle"]["equal_accuracy"])
+    summary: dict[str, Any] = {"best_static": best["name"], "best_static_accuracy": target_acc,
+                               "best_static_usd_per_1k": 1000 * target_usd, "budget_usd_per_1k": budget_usd_per_1k}  # fmt: skip
+    for name, _, group in candidates:
+        if group != "learned":
+            continue
+        _, c_learned = per_context_sums(tables, *decisions[name]["equal_accuracy"])
+        acc_l, _ = per_context_sums(tables, *decisions[name]["equal_cost"])
+        acc_s, _ = per_context_sums(tables, best_sleep, best_test)
+
+        def reduction(w: FloatArray, cl: FloatArray = c_learned) -> float:
+            return 1 - float(w @ cl) / float(w @ c_static)
+
+        def gap(w: FloatArray, cl: FloatArray = c_learned) -> float:
+            return (float(w @ c_static) - float(w @ cl)) / max(
+                float(w @ c_static) - float(w @ c_oracle), 1e-12
+            )
+
+        def gain(w: FloatArray, al: FloatArray = acc_l, ast: FloatArray = acc_s) -> float:
+            return (float(w @ al) - float(w @ ast)) / float(w @ n_static)
+
+        ones = np.ones(tables.n_contexts)
+        summary[name] = {
+            "cost_reduction_at_equal_accuracy": reduction(ones),
+            "cost_reduction_ci95": paired_bootstrap(
+                reduction, tables.n_contexts, n_boot=n_boot, seed=seed
+            ),
+            "accuracy_gain_at_equal_cost": gain(ones),
+            "accuracy_gain_ci95": paired_bootstrap(
+                gain, tables.n_contexts, n_boot=n_boot, seed=seed
+            ),
+            "oracle_gap_closed": gap(ones),
+            "oracle_gap_closed_ci95": paired_bootstrap(
+                gap, tables.n_contexts, n_boot=n_boot, seed=seed
+            ),
+            "oracle_cost_reduction_at_equal_accuracy": 1
+            - float(c_oracle.sum()) / float(c_static.sum()),
+        }
+    front = pareto_front([r["accuracy"] for r in rows], [r["usd_per_query"] for r in rows])
+    return {
+        "policies": rows,
+        "summary": summary,
+        "pareto_front": [rows[i]["name"] for i in front],
+        "decisions": decisions,
+        "tables": tables,
+    }
