@@ -424,6 +424,247 @@ def _cmd_paper_figures(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def _scenario_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--contexts", type=int, default=1400, help="built-in contexts to generate (default 1400)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--benchmark",
+        default="stateful-gsm-symbolic-p1",
+        help="calibrated panel (default stateful-gsm-symbolic-p1)",
+    )
+    parser.add_argument("--model", default="gpt-4o-mini", help="model (default gpt-4o-mini)")
+    parser.add_argument(
+        "--prices", default="list-2025", help="price book: list-2025, paper-abstract, or a file"
+    )
+    parser.add_argument(
+        "--rho",
+        type=float,
+        default=0.5,
+        help="correlation of observed and latent predictability (default 0.5)",
+    )
+    parser.add_argument(
+        "--tracking-uri",
+        default=None,
+        help="MLflow tracking URI (default sqlite:///mlruns/mlflow.db)",
+    )
+
+
+def _scenario(args: argparse.Namespace) -> Any:
+    from sleeptime.experiments import ScenarioConfig, build_scenario
+
+    config = ScenarioConfig(
+        n_contexts=args.contexts, seed=args.seed, benchmark=args.benchmark, model=args.model,
+        prices=args.prices, rho_predictability=args.rho,
+    )  # fmt: skip
+    return build_scenario(config, progress=not args.json)
+
+
+COMPARE_FIELDS = (
+    "name",
+    "accuracy",
+    "usd_per_query",
+    "test_tokens_per_query",
+    "sleep_tokens_per_context",
+    "latency_p95_s",
+)
+
+
+def _cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
+    import numpy as np
+
+    from sleeptime.experiments import CHEAP_POLICY_FEATURES, train_learned_policy
+    from sleeptime.experiments._tracking import log_json, log_metrics, mlflow_run
+    from sleeptime.policy import ThresholdPolicy, compare_policies, paper_policy
+    from sleeptime.simulators._plots import plot_pareto
+
+    scenario = _scenario(args)
+    params = {**scenario.config.to_params(), "budget_usd_per_1k": args.budget_usd_per_1k}
+    with mlflow_run("compare", params=params, uri=args.tracking_uri, kind="compare") as run:
+        learned = train_learned_policy(scenario)
+        cheap = train_learned_policy(scenario, features=CHEAP_POLICY_FEATURES, name="learned-cheap")
+        threshold = ThresholdPolicy(
+            float(np.median(scenario.train.context_features["predicted_predictability"])), 3.0
+        )
+        result = compare_policies(scenario.env, scenario.test, learned=[learned, cheap], extra=[paper_policy(), threshold],
+                                  budget_usd_per_1k=args.budget_usd_per_1k, seed=args.seed)  # fmt: skip
+        s = result["summary"]
+        main = s["learned"]
+        summary = {
+            "best_static": s["best_static"],
+            "cost_reduction_at_equal_accuracy": main["cost_reduction_at_equal_accuracy"],
+            "accuracy_gain_at_equal_cost": main["accuracy_gain_at_equal_cost"],
+            "oracle_gap_closed": main["oracle_gap_closed"],
+        }
+        out = {
+            "simulated": True,
+            "policies": [
+                {k: r[k] for k in (*COMPARE_FIELDS, "accuracy_ci95", "group")}
+                for r in result["policies"]
+            ],
+            "summary": summary,
+            "details": s,
+            "pareto_front": result["pareto_front"],
+            "held_out_templates": list(scenario.test_templates),
+            "mlflow_run_id": run.info.run_id,
+        }
+        log_metrics({"accuracy_best_static": s["best_static_accuracy"], **{f"learned.{k}": v for k, v in main.items() if not isinstance(v, tuple)},
+                     **{f"learned_cheap.{k}": v for k, v in s["learned-cheap"].items() if not isinstance(v, tuple)}})  # fmt: skip
+        log_json(out, "compare.json")
+        if args.plot:
+            from sleeptime.experiments._tracking import log_file
+
+            path = plot_pareto([r for r in result["policies"] if "equal" in r["name"] or r["group"] != "learned"], args.plot,
+                               title=f"Policies on held-out templates, {args.model} (simulated)")  # fmt: skip
+            log_file(path, "plots")
+            out["plot"] = str(path)
+
+    def human(r: dict[str, Any]) -> str:
+        lines = [
+            f"{'policy':<34} {'accuracy':>9} {'USD/1k q':>9} {'test tok':>9} {'sleep tok':>9} {'p95 s':>6}"
+        ]
+        for p in r["policies"]:
+            lines.append(f"{p['name']:<34} {p['accuracy']:9.3f} {1000 * p['usd_per_query']:9.4f} {p['test_tokens_per_query']:9.1f} "
+                         f"{p['sleep_tokens_per_context']:9.1f} {p['latency_p95_s']:6.2f}")  # fmt: skip
+        d = r["details"]["learned"]
+        lo, hi = d["cost_reduction_ci95"]
+        lines.append("")
+        lines.append(
+            f"best fixed strategy at the operating point: {r['summary']['best_static']} (simulated)"
+        )
+        lines.append(f"learned policy: cost reduction at equal accuracy {d['cost_reduction_at_equal_accuracy']:+.1%} (95% CI {lo:+.1%} to {hi:+.1%}); "
+                     f"oracle gap closed {d['oracle_gap_closed']:.2f}; accuracy gain at equal cost {d['accuracy_gain_at_equal_cost']:+.3f}")  # fmt: skip
+        lines.append(
+            f"oracle: cost reduction at equal accuracy {d['oracle_cost_reduction_at_equal_accuracy']:+.1%}"
+        )
+        lines.append(f"MLflow run {r['mlflow_run_id']}")
+        return "\n".join(lines)
+
+    _emit(args, out, human)
+    return out
+
+
+def _cmd_train(args: argparse.Namespace) -> dict[str, Any]:
+    from sleeptime.experiments import ALL_FEATURES, CHEAP_POLICY_FEATURES, train_learned_policy
+    from sleeptime.experiments._tracking import log_json, log_metrics, mlflow_run
+    from sleeptime.policy import LearnedTables, bisect_lam
+
+    scenario = _scenario(args)
+    features = CHEAP_POLICY_FEATURES if args.features == "cheap" else ALL_FEATURES
+    params = {
+        **scenario.config.to_params(),
+        "features": args.features,
+        "budget_usd_per_1k": args.budget_usd_per_1k,
+    }
+    with mlflow_run("train", params=params, uri=args.tracking_uri, kind="train") as run:
+        policy = train_learned_policy(scenario, features=features)
+        env = scenario.env
+        train_tables, test_tables = (
+            env.action_tables(scenario.train),
+            env.action_tables(scenario.test),
+        )
+        lt_train, lt_test = (
+            LearnedTables.build(policy, scenario.train),
+            LearnedTables.build(policy, scenario.test),
+        )
+        target = args.budget_usd_per_1k / 1000
+
+        def spend(lam: float) -> float:
+            return float(train_tables.evaluate(*lt_train.decide(scenario.train, env, lam))[1])
+
+        lam = bisect_lam(spend, target, at_least=False)
+        policy.lam = lam
+        acc, usd = test_tables.evaluate(*lt_test.decide(scenario.test, env, lam))
+        out = {
+            "simulated": True,
+            "features": args.features,
+            "lam": lam,
+            "target_usd_per_1k": args.budget_usd_per_1k,
+            "train_usd_per_1k": 1000 * spend(lam),
+            "held_out_usd_per_1k": 1000 * usd,
+            "held_out_spend_error": usd / target - 1,
+            "held_out_accuracy": acc,
+            "mlflow_run_id": run.info.run_id,
+        }
+        log_metrics({k: v for k, v in out.items() if isinstance(v, float)})
+        log_json({"params": policy.get_params(), "test_usd": policy.test_usd_, "sleep_usd": policy.sleep_usd_,
+                  "ready_share": policy.ready_share_, **out}, "policy.json")  # fmt: skip
+
+    def human(r: dict[str, Any]) -> str:
+        return (f"trained the learned policy ({r['features']} features); lam {r['lam']:.4g} for a target of "
+                f"{r['target_usd_per_1k']:.4f} USD per 1k queries\nheld-out spend {r['held_out_usd_per_1k']:.4f} "
+                f"({r['held_out_spend_error']:+.1%} of target), accuracy {r['held_out_accuracy']:.3f} (simulated)\n"
+                f"MLflow run {r['mlflow_run_id']}")  # fmt: skip
+
+    _emit(args, out, human)
+    return out
+
+
+def _cmd_optimize(args: argparse.Namespace) -> dict[str, Any]:
+    from sleeptime.experiments._study import MLflowTrialLogger, PolicySearch, run_study
+    from sleeptime.experiments._tracking import log_json, log_metrics, mlflow_run
+
+    scenario = _scenario(args)
+    params = {
+        **scenario.config.to_params(),
+        "trials": args.trials,
+        "study_name": args.study_name,
+        "storage": args.storage or "journal",
+    }
+    with mlflow_run("optimize", params=params, uri=args.tracking_uri, kind="optimize") as run:
+        search = PolicySearch(scenario)
+        study = run_study(search, n_trials=args.trials, study_name=args.study_name, storage=args.storage,
+                          seed=args.seed, callbacks=[MLflowTrialLogger()])  # fmt: skip
+        complete = [t for t in study.trials if t.values is not None]
+        front = sorted(({"trial": t.number, **t.params, "accuracy": t.values[0], "usd_per_query": t.values[1]} for t in study.best_trials),
+                       key=lambda r: r["usd_per_query"])  # fmt: skip
+        out = {
+            "simulated": True,
+            "study_name": study.study_name,
+            "trials": len(complete),
+            "pareto_front": front,
+            "mlflow_run_id": run.info.run_id,
+        }
+        log_metrics({"trials": len(complete), "pareto_points": len(front)})
+        log_json(out, "pareto_front.json")
+        if front:
+            from sleeptime.experiments._tracking import log_file
+            from sleeptime.simulators._plots import plot_pareto
+
+            pts = [
+                {
+                    "name": f"t{t.number}",
+                    "group": "trials",
+                    "usd_per_1k_queries": 1000 * t.values[1],
+                    "accuracy": t.values[0],
+                }
+                for t in complete
+            ]
+            log_file(
+                plot_pareto(
+                    pts,
+                    Path("mlruns") / "plots" / f"{study.study_name}-pareto.png",
+                    title="Optuna trials (simulated)",
+                ),
+                "plots",
+            )
+
+    def human(r: dict[str, Any]) -> str:
+        lines = [
+            f"study {r['study_name']}: {r['trials']} trials; Pareto front (validation templates, simulated):"
+        ]
+        for p in r["pareto_front"]:
+            lines.append(
+                f"  trial {p['trial']:>4}  accuracy {p['accuracy']:.3f}  USD/1k {1000 * p['usd_per_query']:.4f}  lam {p['lam']:.4g}"
+            )
+        lines.append(f"MLflow run {r['mlflow_run_id']}")
+        return "\n".join(lines)
+
+    _emit(args, out, human)
+    return out
+
+
 def _cmd_quickstart(args: argparse.Namespace) -> dict[str, Any]:
     """The end-to-end job, as far as the project has grown: workload, arrivals, predictability."""
     import numpy as np
@@ -639,6 +880,52 @@ def build_parser() -> argparse.ArgumentParser:
     figs.add_argument("--out", default="reports/paper-figures", help="output folder for the PNGs")
     _json_flag(figs)
     figs.set_defaults(handler=_cmd_paper_figures)
+
+    cmp_ = sub.add_parser(
+        "compare",
+        help="evaluate fixed, baseline, learned and oracle policies on held-out templates",
+    )
+    _scenario_args(cmp_)
+    cmp_.add_argument("--budget-usd-per-1k", type=float, default=None,
+                      help="operating point: the best fixed strategy within this spend (default: test-only at the middle budget)")  # fmt: skip
+    cmp_.add_argument("--plot", default=None, help="write the Pareto plot to this PNG")
+    _json_flag(cmp_)
+    cmp_.set_defaults(handler=_cmd_compare)
+
+    train = sub.add_parser(
+        "train", help="train the learned policy and set its lam for a dollar budget"
+    )
+    _scenario_args(train)
+    train.add_argument(
+        "--features",
+        choices=("all", "cheap"),
+        default="all",
+        help="all features, or only those a router computes without an LM",
+    )
+    train.add_argument(
+        "--budget-usd-per-1k",
+        type=float,
+        default=0.12,
+        help="target spend, USD per 1,000 queries (default 0.12)",
+    )
+    _json_flag(train)
+    train.set_defaults(handler=_cmd_train)
+
+    opt = sub.add_parser(
+        "optimize", help="Optuna search (accuracy up, USD down) over the learned policy"
+    )
+    _scenario_args(opt)
+    opt.add_argument("--trials", type=int, default=50, help="trials to run now (default 50)")
+    opt.add_argument(
+        "--study-name", default="sleeptime-policy", help="an existing name resumes that study"
+    )
+    opt.add_argument(
+        "--storage",
+        default=None,
+        help="journal file (default mlruns/optuna/journal.log) or an RDB URL, e.g. postgresql://...",
+    )
+    _json_flag(opt)
+    opt.set_defaults(handler=_cmd_optimize)
 
     workload = sub.add_parser("workload", help="inspect, convert and generate workloads")
     wsub = workload.add_subparsers(dest="workload_command", metavar="ACTION", required=True)

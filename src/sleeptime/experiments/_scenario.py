@@ -67,7 +67,7 @@ class ScenarioConfig:
 
     def to_params(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k != "domain_query_means"}
-        out.update({f"queries_mean[{d}]": m for d, m in self.domain_query_means.items()})
+        out.update({f"queries_mean.{d}": m for d, m in self.domain_query_means.items()})
         return out
 
 

@@ -1,0 +1,166 @@
+"""Optuna search over the learned policy's hyper-parameters and its price of cost ``lam``.
+
+Two objectives, accuracy up and USD per query down, on validation contexts (templates held out
+from training); ``study.best_trials`` is the Pareto front. Storage: a journal file under
+``mlruns/`` by default (safe for several processes on one machine); pass an RDB URL such as
+``postgresql://...`` for workers on several machines. A study name that exists is resumed.
+Each trial is logged to MLflow as a nested run through :class:`MLflowTrialLogger`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sleeptime.experiments._scenario import ALL_FEATURES, Scenario, exploration_data
+from sleeptime.policy import ActionTables, LearnedPolicy, LearnedTables
+from sleeptime.simulators import SimItems
+
+#: The search space: every hyper-parameter takes one of these values.
+SPACE: dict[str, tuple[Any, ...]] = {
+    "lam": tuple(float(v) for v in np.geomspace(100.0, 30000.0, 12)),
+    "learning_rate": (0.05, 0.1, 0.2),
+    "max_leaf_nodes": (15, 31),
+}
+
+
+def storage_for(url: str | None) -> Any:
+    """Optuna storage: a journal file under ``mlruns/optuna/`` by default, else ``url``."""
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    if url:
+        if url.endswith(".log") or url.startswith("journal:"):
+            return JournalStorage(JournalFileBackend(url.removeprefix("journal:")))
+        return url
+    folder = Path("mlruns") / "optuna"
+    folder.mkdir(parents=True, exist_ok=True)
+    return JournalStorage(JournalFileBackend(str(folder / "journal.log")))
+
+
+@dataclass
+class PolicySearch:
+    """Evaluates (hyper-parameters, lam) on validation items, fitting each model once."""
+
+    scenario: Scenario
+    features: tuple[str, ...] = ALL_FEATURES
+    validation_share: float = 0.3
+    _cache: dict[tuple[Any, ...], LearnedTables] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from sleeptime.experiments._scenario import Scenario as _S
+
+        sc = self.scenario
+        templates = sorted(sc.train_templates)
+        rng = np.random.default_rng(sc.config.seed + 5)
+        n_val = max(1, round(len(templates) * self.validation_share))
+        val = set(rng.choice(templates, size=n_val, replace=False).tolist())
+        template_of = {ctx.context_id: str(ctx.meta["template"]) for ctx in sc.workload.contexts}
+        ctx_template = np.array([template_of[cid] for cid in (sc.train.context_ids or ())])
+        fit_idx = np.flatnonzero(~np.isin(ctx_template, sorted(val)))
+        val_idx = np.flatnonzero(np.isin(ctx_template, sorted(val)))
+        self.fit_items: SimItems = sc.train.subset(fit_idx)
+        self.val_items: SimItems = sc.train.subset(val_idx)
+        self._fit_scenario = _S(
+            sc.config,
+            sc.env,
+            sc.workload,
+            self.fit_items,
+            sc.test,
+            tuple(sorted(set(templates) - val)),
+            tuple(sorted(val)),
+        )
+        self.data = exploration_data(self._fit_scenario, self.features)
+        self.tables: ActionTables = sc.env.action_tables(self.val_items)
+
+    def evaluate(self, params: Mapping[str, Any]) -> tuple[float, float]:
+        """(accuracy, USD per query) on the validation items."""
+        key = (params["learning_rate"], params["max_leaf_nodes"])
+        if key not in self._cache:
+            policy = LearnedPolicy(features=self.features, learning_rate=key[0], max_leaf_nodes=key[1],
+                                   random_state=self.scenario.config.seed)  # fmt: skip
+            d = self.data
+            policy.fit(
+                d["X"],
+                d["y"],
+                test_usd=d["test_usd"],
+                sleep_usd=d["sleep_usd"],
+                ready_share=d["ready_share"],
+            )
+            self._cache[key] = LearnedTables.build(policy, self.val_items)
+        sleep, test = self._cache[key].decide(
+            self.val_items, self.scenario.env, float(params["lam"])
+        )
+        return self.tables.evaluate(sleep, test)
+
+    def grid(self) -> list[dict[str, Any]]:
+        """Every point of :data:`SPACE`, evaluated."""
+        out = []
+        for values in itertools.product(*SPACE.values()):
+            params = dict(zip(SPACE, values, strict=True))
+            acc, usd = self.evaluate(params)
+            out.append({**params, "accuracy": acc, "usd_per_query": usd})
+        return out
+
+
+class MLflowTrialLogger:
+    """Optuna callback: each finished trial becomes a nested MLflow run (params and values
+    logged in one batch each). Call inside an active parent run."""
+
+    def __init__(self, metric_names: tuple[str, ...] = ("accuracy", "usd_per_query")) -> None:
+        self.metric_names = metric_names
+
+    def __call__(self, study: Any, trial: Any) -> None:
+        import mlflow
+
+        with mlflow.start_run(run_name=f"trial-{trial.number}", nested=True):
+            mlflow.set_tags(
+                {
+                    "optuna.study": study.study_name,
+                    "optuna.trial": str(trial.number),
+                    "optuna.state": trial.state.name,
+                }
+            )
+            mlflow.log_params({k: str(v) for k, v in trial.params.items()})
+            if trial.values is not None:
+                mlflow.log_metrics(dict(zip(self.metric_names, trial.values, strict=True)))
+
+
+def run_study(
+    search: PolicySearch,
+    *,
+    n_trials: int,
+    study_name: str,
+    storage: str | None = None,
+    seed: int = 0,
+    callbacks: list[Any] | None = None,
+) -> Any:
+    """Create or resume the study and run ``n_trials`` more trials."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        study_name=study_name, storage=storage_for(storage), directions=["maximize", "minimize"],
+        sampler=optuna.samplers.TPESampler(seed=seed), load_if_exists=True,
+    )  # fmt: skip
+
+    def objective(trial: Any) -> tuple[float, float]:
+        params = {
+            name: trial.suggest_categorical(name, list(values)) for name, values in SPACE.items()
+        }
+        return search.evaluate(params)
+
+    study.optimize(objective, n_trials=n_trials, callbacks=callbacks or [])
+    return study
+
+
+def accuracy_at_matched_cost(points: list[tuple[float, float]], usd: float) -> float:
+    """The best accuracy among ``(accuracy, usd)`` points costing at most ``usd`` (or nan)."""
+    ok = [a for a, u in points if u <= usd * (1 + 1e-9)]
+    return max(ok) if ok else math.nan

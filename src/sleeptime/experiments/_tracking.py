@@ -1,0 +1,100 @@
+"""MLflow tracking: every simulate, train, compare and optimize run is logged.
+
+The default store is SQLite with artifacts beside it, under ``mlruns/`` of the working folder
+(``sqlite:///mlruns/mlflow.db``). Set ``MLFLOW_TRACKING_URI`` (or pass ``uri``) for a team's
+tracking server. mlflow is imported only here, when a run starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from sleeptime import __version__
+
+EXPERIMENT = "sleeptime"
+
+
+def tracking_uri(uri: str | None = None) -> str:
+    """``uri``, else ``$MLFLOW_TRACKING_URI``, else SQLite under ``mlruns/``."""
+    if uri:
+        return uri
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    Path("mlruns").mkdir(exist_ok=True)
+    return f"sqlite:///{Path('mlruns').resolve() / 'mlflow.db'}"
+
+
+def _flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, f"{name}."))
+        else:
+            out[name] = str(value)[:500]
+    return out
+
+
+@contextlib.contextmanager
+def mlflow_run(
+    name: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    uri: str | None = None,
+    nested: bool = False,
+    kind: str = "",
+) -> Iterator[Any]:
+    """Start an MLflow run (params logged in one batch); a failure marks it FAILED."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri(uri))
+    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
+        artifacts = Path("mlruns") / "artifacts"
+        location = (
+            None
+            if str(mlflow.get_tracking_uri()).startswith("http")
+            else artifacts.resolve().as_uri()
+        )
+        mlflow.create_experiment(EXPERIMENT, artifact_location=location)
+    mlflow.set_experiment(EXPERIMENT)
+    with mlflow.start_run(run_name=name, nested=nested) as run:
+        mlflow.set_tags({"sleeptime.version": __version__, "sleeptime.kind": kind or name})
+        if params:
+            mlflow.log_params(_flatten(params))
+        try:
+            yield run
+        except BaseException as exc:
+            mlflow.end_run(status="KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
+            raise
+
+
+def log_metrics(metrics: Mapping[str, Any], step: int | None = None) -> None:
+    """Log the finite numbers of ``metrics`` in one batch."""
+    import math
+
+    import mlflow
+
+    clean = {
+        k: float(v)
+        for k, v in metrics.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
+    }
+    if clean:
+        mlflow.log_metrics(clean, step=step)
+
+
+def log_json(obj: Any, name: str) -> None:
+    import mlflow
+
+    mlflow.log_text(json.dumps(obj, indent=2, default=str), name)
+
+
+def log_file(path: str | Path, folder: str | None = None) -> None:
+    import mlflow
+
+    mlflow.log_artifact(str(path), artifact_path=folder)
