@@ -96,10 +96,10 @@ class LearnedPolicy(RegressorMixin, BaseEstimator, Policy):  # type: ignore[misc
         return self
 
     def predict(self, X: ArrayLike) -> NDArray[np.float64]:
-        """Predicted probability of a correct answer for each row (clipped to 0..1)."""
+        """Predicted chance of a correct answer for each row (the regression; see :meth:`p_correct`)."""
         check_is_fitted(self, "model_")
         X_arr = validate_data(self, X, reset=False)
-        return np.clip(np.asarray(self.model_.predict(X_arr), dtype=np.float64), 0.0, 1.0)
+        return np.asarray(self.model_.predict(X_arr), dtype=np.float64)
 
     # ------------------------------------------------------------------ decisions on arrays
     def p_correct(self, F: FloatArray, sleep: IntArray | int, budget: IntArray | int) -> FloatArray:

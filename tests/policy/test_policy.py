@@ -1,0 +1,197 @@
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sleeptime._cli.main import main
+from sleeptime.experiments import (
+    ScenarioConfig,
+    build_scenario,
+    template_split,
+    train_learned_policy,
+)
+from sleeptime.policy import (
+    Allocation,
+    Environment,
+    FixedPolicy,
+    LearnedPolicy,
+    LearnedTables,
+    OraclePolicy,
+    bisect_lam,
+)
+from sleeptime.simulators import list_prices_2025, synthetic_items
+from sleeptime.simulators._figures import paper_outcome_model
+from sleeptime.workloads import ArrivalProcess, GeometricCount, generate_workload
+
+
+@parametrize_with_checks([LearnedPolicy(max_iter=15, min_samples_leaf=5)])
+def test_learned_policy_follows_the_estimator_contract(estimator: object, check: object) -> None:
+    check(estimator)  # type: ignore[operator]
+
+
+def test_allocation_names_a_view() -> None:
+    env = Environment(paper_outcome_model(), list_prices_2025(), "gpt-4o-mini")
+    assert env.allocation(3, 1) == Allocation("k5", "level-1", "both")
+    with pytest.raises(ValueError, match="view must be one of"):
+        Allocation("k1", "level-0", "summary")
+
+
+def test_oracle_is_the_per_instance_optimum() -> None:
+    env = Environment(paper_outcome_model(), list_prices_2025(), "gpt-4o-mini")
+    items = synthetic_items(400, arrivals=ArrivalProcess(queries=GeometricCount(3.0)), seed=1)
+    tables = env.action_tables(items)
+    for lam in (300.0, 3000.0):
+        oracle = OraclePolicy(lam, tables)
+        acc, usd = tables.evaluate(*oracle.decide(items, env))
+        best_fixed = max(
+            a - lam * u
+            for a, u in (
+                tables.evaluate(*FixedPolicy(s, b).decide(items, env))
+                for s in range(5)
+                for b in range(3)
+            )
+        )
+        assert acc - lam * usd >= best_fixed - 1e-12
+        # replaying the oracle's decisions gives the numbers the tables promised
+        agg = env.replay(items, *oracle.decide(items, env), bootstrap=0).aggregates
+        assert agg["accuracy"] == pytest.approx(acc) and agg["usd_per_query"] == pytest.approx(usd)
+
+
+def test_bisect_lam_meets_targets() -> None:
+    lam = bisect_lam(lambda x: 1.0 / x, 0.01)
+    assert lam == pytest.approx(100.0, rel=1e-6)
+    assert 1.0 / bisect_lam(lambda x: 1.0 / x, 0.01, at_least=False) <= 0.01
+
+
+def test_template_split_is_stratified_and_disjoint() -> None:
+    w = generate_workload(140, seed=0)
+    train, test = template_split(w, 0.4, seed=0)
+    assert train.isdisjoint(test) and len(train | test) == 35
+    domains_test = {c.meta["domain"] for c in w.contexts if c.meta["template"] in test}
+    assert len(domains_test) == 7
+
+
+@pytest.fixture(scope="module")
+def scenario() -> object:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return build_scenario(ScenarioConfig(n_contexts=210, seed=0), progress=False)
+
+
+@pytest.mark.slow
+def test_scenario_and_learned_decisions_make_sense(scenario) -> None:  # type: ignore[no-untyped-def]
+    sc = scenario
+    train_templates = {
+        c.meta["template"]
+        for c in sc.workload.contexts
+        if c.context_id in set(sc.train.context_ids)
+    }
+    test_templates = {
+        c.meta["template"] for c in sc.workload.contexts if c.context_id in set(sc.test.context_ids)
+    }
+    assert train_templates.isdisjoint(test_templates)
+    means = sc.train.queries_per_context().mean()
+    assert 3.0 < means < 5.5
+    policy = train_learned_policy(sc)
+    lt = LearnedTables.build(policy, sc.test)
+    sleep, _ = lt.decide(sc.test, sc.env, 1500.0)
+    f = sc.test.context_features
+    hot = f["expected_queries"] >= np.median(f["expected_queries"])
+    predictable = f["predicted_predictability"] >= np.median(f["predicted_predictability"])
+    slept = sleep > 0
+    print({"sleep_rate_hot": slept[hot].mean(), "sleep_rate_cold": slept[~hot].mean(),
+           "sleep_rate_predictable": slept[predictable].mean(), "sleep_rate_unpredictable": slept[~predictable].mean()})  # fmt: skip
+    assert slept[hot].mean() > slept[~hot].mean()
+
+
+@pytest.mark.slow
+def test_compare_train_and_mlflow_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlflow
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", "--contexts", "210", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for row in out["policies"]:
+        assert {
+            "name",
+            "accuracy",
+            "usd_per_query",
+            "test_tokens_per_query",
+            "sleep_tokens_per_context",
+            "latency_p95_s",
+        } <= set(row)
+    assert set(out["summary"]) == {
+        "best_static",
+        "cost_reduction_at_equal_accuracy",
+        "accuracy_gain_at_equal_cost",
+        "oracle_gap_closed",
+    }
+    names = {r["name"] for r in out["policies"]}
+    assert {
+        "fixed(none,b0)",
+        "paper(k1,b0)",
+        "threshold",
+        "oracle @ equal accuracy",
+        "learned @ equal accuracy",
+        "learned-cheap @ equal accuracy",
+    } <= names
+    oracle = next(r for r in out["policies"] if r["name"] == "oracle @ equal accuracy")
+    best = next(r for r in out["policies"] if r["name"] == out["summary"]["best_static"])
+    assert oracle["usd_per_query"] <= best["usd_per_query"] * (1 + 1e-9)
+    assert main(["train", "--contexts", "210", "--json", "--budget-usd-per-1k", "0.15"]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert abs(trained["train_usd_per_1k"] / 0.15 - 1) < 0.02
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    runs = mlflow.search_runs(experiment_names=["sleeptime"])
+    kinds = set(runs["tags.sleeptime.kind"])
+    assert {"compare", "train"} <= kinds
+    compare_run = runs[runs["tags.sleeptime.kind"] == "compare"].iloc[0]
+    assert (
+        compare_run["params.n_contexts"] == "210"
+        and compare_run["params.rho_predictability"] == "0.5"
+    )
+    assert np.isfinite(compare_run["metrics.learned.cost_reduction_at_equal_accuracy"])
+    artifacts = [a.path for a in mlflow.MlflowClient().list_artifacts(compare_run["run_id"])]
+    assert "compare.json" in artifacts
+
+
+@pytest.mark.slow
+def test_optuna_study_resumes_and_matches_the_grid(
+    scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from sleeptime.experiments._study import PolicySearch, accuracy_at_matched_cost, run_study
+
+    monkeypatch.chdir(tmp_path)
+    search = PolicySearch(scenario)
+    first = run_study(search, n_trials=20, study_name="resume-me", seed=0)
+    assert len(first.trials) == 20
+    study = run_study(search, n_trials=30, study_name="resume-me", seed=1)
+    numbers = [t.number for t in study.trials]
+    assert len(numbers) == 50 and sorted(numbers) == list(range(50))
+    grid = search.grid()
+    trial_points = [(t.values[0], t.values[1]) for t in study.trials]
+    grid_points = [(g["accuracy"], g["usd_per_query"]) for g in grid]
+    gaps = []
+    for acc, usd in grid_points:
+        found = accuracy_at_matched_cost(trial_points, usd)
+        gaps.append(acc - (found if np.isfinite(found) else 0.0))
+    # at every cost of the grid's points, the study's best is within 1 accuracy point of the grid's
+    front = [
+        g
+        for g in grid
+        if g["accuracy"]
+        == max(x["accuracy"] for x in grid if x["usd_per_query"] <= g["usd_per_query"])
+    ]
+    worst = max(
+        g["accuracy"] - accuracy_at_matched_cost(trial_points, g["usd_per_query"] * 1.0)
+        for g in front
+        if np.isfinite(accuracy_at_matched_cost(trial_points, g["usd_per_query"]))
+    )
+    print({"grid_points": len(grid), "front": len(front), "worst_gap": worst})
+    assert worst <= 0.01
