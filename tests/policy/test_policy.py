@@ -157,6 +157,7 @@ def test_compare_train_and_mlflow_runs(
         and compare_run["params.rho_predictability"] == "0.5"
     )
     assert np.isfinite(compare_run["metrics.learned.cost_reduction_at_equal_accuracy"])
+    assert -1 <= out["summary"]["cost_reduction_at_equal_accuracy"] <= 1
     artifacts = [a.path for a in mlflow.MlflowClient().list_artifacts(compare_run["run_id"])]
     assert "compare.json" in artifacts
 

@@ -527,17 +527,18 @@ def _cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
         for p in r["policies"]:
             lines.append(f"{p['name']:<34} {p['accuracy']:9.3f} {1000 * p['usd_per_query']:9.4f} {p['test_tokens_per_query']:9.1f} "
                          f"{p['sleep_tokens_per_context']:9.1f} {p['latency_p95_s']:6.2f}")  # fmt: skip
-        d = r["details"]["learned"]
-        lo, hi = d["cost_reduction_ci95"]
         lines.append("")
         lines.append(
             f"best fixed strategy at the operating point: {r['summary']['best_static']} (simulated)"
         )
-        lines.append(f"learned policy: cost reduction at equal accuracy {d['cost_reduction_at_equal_accuracy']:+.1%} (95% CI {lo:+.1%} to {hi:+.1%}); "
-                     f"oracle gap closed {d['oracle_gap_closed']:.2f}; accuracy gain at equal cost {d['accuracy_gain_at_equal_cost']:+.3f}")  # fmt: skip
-        lines.append(
-            f"oracle: cost reduction at equal accuracy {d['oracle_cost_reduction_at_equal_accuracy']:+.1%}"
-        )
+        for name in ("learned", "learned-cheap"):
+            d = r["details"][name]
+            lo, hi = d["cost_reduction_at_reaching_point_ci95"]
+            lines.append(f"{name}: cost reduction at equal accuracy {d['cost_reduction_at_equal_accuracy']:+.1%} "
+                         f"(reaching point {d['cost_reduction_at_reaching_point']:+.1%}, 95% CI {lo:+.1%} to {hi:+.1%}); "
+                         f"oracle gap closed {d['oracle_gap_closed']:.2f}; accuracy gain at equal cost {d['accuracy_gain_at_equal_cost']:+.3f}")  # fmt: skip
+        oracle_red = r["details"]["learned"]["oracle_cost_reduction_at_equal_accuracy"]
+        lines.append(f"oracle: cost reduction at equal accuracy {oracle_red:+.1%}")
         lines.append(f"MLflow run {r['mlflow_run_id']}")
         return "\n".join(lines)
 

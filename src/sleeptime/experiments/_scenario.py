@@ -229,20 +229,28 @@ def exploration_data(
     env, items, cfg = scenario.env, scenario.train, scenario.config
     tables = env.action_tables(items)
     price = env.prices.price(env.model)
+    inp, outp = price.input_usd_per_mtok / 1e6, price.output_usd_per_mtok / 1e6
     F = np.column_stack([items.features[n] for n in features])
     n_s, n_b = env.n_sleep, env.n_budgets
-    counts = tables.counts.astype(np.float64)
+    counts = items.per_query(tables.counts.astype(np.float64))
     rng = np.random.default_rng(cfg.seed + 17)
     X_parts, y_parts = [], []
     test_usd = np.zeros((n_s, n_b))
     sleep_usd = np.zeros(n_s)
+    zeros = np.zeros(items.n_queries, dtype=np.int64)
     for s in range(n_s):
-        # the context's sleep-time USD: what the query pays beyond the same query without sleep
-        share = tables.usd[s, 0] - tables.usd[0, 0] if s else np.zeros(items.n_queries)
+        # the context's sleep-time USD, from the token counts its traces log
+        traces = env.replay(
+            items, np.full(items.n_contexts, s, dtype=np.int64), zeros, bootstrap=0
+        ).traces
+        assert traces is not None
+        ctx_usd = price.batch_discount * (
+            inp * traces["sleep_input_tokens"] + outp * traces["sleep_output_tokens"]
+        )
+        sleep_usd[s] = float((ctx_usd / counts).sum() / items.n_contexts)
         rows = tables.ready[s] if s else np.ones(items.n_queries, dtype=bool)
         for b in range(n_b):
-            own = tables.usd[s, b] - share
-            test_usd[s, b] = float(own[rows].mean())
+            test_usd[s, b] = float((tables.usd[s, b] - ctx_usd / counts)[rows].mean())
             target = tables.p[s, b, rows]
             if mode == "sampled":
                 target = (rng.random(target.shape[0]) < target).astype(np.float64)
@@ -250,10 +258,6 @@ def exploration_data(
                 np.column_stack([F[rows], np.full(rows.sum(), s), np.full(rows.sum(), b)])
             )
             y_parts.append(target)
-        sleep_usd[s] = (
-            float((share * items.per_query(counts)).sum() / max(items.n_queries, 1)) if s else 0.0
-        )
-    del price
     return {
         "X": np.vstack(X_parts),
         "y": np.concatenate(y_parts),
