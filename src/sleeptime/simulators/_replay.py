@@ -124,6 +124,35 @@ def bootstrap_interval(
     return float(lo), float(hi)
 
 
+@dataclass(frozen=True)
+class _SleepPlan:
+    """Per context: compute units, sleep-time tokens in and out, size of c', finish time."""
+
+    units: FloatArray
+    input_tokens: FloatArray
+    output_tokens: FloatArray
+    cprime_tokens: FloatArray
+    done_s: FloatArray  # inf where there is no sleep-time work
+
+
+def _sleep_plan(
+    items: SimItems, ctx_sleep: IntArray, outcome: OutcomeModel, price: Any
+) -> _SleepPlan:
+    """Sleep-time work per context: every unit of compute reads the context and writes its
+    tokens; units run in parallel, so the work is done a batch latency plus one unit's decode
+    time after the context arrives."""
+    units = np.array([lv.compute for lv in outcome.sleep_levels], dtype=np.float64)[ctx_sleep]
+    probe = outcome.outcome(
+        difficulty=np.zeros(0), predictability=np.zeros(0), sleep_action=np.zeros(0, np.int64),
+        test_action=np.zeros(0, np.int64), served_with_sleep=np.zeros(0, bool), context_sleep_action=ctx_sleep,
+    )  # fmt: skip
+    out = probe.sleep_output_tokens
+    per_unit = np.divide(out, units, out=np.zeros_like(out), where=units > 0)
+    done = np.where(units > 0, price.batch_latency_s + per_unit / price.decode_tokens_per_s, np.inf)
+    sleep_in = np.where(units > 0, units * (items.context_tokens + SLEEP_PROMPT_TOKENS), 0.0)
+    return _SleepPlan(units, sleep_in, out, probe.cprime_tokens, done)
+
+
 def replay(
     items: SimItems,
     *,
@@ -158,20 +187,11 @@ def replay(
     outcome.check_actions(ctx_sleep, test)
     price = prices.price(model)
     qc = items.query_context
-    q_sleep = items.per_query(ctx_sleep)
 
     # sleep-time work per context: every unit of compute reads the context and writes its tokens
-    units = np.array([lv.compute for lv in outcome.sleep_levels])[ctx_sleep]
-    probe = outcome.outcome(
-        difficulty=np.zeros(0), predictability=np.zeros(0), sleep_action=np.zeros(0, np.int64),
-        test_action=np.zeros(0, np.int64), served_with_sleep=np.zeros(0, bool), context_sleep_action=ctx_sleep,
-    )  # fmt: skip
-    sleep_out = probe.sleep_output_tokens
-    sleep_in = np.where(units > 0, units * (items.context_tokens + SLEEP_PROMPT_TOKENS), 0.0)
-    per_unit = np.divide(sleep_out, units, out=np.zeros_like(sleep_out), where=units > 0)
-    sleep_done_s = np.where(
-        units > 0, price.batch_latency_s + per_unit / price.decode_tokens_per_s, 0.0
-    )
+    plan = _sleep_plan(items, ctx_sleep, outcome, price)
+    sleep_out, sleep_in = plan.output_tokens, plan.input_tokens
+    sleep_done_s = np.where(plan.units > 0, plan.done_s, 0.0)
     ready = (q_sleep > 0) & (items.query_time_s >= items.per_query(sleep_done_s))
     views = np.full(n_q, 2, dtype=np.int64) if view is None else _as_int("view", view, n_q)
     if views.size and (views.min() < 0 or views.max() > 2):
@@ -186,7 +206,7 @@ def replay(
         cprime_only=cprime_only,
     )  # fmt: skip
     prefix = items.per_query(items.context_tokens) * ~cprime_only
-    prefix += items.per_query(probe.cprime_tokens) * served
+    prefix += items.per_query(plan.cprime_tokens) * served
     test_in = prefix + items.question_tokens + TEST_PROMPT_TOKENS
     # the cached prefix: a read if the previous query of this context is recent enough
     warm = items.gap_to_previous_s <= price.cache_ttl_s
@@ -258,19 +278,7 @@ def sleep_ready(
 ) -> NDArray[np.bool_]:
     """Per query: has its context's sleep-time work finished when it arrives (is ``c'`` there)?"""
     ctx_sleep = _as_int("sleep_action", sleep_action, items.n_contexts)
-    price = prices.price(model)
-    units = np.array([lv.compute for lv in outcome.sleep_levels])[ctx_sleep]
-    probe = outcome.outcome(
-        difficulty=np.zeros(0), predictability=np.zeros(0), sleep_action=np.zeros(0, np.int64),
-        test_action=np.zeros(0, np.int64), served_with_sleep=np.zeros(0, bool), context_sleep_action=ctx_sleep,
-    )  # fmt: skip
-    per_unit = np.divide(
-        probe.sleep_output_tokens,
-        units,
-        out=np.zeros_like(units, dtype=np.float64),
-        where=units > 0,
-    )
-    done = np.where(units > 0, price.batch_latency_s + per_unit / price.decode_tokens_per_s, np.inf)
+    done = _sleep_plan(items, ctx_sleep, outcome, prices.price(model)).done_s
     return np.asarray(items.query_time_s >= items.per_query(done))
 
 
