@@ -187,8 +187,7 @@ def replay(
     outcome.check_actions(ctx_sleep, test)
     price = prices.price(model)
     qc = items.query_context
-
-    # sleep-time work per context: every unit of compute reads the context and writes its tokens
+    q_sleep = items.per_query(ctx_sleep)
     plan = _sleep_plan(items, ctx_sleep, outcome, price)
     sleep_out, sleep_in = plan.output_tokens, plan.input_tokens
     sleep_done_s = np.where(plan.units > 0, plan.done_s, 0.0)
