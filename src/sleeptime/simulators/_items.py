@@ -96,8 +96,8 @@ class SimItems:
         return np.bincount(self.query_context, minlength=self.n_contexts).astype(np.int64)
 
     def per_query(self, values: NDArray[Any]) -> NDArray[Any]:
-        """A per-context array spread to queries (``values[query_context]``, faster: sorted)."""
-        return np.repeat(values, self._counts)
+        """A per-context array spread to its queries: ``values[query_context]``."""
+        return np.asarray(values)[self.query_context]
 
     def subset(self, contexts: IntArray) -> SimItems:
         """The items of the given contexts (sorted indexes), renumbered from 0."""

@@ -209,7 +209,10 @@ def replay(
     test_in = prefix + items.question_tokens + TEST_PROMPT_TOKENS
     # the cached prefix: a read if the previous query of this context is recent enough
     warm = items.gap_to_previous_s <= price.cache_ttl_s
-    prefix_mult = np.where(warm, price.cache_read_multiplier, price.cache_write_multiplier)
+    prefix_mult = (
+        price.cache_write_multiplier
+        + (price.cache_read_multiplier - price.cache_write_multiplier) * warm
+    )
     inp, outp = price.input_usd_per_mtok / 1e6, price.output_usd_per_mtok / 1e6
     test_usd = (
         inp * (prefix * prefix_mult + items.question_tokens + TEST_PROMPT_TOKENS)
