@@ -141,7 +141,10 @@ def test_items_from_workload_and_bad_actions() -> None:
         _run(items, 0, 0, mode="fast")
 
 
-def test_simulate_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_simulate_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     traces = tmp_path / "t.jsonl"
     assert (
         main(
@@ -192,6 +195,17 @@ def test_simulate_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     }
     assert fields <= set(records[0]) and records[0]["context_id"].startswith("builtin-")
     assert main(["simulate", "--limit", "5", "--budget", "9"]) == 1
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    runs = mlflow.search_runs(experiment_names=["sleeptime"])
+    assert (
+        list(runs["tags.sleeptime.kind"]) == ["simulate"]
+        and runs.iloc[0]["run_id"] == out["mlflow_run_id"]
+    )
+    assert runs.iloc[0]["params.sleep"] == "k5" and runs.iloc[0][
+        "metrics.accuracy"
+    ] == pytest.approx(out["accuracy"])
 
 
 def test_paper_figures_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -286,6 +286,17 @@ def _cmd_simulate(args: argparse.Namespace) -> dict[str, Any]:
     }
     if args.traces:
         result["traces"] = str(result_obj.write_traces(args.traces, model=args.model, items=items))
+    if not args.no_track:
+        from sleeptime.experiments._tracking import log_json, log_metrics, mlflow_run
+
+        params = {k: getattr(args, k) for k in ("source", "benchmark", "model", "sleep", "budget", "queries_per_context",
+                                                 "fixed_queries", "idle_mean_s", "rho", "mode", "seed", "limit")}  # fmt: skip
+        with mlflow_run(
+            "simulate", params={**params, "price_book": prices.version}, uri=args.tracking_uri
+        ) as run:
+            log_metrics(result_obj.aggregates)
+            log_json(result_obj.records(200, model=args.model, items=items), "traces_sample.json")
+            result["mlflow_run_id"] = run.info.run_id
 
     def human(r: dict[str, Any]) -> str:
         head = f"fixed policy: sleep {r['policy']['sleep']}, budget level {r['policy']['budget']} on {r['model']} ({r['price_book']} prices)"
@@ -862,6 +873,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--traces", default=None, help="write one trace record per query to this JSONL file"
     )
+    sim.add_argument(
+        "--tracking-uri",
+        default=None,
+        help="MLflow tracking URI (default sqlite:///mlruns/mlflow.db)",
+    )
+    sim.add_argument("--no-track", action="store_true", help="do not log the run to MLflow")
     _json_flag(sim)
     sim.set_defaults(handler=_cmd_simulate)
 
