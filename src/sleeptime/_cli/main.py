@@ -548,6 +548,12 @@ def _cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
             lines.append(f"{name}: cost reduction at equal accuracy {d['cost_reduction_at_equal_accuracy']:+.1%} "
                          f"(reaching point {d['cost_reduction_at_reaching_point']:+.1%}, 95% CI {lo:+.1%} to {hi:+.1%}); "
                          f"oracle gap closed {d['oracle_gap_closed']:.2f}; accuracy gain at equal cost {d['accuracy_gain_at_equal_cost']:+.3f}")  # fmt: skip
+        breakdown = r["details"]["learned"].get("decision_breakdown", {})
+        for feature, by in breakdown.items():
+            shares = ", ".join(f"{k} {v['sleep_share']:.0%}" for k, v in by.items())
+            lines.append(
+                f"learned: contexts given sleep-time compute by {feature} tercile: {shares}"
+            )
         oracle_red = r["details"]["learned"]["oracle_cost_reduction_at_equal_accuracy"]
         lines.append(f"oracle: cost reduction at equal accuracy {oracle_red:+.1%}")
         lines.append(f"MLflow run {r['mlflow_run_id']}")

@@ -186,6 +186,28 @@ def _measure(
     return measure
 
 
+def decision_breakdown(items: SimItems, sleep: IntArray) -> dict[str, Any]:
+    """Share of contexts given sleep-time compute, by tercile of expected queries and of
+    predicted predictability (what a policy's sleep decision should follow)."""
+    out: dict[str, Any] = {}
+    for feature in ("expected_queries", "predicted_predictability"):
+        values = items.context_features.get(feature)
+        if values is None:
+            continue
+        edges = np.quantile(values, [1 / 3, 2 / 3])
+        tercile = np.searchsorted(edges, values, side="right")
+        out[feature] = {
+            label: {
+                "contexts": int((tercile == t).sum()),
+                "sleep_share": float((sleep[tercile == t] > 0).mean())
+                if np.any(tercile == t)
+                else 0.0,
+            }
+            for t, label in enumerate(("low", "middle", "high"))
+        }
+    return out
+
+
 def compare_policies(
     env: Environment,
     items: SimItems,
@@ -329,6 +351,11 @@ def compare_policies(
             "oracle_cost_reduction_at_equal_accuracy": 1
             - float(c_oracle.sum()) / float(c_static.sum()),
         }
+    for name, _, group in candidates:
+        if group == "learned" and "expected_queries" in items.context_features:
+            summary[name]["decision_breakdown"] = decision_breakdown(
+                items, decisions[name]["equal_accuracy"][0]
+            )
     front = pareto_front([r["accuracy"] for r in rows], [r["usd_per_query"] for r in rows])
     return {
         "policies": rows,
