@@ -178,3 +178,33 @@ def test_optuna_study_resumes_under_the_same_name(
     assert (tmp_path / "mlruns" / "optuna" / "journal.log").is_file()
     front = study.best_trials
     assert front and all(0 <= t.values[0] <= 1 and t.values[1] > 0 for t in front)
+
+
+@pytest.mark.slow
+def test_fifty_optuna_trials_match_the_exhaustive_grid(
+    scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from sleeptime.experiments._study import (
+        SPACE,
+        PolicySearch,
+        accuracy_at_matched_cost,
+        pareto_points,
+        run_study,
+    )
+
+    monkeypatch.chdir(tmp_path)
+    search = PolicySearch(scenario)
+    grid = search.grid()
+    assert len(grid) == int(np.prod([len(v) for v in SPACE.values()]))
+    study = run_study(search, n_trials=50, study_name="vs-grid", seed=0)
+    trials = [(t.values[0], t.values[1]) for t in study.trials]
+    lo, hi = min(u for _, u in trials), max(u for _, u in trials)
+    front = [
+        (a, u)
+        for a, u in pareto_points([(g["accuracy"], g["usd_per_query"]) for g in grid])
+        if lo <= u <= hi
+    ]
+    gaps = [a - accuracy_at_matched_cost(trials, u) for a, u in front]
+    print({"grid": len(grid), "grid_front_in_range": len(front), "worst_gap": max(gaps)})
+    assert len(front) >= 5
+    assert max(gaps) <= 0.01

@@ -160,7 +160,23 @@ def run_study(
     return study
 
 
+def pareto_points(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The (accuracy, usd) points no other beats, by rising cost."""
+    front: list[tuple[float, float]] = []
+    for acc, usd in sorted(points, key=lambda p: (p[1], -p[0])):
+        if not front or acc > front[-1][0]:
+            front.append((acc, usd))
+    return front
+
+
 def accuracy_at_matched_cost(points: list[tuple[float, float]], usd: float) -> float:
-    """The best accuracy among ``(accuracy, usd)`` points costing at most ``usd`` (or nan)."""
-    ok = [a for a, u in points if u <= usd * (1 + 1e-9)]
-    return max(ok) if ok else math.nan
+    """Accuracy reachable at ``usd`` per query from ``(accuracy, usd)`` points: linear between
+    the two Pareto points around ``usd`` (a mix of the two policies over contexts spends
+    exactly that), nan below the cheapest point, the best accuracy above the dearest."""
+    front = pareto_points(points)
+    if not front or usd < front[0][1] * (1 - 1e-12):
+        return math.nan
+    for (a0, u0), (a1, u1) in itertools.pairwise(front):
+        if u0 <= usd <= u1:
+            return a0 + (a1 - a0) * (usd - u0) / (u1 - u0) if u1 > u0 else max(a0, a1)
+    return front[-1][0]
