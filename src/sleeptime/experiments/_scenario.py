@@ -13,6 +13,7 @@ from sleeptime.estimators import CHEAP_FEATURES, LM_FEATURES
 from sleeptime.policy import Environment, LearnedPolicy
 from sleeptime.simulators import SimItems, items_from_workload, load_price_book
 from sleeptime.simulators._figures import paper_outcome_model
+from sleeptime.simulators._items import FloatArray
 from sleeptime.workloads import (
     ArrivalProcess,
     ExponentialDurations,
@@ -214,6 +215,16 @@ def build_scenario(
     )
 
 
+def _line(x: FloatArray, y: FloatArray) -> FloatArray:
+    """Least-squares (intercept, slope) of y on x; a constant where x does not vary."""
+    if x.size == 0:
+        return np.zeros(2)
+    if np.ptp(x) == 0:
+        return np.array([float(y.mean()), 0.0])
+    slope, intercept = np.polyfit(x, y, 1)
+    return np.array([intercept, slope])
+
+
 def exploration_data(
     scenario: Scenario, features: Sequence[str], *, mode: str = "expected"
 ) -> dict[str, Any]:
@@ -235,9 +246,10 @@ def exploration_data(
     counts = items.per_query(tables.counts.astype(np.float64))
     rng = np.random.default_rng(cfg.seed + 17)
     X_parts, y_parts = [], []
-    test_usd = np.zeros((n_s, n_b))
-    sleep_usd = np.zeros(n_s)
+    test_usd = np.zeros((n_s, n_b, 2))  # (intercept, USD per prompt token)
+    sleep_usd = np.zeros((n_s, 2))  # (intercept, USD per context token)
     zeros = np.zeros(items.n_queries, dtype=np.int64)
+    prompt = items.per_query(items.context_tokens) + items.question_tokens
     for s in range(n_s):
         # the context's sleep-time USD, from the token counts its traces log
         traces = env.replay(
@@ -247,10 +259,11 @@ def exploration_data(
         ctx_usd = price.batch_discount * (
             inp * traces["sleep_input_tokens"] + outp * traces["sleep_output_tokens"]
         )
-        sleep_usd[s] = float((ctx_usd / counts).sum() / items.n_contexts)
+        first = np.concatenate(([0], np.cumsum(tables.counts)[:-1]))
+        sleep_usd[s] = _line(items.context_tokens, ctx_usd[first])
         rows = tables.ready[s] if s else np.ones(items.n_queries, dtype=bool)
         for b in range(n_b):
-            test_usd[s, b] = float((tables.usd[s, b] - ctx_usd / counts)[rows].mean())
+            test_usd[s, b] = _line(prompt[rows], (tables.usd[s, b] - ctx_usd / counts)[rows])
             target = tables.p[s, b, rows]
             if mode == "sampled":
                 target = (rng.random(target.shape[0]) < target).astype(np.float64)

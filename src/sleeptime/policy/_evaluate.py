@@ -11,7 +11,7 @@ import numpy as np
 
 from sleeptime.policy._base import ActionTables, Environment, FloatArray, IntArray, Policy
 from sleeptime.policy._baselines import FixedPolicy, OraclePolicy
-from sleeptime.policy._learned import LearnedPolicy
+from sleeptime.policy._learned import LearnedPolicy, expected_prompt_tokens
 from sleeptime.simulators import SimItems, pareto_front
 
 
@@ -30,7 +30,7 @@ class LearnedTables:
         Fq = np.column_stack([items.features[n] for n in names])
         Fc = np.column_stack([items.context_features[n] for n in names])
         test_usd, _, _ = policy._tables()
-        n_s, n_b = test_usd.shape
+        n_s, n_b = test_usd.shape[:2]
         pq = np.stack(
             [np.stack([policy.p_correct(Fq, s, b) for b in range(n_b)]) for s in range(n_s)]
         )
@@ -40,21 +40,29 @@ class LearnedTables:
         return cls(pq, pc, policy)
 
     def decide(self, items: SimItems, env: Environment, lam: float) -> tuple[IntArray, IntArray]:
-        test_usd, sleep_usd, ready_share = self.policy._tables()
-        v_ctx = self.p_context - lam * test_usd[:, :, None]
+        test, sleep_cost, ready_share = self.policy._tables()
+        x_ctx = expected_prompt_tokens(items)
+        v_ctx = self.p_context - lam * (
+            test[:, :, 0, None] + test[:, :, 1, None] * x_ctx[None, None, :]
+        )
         best_ctx = v_ctx.max(axis=1)  # (s, c)
         n_exp = items.context_features["expected_queries"]
         value = np.empty_like(best_ctx)
         value[0] = n_exp * best_ctx[0]
         for s in range(1, best_ctx.shape[0]):
             per_query = ready_share[s] * best_ctx[s] + (1 - ready_share[s]) * best_ctx[0]
-            value[s] = n_exp * per_query - lam * sleep_usd[s]
+            value[s] = n_exp * per_query - lam * (
+                sleep_cost[s, 0] + sleep_cost[s, 1] * items.context_tokens
+            )
         sleep = value.argmax(axis=0).astype(np.int64)
         ready = env.ready(items, sleep)
         s_eff = np.where(ready, items.per_query(sleep), 0)
-        v_q = self.p_query - lam * test_usd[:, :, None]  # (s, b, q)
-        test = v_q[s_eff, :, np.arange(items.n_queries)].argmax(axis=1).astype(np.int64)
-        return sleep, test
+        x_q = items.per_query(items.context_tokens) + items.question_tokens
+        v_q = self.p_query - lam * (
+            test[:, :, 0, None] + test[:, :, 1, None] * x_q[None, None, :]
+        )  # (s, b, q)
+        chosen = v_q[s_eff, :, np.arange(items.n_queries)].argmax(axis=1).astype(np.int64)
+        return sleep, chosen
 
 
 def bisect_lam(

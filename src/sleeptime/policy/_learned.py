@@ -75,10 +75,11 @@ class LearnedPolicy(RegressorMixin, BaseEstimator, Policy):  # type: ignore[misc
         sleep_usd: ArrayLike | None = None,
         ready_share: ArrayLike | None = None,
     ) -> LearnedPolicy:
-        """Fit the correctness model; the cost tables (``test_usd[s, b]``: mean USD of a query
-        answered with effective sleep level ``s`` at budget ``b``; ``sleep_usd[s]``: USD of a
-        context's sleep-time work; ``ready_share[s]``: share of queries that find ``c'`` ready)
-        are what :meth:`decide_test` and :meth:`decide_sleep` price decisions with."""
+        """Fit the correctness model; the cost tables are what decisions are priced with:
+        ``test_usd[s, b]`` the USD of a query answered with effective sleep level ``s`` at budget
+        ``b``, either a constant or ``(intercept, USD per prompt token)`` in a last axis of
+        size 2; ``sleep_usd[s]`` a context's sleep-time USD, a constant or ``(intercept, USD
+        per context token)``; ``ready_share[s]`` the share of queries that find ``c'`` ready."""
         from sklearn.ensemble import HistGradientBoostingRegressor
 
         X_arr, y_arr = validate_data(self, X, y, y_numeric=True)
@@ -111,42 +112,86 @@ class LearnedPolicy(RegressorMixin, BaseEstimator, Policy):  # type: ignore[misc
         return self.predict(X)
 
     def _tables(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """(test cost coefficients (s, b, 2), sleep cost coefficients (s, 2), ready share (s,))."""
         check_is_fitted(self, "model_")
         if self.test_usd_ is None or self.sleep_usd_ is None or self.ready_share_ is None:
             raise ValueError(
                 "fit with test_usd, sleep_usd and ready_share to use the policy's decisions"
             )
-        return self.test_usd_, self.sleep_usd_, self.ready_share_
+        test = (
+            self.test_usd_
+            if self.test_usd_.ndim == 3
+            else np.stack([self.test_usd_, np.zeros_like(self.test_usd_)], axis=-1)
+        )
+        sleep = (
+            self.sleep_usd_
+            if self.sleep_usd_.ndim == 2
+            else np.stack([self.sleep_usd_, np.zeros_like(self.sleep_usd_)], axis=-1)
+        )
+        return test, sleep, self.ready_share_
 
-    def best_budget(self, F: FloatArray, sleep_effective: IntArray) -> tuple[IntArray, FloatArray]:
+    def query_cost(self, sleep: int, budget: int, prompt_tokens: FloatArray) -> FloatArray:
+        """USD of queries answered at (effective sleep level, budget), by prompt tokens."""
+        test, _, _ = self._tables()
+        return np.asarray(
+            test[sleep, budget, 0] + test[sleep, budget, 1] * prompt_tokens, dtype=np.float64
+        )
+
+    def sleep_cost(self, sleep: int, context_tokens: FloatArray) -> FloatArray:
+        """USD of a context's sleep-time work at level ``sleep``, by context tokens."""
+        _, table, _ = self._tables()
+        return np.asarray(table[sleep, 0] + table[sleep, 1] * context_tokens, dtype=np.float64)
+
+    def best_budget(
+        self, F: FloatArray, sleep_effective: IntArray, prompt_tokens: FloatArray
+    ) -> tuple[IntArray, FloatArray]:
         """Per row: the budget maximizing ``p - lam * usd`` given the effective sleep level, and that value."""
-        test_usd, _, _ = self._tables()
-        n_b = test_usd.shape[1]
+        test, _, _ = self._tables()
+        n_b = test.shape[1]
         values = np.full((n_b, F.shape[0]), -np.inf)
         for s in np.unique(sleep_effective):
             rows = sleep_effective == s
             for b in range(n_b):
-                values[b, rows] = self.p_correct(F[rows], int(s), b) - self.lam * test_usd[s, b]
+                values[b, rows] = self.p_correct(F[rows], int(s), b) - self.lam * self.query_cost(
+                    int(s), b, prompt_tokens[rows]
+                )
         return values.argmax(axis=0).astype(np.int64), values.max(axis=0)
 
     def decide_test_arrays(
-        self, F: FloatArray, sleep_action: IntArray, ready: NDArray[np.bool_]
+        self,
+        F: FloatArray,
+        sleep_action: IntArray,
+        ready: NDArray[np.bool_],
+        prompt_tokens: FloatArray,
     ) -> IntArray:
-        """Budgets for queries with features ``F`` (rows), their context's sleep level, and
-        whether its ``c'`` is ready when they arrive."""
-        return self.best_budget(F, np.where(ready, sleep_action, 0).astype(np.int64))[0]
+        """Budgets for queries with features ``F`` (rows), their context's sleep level, whether
+        its ``c'`` is ready when they arrive, and their prompt length in tokens."""
+        return self.best_budget(
+            F, np.where(ready, sleep_action, 0).astype(np.int64), prompt_tokens
+        )[0]
 
-    def decide_sleep_arrays(self, F_context: FloatArray, expected_queries: FloatArray) -> IntArray:
-        """Sleep levels for contexts with (imputed) feature rows ``F_context`` and expected queries."""
-        test_usd, sleep_usd, ready_share = self._tables()
-        n_s = test_usd.shape[0]
-        _, plain = self.best_budget(F_context, np.zeros(F_context.shape[0], dtype=np.int64))
+    def decide_sleep_arrays(
+        self,
+        F_context: FloatArray,
+        expected_queries: FloatArray,
+        context_tokens: FloatArray,
+        prompt_tokens: FloatArray,
+    ) -> IntArray:
+        """Sleep levels for contexts with (imputed) feature rows ``F_context``, expected queries,
+        context length and the expected prompt length of their queries, in tokens."""
+        test, _, ready_share = self._tables()
+        n_s = test.shape[0]
+        _, plain = self.best_budget(
+            F_context, np.zeros(F_context.shape[0], dtype=np.int64), prompt_tokens
+        )
         value = np.empty((n_s, F_context.shape[0]))
         value[0] = expected_queries * plain
         for s in range(1, n_s):
-            _, slept = self.best_budget(F_context, np.full(F_context.shape[0], s, dtype=np.int64))
+            _, slept = self.best_budget(
+                F_context, np.full(F_context.shape[0], s, dtype=np.int64), prompt_tokens
+            )
             per_query = ready_share[s] * slept + (1 - ready_share[s]) * plain
-            value[s] = expected_queries * per_query - self.lam * sleep_usd[s]
+            value[s] = expected_queries * per_query - self.lam * self.sleep_cost(s, context_tokens)
         chosen: IntArray = value.argmax(axis=0).astype(np.int64)
         return chosen
 
@@ -159,10 +204,24 @@ class LearnedPolicy(RegressorMixin, BaseEstimator, Policy):  # type: ignore[misc
     def decide_sleep(self, items: SimItems, env: Environment) -> IntArray:
         f = items.context_features
         F = np.column_stack([f[n] for n in self._names()])
-        return self.decide_sleep_arrays(F, f["expected_queries"])
+        return self.decide_sleep_arrays(
+            F, f["expected_queries"], items.context_tokens, expected_prompt_tokens(items)
+        )
 
     def decide_test(
         self, items: SimItems, env: Environment, sleep_action: IntArray, ready: NDArray[np.bool_]
     ) -> IntArray:
         F = np.column_stack([items.features[n] for n in self._names()])
-        return self.decide_test_arrays(F, items.per_query(sleep_action), ready)
+        prompt = items.per_query(items.context_tokens) + items.question_tokens
+        return self.decide_test_arrays(F, items.per_query(sleep_action), ready, prompt)
+
+
+def expected_prompt_tokens(items: SimItems) -> FloatArray:
+    """Per context, before any question: its length plus the typical question's (the
+    ``n_tokens`` context feature where the scenario imputed it, else the items' mean)."""
+    question = items.context_features.get("n_tokens")
+    if question is None:
+        question = np.full(
+            items.n_contexts, float(items.question_tokens.mean()) if items.n_queries else 0.0
+        )
+    return np.asarray(items.context_tokens + question, dtype=np.float64)
