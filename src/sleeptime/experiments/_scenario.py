@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -157,7 +158,8 @@ def build_scenario(
     predicted_cheap = np.empty(workload.n_contexts)
     for target, X in ((predicted, lm_cheap), (predicted_cheap, cheap)):
         # out-of-fold on the training templates, so training sees honest predictions
-        folds = np.array([hash(t) % 5 for t in templates])
+        # a stable fold per template (Python's hash() of a string changes between processes)
+        folds = np.array([zlib.crc32(t.encode()) % 5 for t in templates])
         for k in range(5):
             fit_rows = train_idx[folds[train_idx] != k]
             pred_rows = train_idx[folds[train_idx] == k]
