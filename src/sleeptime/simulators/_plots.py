@@ -160,6 +160,7 @@ def plot_pareto(points: Sequence[Mapping[str, Any]], path: str | Path, *, title:
 
     fig, axes = _figure(1, 6.5, 4.6)
     ax = axes[0]
+    front = pareto_front([p["accuracy"] for p in points], [p["usd_per_1k_queries"] for p in points])
     groups = list(dict.fromkeys(str(p.get("group", "policy")) for p in points))
     for gi, group in enumerate(groups):
         pts = [p for p in points if str(p.get("group", "policy")) == group]
@@ -170,11 +171,11 @@ def plot_pareto(points: Sequence[Mapping[str, Any]], path: str | Path, *, title:
             if "accuracy_ci95" in p:
                 lo, hi = p["accuracy_ci95"]
                 ax.plot([p["usd_per_1k_queries"]] * 2, [lo, hi], color=f"C{gi}", alpha=0.5, lw=1)
-        if len(pts) <= 12:
-            for p in pts:
-                ax.annotate(str(p["name"]), (p["usd_per_1k_queries"], p["accuracy"]), fontsize=6,
-                            xytext=(3, 3), textcoords="offset points")  # fmt: skip
-    front = pareto_front([p["accuracy"] for p in points], [p["usd_per_1k_queries"] for p in points])
+    # label the front only: every point labelled makes an unreadable cloud
+    for i in front:
+        p = points[i]
+        ax.annotate(str(p["name"]), (p["usd_per_1k_queries"], p["accuracy"]), fontsize=6,
+                    xytext=(4, -9), textcoords="offset points")  # fmt: skip
     ax.plot(
         [points[i]["usd_per_1k_queries"] for i in front],
         [points[i]["accuracy"] for i in front],
