@@ -115,6 +115,8 @@ def test_compare_train_and_mlflow_runs(
     import mlflow
 
     monkeypatch.chdir(tmp_path)
+    # MLflow writes the URI it last used into the environment: pin this test's own
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
     assert main(["compare", "--contexts", "210", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     for row in out["policies"]:

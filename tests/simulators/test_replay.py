@@ -145,6 +145,8 @@ def test_simulate_cli(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    # MLflow writes the URI it last used into the environment: pin this test's own
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
     traces = tmp_path / "t.jsonl"
     assert (
         main(
