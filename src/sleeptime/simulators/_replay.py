@@ -192,11 +192,14 @@ def replay(
     sleep_out, sleep_in = plan.output_tokens, plan.input_tokens
     sleep_done_s = np.where(plan.units > 0, plan.done_s, 0.0)
     ready = (q_sleep > 0) & (items.query_time_s >= items.per_query(sleep_done_s))
-    views = np.full(n_q, 2, dtype=np.int64) if view is None else _as_int("view", view, n_q)
-    if views.size and (views.min() < 0 or views.max() > 2):
-        raise SleeptimeError(f"view must be 0..2 ({', '.join(VIEWS)})")
-    served = ready & (views > 0)
-    cprime_only = served & (views == 1)
+    if view is None:  # the default, "both": no per-query view arrays to build
+        served, cprime_only = ready, None
+    else:
+        views = _as_int("view", view, n_q)
+        if views.size and (views.min() < 0 or views.max() > 2):
+            raise SleeptimeError(f"view must be 0..2 ({', '.join(VIEWS)})")
+        served = ready & (views > 0)
+        cprime_only = served & (views == 1)
 
     out = outcome.outcome(
         difficulty=items.difficulty, predictability=items.predictability, sleep_action=q_sleep,
@@ -204,7 +207,9 @@ def replay(
         features={"observed_predictability": items.observed_predictability, **items.features},
         cprime_only=cprime_only,
     )  # fmt: skip
-    prefix = items.per_query(items.context_tokens) * ~cprime_only
+    prefix = items.per_query(items.context_tokens)
+    if cprime_only is not None:
+        prefix *= ~cprime_only
     prefix += items.per_query(plan.cprime_tokens) * served
     test_in = prefix + items.question_tokens + TEST_PROMPT_TOKENS
     # the cached prefix: a read if the previous query of this context is recent enough
