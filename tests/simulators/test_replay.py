@@ -197,6 +197,14 @@ def test_simulate_cli(
     }
     assert fields <= set(records[0]) and records[0]["context_id"].startswith("builtin-")
     assert main(["simulate", "--limit", "5", "--budget", "9"]) == 1
+    scores = tmp_path / "s.csv"
+    assert (
+        main(["score", "builtin", "--limit", "6", "--out", str(scores), "--no-cache", "--json"])
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["simulate", "--limit", "6", "--scores", str(scores), "--json", "--no-track"]) == 0
+    assert json.loads(capsys.readouterr().out)["contexts"] == 6
     import mlflow
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")

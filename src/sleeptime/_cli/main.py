@@ -268,8 +268,13 @@ def _cmd_simulate(args: argparse.Namespace) -> dict[str, Any]:
     )
     process = ArrivalProcess(queries=queries, idle=ExponentialDurations(args.idle_mean_s))
     workload = _load(args)
+    scores = None
+    if args.scores:
+        from sleeptime.estimators import read_table
+
+        scores = {(str(r["context_id"]), str(r["query_id"])): r for r in read_table(args.scores)}
     items = items_from_workload(
-        workload, arrivals=process, rho_predictability=args.rho, seed=args.seed
+        workload, arrivals=process, scores=scores, rho_predictability=args.rho, seed=args.seed
     )
     sleep = levels.index(args.sleep)
     result_obj = replay(
@@ -885,6 +890,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="MLflow tracking URI (default sqlite:///mlruns/mlflow.db)",
     )
     sim.add_argument("--no-track", action="store_true", help="do not log the run to MLflow")
+    sim.add_argument(
+        "--scores", default=None,
+        help="a table from `sleeptime score` of the same workload: its log p(q|c) is the observed predictability "
+        "(default: question length stands in)",
+    )  # fmt: skip
     _json_flag(sim)
     sim.set_defaults(handler=_cmd_simulate)
 
