@@ -198,9 +198,11 @@ def items_from_workload(
                     f"no score for context {key[0]!r} query {key[1]!r}; score the same workload"
                 )
             rows.append(scores[key])
+        # numeric score columns are features; workload metadata (reasoning steps) is not observable
         names = [
-            k for k, v in rows[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)
-        ]
+            k for k, v in rows[0].items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "n_steps"
+        ]  # fmt: skip
         features = {k: np.array([float(r[k]) for r in rows]) for k in names}
         observed = features["logprob_mean"]
         first = np.concatenate(([0], np.cumsum(arr.queries_per_context)[:-1]))
