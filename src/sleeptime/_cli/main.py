@@ -571,7 +571,7 @@ def _cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
 def _cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     from sleeptime.experiments import ALL_FEATURES, CHEAP_POLICY_FEATURES, train_learned_policy
     from sleeptime.experiments._tracking import log_json, log_metrics, mlflow_run
-    from sleeptime.policy import LearnedTables, bisect_lam
+    from sleeptime.policy import LearnedTables, bisect_lam, predicted_usd_per_query
 
     scenario = _scenario(args)
     features = CHEAP_POLICY_FEATURES if args.features == "cheap" else ALL_FEATURES
@@ -582,29 +582,22 @@ def _cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     }
     with mlflow_run("train", params=params, uri=args.tracking_uri, kind="train") as run:
         policy = train_learned_policy(scenario, features=features)
-        env = scenario.env
-        train_tables, test_tables = (
-            env.action_tables(scenario.train),
-            env.action_tables(scenario.test),
-        )
-        lt_train, lt_test = (
-            LearnedTables.build(policy, scenario.train),
-            LearnedTables.build(policy, scenario.test),
-        )
+        env, served = scenario.env, scenario.test
+        tables = env.action_tables(served)
+        lt = LearnedTables.build(policy, served)
         target = args.budget_usd_per_1k / 1000
-
-        def spend(lam: float) -> float:
-            return float(train_tables.evaluate(*lt_train.decide(scenario.train, env, lam))[1])
-
-        lam = bisect_lam(spend, target, at_least=False)
+        # lam is set on the traffic the policy will serve, from its own cost model (no outcomes)
+        lam = bisect_lam(
+            lambda x: predicted_usd_per_query(lt, served, env, x), target, at_least=False
+        )
         policy.lam = lam
-        acc, usd = test_tables.evaluate(*lt_test.decide(scenario.test, env, lam))
+        acc, usd = tables.evaluate(*lt.decide(served, env, lam))
         out = {
             "simulated": True,
             "features": args.features,
             "lam": lam,
             "target_usd_per_1k": args.budget_usd_per_1k,
-            "train_usd_per_1k": 1000 * spend(lam),
+            "predicted_usd_per_1k": 1000 * predicted_usd_per_query(lt, served, env, lam),
             "held_out_usd_per_1k": 1000 * usd,
             "held_out_spend_error": usd / target - 1,
             "held_out_accuracy": acc,

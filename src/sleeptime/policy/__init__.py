@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from sleeptime.policy._base import ActionTables, Allocation, Environment, Policy
 from sleeptime.policy._baselines import FixedPolicy, OraclePolicy, ThresholdPolicy, paper_policy
-from sleeptime.policy._evaluate import LearnedTables, bisect_lam, compare_policies, summarize_policy
+from sleeptime.policy._evaluate import (
+    LearnedTables,
+    bisect_lam,
+    compare_policies,
+    predicted_usd_per_query,
+    summarize_policy,
+)
 from sleeptime.policy._learned import LearnedPolicy
 
 __all__ = [
@@ -20,5 +26,6 @@ __all__ = [
     "bisect_lam",
     "compare_policies",
     "paper_policy",
+    "predicted_usd_per_query",
     "summarize_policy",
 ]

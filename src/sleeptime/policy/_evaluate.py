@@ -65,6 +65,23 @@ class LearnedTables:
         return sleep, chosen
 
 
+def predicted_usd_per_query(
+    lt: LearnedTables, items: SimItems, env: Environment, lam: float
+) -> float:
+    """What the policy expects its decisions at ``lam`` to cost per query on ``items``, from
+    its own cost model: prompt and context lengths and whether ``c'`` is ready (all known to a
+    router); no outcome is used."""
+    test, sleep_cost, _ = lt.policy._tables()
+    sleep, budget = lt.decide(items, env, lam)
+    s_eff = np.where(env.ready(items, sleep), items.per_query(sleep), 0)
+    prompt = items.per_query(items.context_tokens) + items.question_tokens
+    per_query = test[s_eff, budget, 0] + test[s_eff, budget, 1] * prompt
+    per_context = np.where(
+        sleep > 0, sleep_cost[sleep, 0] + sleep_cost[sleep, 1] * items.context_tokens, 0.0
+    )
+    return float((per_query.sum() + per_context.sum()) / max(items.n_queries, 1))
+
+
 def bisect_lam(
     measure: Callable[[float], float],
     target: float,
