@@ -106,6 +106,12 @@ def test_scenario_and_learned_decisions_make_sense(scenario) -> None:  # type: i
     print({"sleep_rate_hot": slept[hot].mean(), "sleep_rate_cold": slept[~hot].mean(),
            "sleep_rate_predictable": slept[predictable].mean(), "sleep_rate_unpredictable": slept[~predictable].mean()})  # fmt: skip
     assert slept[hot].mean() > slept[~hot].mean()
+    # the Policy interface (per moment, from features) decides exactly as the tables do
+    policy.lam = 1500.0
+    direct_sleep, direct_test = policy.decide(sc.test, sc.env)
+    table_sleep, table_test = lt.decide(sc.test, sc.env, 1500.0)
+    np.testing.assert_array_equal(direct_sleep, table_sleep)
+    np.testing.assert_array_equal(direct_test, table_test)
 
 
 @pytest.mark.slow

@@ -11,7 +11,12 @@ import numpy as np
 
 from sleeptime.policy._base import ActionTables, Environment, FloatArray, IntArray, Policy
 from sleeptime.policy._baselines import FixedPolicy, OraclePolicy
-from sleeptime.policy._learned import LearnedPolicy, expected_prompt_tokens
+from sleeptime.policy._learned import (
+    LearnedPolicy,
+    choose_budget,
+    choose_sleep,
+    expected_prompt_tokens,
+)
 from sleeptime.simulators import SimItems, pareto_front
 
 
@@ -29,40 +34,17 @@ class LearnedTables:
         names = policy._names()
         Fq = np.column_stack([items.features[n] for n in names])
         Fc = np.column_stack([items.context_features[n] for n in names])
-        test_usd, _, _ = policy._tables()
-        n_s, n_b = test_usd.shape[:2]
-        pq = np.stack(
-            [np.stack([policy.p_correct(Fq, s, b) for b in range(n_b)]) for s in range(n_s)]
-        )
-        pc = np.stack(
-            [np.stack([policy.p_correct(Fc, s, b) for b in range(n_b)]) for s in range(n_s)]
-        )
-        return cls(pq, pc, policy)
+        return cls(policy.prediction_table(Fq), policy.prediction_table(Fc), policy)
 
     def decide(self, items: SimItems, env: Environment, lam: float) -> tuple[IntArray, IntArray]:
         test, sleep_cost, ready_share = self.policy._tables()
-        x_ctx = expected_prompt_tokens(items)
-        v_ctx = self.p_context - lam * (
-            test[:, :, 0, None] + test[:, :, 1, None] * x_ctx[None, None, :]
-        )
-        best_ctx = v_ctx.max(axis=1)  # (s, c)
-        n_exp = items.context_features["expected_queries"]
-        value = np.empty_like(best_ctx)
-        value[0] = n_exp * best_ctx[0]
-        for s in range(1, best_ctx.shape[0]):
-            per_query = ready_share[s] * best_ctx[s] + (1 - ready_share[s]) * best_ctx[0]
-            value[s] = n_exp * per_query - lam * (
-                sleep_cost[s, 0] + sleep_cost[s, 1] * items.context_tokens
-            )
-        sleep = value.argmax(axis=0).astype(np.int64)
-        ready = env.ready(items, sleep)
-        s_eff = np.where(ready, items.per_query(sleep), 0)
-        x_q = items.per_query(items.context_tokens) + items.question_tokens
-        v_q = self.p_query - lam * (
-            test[:, :, 0, None] + test[:, :, 1, None] * x_q[None, None, :]
-        )  # (s, b, q)
-        chosen = v_q[s_eff, :, np.arange(items.n_queries)].argmax(axis=1).astype(np.int64)
-        return sleep, chosen
+        sleep = choose_sleep(
+            self.p_context, test, sleep_cost, ready_share, items.context_features["expected_queries"],
+            items.context_tokens, expected_prompt_tokens(items), lam,
+        )  # fmt: skip
+        s_eff = np.where(env.ready(items, sleep), items.per_query(sleep), 0)
+        prompt = items.per_query(items.context_tokens) + items.question_tokens
+        return sleep, choose_budget(self.p_query, test, s_eff, prompt, lam)
 
 
 def predicted_usd_per_query(

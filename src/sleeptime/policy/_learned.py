@@ -130,32 +130,13 @@ class LearnedPolicy(RegressorMixin, BaseEstimator, Policy):  # type: ignore[misc
         )
         return test, sleep, self.ready_share_
 
-    def query_cost(self, sleep: int, budget: int, prompt_tokens: FloatArray) -> FloatArray:
-        """USD of queries answered at (effective sleep level, budget), by prompt tokens."""
+    def prediction_table(self, F: FloatArray) -> FloatArray:
+        """Predicted P(correct) for every (effective sleep level, budget) and row: ``(s, b, n)``."""
         test, _, _ = self._tables()
-        return np.asarray(
-            test[sleep, budget, 0] + test[sleep, budget, 1] * prompt_tokens, dtype=np.float64
+        n_s, n_b = test.shape[:2]
+        return np.stack(
+            [np.stack([self.p_correct(F, s, b) for b in range(n_b)]) for s in range(n_s)]
         )
-
-    def sleep_cost(self, sleep: int, context_tokens: FloatArray) -> FloatArray:
-        """USD of a context's sleep-time work at level ``sleep``, by context tokens."""
-        _, table, _ = self._tables()
-        return np.asarray(table[sleep, 0] + table[sleep, 1] * context_tokens, dtype=np.float64)
-
-    def best_budget(
-        self, F: FloatArray, sleep_effective: IntArray, prompt_tokens: FloatArray
-    ) -> tuple[IntArray, FloatArray]:
-        """Per row: the budget maximizing ``p - lam * usd`` given the effective sleep level, and that value."""
-        test, _, _ = self._tables()
-        n_b = test.shape[1]
-        values = np.full((n_b, F.shape[0]), -np.inf)
-        for s in np.unique(sleep_effective):
-            rows = sleep_effective == s
-            for b in range(n_b):
-                values[b, rows] = self.p_correct(F[rows], int(s), b) - self.lam * self.query_cost(
-                    int(s), b, prompt_tokens[rows]
-                )
-        return values.argmax(axis=0).astype(np.int64), values.max(axis=0)
 
     def decide_test_arrays(
         self,
@@ -166,9 +147,9 @@ class LearnedPolicy(RegressorMixin, BaseEstimator, Policy):  # type: ignore[misc
     ) -> IntArray:
         """Budgets for queries with features ``F`` (rows), their context's sleep level, whether
         its ``c'`` is ready when they arrive, and their prompt length in tokens."""
-        return self.best_budget(
-            F, np.where(ready, sleep_action, 0).astype(np.int64), prompt_tokens
-        )[0]
+        test, _, _ = self._tables()
+        s_eff = np.where(ready, sleep_action, 0).astype(np.int64)
+        return choose_budget(self.prediction_table(F), test, s_eff, prompt_tokens, self.lam)
 
     def decide_sleep_arrays(
         self,
@@ -179,21 +160,11 @@ class LearnedPolicy(RegressorMixin, BaseEstimator, Policy):  # type: ignore[misc
     ) -> IntArray:
         """Sleep levels for contexts with (imputed) feature rows ``F_context``, expected queries,
         context length and the expected prompt length of their queries, in tokens."""
-        test, _, ready_share = self._tables()
-        n_s = test.shape[0]
-        _, plain = self.best_budget(
-            F_context, np.zeros(F_context.shape[0], dtype=np.int64), prompt_tokens
-        )
-        value = np.empty((n_s, F_context.shape[0]))
-        value[0] = expected_queries * plain
-        for s in range(1, n_s):
-            _, slept = self.best_budget(
-                F_context, np.full(F_context.shape[0], s, dtype=np.int64), prompt_tokens
-            )
-            per_query = ready_share[s] * slept + (1 - ready_share[s]) * plain
-            value[s] = expected_queries * per_query - self.lam * self.sleep_cost(s, context_tokens)
-        chosen: IntArray = value.argmax(axis=0).astype(np.int64)
-        return chosen
+        test, sleep_cost, ready_share = self._tables()
+        return choose_sleep(
+            self.prediction_table(F_context), test, sleep_cost, ready_share,
+            expected_queries, context_tokens, prompt_tokens, self.lam,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ the Policy interface
     def _names(self) -> Sequence[str]:
@@ -214,6 +185,54 @@ class LearnedPolicy(RegressorMixin, BaseEstimator, Policy):  # type: ignore[misc
         F = np.column_stack([items.features[n] for n in self._names()])
         prompt = items.per_query(items.context_tokens) + items.question_tokens
         return self.decide_test_arrays(F, items.per_query(sleep_action), ready, prompt)
+
+
+def choose_budget(
+    p: FloatArray,
+    test_cost: FloatArray,
+    sleep_effective: IntArray,
+    prompt_tokens: FloatArray,
+    lam: float,
+) -> IntArray:
+    """Per query, the budget maximizing ``p - lam * usd`` at its effective sleep level.
+
+    ``p``: predictions ``(s, b, n)``; ``test_cost``: ``(s, b, 2)`` intercept and USD per prompt token.
+    """
+    rows = np.arange(p.shape[2])
+    cost = (
+        test_cost[sleep_effective, :, 0] + test_cost[sleep_effective, :, 1] * prompt_tokens[:, None]
+    )  # (n, b)
+    chosen: IntArray = (p[sleep_effective, :, rows] - lam * cost).argmax(axis=1).astype(np.int64)
+    return chosen
+
+
+def choose_sleep(
+    p: FloatArray,
+    test_cost: FloatArray,
+    sleep_cost: FloatArray,
+    ready_share: FloatArray,
+    expected_queries: FloatArray,
+    context_tokens: FloatArray,
+    prompt_tokens: FloatArray,
+    lam: float,
+) -> IntArray:
+    """Per context, the sleep level with the most expected value of its future queries, less
+    the price of the sleep-time work (see the module docstring).
+
+    ``p``: predictions ``(s, b, c)`` from (imputed) context features; ``sleep_cost``: ``(s, 2)``
+    intercept and USD per context token.
+    """
+    cost = test_cost[:, :, 0, None] + test_cost[:, :, 1, None] * prompt_tokens[None, None, :]
+    best = (p - lam * cost).max(axis=1)  # (s, c)
+    value = np.empty_like(best)
+    value[0] = expected_queries * best[0]
+    for s in range(1, best.shape[0]):
+        per_query = ready_share[s] * best[s] + (1 - ready_share[s]) * best[0]
+        value[s] = expected_queries * per_query - lam * (
+            sleep_cost[s, 0] + sleep_cost[s, 1] * context_tokens
+        )
+    chosen: IntArray = value.argmax(axis=0).astype(np.int64)
+    return chosen
 
 
 def expected_prompt_tokens(items: SimItems) -> FloatArray:
