@@ -154,11 +154,11 @@ def _cmd_score(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_predictability(args: argparse.Namespace) -> dict[str, Any]:
-    import numpy as np
 
     from sleeptime.estimators import (
         CHEAP_FEATURES,
         LM_FEATURES,
+        context_matrix,
         evaluate_predictor,
         predictability_quintiles,
         read_table,
@@ -170,13 +170,8 @@ def _cmd_predictability(args: argparse.Namespace) -> dict[str, Any]:
 
         raise SleeptimeError(f"{args.scores}: not a score table; write one with `sleeptime score`")
     names = [n for n in (*LM_FEATURES, *CHEAP_FEATURES) if n in rows[0]]
-    by_context: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_context.setdefault(str(row["context_id"]), []).append(row)
-    ctx_rows = list(by_context.values())
-    X = np.array([[float(r[0][n]) for n in names] for r in ctx_rows])
-    y = np.array([np.mean([float(q["logprob_mean"]) for q in r]) for r in ctx_rows])
-    groups = [str(r[0].get(args.group_by, r[0]["context_id"])) for r in ctx_rows]
+    ctx_rows, X, y = context_matrix(rows, names)
+    groups = [str(r.get(args.group_by, r["context_id"])) for r in ctx_rows]
     report = evaluate_predictor(X, y, groups, seed=args.seed)
     report.pop("model")
     quintile = predictability_quintiles([float(r["logprob_mean"]) for r in rows])
@@ -689,6 +684,7 @@ def _cmd_quickstart(args: argparse.Namespace) -> dict[str, Any]:
         CHEAP_FEATURES,
         LM_FEATURES,
         CausalLMScorer,
+        context_matrix,
         evaluate_predictor,
         score_workload,
         write_table,
@@ -707,17 +703,8 @@ def _cmd_quickstart(args: argparse.Namespace) -> dict[str, Any]:
     for row in rows:
         by_level.setdefault(str(row["predictability"]), []).append(float(row["logprob_mean"]))
     names = [*LM_FEATURES, *CHEAP_FEATURES]
-    first_rows = {r["context_id"]: r for r in reversed(rows)}
-    X = np.array([[float(first_rows[c.context_id][n]) for n in names] for c in workload.contexts])
-    y = np.array(
-        [
-            np.mean([float(r["logprob_mean"]) for r in rows if r["context_id"] == c.context_id])
-            for c in workload.contexts
-        ]
-    )
-    report = evaluate_predictor(
-        X, y, [c.meta["template"] for c in workload.contexts], seed=args.seed
-    )
+    first_rows, X, y = context_matrix(rows, names)
+    report = evaluate_predictor(X, y, [str(r["template"]) for r in first_rows], seed=args.seed)
     result = {
         "workload": {**workload.summary(), "out": str(path)},
         "arrivals": {

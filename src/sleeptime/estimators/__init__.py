@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sleeptime.estimators._scorer import LM_FEATURES, SEPARATOR, CausalLMScorer, QuestionScore
     from sleeptime.estimators._workload import (
         SCORE_COLUMNS,
+        context_matrix,
         read_table,
         score_workload,
         write_table,
@@ -36,6 +37,7 @@ _LAZY = {
     "SCORE_COLUMNS": "_workload",
     "read_table": "_workload",
     "score_workload": "_workload",
+    "context_matrix": "_workload",
     "write_table": "_workload",
 }
 
@@ -60,6 +62,7 @@ __all__ = [
     "PredictabilityPredictor",
     "QuestionScore",
     "cheap_features",
+    "context_matrix",
     "evaluate_predictor",
     "predictability_quintiles",
     "read_table",

@@ -73,6 +73,22 @@ def score_workload(
     return rows
 
 
+def context_matrix(
+    rows: Sequence[dict[str, Any]], names: Sequence[str]
+) -> tuple[list[dict[str, Any]], Any, Any]:
+    """Group score rows by context: (each context's first row, its features ``(n_contexts,
+    len(names))``, the mean ``logprob_mean`` of its questions ``(n_contexts,)``), in order."""
+    import numpy as np
+
+    by_context: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_context.setdefault(str(row["context_id"]), []).append(row)
+    groups = list(by_context.values())
+    X = np.array([[float(g[0][n]) for n in names] for g in groups], dtype=np.float64)
+    y = np.array([np.mean([float(r["logprob_mean"]) for r in g]) for g in groups], dtype=np.float64)
+    return [g[0] for g in groups], X, y
+
+
 def write_table(rows: Sequence[dict[str, Any]], path: str | os.PathLike[str]) -> Path:
     """Write ``rows`` as ``.csv`` or ``.parquet`` (by the suffix), atomically."""
     import csv

@@ -290,14 +290,22 @@ def train_learned_policy(
     **params: Any,
 ) -> LearnedPolicy:
     """Fit :class:`LearnedPolicy` on exploration traces of the training items."""
-    data = exploration_data(scenario, features)
-    policy = LearnedPolicy(features=tuple(features), random_state=scenario.config.seed, **params)
-    policy.fit(
+    policy = fit_policy(
+        exploration_data(scenario, features), features, seed=scenario.config.seed, **params
+    )
+    policy.name = name
+    return policy
+
+
+def fit_policy(
+    data: Mapping[str, Any], features: Sequence[str], *, seed: int, **params: Any
+) -> LearnedPolicy:
+    """A :class:`LearnedPolicy` fitted on :func:`exploration_data`'s output."""
+    policy = LearnedPolicy(features=tuple(features), random_state=seed, **params)
+    return policy.fit(
         data["X"],
         data["y"],
         test_usd=data["test_usd"],
         sleep_usd=data["sleep_usd"],
         ready_share=data["ready_share"],
     )
-    policy.name = name
-    return policy

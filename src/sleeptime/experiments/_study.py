@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from sleeptime.experiments._scenario import ALL_FEATURES, Scenario, exploration_data
-from sleeptime.policy import ActionTables, LearnedPolicy, LearnedTables
+from sleeptime.experiments._scenario import ALL_FEATURES, Scenario, exploration_data, fit_policy
+from sleeptime.policy import ActionTables, LearnedTables
 from sleeptime.simulators import SimItems
 
 #: The search space: every hyper-parameter takes one of these values.
@@ -54,8 +54,6 @@ class PolicySearch:
     _cache: dict[tuple[Any, ...], LearnedTables] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from sleeptime.experiments._scenario import Scenario as _S
-
         sc = self.scenario
         templates = sorted(sc.train_templates)
         rng = np.random.default_rng(sc.config.seed + 5)
@@ -67,7 +65,7 @@ class PolicySearch:
         val_idx = np.flatnonzero(np.isin(ctx_template, sorted(val)))
         self.fit_items: SimItems = sc.train.subset(fit_idx)
         self.val_items: SimItems = sc.train.subset(val_idx)
-        self._fit_scenario = _S(
+        self._fit_scenario = Scenario(
             sc.config,
             sc.env,
             sc.workload,
@@ -83,16 +81,8 @@ class PolicySearch:
         """(accuracy, USD per query) on the validation items."""
         key = (params["learning_rate"], params["max_leaf_nodes"])
         if key not in self._cache:
-            policy = LearnedPolicy(features=self.features, learning_rate=key[0], max_leaf_nodes=key[1],
-                                   random_state=self.scenario.config.seed)  # fmt: skip
-            d = self.data
-            policy.fit(
-                d["X"],
-                d["y"],
-                test_usd=d["test_usd"],
-                sleep_usd=d["sleep_usd"],
-                ready_share=d["ready_share"],
-            )
+            policy = fit_policy(self.data, self.features, seed=self.scenario.config.seed,
+                                learning_rate=key[0], max_leaf_nodes=key[1])  # fmt: skip
             self._cache[key] = LearnedTables.build(policy, self.val_items)
         sleep, test = self._cache[key].decide(
             self.val_items, self.scenario.env, float(params["lam"])

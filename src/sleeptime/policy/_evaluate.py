@@ -287,7 +287,6 @@ def compare_policies(
             )
         )
 
-    summaries: dict[str, dict[str, Any]] = {}
     decisions: dict[str, dict[str, tuple[IntArray, IntArray]]] = {}
     interpolated: dict[str, dict[str, float]] = {}
     for name, decide, group in candidates:
@@ -305,12 +304,6 @@ def compare_policies(
         rows.append({**row, "group": group, "lam": lam_acc})
         row2 = summarize_policy(f"{name} @ equal cost", env, items, *at_cost, seed=seed)
         rows.append({**row2, "group": group, "lam": lam_cost})
-        summaries[name] = {
-            "equal_accuracy": row,
-            "equal_cost": row2,
-            "lam_equal_accuracy": lam_acc,
-            "lam_equal_cost": lam_cost,
-        }
 
     # paired bootstrap over contexts for the headline ratios
     _, c_static = per_context_sums(tables, best_sleep, best_test)
