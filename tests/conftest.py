@@ -44,3 +44,32 @@ def scorer() -> object:
 def paper_dir(shared_data: Path) -> Path:
     """``../shared/data/paper``: points digitized from the paper's figures."""
     return _require(shared_data / "paper")
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """A scenario of 210 contexts, its learned policies (cheap and all features), and each one
+    distilled and exported: ``{"scenario", "cheap": {...}, "all": {...}}`` where each holds
+    ``learned``, ``distilled``, ``artifact`` and ``path``."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sleeptime.experiments import (
+        ALL_FEATURES,
+        CHEAP_POLICY_FEATURES,
+        ScenarioConfig,
+        build_scenario,
+        export_policy,
+        train_learned_policy,
+    )
+
+    scenario = build_scenario(ScenarioConfig(n_contexts=210, seed=0), progress=False)
+    out: dict[str, object] = {"scenario": scenario}
+    folder = tmp_path_factory.mktemp("exported")
+    for name, features in (("cheap", CHEAP_POLICY_FEATURES), ("all", ALL_FEATURES)):
+        learned = train_learned_policy(scenario, features=features, max_iter=60)
+        learned.lam = 1500.0
+        path = folder / f"{name}.json"
+        artifact, distilled = export_policy(
+            scenario, learned, path, config={"features": name}, mlflow_run_id=None
+        )
+        out[name] = {"learned": learned, "distilled": distilled, "artifact": artifact, "path": path}
+    return out

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import sleeptime.estimators._cheap as cheap_module
+import sleeptime.runtime._features as cheap_module
 from sleeptime.estimators import (
     CHEAP_FEATURES,
     PredictabilityPredictor,

@@ -564,9 +564,8 @@ def _cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_train(args: argparse.Namespace) -> dict[str, Any]:
-    from sleeptime.experiments import ALL_FEATURES, CHEAP_POLICY_FEATURES, train_learned_policy
+    from sleeptime.experiments import ALL_FEATURES, CHEAP_POLICY_FEATURES, train_for_budget
     from sleeptime.experiments._tracking import log_json, log_metrics, mlflow_run
-    from sleeptime.policy import LearnedTables, bisect_lam, predicted_usd_per_query
 
     scenario = _scenario(args)
     features = CHEAP_POLICY_FEATURES if args.features == "cheap" else ALL_FEATURES
@@ -576,28 +575,8 @@ def _cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         "budget_usd_per_1k": args.budget_usd_per_1k,
     }
     with mlflow_run("train", params=params, uri=args.tracking_uri, kind="train") as run:
-        policy = train_learned_policy(scenario, features=features)
-        env, served = scenario.env, scenario.test
-        tables = env.action_tables(served)
-        lt = LearnedTables.build(policy, served)
-        target = args.budget_usd_per_1k / 1000
-        # lam is set on the traffic the policy will serve, from its own cost model (no outcomes)
-        lam = bisect_lam(
-            lambda x: predicted_usd_per_query(lt, served, env, x), target, at_least=False
-        )
-        policy.lam = lam
-        acc, usd = tables.evaluate(*lt.decide(served, env, lam))
-        out = {
-            "simulated": True,
-            "features": args.features,
-            "lam": lam,
-            "target_usd_per_1k": args.budget_usd_per_1k,
-            "predicted_usd_per_1k": 1000 * predicted_usd_per_query(lt, served, env, lam),
-            "held_out_usd_per_1k": 1000 * usd,
-            "held_out_spend_error": usd / target - 1,
-            "held_out_accuracy": acc,
-            "mlflow_run_id": run.info.run_id,
-        }
+        policy, info = train_for_budget(scenario, features, args.budget_usd_per_1k)
+        out = {"features": args.features, **info, "mlflow_run_id": run.info.run_id}
         log_metrics({k: v for k, v in out.items() if isinstance(v, float)})
         log_json({"params": policy.get_params(), "test_usd": policy.test_usd_, "sleep_usd": policy.sleep_usd_,
                   "ready_share": policy.ready_share_, **out}, "policy.json")  # fmt: skip
@@ -607,6 +586,56 @@ def _cmd_train(args: argparse.Namespace) -> dict[str, Any]:
                 f"{r['target_usd_per_1k']:.4f} USD per 1k queries\nheld-out spend {r['held_out_usd_per_1k']:.4f} "
                 f"({r['held_out_spend_error']:+.1%} of target), accuracy {r['held_out_accuracy']:.3f} (simulated)\n"
                 f"MLflow run {r['mlflow_run_id']}")  # fmt: skip
+
+    _emit(args, out, human)
+    return out
+
+
+def _cmd_export(args: argparse.Namespace) -> dict[str, Any]:
+    from sleeptime.experiments import ALL_FEATURES, CHEAP_POLICY_FEATURES, export_policy, train_for_budget
+    from sleeptime.experiments._tracking import log_file, log_metrics, mlflow_run
+
+    scenario = _scenario(args)
+    features = CHEAP_POLICY_FEATURES if args.features == "cheap" else ALL_FEATURES
+    params = {**scenario.config.to_params(), "features": args.features,
+              "budget_usd_per_1k": args.budget_usd_per_1k, "max_depth": args.max_depth}  # fmt: skip
+    with mlflow_run("export", params=params, uri=args.tracking_uri, kind="export") as run:
+        policy, info = train_for_budget(scenario, features, args.budget_usd_per_1k)
+        artifact, _ = export_policy(scenario, policy, args.out, config=params, mlflow_run_id=run.info.run_id,
+                                    max_depth=args.max_depth)  # fmt: skip
+        fid = artifact["fidelity"]
+        log_metrics({**{k: v for k, v in info.items() if isinstance(v, float)}, **{f"exported.{k}": v for k, v in fid.items()}})  # fmt: skip
+        log_file(args.out, "export")
+        out: dict[str, Any] = {"simulated": True, "artifact": str(args.out), "features": args.features, **info,
+                               "fidelity": fid, "bytes": Path(args.out).stat().st_size, "mlflow_run_id": run.info.run_id}  # fmt: skip
+        if args.semantic_router:
+            from sleeptime._atomic import atomic_write_text
+            from sleeptime.integrations.semantic_router import semantic_router_yaml
+
+            atomic_write_text(args.semantic_router, semantic_router_yaml(artifact))
+            log_file(args.semantic_router, "export")
+            out["semantic_router"] = str(args.semantic_router)
+        if args.mlflow_model:
+            from sleeptime.integrations.mlflow_model import log_policy_model
+
+            info_model = log_policy_model(args.out)
+            out["mlflow_model_uri"] = info_model.model_uri
+
+    def human(r: dict[str, Any]) -> str:
+        f = r["fidelity"]
+        lines = [
+            f"wrote {r['artifact']} ({r['bytes'] / 1024:.0f} KiB; {r['features']} features), lam {r['lam']:.4g} for "
+            f"{r['target_usd_per_1k']:.4f} USD per 1k queries",
+            f"held-out (simulated): learned policy accuracy {f['learned_accuracy']:.3f} at {f['learned_usd_per_1k']:.4f} USD/1k; "
+            f"exported trees {f['exported_accuracy']:.3f} at {f['exported_usd_per_1k']:.4f} USD/1k",
+            f"agreement with the learned policy: sleep {f['sleep_agreement']:.1%}, budget {f['budget_agreement']:.1%}",
+        ]  # fmt: skip
+        if "semantic_router" in r:
+            lines.append(f"vLLM Semantic Router decisions: {r['semantic_router']}")
+        if "mlflow_model_uri" in r:
+            lines.append(f"MLflow pyfunc model: {r['mlflow_model_uri']}")
+        lines.append(f"MLflow run {r['mlflow_run_id']}")
+        return "\n".join(lines)
 
     _emit(args, out, human)
     return out
@@ -924,6 +953,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _json_flag(train)
     train.set_defaults(handler=_cmd_train)
+
+    export = sub.add_parser(
+        "export",
+        help="train, distil and write the policy artifact a router loads (JSON, no pickle)",
+    )
+    _scenario_args(export)
+    export.add_argument("--out", required=True, help="artifact path to write (JSON)")
+    export.add_argument("--features", choices=("all", "cheap"), default="cheap",
+                        help="cheap (default: computed by the runtime from text) or all (LM features from the caller)")  # fmt: skip
+    export.add_argument("--budget-usd-per-1k", type=float, default=0.12,
+                        help="target spend, USD per 1,000 queries (default 0.12)")  # fmt: skip
+    export.add_argument("--max-depth", type=int, default=10, help="depth of the distilled trees (default 10)")  # fmt: skip
+    export.add_argument("--semantic-router", default=None, metavar="YAML",
+                        help="also write vLLM Semantic Router decisions to this YAML")  # fmt: skip
+    export.add_argument("--mlflow-model", action="store_true",
+                        help="also log the policy as an MLflow pyfunc model (servable with mlflow models serve)")  # fmt: skip
+    _json_flag(export)
+    export.set_defaults(handler=_cmd_export)
 
     opt = sub.add_parser(
         "optimize", help="Optuna search (accuracy up, USD down) over the learned policy"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sleeptime.experiments._export import export_policy, train_for_budget
 from sleeptime.experiments._scenario import (
     ALL_FEATURES,
     CHEAP_POLICY_FEATURES,
@@ -22,6 +23,8 @@ __all__ = [
     "ScenarioConfig",
     "build_scenario",
     "exploration_data",
+    "export_policy",
     "template_split",
+    "train_for_budget",
     "train_learned_policy",
 ]

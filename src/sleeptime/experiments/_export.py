@@ -1,0 +1,90 @@
+"""Train for a dollar budget, distil, and export: what ``sleeptime export`` runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sleeptime.experiments._scenario import Scenario, train_learned_policy
+from sleeptime.policy import LearnedPolicy
+from sleeptime.policy._export import DistilledPolicy, distill, policy_artifact, write_artifact
+
+
+def train_for_budget(
+    scenario: Scenario, features: Sequence[str], budget_usd_per_1k: float
+) -> tuple[LearnedPolicy, dict[str, Any]]:
+    """Fit the learned policy and set its ``lam`` by bisection on its own predicted spend over
+    the traffic it will serve (no outcomes used); report the realized held-out numbers."""
+    from sleeptime.policy import LearnedTables, bisect_lam, predicted_usd_per_query
+
+    policy = train_learned_policy(scenario, features=features)
+    env, served = scenario.env, scenario.test
+    lt = LearnedTables.build(policy, served)
+    target = budget_usd_per_1k / 1000
+    lam = bisect_lam(lambda x: predicted_usd_per_query(lt, served, env, x), target, at_least=False)
+    policy.lam = lam
+    acc, usd = env.action_tables(served).evaluate(*lt.decide(served, env, lam))
+    return policy, {
+        "simulated": True,
+        "lam": lam,
+        "target_usd_per_1k": budget_usd_per_1k,
+        "predicted_usd_per_1k": 1000 * predicted_usd_per_query(lt, served, env, lam),
+        "held_out_usd_per_1k": 1000 * usd,
+        "held_out_spend_error": usd / target - 1,
+        "held_out_accuracy": acc,
+    }
+
+
+def chars_per_token(scenario: Scenario) -> float:
+    """Characters per prompt token on the training contexts (to estimate prompts from text)."""
+    texts = {c.context_id: c.context for c in scenario.workload.contexts}
+    items = scenario.train
+    ids = items.context_ids or ()
+    chars = sum(len(texts[i]) for i in ids)
+    tokens = float(items.context_tokens.sum())
+    return chars / tokens if tokens > 0 and chars > 0 else 4.0
+
+
+def fidelity(scenario: Scenario, learned: LearnedPolicy, distilled: DistilledPolicy) -> dict[str, float]:  # fmt: skip
+    """How the exported policy compares with the learned one on held-out contexts (simulated)."""
+    env, items = scenario.env, scenario.test
+    tables = env.action_tables(items)
+    s1, t1 = learned.decide(items, env)
+    s2, t2 = distilled.decide(items, env)
+    same_sleep_budgets = distilled.decide_test(items, env, s1, env.ready(items, s1))
+    acc1, usd1 = tables.evaluate(s1, t1)
+    acc2, usd2 = tables.evaluate(s2, t2)
+    return {
+        "sleep_agreement": float(np.mean(s1 == s2)),
+        "budget_agreement": float(np.mean(t1 == same_sleep_budgets)),
+        "learned_accuracy": acc1,
+        "learned_usd_per_1k": 1000 * usd1,
+        "exported_accuracy": acc2,
+        "exported_usd_per_1k": 1000 * usd2,
+        "held_out_contexts": float(items.n_contexts),
+        "held_out_queries": float(items.n_queries),
+    }
+
+
+def export_policy(
+    scenario: Scenario,
+    learned: LearnedPolicy,
+    out: str | Path,
+    *,
+    config: Mapping[str, Any],
+    mlflow_run_id: str | None,
+    max_depth: int | None = 10,
+    min_samples_leaf: int = 4,
+) -> tuple[dict[str, Any], DistilledPolicy]:
+    """Distil ``learned`` on the training contexts, measure it on the held-out ones, write the
+    artifact to ``out`` (atomically) and return it with the distilled policy."""
+    distilled = distill(learned, scenario.train, max_depth=max_depth, min_samples_leaf=min_samples_leaf, seed=scenario.config.seed)  # fmt: skip
+    fid = fidelity(scenario, learned, distilled)
+    cfg = {**config, "distill.max_depth": max_depth, "distill.min_samples_leaf": min_samples_leaf}
+    artifact = policy_artifact(distilled, scenario.env, config=cfg, mlflow_run_id=mlflow_run_id,
+                               chars_per_token=chars_per_token(scenario), fidelity=fid)  # fmt: skip
+    write_artifact(artifact, out)
+    return artifact, distilled

@@ -1,0 +1,106 @@
+"""Apply an exported policy to LiteLLM requests (SDK, ``Router`` and proxy).
+
+Register the hook as a LiteLLM callback. For each chat request that names a context in its
+metadata, it decides the test-time budget and rewrites the request: ``max_tokens``,
+``reasoning_effort`` (reasoning models), a verbosity instruction (other models), and the
+sleep-time rewrite ``c'`` as a system message when it is ready::
+
+    hook = SleeptimeHook("policy.json")
+    plan = hook.ingest("doc-7", document_text, expected_queries=4.0)   # sleep-time decision
+    ...  # run plan["n_rewrites"] rewrites in a batch job, then:
+    hook.set_c_prime("doc-7", rewritten_text)
+    litellm.callbacks = [hook]
+    await router.acompletion(model="gpt-4o-mini", messages=[...],
+                             metadata={"sleeptime": {"context_id": "doc-7"}})
+
+The SDK and ``Router`` call :meth:`async_pre_call_deployment_hook` before each request; the
+proxy calls :meth:`async_pre_call_hook` (list the hook under ``litellm_settings.callbacks``).
+The decision made is written back to ``metadata["sleeptime"]["decision"]`` for logging.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from litellm.integrations.custom_logger import CustomLogger
+
+from sleeptime.runtime import DecisionError, RuntimePolicy
+
+C_PRIME_HEADER = "Notes prepared in advance about this context:"
+
+
+@dataclass
+class _Context:
+    text: str
+    features: dict[str, float]
+    sleep_level: str = "none"
+    c_prime: str | None = None
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+class SleeptimeHook(CustomLogger):  # type: ignore[misc]
+    """A LiteLLM callback that applies a sleeptime policy per request."""
+
+    def __init__(self, policy: RuntimePolicy | str | Path, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.policy = policy if isinstance(policy, RuntimePolicy) else RuntimePolicy.load(policy)
+        self.contexts: dict[str, _Context] = {}
+
+    # ------------------------------------------------------------------ contexts
+    def ingest(
+        self, context_id: str, text: str, *, expected_queries: float, features: dict[str, float] | None = None
+    ) -> dict[str, Any]:  # fmt: skip
+        """Register a context and decide its sleep-time work (``plan["run"]``: start it).
+
+        ``features``: LM-derived features where the policy reads them (see the artifact)."""
+        extra = {"expected_queries": float(expected_queries), **(features or {})}
+        feats = {**self.policy.context_features(text), **extra}
+        plan = self.policy.decide_sleep(feats, context=None, context_tokens=len(text) / self.policy.chars_per_token)  # fmt: skip
+        self.contexts[context_id] = _Context(text, feats, plan["sleep_level"], None, extra)
+        return plan
+
+    def set_c_prime(self, context_id: str, text: str) -> None:
+        """The sleep-time rewrite of a context is done: later queries get it."""
+        self._context(context_id).c_prime = text
+
+    def _context(self, context_id: str) -> _Context:
+        try:
+            return self.contexts[context_id]
+        except KeyError:
+            raise DecisionError(f"unknown context {context_id!r}: call ingest() first") from None
+
+    # ------------------------------------------------------------------ requests
+    def apply(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Rewrite one request's parameters (a dict of LiteLLM kwargs); returns it."""
+        metadata = data.get("metadata") or {}
+        info = metadata.get("sleeptime") if isinstance(metadata, dict) else None
+        if not isinstance(info, dict) or "context_id" not in info:
+            return data  # not a request this policy governs
+        ctx = self._context(str(info["context_id"]))
+        messages = list(data.get("messages") or [])
+        question = next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), "")  # fmt: skip
+        feats = {**ctx.features, **(info.get("features") or {}), "question_chars": float(len(question))}  # fmt: skip
+        decision = self.policy.decide_test(
+            feats, sleep_level=ctx.sleep_level, c_prime_ready=ctx.c_prime is not None,
+            prompt_tokens=(len(ctx.text) + 1 + len(question)) / self.policy.chars_per_token,
+        )  # fmt: skip
+        if decision["max_tokens"] is not None:
+            data["max_tokens"] = decision["max_tokens"]
+        if decision["reasoning_effort"] is not None:
+            data["reasoning_effort"] = decision["reasoning_effort"]
+        system = []
+        if decision["verbosity_prompt"]:
+            system.append({"role": "system", "content": decision["verbosity_prompt"]})
+        if decision["send_c_prime"] and ctx.c_prime is not None:
+            system.append({"role": "system", "content": f"{C_PRIME_HEADER}\n{ctx.c_prime}"})
+        data["messages"] = system + messages
+        info["decision"] = decision
+        return data
+
+    async def async_pre_call_deployment_hook(self, kwargs: dict[str, Any], call_type: Any) -> dict[str, Any]:  # fmt: skip
+        return self.apply(kwargs)
+
+    async def async_pre_call_hook(self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any) -> dict[str, Any]:  # fmt: skip
+        return self.apply(data)

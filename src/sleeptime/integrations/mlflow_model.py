@@ -1,0 +1,88 @@
+"""The policy as an MLflow pyfunc model: served by ``mlflow models serve`` like any model.
+
+The model is logged *from code* (``_mlflow_model_code.py``), with the JSON artifact as its only
+file: nothing is pickled. ``predict`` takes a table with one row per decision and returns the
+request parameters; ``params={"decision": "sleep"}`` asks for sleep-time decisions instead of
+per-query ones. Columns in: the artifact's features (query features for ``test``, context
+features for ``sleep``), and ``sleep_level``, ``c_prime_ready``, ``prompt_tokens`` (``test``)
+or ``context_tokens`` (``sleep``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import mlflow
+
+from sleeptime import __version__
+from sleeptime.runtime import RuntimePolicy, load_artifact
+
+TEST_OUTPUTS = ("budget", "max_tokens", "reasoning_effort", "verbosity_prompt", "send_c_prime")
+SLEEP_OUTPUTS = ("sleep_level", "run", "n_rewrites", "reasoning_effort", "max_tokens", "batch")
+
+
+class PolicyPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+    """Decisions of an exported policy, as a pyfunc model."""
+
+    def load_context(self, context: Any) -> None:
+        self.policy = RuntimePolicy.load(context.artifacts["policy"])
+
+    def predict(self, context: Any, model_input: Any, params: Mapping[str, Any] | None = None) -> Any:  # fmt: skip
+        import pandas as pd
+
+        decision = (params or {}).get("decision", "test")
+        rows = model_input.to_dict(orient="records")
+        out = []
+        for row in rows:
+            if decision == "sleep":
+                d = self.policy.decide_sleep(row, context_tokens=float(row["context_tokens"]))
+                out.append({k: d.get(k) for k in SLEEP_OUTPUTS})
+            else:
+                d = self.policy.decide_test(
+                    row, sleep_level=str(row.get("sleep_level", "none")),
+                    c_prime_ready=bool(row.get("c_prime_ready", False)),
+                    prompt_tokens=float(row["prompt_tokens"]),
+                )  # fmt: skip
+                out.append({k: d.get(k) for k in TEST_OUTPUTS})
+        return pd.DataFrame(out, columns=list(SLEEP_OUTPUTS if decision == "sleep" else TEST_OUTPUTS))  # fmt: skip
+
+
+def signature_for(artifact: Mapping[str, Any]) -> Any:
+    """Input, output and params schema of the pyfunc model for an artifact."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
+
+    names = [f["name"] for f in artifact["features"]["query"]]
+    names += [f["name"] for f in artifact["features"]["context"] if f["name"] not in names]
+    inputs = Schema(
+        [ColSpec("double", n) for n in names]
+        + [ColSpec("string", "sleep_level", required=False), ColSpec("boolean", "c_prime_ready", required=False),
+           ColSpec("double", "prompt_tokens", required=False), ColSpec("double", "context_tokens", required=False)]
+    )  # fmt: skip
+    outputs = Schema(
+        [ColSpec("string", "budget"), ColSpec("long", "max_tokens", required=False),
+         ColSpec("string", "reasoning_effort", required=False), ColSpec("string", "verbosity_prompt", required=False),
+         ColSpec("boolean", "send_c_prime")]
+    )  # fmt: skip
+    return ModelSignature(inputs=inputs, outputs=outputs, params=ParamSchema([ParamSpec("decision", "string", "test")]))  # fmt: skip
+
+
+def input_example(artifact: Mapping[str, Any]) -> dict[str, Any]:
+    """One request row with every column (zeros for features)."""
+    names = [f["name"] for f in (*artifact["features"]["query"], *artifact["features"]["context"])]
+    row: dict[str, Any] = dict.fromkeys(names, 1.0)
+    row.update(sleep_level="none", c_prime_ready=False, prompt_tokens=300.0, context_tokens=250.0)
+    return row
+
+
+def log_policy_model(artifact_path: str | Path, name: str = "policy_model") -> Any:
+    """Log the artifact at ``artifact_path`` as a pyfunc model in the active MLflow run."""
+    artifact = load_artifact(artifact_path)
+    code = Path(__file__).with_name("_mlflow_model_code.py")
+    return mlflow.pyfunc.log_model(
+        name=name, python_model=str(code), artifacts={"policy": str(artifact_path)},
+        signature=signature_for(artifact),
+        pip_requirements=[f"sleeptime=={__version__}", f"mlflow=={mlflow.__version__}"],
+    )  # fmt: skip

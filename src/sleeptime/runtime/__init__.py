@@ -1,0 +1,53 @@
+"""Decide sleep-time and test-time compute in a production router, with the standard library only.
+
+This package imports nothing outside the standard library (no numpy, scikit-learn or torch; a
+test checks it), so a router can vendor it or install sleeptime without its extras::
+
+    from sleeptime.runtime import RuntimePolicy
+
+    policy = RuntimePolicy.load("policy.json")
+    feats = policy.context_features(context_text)          # once per context
+    plan = policy.decide_sleep(feats, expected_queries=4.0, context=context_text)
+    params = policy.decide_test({**feats, "expected_queries": 4.0}, question=question,
+                                sleep_level=plan["sleep_level"], c_prime_ready=True)
+
+Loading an artifact never executes anything from it; a bad file raises :class:`ArtifactError`
+naming the field at fault.
+"""
+
+from __future__ import annotations
+
+from sleeptime.runtime._artifact import (
+    FORMAT,
+    SCHEMA_VERSION,
+    ArtifactError,
+    load_artifact,
+    parse_artifact,
+    schema_path,
+    validate_artifact,
+)
+from sleeptime.runtime._features import (
+    CHEAP_FEATURES,
+    FEATURE_SPECS,
+    FEATURES_VERSION,
+    cheap_features,
+    question_features,
+)
+from sleeptime.runtime._policy import DecisionError, RuntimePolicy
+
+__all__ = [
+    "CHEAP_FEATURES",
+    "FEATURES_VERSION",
+    "FEATURE_SPECS",
+    "FORMAT",
+    "SCHEMA_VERSION",
+    "ArtifactError",
+    "DecisionError",
+    "RuntimePolicy",
+    "cheap_features",
+    "load_artifact",
+    "parse_artifact",
+    "question_features",
+    "schema_path",
+    "validate_artifact",
+]

@@ -1,0 +1,266 @@
+"""Deciding with an exported policy: pure Python, a few microseconds per decision.
+
+The decision model is a regression tree per decision (distilled from the learned policy): its
+leaves hold the predicted chance of a correct answer under every (sleep level, budget) pair.
+The choice is then the learned policy's own cost-aware rule, priced with the artifact's cost
+tables and ``lam``:
+
+- per query, the budget maximizing ``p(s, b) - lam * (usd0(s, b) + usd1(s, b) * prompt_tokens)``
+  at the effective sleep level ``s`` (the context's level when its ``c'`` is ready, else none);
+- per context, the sleep level maximizing the expected value of its future queries less the
+  sleep-time cost (see ``sleeptime.policy._learned``).
+
+The arithmetic is the same, operation for operation, as the library's vectorized version, so
+both give identical decisions (a parity test checks it).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sleeptime._errors import SleeptimeError
+from sleeptime.runtime._artifact import load_artifact, parse_artifact, validate_artifact
+from sleeptime.runtime._features import cheap_features, question_features
+
+
+class DecisionError(SleeptimeError, ValueError):
+    """A decision asked with missing or invalid inputs."""
+
+
+class _Tree:
+    __slots__ = ("feature", "left", "right", "threshold", "value")
+
+    def __init__(self, tree: Mapping[str, Any]) -> None:
+        self.feature: list[int] = list(tree["feature"])
+        self.threshold: list[float] = [float(t) for t in tree["threshold"]]
+        self.left: list[int] = list(tree["left"])
+        self.right: list[int] = list(tree["right"])
+        self.value: list[tuple[float, ...] | None] = [
+            None if f >= 0 else tuple(float(v) for v in vals)
+            for f, vals in zip(self.feature, tree["value"], strict=True)
+        ]
+
+    def leaf(self, x: list[float]) -> tuple[float, ...]:
+        feature, threshold, left, right = self.feature, self.threshold, self.left, self.right
+        node = 0
+        f = feature[0]
+        while f >= 0:
+            node = left[node] if x[f] <= threshold[node] else right[node]
+            f = feature[node]
+        out = self.value[node]
+        assert out is not None
+        return out
+
+
+class RuntimePolicy:
+    """An exported allocation policy, loaded from its JSON artifact.
+
+    Use :meth:`decide_sleep` when a context is ingested (before any question) and
+    :meth:`decide_test` per query. Each returns the request parameters to use. Features named
+    with source ``caller`` in the artifact (LM-derived ones, ``expected_queries``) come from the
+    caller; the others are computed here from the text, or taken from ``features`` when given
+    (compute them once per context with :meth:`context_features`).
+    """
+
+    def __init__(self, artifact: Mapping[str, Any], *, source: str = "<artifact>", validate: bool = True) -> None:  # fmt: skip
+        if validate:
+            validate_artifact(artifact, source)
+        self.artifact = artifact
+        self.source = source
+        feats, dec, actions = artifact["features"], artifact["decision"], artifact["actions"]
+        self.query_features: tuple[str, ...] = tuple(f["name"] for f in feats["query"])
+        self.context_features_used: tuple[str, ...] = tuple(f["name"] for f in feats["context"])
+        self._sources = {f["name"]: f["source"] for f in (*feats["query"], *feats["context"])}
+        self.sleep_levels: tuple[str, ...] = tuple(dec["sleep_levels"])
+        self.budgets: tuple[str, ...] = tuple(dec["budgets"])
+        self._sleep_index = {name: i for i, name in enumerate(self.sleep_levels)}
+        self.lam = float(dec["lam"])
+        self._n_b = len(self.budgets)
+        self._test_usd = [[(float(a), float(b)) for a, b in row] for row in dec["test_usd"]]
+        self._sleep_usd = [(float(a), float(b)) for a, b in dec["sleep_usd"]]
+        self._ready_share = [float(x) for x in dec["ready_share"]]
+        self.question_tokens = float(dec["question_tokens"])
+        self.chars_per_token = float(dec["chars_per_token"])
+        self._test_tree = _Tree(dec["model"]["test"])
+        self._sleep_tree = _Tree(dec["model"]["sleep"])
+        self.model: str = actions["model"]
+        self.view: str = actions["view"]
+        self._test_params = [dict(a["params"]) for a in actions["test"]]
+        self._sleep_params = [dict(a["params"]) for a in actions["sleep"]]
+
+    @classmethod
+    def load(cls, path: str | Path) -> RuntimePolicy:
+        """Load and validate the artifact at ``path``."""
+        return cls(load_artifact(path), source=str(path), validate=False)
+
+    @classmethod
+    def loads(cls, text: str, source: str = "<artifact>") -> RuntimePolicy:
+        """Load and validate an artifact from its JSON text."""
+        return cls(parse_artifact(text, source), source=source, validate=False)
+
+    # ------------------------------------------------------------------ features
+    def context_features(self, context: str) -> dict[str, float]:
+        """The features computed from a context's text (compute once per context, reuse)."""
+        return cheap_features(context)
+
+    def _vector(
+        self,
+        names: tuple[str, ...],
+        features: Mapping[str, Any] | None,
+        context: str | None,
+        question: str | None,
+    ) -> list[float]:
+        if features is not None and context is None and question is None:
+            try:
+                x = [features[n] for n in names]
+            except KeyError:
+                x = self._collect(names, features, None, None)
+        else:
+            x = self._collect(names, features or {}, context, question)
+        try:
+            ok = all(map(math.isfinite, x))
+        except TypeError:
+            ok = False
+        if not ok:
+            bad = next(n for n, v in zip(names, x, strict=True) if not _finite(v))
+            raise DecisionError(f"feature {bad!r} must be a finite number, got {dict(zip(names, x, strict=True))[bad]!r}")  # fmt: skip
+        return x
+
+    def _collect(
+        self, names: tuple[str, ...], given: Mapping[str, Any], context: str | None, question: str | None
+    ) -> list[float]:  # fmt: skip
+        computed: dict[str, float] = {}
+        if context is not None:
+            computed.update(cheap_features(context))
+        if question is not None:
+            computed.update(question_features(question))
+        x = []
+        for n in names:
+            if n in given:
+                x.append(given[n])
+            elif n in computed:
+                x.append(computed[n])
+            else:
+                src = self._sources[n]
+                how = {"context_text": "pass context= (the text) or features from context_features()",
+                       "question_text": "pass question= (the text)",
+                       "caller": "pass it in features= (the policy reads it; the runtime cannot compute it)"}[src]  # fmt: skip
+                raise DecisionError(f"feature {n!r} is missing: {how}")
+        return x
+
+    def _level(self, sleep_level: str | int) -> int:
+        if isinstance(sleep_level, int) and not isinstance(sleep_level, bool):
+            if 0 <= sleep_level < len(self.sleep_levels):
+                return sleep_level
+        elif sleep_level in self._sleep_index:
+            return self._sleep_index[sleep_level]
+        raise DecisionError(f"unknown sleep level {sleep_level!r} (known: {', '.join(self.sleep_levels)})")  # fmt: skip
+
+    def _tokens(self, given: float | None, text_chars: int | None, default: float) -> float:
+        if given is not None:
+            if not _finite(given) or given < 0:
+                raise DecisionError(f"token count must be a finite number >= 0, got {given!r}")
+            return float(given)
+        if text_chars is not None:
+            return text_chars / self.chars_per_token
+        return default
+
+    # ------------------------------------------------------------------ the decisions
+    def test_index(self, x: list[float], sleep_index: int, ready: bool, prompt_tokens: float) -> int:
+        """The budget index for a query's input vector (names :attr:`query_features`)."""
+        s = sleep_index if ready else 0
+        n_b = self._n_b
+        p = self._test_tree.leaf(x)
+        costs = self._test_usd[s]
+        lam = self.lam
+        base = s * n_b
+        best, best_score = 0, -math.inf
+        for b in range(n_b):
+            c0, c1 = costs[b]
+            score = p[base + b] - lam * (c0 + c1 * prompt_tokens)
+            if score > best_score:
+                best, best_score = b, score
+        return best
+
+    def sleep_index(self, x: list[float], expected_queries: float, context_tokens: float, prompt_tokens: float) -> int:  # fmt: skip
+        """The sleep level index for a context's input vector (names :attr:`context_features_used`)."""
+        p = self._sleep_tree.leaf(x)
+        n_b, lam = self._n_b, self.lam
+        best_per_level = []
+        for s, costs in enumerate(self._test_usd):
+            base = s * n_b
+            best_per_level.append(
+                max(p[base + b] - lam * (costs[b][0] + costs[b][1] * prompt_tokens) for b in range(n_b))
+            )  # fmt: skip
+        best0 = best_per_level[0]
+        chosen, chosen_value = 0, expected_queries * best0
+        for s in range(1, len(best_per_level)):
+            share = self._ready_share[s]
+            per_query = share * best_per_level[s] + (1 - share) * best0
+            c0, c1 = self._sleep_usd[s]
+            value = expected_queries * per_query - lam * (c0 + c1 * context_tokens)
+            if value > chosen_value:
+                chosen, chosen_value = s, value
+        return chosen
+
+    def decide_test(
+        self,
+        features: Mapping[str, Any] | None = None,
+        *,
+        context: str | None = None,
+        question: str | None = None,
+        sleep_level: str | int = "none",
+        c_prime_ready: bool = False,
+        prompt_tokens: float | None = None,
+    ) -> dict[str, Any]:
+        """Request parameters for one query: ``budget`` (the level), ``max_tokens``,
+        ``reasoning_effort``, ``verbosity_prompt`` (None where the model takes none) and
+        ``send_c_prime`` (insert the sleep-time rewrite ``c'`` beside the context).
+
+        ``sleep_level`` is what was decided for the query's context and ``c_prime_ready``
+        whether its ``c'`` exists now. ``prompt_tokens`` (context plus question) is estimated
+        from the text's length where not given.
+        """
+        x = self._vector(self.query_features, features, context, question)
+        s = self._level(sleep_level)
+        ready = bool(c_prime_ready) and s > 0
+        if prompt_tokens is None:
+            chars = None if context is None or question is None else len(context) + 1 + len(question)
+            tokens = self._tokens(None, chars, self.question_tokens)
+        else:
+            tokens = self._tokens(prompt_tokens, None, 0.0)
+        b = self.test_index(x, s, ready, tokens)
+        return {"budget": self.budgets[b], **self._test_params[b], "send_c_prime": ready, "model": self.model}  # fmt: skip
+
+    def decide_sleep(
+        self,
+        features: Mapping[str, Any] | None = None,
+        *,
+        context: str | None = None,
+        expected_queries: float | None = None,
+        context_tokens: float | None = None,
+    ) -> dict[str, Any]:
+        """Sleep-time work for a context at ingestion: ``sleep_level`` (``none`` = do
+        nothing), ``run`` (whether to start it) and its request parameters (``n_rewrites``
+        or ``reasoning_effort``, ``max_tokens``, ``batch``: send it through the batch API)."""
+        given = dict(features or {})
+        if expected_queries is not None:
+            given["expected_queries"] = expected_queries
+        if "expected_queries" not in given:
+            raise DecisionError("pass expected_queries= (how many queries this context is expected to get, e.g. from its history)")  # fmt: skip
+        x = self._vector(self.context_features_used, given, context, None)
+        eq = float(given["expected_queries"])
+        if not _finite(eq) or eq < 0:
+            raise DecisionError(f"expected_queries must be a finite number >= 0, got {eq!r}")
+        tokens = self._tokens(context_tokens, None if context is None else len(context), -1.0)
+        if tokens < 0:
+            raise DecisionError("pass context_tokens= or context= (the text) to price the sleep-time work")  # fmt: skip
+        s = self.sleep_index(x, eq, tokens, tokens + self.question_tokens)
+        return {"sleep_level": self.sleep_levels[s], "run": s > 0, **self._sleep_params[s], "model": self.model}  # fmt: skip
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
