@@ -26,7 +26,7 @@ quickstart: $(STAMP)
 	$(BIN)/sleeptime quickstart
 
 test: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+	HF_HUB_OFFLINE=1 LITELLM_LOCAL_MODEL_COST_MAP=True $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)

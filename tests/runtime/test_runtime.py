@@ -65,7 +65,9 @@ def _query_vectors(exp: dict[str, Any], n_contexts: int = 5000) -> dict[str, np.
         expected = float(rng.choice([1.5, 2.0, 2.5, 3.5, 5.0, 5.5, 8.0]))
         ctx_rows.append({**f, "expected_queries": expected, "_tokens": len(c.context) / 4.2})
         for q in c.queries:
-            q_rows.append({**f, "expected_queries": expected, "question_chars": float(len(q.question))})
+            q_rows.append(
+                {**f, "expected_queries": expected, "question_chars": float(len(q.question))}
+            )
             q_ctx.append(len(ctx_rows) - 1)
     return {"contexts": ctx_rows, "queries": q_rows, "query_context": np.array(q_ctx)}  # type: ignore[dict-item]
 
@@ -85,7 +87,11 @@ def test_runtime_decisions_equal_the_library_on_ten_thousand_held_out_vectors(ex
     Xq = np.array([[r[n] for n in policy.query_features] for r in queries])
     lib_budget = policy.decide_test_arrays(Xq, sleep, ready, prompt)
     rt_budget = [
-        runtime.budgets.index(runtime.decide_test(r, sleep_level=int(s), c_prime_ready=bool(k), prompt_tokens=float(p))["budget"])  # fmt: skip
+        runtime.budgets.index(
+            runtime.decide_test(
+                r, sleep_level=int(s), c_prime_ready=bool(k), prompt_tokens=float(p)
+            )["budget"]
+        )
         for r, s, k, p in zip(queries, sleep, ready, prompt, strict=True)
     ]
     assert np.array_equal(lib_budget, np.array(rt_budget))
@@ -121,7 +127,7 @@ def test_parity_with_lm_features_from_the_caller(exported: dict[str, Any]) -> No
         row = {n: float(items.context_features[n][c]) for n in runtime.context_features_used}
         d = runtime.decide_sleep(row, context_tokens=float(items.context_tokens[c]))
         assert d["sleep_level"] == runtime.sleep_levels[sleep[c]]
-    with pytest.raises(DecisionError, match="lm_surprisal_mean.*missing"):
+    with pytest.raises(DecisionError, match=r"lm_surprisal_mean.*missing"):
         runtime.decide_test({"expected_queries": 2.0}, context="Some text.", question="How many?")
 
 
@@ -171,28 +177,82 @@ def _mutations() -> list[tuple[str, Any, str]]:
 
     return [
         ("missing field", drop("decision"), r"decision: missing field"),
-        ("missing nested", setter(("price_book",), {"name": "x"}), r"price_book.version: missing field"),
-        ("schema version", setter(("schema_version",), 2), r"schema_version: this runtime reads version 1"),
-        ("not a policy", setter(("format",), "something.else"), r"format: expected 'sleeptime.policy'"),
-        ("wrong type", setter(("decision", "lam"), "1000"), r"decision.lam: expected a number, got str"),
+        (
+            "missing nested",
+            setter(("price_book",), {"name": "x"}),
+            r"price_book.version: missing field",
+        ),
+        (
+            "schema version",
+            setter(("schema_version",), 2),
+            r"schema_version: this runtime reads version 1",
+        ),
+        (
+            "not a policy",
+            setter(("format",), "something.else"),
+            r"format: expected 'sleeptime.policy'",
+        ),
+        (
+            "wrong type",
+            setter(("decision", "lam"), "1000"),
+            r"decision.lam: expected a number, got str",
+        ),
         ("negative lam", setter(("decision", "lam"), -1.0), r"decision.lam: expected >= 0"),
-        ("unknown action param", setter(("actions", "test", 0, "params", "temperature"), 0.2), r"actions.test\[0\].params.temperature: unknown action parameter"),
-        ("unknown effort", setter(("actions", "test", 0, "params", "reasoning_effort"), "extreme"), r"unknown reasoning effort 'extreme'"),
-        ("unknown level", setter(("actions", "test", 0, "level"), "level-9"), r"actions.test\[0\].level: expected 'level-0'"),
-        ("missing action", lambda a: a["actions"]["sleep"].pop(), r"actions.sleep: expected \d+ actions"),
-        ("tree cycle", lambda a: a["decision"]["model"]["test"]["left"].__setitem__(0, 0), r"decision.model.test.left\[0\]: expected a node index"),
-        ("feature out of range", lambda a: a["decision"]["model"]["test"]["feature"].__setitem__(0, 999), r"decision.model.test.feature\[0\]"),
-        ("unknown source", setter(("features", "query", 0, "source"), "web"), r"features.query\[0\].source: unknown source 'web'"),
-        ("unknown feature", setter(("features", "query", 0, "name"), "n_emojis"), r"cannot compute 'n_emojis'"),
+        (
+            "unknown action param",
+            setter(("actions", "test", 0, "params", "temperature"), 0.2),
+            r"actions.test\[0\].params.temperature: unknown action parameter",
+        ),
+        (
+            "unknown effort",
+            setter(("actions", "test", 0, "params", "reasoning_effort"), "extreme"),
+            r"unknown reasoning effort 'extreme'",
+        ),
+        (
+            "unknown level",
+            setter(("actions", "test", 0, "level"), "level-9"),
+            r"actions.test\[0\].level: expected 'level-0'",
+        ),
+        (
+            "missing action",
+            lambda a: a["actions"]["sleep"].pop(),
+            r"actions.sleep: expected \d+ actions",
+        ),
+        (
+            "tree cycle",
+            lambda a: a["decision"]["model"]["test"]["left"].__setitem__(0, 0),
+            r"decision.model.test.left\[0\]: expected a node index",
+        ),
+        (
+            "feature out of range",
+            lambda a: a["decision"]["model"]["test"]["feature"].__setitem__(0, 999),
+            r"decision.model.test.feature\[0\]",
+        ),
+        (
+            "unknown source",
+            setter(("features", "query", 0, "source"), "web"),
+            r"features.query\[0\].source: unknown source 'web'",
+        ),
+        (
+            "unknown feature",
+            setter(("features", "query", 0, "name"), "n_emojis"),
+            r"cannot compute 'n_emojis'",
+        ),
         ("features version", setter(("features", "version"), "other-9"), r"features.version"),
         ("ready share", setter(("decision", "ready_share", 0), 1.5), r"decision.ready_share"),
-        ("unknown model kind", setter(("decision", "model", "kind"), "onnx"), r"unknown decision model 'onnx'"),
+        (
+            "unknown model kind",
+            setter(("decision", "model", "kind"), "onnx"),
+            r"unknown decision model 'onnx'",
+        ),
         ("not an object", lambda a: a.clear(), r"format: missing field"),
     ]
 
 
 @pytest.mark.parametrize("case", _mutations(), ids=[m[0] for m in _mutations()])
-def test_bad_artifacts_get_a_clear_error(exported: dict[str, Any], case: Any, tmp_path: Path) -> None:
+def test_bad_artifacts_get_a_clear_error(
+    exported: dict[str, Any], case: Any, tmp_path: Path
+) -> None:
     _, mutate, message = case
     artifact = copy.deepcopy(exported["cheap"]["artifact"])
     mutate(artifact)
@@ -206,7 +266,7 @@ def test_bad_artifacts_get_a_clear_error(exported: dict[str, Any], case: Any, tm
 def test_truncated_nan_and_non_json_artifacts(exported: dict[str, Any], tmp_path: Path) -> None:
     text = Path(exported["cheap"]["path"]).read_text()
     for cut in (10, len(text) // 2, len(text) - 3):
-        with pytest.raises(ArtifactError, match="not valid JSON.*truncated"):
+        with pytest.raises(ArtifactError, match=r"not valid JSON.*truncated"):
             parse_artifact(text[:cut], "cut.json")
     artifact = copy.deepcopy(exported["cheap"]["artifact"])
     artifact["decision"]["test_usd"][0][0][1] = float("nan")
@@ -234,7 +294,7 @@ def test_bad_decision_inputs_get_a_clear_error(exported: dict[str, Any]) -> None
         runtime.decide_test({**feats, "n_chars": float("nan")}, prompt_tokens=50.0)
     with pytest.raises(DecisionError, match="'n_words' must be a finite number"):
         runtime.decide_test({**feats, "n_words": "many"}, prompt_tokens=50.0)
-    with pytest.raises(DecisionError, match="question_chars.*pass question="):
+    with pytest.raises(DecisionError, match=r"question_chars.*pass question="):
         runtime.decide_test({k: v for k, v in feats.items() if k != "question_chars"}, prompt_tokens=50.0)  # fmt: skip
     with pytest.raises(DecisionError, match="expected_queries"):
         runtime.decide_sleep(context="Tom has 3 apples.")

@@ -592,7 +592,12 @@ def _cmd_train(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_export(args: argparse.Namespace) -> dict[str, Any]:
-    from sleeptime.experiments import ALL_FEATURES, CHEAP_POLICY_FEATURES, export_policy, train_for_budget
+    from sleeptime.experiments import (
+        ALL_FEATURES,
+        CHEAP_POLICY_FEATURES,
+        export_policy,
+        train_for_budget,
+    )
     from sleeptime.experiments._tracking import log_file, log_metrics, mlflow_run
 
     scenario = _scenario(args)
@@ -604,7 +609,7 @@ def _cmd_export(args: argparse.Namespace) -> dict[str, Any]:
         artifact, _ = export_policy(scenario, policy, args.out, config=params, mlflow_run_id=run.info.run_id,
                                     max_depth=args.max_depth)  # fmt: skip
         fid = artifact["fidelity"]
-        log_metrics({**{k: v for k, v in info.items() if isinstance(v, float)}, **{f"exported.{k}": v for k, v in fid.items()}})  # fmt: skip
+        log_metrics({**{k: v for k, v in info.items() if isinstance(v, float)}, **{f"exported.{k}": v for k, v in fid.items() if isinstance(v, float)}})  # fmt: skip
         log_file(args.out, "export")
         out: dict[str, Any] = {"simulated": True, "artifact": str(args.out), "features": args.features, **info,
                                "fidelity": fid, "bytes": Path(args.out).stat().st_size, "mlflow_run_id": run.info.run_id}  # fmt: skip
@@ -612,7 +617,11 @@ def _cmd_export(args: argparse.Namespace) -> dict[str, Any]:
             from sleeptime._atomic import atomic_write_text
             from sleeptime.integrations.semantic_router import semantic_router_yaml
 
-            atomic_write_text(args.semantic_router, semantic_router_yaml(artifact))
+            shares = fid["budget_shares"]
+            atomic_write_text(
+                args.semantic_router,
+                semantic_router_yaml(artifact, default_level=max(shares, key=shares.get)),
+            )
             log_file(args.semantic_router, "export")
             out["semantic_router"] = str(args.semantic_router)
         if args.mlflow_model:

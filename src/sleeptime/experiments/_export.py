@@ -48,7 +48,7 @@ def chars_per_token(scenario: Scenario) -> float:
     return chars / tokens if tokens > 0 and chars > 0 else 4.0
 
 
-def fidelity(scenario: Scenario, learned: LearnedPolicy, distilled: DistilledPolicy) -> dict[str, float]:  # fmt: skip
+def fidelity(scenario: Scenario, learned: LearnedPolicy, distilled: DistilledPolicy) -> dict[str, Any]:  # fmt: skip
     """How the exported policy compares with the learned one on held-out contexts (simulated)."""
     env, items = scenario.env, scenario.test
     tables = env.action_tables(items)
@@ -66,6 +66,12 @@ def fidelity(scenario: Scenario, learned: LearnedPolicy, distilled: DistilledPol
         "exported_usd_per_1k": 1000 * usd2,
         "held_out_contexts": float(items.n_contexts),
         "held_out_queries": float(items.n_queries),
+        "budget_shares": {
+            name: float(np.mean(t2 == b)) for b, name in enumerate(env.outcome.budgets)
+        },
+        "sleep_shares": {
+            lv.name: float(np.mean(s2 == s)) for s, lv in enumerate(env.outcome.sleep_levels)
+        },
     }
 
 

@@ -40,7 +40,7 @@ class _Context:
     extra: dict[str, float] = field(default_factory=dict)
 
 
-class SleeptimeHook(CustomLogger):  # type: ignore[misc]
+class SleeptimeHook(CustomLogger):
     """A LiteLLM callback that applies a sleeptime policy per request."""
 
     def __init__(self, policy: RuntimePolicy | str | Path, **kwargs: Any) -> None:

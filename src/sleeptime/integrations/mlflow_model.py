@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import mlflow.pyfunc
 
 from sleeptime import __version__
 from sleeptime.runtime import RuntimePolicy, load_artifact
@@ -23,7 +24,7 @@ TEST_OUTPUTS = ("budget", "max_tokens", "reasoning_effort", "verbosity_prompt", 
 SLEEP_OUTPUTS = ("sleep_level", "run", "n_rewrites", "reasoning_effort", "max_tokens", "batch")
 
 
-class PolicyPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class PolicyPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
     """Decisions of an exported policy, as a pyfunc model."""
 
     def load_context(self, context: Any) -> None:
@@ -56,25 +57,21 @@ def signature_for(artifact: Mapping[str, Any]) -> Any:
 
     names = [f["name"] for f in artifact["features"]["query"]]
     names += [f["name"] for f in artifact["features"]["context"] if f["name"] not in names]
-    inputs = Schema(
-        [ColSpec("double", n) for n in names]
-        + [ColSpec("string", "sleep_level", required=False), ColSpec("boolean", "c_prime_ready", required=False),
-           ColSpec("double", "prompt_tokens", required=False), ColSpec("double", "context_tokens", required=False)]
-    )  # fmt: skip
-    outputs = Schema(
-        [ColSpec("string", "budget"), ColSpec("long", "max_tokens", required=False),
-         ColSpec("string", "reasoning_effort", required=False), ColSpec("string", "verbosity_prompt", required=False),
-         ColSpec("boolean", "send_c_prime")]
-    )  # fmt: skip
-    return ModelSignature(inputs=inputs, outputs=outputs, params=ParamSchema([ParamSpec("decision", "string", "test")]))  # fmt: skip
+    columns: list[Any] = [ColSpec("double", n) for n in names]
+    columns += [ColSpec("string", "sleep_level", required=False), ColSpec("boolean", "c_prime_ready", required=False),
+                ColSpec("double", "prompt_tokens", required=False), ColSpec("double", "context_tokens", required=False)]  # fmt: skip
+    outputs: list[Any] = [ColSpec("string", "budget"), ColSpec("long", "max_tokens", required=False),
+                          ColSpec("string", "reasoning_effort", required=False), ColSpec("string", "verbosity_prompt", required=False),
+                          ColSpec("boolean", "send_c_prime")]  # fmt: skip
+    return ModelSignature(inputs=Schema(columns), outputs=Schema(outputs), params=ParamSchema([ParamSpec("decision", "string", "test")]))  # fmt: skip
 
 
-def input_example(artifact: Mapping[str, Any]) -> dict[str, Any]:
-    """One request row with every column (zeros for features)."""
+def input_example(artifact: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """One request row with every column (MLflow checks the model on it when logging)."""
     names = [f["name"] for f in (*artifact["features"]["query"], *artifact["features"]["context"])]
     row: dict[str, Any] = dict.fromkeys(names, 1.0)
     row.update(sleep_level="none", c_prime_ready=False, prompt_tokens=300.0, context_tokens=250.0)
-    return row
+    return {k: [v] for k, v in row.items()}
 
 
 def log_policy_model(artifact_path: str | Path, name: str = "policy_model") -> Any:
@@ -83,6 +80,6 @@ def log_policy_model(artifact_path: str | Path, name: str = "policy_model") -> A
     code = Path(__file__).with_name("_mlflow_model_code.py")
     return mlflow.pyfunc.log_model(
         name=name, python_model=str(code), artifacts={"policy": str(artifact_path)},
-        signature=signature_for(artifact),
+        signature=signature_for(artifact), input_example=input_example(artifact),
         pip_requirements=[f"sleeptime=={__version__}", f"mlflow=={mlflow.__version__}"],
     )  # fmt: skip

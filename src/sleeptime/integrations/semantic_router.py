@@ -37,7 +37,10 @@ def semantic_router_config(
     decisions = []
     for i, a in enumerate(actions):
         params = a["params"]
-        ref: dict[str, Any] = {"model": model, "use_reasoning": params.get("reasoning_effort") is not None}
+        ref: dict[str, Any] = {
+            "model": model,
+            "use_reasoning": params.get("reasoning_effort") is not None,
+        }
         if params.get("reasoning_effort") is not None:
             ref["reasoning_effort"] = params["reasoning_effort"]
         decision: dict[str, Any] = {
@@ -66,4 +69,5 @@ def semantic_router_yaml(artifact: Mapping[str, Any], **kwargs: Any) -> str:
         f"# MLflow run {artifact['mlflow_run_id']}, model {artifact['actions']['model']}). The per-request\n"
         "# choice is made by sleeptime.runtime, which tags the request with its level.\n"
     )  # fmt: skip
-    return header + yaml.safe_dump(semantic_router_config(artifact, **kwargs), sort_keys=False)
+    body: str = yaml.safe_dump(semantic_router_config(artifact, **kwargs), sort_keys=False)
+    return header + body

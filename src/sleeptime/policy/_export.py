@@ -115,7 +115,10 @@ class TreeModel:
             "threshold": self.threshold.tolist(),
             "left": self.left.tolist(),
             "right": self.right.tolist(),
-            "value": [row.tolist() if is_leaf else None for row, is_leaf in zip(self.value, leaf, strict=True)],  # fmt: skip
+            "value": [
+                row.tolist() if is_leaf else None
+                for row, is_leaf in zip(self.value, leaf, strict=True)
+            ],
         }
 
     @classmethod
@@ -235,12 +238,13 @@ def request_actions(env: Environment) -> dict[str, Any]:
     model = env.model
     reasoning = model in REASONING_MODELS
     n_b = env.n_budgets
-    efforts = ("low", "medium", "high") if n_b == 3 else tuple(("minimal", "low", "medium", "high")[-n_b:]) if n_b <= 4 else None  # fmt: skip
+    # budget levels in order onto low / medium / high (evenly, when there are more or fewer)
+    efforts = [("low", "medium", "high")[round(b * 2 / (n_b - 1)) if n_b > 1 else 1] for b in range(n_b)]  # fmt: skip
     tokens = getattr(outcome, "tokens_test_only", None)
     test = []
     for b, level in enumerate(outcome.budgets):
         max_tokens = None if tokens is None else max(64, math.ceil(2 * float(tokens[b])))
-        if reasoning and efforts is not None:
+        if reasoning:
             params = {"max_tokens": max_tokens, "reasoning_effort": efforts[b], "verbosity_prompt": None}  # fmt: skip
         else:
             prompt = VERBOSITY_PROMPTS[round(b * (len(VERBOSITY_PROMPTS) - 1) / max(1, n_b - 1))]
@@ -257,7 +261,13 @@ def request_actions(env: Environment) -> dict[str, Any]:
             budget = None if per_unit is None else math.ceil(2 * float(per_unit) * level.compute)
             params = {"n_rewrites": rewrites, "reasoning_effort": effort, "max_tokens": budget, "batch": True}  # fmt: skip
         sleep.append({"level": level.name, "params": params})
-    return {"model": model, "view": "both", "assumptions": ASSUMPTIONS, "sleep": sleep, "test": test}
+    return {
+        "model": model,
+        "view": "both",
+        "assumptions": ASSUMPTIONS,
+        "sleep": sleep,
+        "test": test,
+    }
 
 
 def _features_json(names: Sequence[str]) -> list[dict[str, str]]:
@@ -289,10 +299,13 @@ def policy_artifact(
         "config": json.loads(json.dumps(dict(config), default=str)),
         "fidelity": dict(fidelity or {}),
         "price_book": {
-            "name": str(getattr(prices, "source", "builtin")), "version": prices.version, "model": env.model,
-            "input_usd_per_mtok": price.input_usd_per_mtok, "output_usd_per_mtok": price.output_usd_per_mtok,
+            "name": str(getattr(prices, "source", "builtin")),
+            "version": prices.version,
+            "model": env.model,
+            "input_usd_per_mtok": price.input_usd_per_mtok,
+            "output_usd_per_mtok": price.output_usd_per_mtok,
             "batch_discount": price.batch_discount,
-        },  # fmt: skip
+        },
         "features": {
             "version": FEATURES_VERSION,
             "query": _features_json(policy.query_features),
@@ -307,7 +320,11 @@ def policy_artifact(
             "ready_share": policy.ready_share.tolist(),
             "question_tokens": policy.question_tokens,
             "chars_per_token": float(chars_per_token),
-            "model": {"kind": "tree", "test": policy.test_tree.to_json(), "sleep": policy.sleep_tree.to_json()},  # fmt: skip
+            "model": {
+                "kind": "tree",
+                "test": policy.test_tree.to_json(),
+                "sleep": policy.sleep_tree.to_json(),
+            },
         },
         "actions": request_actions(env),
     }
@@ -319,7 +336,8 @@ def write_artifact(artifact: Mapping[str, Any], path: str | Path) -> Path:
     """Write the artifact atomically (``allow_nan=False``: a NaN never reaches a router)."""
     validate_artifact(artifact, str(path))
     text = json.dumps(artifact, allow_nan=False, separators=(",", ":"))
-    return atomic_write_text(Path(path), text + "\n")
+    atomic_write_text(Path(path), text + "\n")
+    return Path(path)
 
 
 def distilled_from_artifact(artifact: Mapping[str, Any]) -> DistilledPolicy:

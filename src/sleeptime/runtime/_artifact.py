@@ -158,8 +158,10 @@ def _check_actions(c: _Checker, actions: Any, names: Sequence[str], allowed: fro
                 raise c.fail(f"{at}.params.{key}", f"unknown action parameter (known: {', '.join(sorted(allowed))})")  # fmt: skip
             if key == "reasoning_effort" and value is not None and value not in REASONING_EFFORTS:
                 raise c.fail(f"{at}.params.{key}", f"unknown reasoning effort {value!r} (known: {', '.join(sorted(REASONING_EFFORTS))})")  # fmt: skip
-            if key in ("max_tokens", "n_rewrites") and value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or value < 0
+            if (
+                key in ("max_tokens", "n_rewrites")
+                and value is not None
+                and (isinstance(value, bool) or not isinstance(value, int) or value < 0)
             ):
                 raise c.fail(f"{at}.params.{key}", f"expected a non-negative integer or null, got {value!r}")  # fmt: skip
             if key == "verbosity_prompt" and value is not None and not isinstance(value, str):
@@ -227,7 +229,11 @@ def validate_artifact(data: Any, source: str = "<artifact>") -> None:
     sleep_levels = c.get(decision, "sleep_levels", "decision", list)
     budgets = c.get(decision, "budgets", "decision", list)
     for where, levels in (("sleep_levels", sleep_levels), ("budgets", budgets)):
-        if not levels or not all(isinstance(x, str) for x in levels) or len(set(levels)) != len(levels):
+        if (
+            not levels
+            or not all(isinstance(x, str) for x in levels)
+            or len(set(levels)) != len(levels)
+        ):
             raise c.fail(f"decision.{where}", "expected a non-empty list of distinct names")
     if sleep_levels[0] != "none":
         raise c.fail("decision.sleep_levels[0]", f"expected 'none', got {sleep_levels[0]!r}")

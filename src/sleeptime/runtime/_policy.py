@@ -169,7 +169,9 @@ class RuntimePolicy:
         return default
 
     # ------------------------------------------------------------------ the decisions
-    def test_index(self, x: list[float], sleep_index: int, ready: bool, prompt_tokens: float) -> int:
+    def test_index(
+        self, x: list[float], sleep_index: int, ready: bool, prompt_tokens: float
+    ) -> int:
         """The budget index for a query's input vector (names :attr:`query_features`)."""
         s = sleep_index if ready else 0
         n_b = self._n_b
@@ -228,7 +230,9 @@ class RuntimePolicy:
         s = self._level(sleep_level)
         ready = bool(c_prime_ready) and s > 0
         if prompt_tokens is None:
-            chars = None if context is None or question is None else len(context) + 1 + len(question)
+            chars = (
+                None if context is None or question is None else len(context) + 1 + len(question)
+            )
             tokens = self._tokens(None, chars, self.question_tokens)
         else:
             tokens = self._tokens(prompt_tokens, None, 0.0)

@@ -1,0 +1,104 @@
+"""The policy as an MLflow pyfunc model: loaded back and served over loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sleeptime.runtime import RuntimePolicy
+from sleeptime.workloads import generate_workload
+
+
+def _rows(runtime: RuntimePolicy, n: int = 12) -> list[dict[str, Any]]:
+    rows = []
+    for i, c in enumerate(generate_workload(n, seed=21).contexts):
+        q = c.queries[i % len(c.queries)].question
+        rows.append({**runtime.context_features(c.context), "expected_queries": [1.5, 4.0, 8.0][i % 3],
+                     "question_chars": float(len(q)), "sleep_level": runtime.sleep_levels[i % len(runtime.sleep_levels)],
+                     "c_prime_ready": bool(i % 2), "prompt_tokens": 100.0 + 40 * i, "context_tokens": 80.0 + 30 * i})  # fmt: skip
+    return rows
+
+
+def _expected(runtime: RuntimePolicy, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for r in rows:
+        d = runtime.decide_test(r, sleep_level=r["sleep_level"], c_prime_ready=r["c_prime_ready"], prompt_tokens=r["prompt_tokens"])  # fmt: skip
+        out.append({k: d[k] for k in ("budget", "max_tokens", "verbosity_prompt", "send_c_prime")})
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_pyfunc_model_loads_predicts_and_serves(exported: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    import mlflow
+    import pandas as pd
+
+    from sleeptime.integrations.mlflow_model import log_policy_model
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment("serving-test")
+    path = exported["cheap"]["path"]
+    runtime = RuntimePolicy.load(path)
+    with mlflow.start_run():
+        info = log_policy_model(path)
+    assert info.signature is not None and "decision" in str(info.signature.params)
+    rows = _rows(runtime)
+    expected = _expected(runtime, rows)
+
+    model = mlflow.pyfunc.load_model(info.model_uri)
+    got = model.predict(pd.DataFrame(rows))
+    assert [{k: r[k] for k in expected[0]} for r in got.to_dict(orient="records")] == expected
+    sleep = model.predict(pd.DataFrame(rows), params={"decision": "sleep"})
+    assert list(sleep["sleep_level"]) == [runtime.decide_sleep(r, context_tokens=r["context_tokens"])["sleep_level"] for r in rows]  # fmt: skip
+
+    port = _free_port()
+    # mlflow starts uvicorn by name: put this interpreter's scripts first on PATH
+    path_var = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PATH": path_var}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "models", "serve", "-m", info.model_uri, "--env-manager", "local",
+         "--host", "127.0.0.1", "-p", str(port), "--workers", "1"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                output = server.stdout.read().decode() if server.stdout else ""
+                pytest.fail(f"mlflow models serve did not come up:\n{output[-3000:]}")
+            time.sleep(0.5)
+        body = json.dumps({"dataframe_records": rows}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=body,
+                                         headers={"Content-Type": "application/json"})  # fmt: skip
+        with urllib.request.urlopen(request, timeout=30) as r:
+            answer = json.loads(r.read())
+        served = answer["predictions"]
+        assert [{k: r[k] for k in expected[0]} for r in served] == expected
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
