@@ -714,68 +714,51 @@ def _cmd_optimize(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def _cmd_quickstart(args: argparse.Namespace) -> dict[str, Any]:
-    """The end-to-end job, as far as the project has grown: workload, arrivals, predictability."""
-    import numpy as np
+def _run_spec(args: argparse.Namespace, spec: Any) -> dict[str, Any]:
+    from sleeptime.experiments._run import run_experiment
 
-    from sleeptime.estimators import (
-        CHEAP_FEATURES,
-        LM_FEATURES,
-        CausalLMScorer,
-        context_matrix,
-        evaluate_predictor,
-        score_workload,
-        write_table,
+    result = run_experiment(
+        spec, out=args.out, tracking_uri=args.tracking_uri, progress=not args.json
     )
-    from sleeptime.workloads import ArrivalProcess, GeometricCount, generate_workload, save_workload
-
-    out = Path(args.out)
-    workload = generate_workload(args.contexts, seed=args.seed)
-    path = save_workload(workload, out / "workload.jsonl")
-    arrivals = ArrivalProcess(queries=GeometricCount(4.0)).sample(
-        workload.n_contexts, seed=args.seed
-    )
-    rows = score_workload(workload, CausalLMScorer(), progress=not args.json)
-    scores_path = write_table(rows, out / "scores.csv")
-    by_level: dict[str, list[float]] = {}
-    for row in rows:
-        by_level.setdefault(str(row["predictability"]), []).append(float(row["logprob_mean"]))
-    names = [*LM_FEATURES, *CHEAP_FEATURES]
-    first_rows, X, y = context_matrix(rows, names)
-    report = evaluate_predictor(X, y, [str(r["template"]) for r in first_rows], seed=args.seed)
-    result = {
-        "workload": {**workload.summary(), "out": str(path)},
-        "arrivals": {
-            "queries": arrivals.n_queries,
-            "queries_per_context_mean": float(arrivals.queries_per_context.mean()),
-            "idle_s_median": float(np.median(arrivals.idle_s)),
-        },
-        "logprob_mean_by_predictability": {k: float(np.mean(v)) for k, v in by_level.items()},
-        "predictor_spearman_held_out_templates": report["spearman"],
-        "scores": str(scores_path),
-    }
 
     def human(r: dict[str, Any]) -> str:
-        a = r["arrivals"]
-        levels = r["logprob_mean_by_predictability"]
-        return "\n".join(
-            [
-                "sleeptime quickstart: built-in multi-query workload",
-                _human_summary(r["workload"]),
-                f"wrote                {r['workload']['out']}",
-                f"sampled arrivals     {a['queries']:,} queries, mean "
-                f"{a['queries_per_context_mean']:.2f} per context, median idle window "
-                f"{a['idle_s_median']:.0f} s",
-                "log p(q|c) per token by designed predictability: "
-                + ", ".join(f"{k} {v:.3f}" for k, v in levels.items()),
-                "context-only predictor of predictability, Spearman on held-out templates: "
-                f"{r['predictor_spearman_held_out_templates']:.3f}",
-                f"wrote                {r['scores']}",
-            ]
+        lines = [
+            f"sleeptime {r['spec']}{' (reduced)' if r['reduced'] else ''}: done in {r['seconds']:.0f} s"
+        ]
+        if "policies" in r:
+            lines.append(
+                f"{'policy':<34} {'accuracy':>9} {'USD/1k q':>9} {'test tok':>9} {'sleep tok':>9} {'p95 s':>6}"
+            )
+            for p in r["policies"]:
+                if p["group"] in ("fixed sleep-time",) and not p["name"].endswith("b1)"):
+                    continue  # the table keeps the middle budget of each sleep level; the report has all
+                lines.append(f"{p['name']:<34} {p['accuracy']:9.3f} {1000 * p['usd_per_query']:9.4f} {p['test_tokens_per_query']:9.1f} "
+                             f"{p['sleep_tokens_per_context']:9.1f} {p['latency_p95_s']:6.2f}")  # fmt: skip
+        lines.append("")
+        lines.append(r["headline"])
+        if r.get("export"):
+            lines.append(f"exported policy: {r['export']['path']}")
+        lines.append(f"report: {r['report']}")
+        lines.append(
+            f"MLflow run {r['mlflow_run_id']} (mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db)"
         )
+        return "\n".join(lines)
 
     _emit(args, result, human)
     return result
+
+
+def _cmd_quickstart(args: argparse.Namespace) -> dict[str, Any]:
+    """The main job: the quickstart spec (experiments/quickstart.toml, or its defaults)."""
+    from sleeptime.experiments._spec import quickstart_spec
+
+    return _run_spec(args, quickstart_spec(reduced=True if args.reduced else None))
+
+
+def _cmd_run(args: argparse.Namespace) -> dict[str, Any]:
+    from sleeptime.experiments._spec import load_spec
+
+    return _run_spec(args, load_spec(args.spec, reduced=True if args.reduced else None))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -787,14 +770,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sleeptime {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    quick = sub.add_parser("quickstart", help="run the main job on the built-in workload")
-    quick.add_argument(
-        "--contexts", type=int, default=200, help="contexts to generate (default 200)"
+    def _run_args(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--reduced", action="store_true",
+                            help="the spec's [reduced] size (also SLEEPTIME_REDUCED=1): a quick look, or CI")  # fmt: skip
+        parser.add_argument("--out", default=None, help="report folder (default reports/NAME-TIME)")
+        parser.add_argument("--tracking-uri", default=None, help="MLflow tracking URI (default sqlite:///mlruns/mlflow.db)")  # fmt: skip
+        _json_flag(parser)
+
+    quick = sub.add_parser(
+        "quickstart",
+        help="run the main job: experiments/quickstart.toml (or its defaults), with report and export",
     )
-    quick.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    quick.add_argument("--out", default="reports/quickstart", help="output folder")
-    _json_flag(quick)
+    _run_args(quick)
     quick.set_defaults(handler=_cmd_quickstart)
+
+    run = sub.add_parser("run", help="run an experiment spec (experiments/NAME.toml)")
+    run.add_argument("spec", help="path of a TOML experiment spec")
+    _run_args(run)
+    run.set_defaults(handler=_cmd_run)
 
     score = sub.add_parser("score", help="log p(question | context) and context features per query")
     _workload_source_args(score)

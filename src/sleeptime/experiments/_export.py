@@ -14,13 +14,13 @@ from sleeptime.policy._export import DistilledPolicy, distill, policy_artifact, 
 
 
 def train_for_budget(
-    scenario: Scenario, features: Sequence[str], budget_usd_per_1k: float
+    scenario: Scenario, features: Sequence[str], budget_usd_per_1k: float, **params: Any
 ) -> tuple[LearnedPolicy, dict[str, Any]]:
     """Fit the learned policy and set its ``lam`` by bisection on its own predicted spend over
     the traffic it will serve (no outcomes used); report the realized held-out numbers."""
     from sleeptime.policy import LearnedTables, bisect_lam, predicted_usd_per_query
 
-    policy = train_learned_policy(scenario, features=features)
+    policy = train_learned_policy(scenario, features=features, **params)
     env, served = scenario.env, scenario.test
     lt = LearnedTables.build(policy, served)
     target = budget_usd_per_1k / 1000

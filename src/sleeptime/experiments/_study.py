@@ -130,6 +130,7 @@ def run_study(
     storage: str | None = None,
     seed: int = 0,
     callbacks: list[Any] | None = None,
+    progress: bool = False,
 ) -> Any:
     """Create or resume the study and run ``n_trials`` more trials."""
     import optuna
@@ -146,7 +147,9 @@ def run_study(
         }
         return search.evaluate(params)
 
-    study.optimize(objective, n_trials=n_trials, callbacks=callbacks or [])
+    study.optimize(
+        objective, n_trials=n_trials, callbacks=callbacks or [], show_progress_bar=progress
+    )
     return study
 
 

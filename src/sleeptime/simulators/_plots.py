@@ -190,3 +190,62 @@ def plot_pareto(points: Sequence[Mapping[str, Any]], path: str | Path, *, title:
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, loc="lower right")
     return _save(fig, path)
+
+
+def plot_test_tokens(
+    curves: Mapping[str, Sequence[tuple[float, float]]],
+    path: str | Path,
+    *,
+    paper: Mapping[str, Sequence[tuple[float, float]]] | None = None,
+    title: str = "",
+) -> Path:
+    """Accuracy vs test-time tokens per query, one line per sleep-time setting (``none`` =
+    test-only); ``paper``: digitized points drawn as open markers with the same colors."""
+    fig, axes = _figure(1, 6.5, 4.4)
+    ax = axes[0]
+    for i, (name, pts) in enumerate(curves.items()):
+        pts = sorted(pts)
+        color = COLORS["test_only"] if name in ("none", "test-only") else f"C{i + 1}"
+        label = "test-only" if name in ("none", "test-only") else f"sleep-time {name}"
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", color=color, label=f"{label} ({SIMULATED})", ms=4)  # fmt: skip
+        if paper and name in paper:
+            ax.scatter([p[0] for p in paper[name]], [p[1] for p in paper[name]], facecolors="none",
+                       edgecolors=color, s=60, label=f"{label} (digitized)")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlabel("test-time tokens per query (log)")
+    ax.set_ylabel("accuracy")
+    ax.set_title(title or "Accuracy vs test-time tokens", fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, loc="lower right")
+    return _save(fig, path)
+
+
+def plot_decisions(
+    breakdown: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    budget_shares: Mapping[str, float],
+    path: str | Path,
+    *,
+    title: str = "",
+) -> Path:
+    """What a policy decided: share of contexts given sleep-time compute by tercile of each
+    feature in ``breakdown``, and the share of queries per test-time budget."""
+    panels = len(breakdown) + 1
+    fig, axes = _figure(panels, 3.6, 3.2)
+    labels = {"expected_queries": "expected queries", "predicted_predictability": "predicted predictability"}  # fmt: skip
+    for ax, (feature, by) in zip(axes, breakdown.items(), strict=False):
+        names = list(by)
+        shares = [by[n]["sleep_share"] for n in names]
+        bars = ax.bar(names, shares, color=COLORS["sleep_time"])
+        ax.bar_label(bars, labels=[f"{s:.0%}" for s in shares], fontsize=8)
+        ax.set_ylim(0, 1.1)
+        ax.set_xlabel(f"tercile of {labels.get(feature, feature)}")
+        ax.set_ylabel("contexts given sleep-time compute")
+    ax = axes[panels - 1]
+    names = list(budget_shares)
+    bars = ax.bar(names, [budget_shares[n] for n in names], color=COLORS["test_only"])
+    ax.bar_label(bars, labels=[f"{budget_shares[n]:.0%}" for n in names], fontsize=8)
+    ax.set_ylim(0, 1.1)
+    ax.set_xlabel("test-time budget")
+    ax.set_ylabel("share of queries")
+    fig.suptitle(title or f"What the learned policy decided ({SIMULATED})", fontsize=10)
+    return _save(fig, path)
