@@ -108,13 +108,13 @@ def test_bad_input_exits_nonzero_without_traceback(
     assert not (tmp_path / "out.jsonl").exists()
 
 
-def test_quickstart_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["quickstart", "--contexts", "30", "--out", str(tmp_path), "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    assert out["workload"]["contexts"] == 30
-    assert (tmp_path / "workload.jsonl").exists()
-    levels = out["logprob_mean_by_predictability"]
-    assert set(levels) == {"high", "medium", "low"}
-    assert -10 < levels["low"] < 0 and -10 < levels["high"] < 0
-    assert -1 <= out["predictor_spearman_held_out_templates"] <= 1
-    assert (tmp_path / "scores.csv").exists()
+def test_simulate_fits_the_outcome_model_to_traces(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    traces = tmp_path / "t.jsonl"
+    base = ["simulate", "--sleep", "k1", "--budget", "1", "--no-track", "--json"]
+    assert main([*base, "--traces", str(traces)]) == 0
+    paper = json.loads(capsys.readouterr().out)
+    assert main([*base, "--fit-traces", str(traces)]) == 0
+    fitted = json.loads(capsys.readouterr().out)
+    assert fitted["accuracy"] == pytest.approx(paper["accuracy"], abs=0.01)
+    assert main([*base, "--fit-traces", str(tmp_path / "missing.jsonl")]) == 1
+    assert "no such trace file" in capsys.readouterr().err

@@ -245,7 +245,12 @@ def _cmd_simulate(args: argparse.Namespace) -> dict[str, Any]:
     from sleeptime.workloads import ArrivalProcess, ExponentialDurations, FixedCount, GeometricCount
 
     calibration = calibrate(args.points) if args.points else paper_calibration()
-    outcome = PaperOutcomeModel(calibration, args.benchmark, args.model)
+    outcome: Any = PaperOutcomeModel(calibration, args.benchmark, args.model)
+    if args.fit_traces:
+        from sleeptime.simulators import TraceOutcomeModel, read_traces
+
+        # your own runs' traces replace the paper's curves; levels and budgets keep their names
+        outcome = TraceOutcomeModel.fit(read_traces(args.fit_traces), sleep_levels=outcome.sleep_levels, budgets=outcome.budgets)  # fmt: skip
     levels = [lv.name for lv in outcome.sleep_levels]
     if args.sleep not in levels:
         raise SleeptimeError(
@@ -892,6 +897,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="expected values or seeded draws",
     )
     sim.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    sim.add_argument(
+        "--fit-traces", default=None, metavar="JSONL",
+        help="fit the outcome model to trace records of your own runs (DESIGN.md's fields) instead of the paper's curves",
+    )  # fmt: skip
     sim.add_argument(
         "--traces", default=None, help="write one trace record per query to this JSONL file"
     )

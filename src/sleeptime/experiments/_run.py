@@ -130,7 +130,7 @@ def run_policy(spec: ExperimentSpec, folder: Path, stages: Stages, progress: boo
     stages.done()
 
     stages.step("baselines, learned and oracle on held-out templates")
-    result = compare_policies(env, scenario.test, learned=learned, extra=[paper_policy(), threshold], seed=seeds["bootstrap"])  # fmt: skip
+    result = compare_policies(env, scenario.test, learned=learned, extra=[paper_policy(), threshold], budget_usd_per_1k=spec["policies"]["budget_usd_per_1k"], seed=seeds["bootstrap"])  # fmt: skip
     s = result["summary"]
     stages.done()
 
@@ -183,7 +183,7 @@ def run_policy(spec: ExperimentSpec, folder: Path, stages: Stages, progress: boo
                            f"At the accuracy of {s['best_static']}: share of held-out contexts given sleep-time compute by tercile of expected queries and of predicted predictability, and the share of queries per budget.", wide=True))  # fmt: skip
 
     tables = [table_from_rows("Results on held-out templates (simulated)", _policy_rows(rows), POLICY_COLUMNS,
-                              caption="Accuracy intervals: 95% bootstrap over contexts. Learned policies and the oracle are shown at the accuracy and at the cost of the best fixed strategy.",
+                              caption="Accuracy intervals: 95% bootstrap over contexts. For the learned policies and the oracle, '@ equal accuracy' is the first point of their lam sweep that reaches the best fixed strategy's accuracy and '@ equal cost' the most accurate point within its cost; the headline interpolates between sweep points (a mix of two lam values reaches the accuracy exactly).",
                               highlight=[i for i, r in enumerate(rows) if r["group"] in ("learned", "oracle") and "equal accuracy" in r["name"]])]  # fmt: skip
     summary_rows = []
     for name in (p.name for p in learned):

@@ -24,7 +24,7 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
     "policies": {
         "learned": (bool, True),
         "cheap": (bool, True),
-        "budget_usd_per_1k": ((int, float), 0.12),
+        "budget_usd_per_1k": ((int, float), 0.2),
     },
     "study": {"trials": (int, 20), "name": (str, "")},
     "export": {"enabled": (bool, True)},
