@@ -73,3 +73,69 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         )
         out[name] = {"learned": learned, "distilled": distilled, "artifact": artifact, "path": path}
     return out
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """A PostgreSQL server on loopback with databases ``optuna`` and ``mlflow``; yields a URL
+    template ``postgresql://...:PORT/{db}``. ``.ci/run`` installs Debian's packages, starts one
+    and passes ``SLEEPTIME_TEST_POSTGRES_URL``; elsewhere a private server is started here.
+    Under CI a missing server fails the test; elsewhere it skips."""
+    import shutil
+    import subprocess
+
+    if os.environ.get("SLEEPTIME_TEST_POSTGRES_URL"):  # started by .ci/run
+        yield os.environ["SLEEPTIME_TEST_POSTGRES_URL"]
+        return
+    bins = sorted(str(p) for p in Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not bins:
+        message = "PostgreSQL server binaries are missing (apt-get install postgresql)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    import tempfile
+
+    bindir = Path(bins[-1]).parent
+    # not under pytest's temporary folder: that one is private to its user, and the server
+    # runs as the postgres user when the tests run as root
+    root = Path(tempfile.mkdtemp(prefix="sleeptime-pg-"))
+    data, sock = root / "data", root / "sock"
+    sock.mkdir()
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # the server refuses to run as root: run it as the postgres user
+        shutil.chown(root, "postgres")
+        shutil.chown(sock, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    port = _free_port()
+    subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "sleeptime", "--auth=trust", "-E", "UTF8"],
+                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"),
+                    "-o", f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c max_connections=200", "start"],
+                   check=True, capture_output=True)  # fmt: skip
+    try:
+        for db in ("optuna", "mlflow"):
+            subprocess.run([*as_user, str(bindir.parent / "bin" / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "sleeptime", db],
+                           check=True, capture_output=True)  # fmt: skip
+        yield f"postgresql://sleeptime@127.0.0.1:{port}/{{db}}"
+    finally:
+        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True)  # fmt: skip
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter: object) -> None:
+    """How many hostile-input cases ran, per target (see tests/test_hostile_input.py)."""
+    import sys
+
+    module = sys.modules.get("tests.test_hostile_input")
+    cases = getattr(module, "CASES", None)
+    if cases:
+        write = terminalreporter.write_line  # type: ignore[attr-defined]
+        write(f"hostile-input cases run: {sum(cases.values())} ({', '.join(f'{k} {v}' for k, v in sorted(cases.items()))})")  # fmt: skip

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -280,3 +281,29 @@ def test_views_c_cprime_both() -> None:
         prices=list_prices_2025(),
         model="gpt-4o-mini",
     ).any()
+
+
+def test_replay_stream_matches_one_replay_of_the_whole() -> None:
+    import numpy as np
+
+    from sleeptime.simulators import list_prices_2025, replay, replay_stream, synthetic_items
+    from sleeptime.simulators._figures import paper_outcome_model
+
+    model, prices = paper_outcome_model(), list_prices_2025()
+    items = synthetic_items(2000, seed=4)
+    rng = np.random.default_rng(0)
+    sleep = rng.integers(0, 5, items.n_contexts)
+    test = rng.integers(0, 3, items.n_queries)
+    whole = replay(items, sleep_action=sleep, test_action=test, outcome=model, prices=prices, model="gpt-4o-mini", bootstrap=0).aggregates  # fmt: skip
+    counts = items.queries_per_context()
+    cuts = [0, 500, 1200, 2000]
+    chunks = []
+    for a, b in itertools.pairwise(cuts):
+        q0, q1 = int(counts[:a].sum()), int(counts[:b].sum())
+        chunks.append((items.subset(np.arange(a, b)), sleep[a:b], test[q0:q1]))
+    stream = replay_stream(chunks, outcome=model, prices=prices, model="gpt-4o-mini")
+    assert stream["queries"] == whole["queries"] and stream["contexts"] == whole["contexts"]
+    for key in ("accuracy", "usd_per_query", "test_tokens_per_query", "sleep_tokens_per_context"):
+        assert stream[key] == pytest.approx(whole[key], rel=1e-9), key
+    for key in ("latency_p50_s", "latency_p95_s"):
+        assert stream[key] == pytest.approx(whole[key], rel=0.01), key

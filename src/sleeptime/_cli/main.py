@@ -655,6 +655,17 @@ def _cmd_export(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def _redact(url: str) -> str:
+    """A storage URL without its password (it is logged as a parameter)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def _cmd_optimize(args: argparse.Namespace) -> dict[str, Any]:
     from sleeptime.experiments._study import MLflowTrialLogger, PolicySearch, run_study
     from sleeptime.experiments._tracking import log_json, log_metrics, mlflow_run
@@ -664,7 +675,7 @@ def _cmd_optimize(args: argparse.Namespace) -> dict[str, Any]:
         **scenario.config.to_params(),
         "trials": args.trials,
         "study_name": args.study_name,
-        "storage": args.storage or "journal",
+        "storage": _redact(args.storage) if args.storage else "journal",
     }
     with mlflow_run("optimize", params=params, uri=args.tracking_uri, kind="optimize") as run:
         search = PolicySearch(scenario)
@@ -678,6 +689,7 @@ def _cmd_optimize(args: argparse.Namespace) -> dict[str, Any]:
             "study_name": study.study_name,
             "trials": len(complete),
             "pareto_front": front,
+            "recovered_trials": study.user_attrs.get("sleeptime.recovered_trials", []),
             "mlflow_run_id": run.info.run_id,
         }
         log_metrics({"trials": len(complete), "pareto_points": len(front)})
@@ -708,6 +720,11 @@ def _cmd_optimize(args: argparse.Namespace) -> dict[str, Any]:
         lines = [
             f"study {r['study_name']}: {r['trials']} trials; Pareto front (validation templates, simulated):"
         ]
+        if r["recovered_trials"]:
+            lines.insert(
+                0,
+                f"resumed: trials {r['recovered_trials']} of a process that is gone are marked failed",
+            )
         for p in r["pareto_front"]:
             lines.append(
                 f"  trial {p['trial']:>4}  accuracy {p['accuracy']:.3f}  USD/1k {1000 * p['usd_per_query']:.4f}  lam {p['lam']:.4g}"

@@ -31,17 +31,93 @@ SPACE: dict[str, tuple[Any, ...]] = {
 
 
 def storage_for(url: str | None) -> Any:
-    """Optuna storage: a journal file under ``mlruns/optuna/`` by default, else ``url``."""
-    from optuna.storages import JournalStorage
+    """Optuna storage: a journal file under ``mlruns/optuna/`` by default, else ``url``.
+
+    An RDB URL (``postgresql://...``) gets a heartbeat, so that a worker that dies leaves its
+    trial marked failed once the grace period has passed; ``postgresql://`` is served by
+    psycopg 3 where psycopg2 is not installed."""
+    from optuna.storages import JournalStorage, RDBStorage
     from optuna.storages.journal import JournalFileBackend
+
+    def journal(path: str) -> Any:
+        return JournalStorage(JournalFileBackend(path, lock_obj=_flock(path)))
 
     if url:
         if url.endswith(".log") or url.startswith("journal:"):
-            return JournalStorage(JournalFileBackend(url.removeprefix("journal:")))
-        return url
+            return journal(url.removeprefix("journal:"))
+        if url.startswith("postgresql://"):
+            import importlib.util
+
+            if importlib.util.find_spec("psycopg2") is None and importlib.util.find_spec("psycopg"):
+                url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return RDBStorage(url, heartbeat_interval=HEARTBEAT_S, grace_period=3 * HEARTBEAT_S)
     folder = Path("mlruns") / "optuna"
     folder.mkdir(parents=True, exist_ok=True)
-    return JournalStorage(JournalFileBackend(str(folder / "journal.log")))
+    return journal(str(folder / "journal.log"))
+
+
+def _flock(path: str) -> Any:
+    """A journal lock held with ``flock``: the kernel releases it when its process dies, so a
+    study killed with SIGKILL while writing never blocks the next run (Optuna's own file locks
+    wait out a grace period)."""
+    import fcntl
+    import os
+    import threading
+
+    from optuna.storages.journal._file import BaseJournalFileLock
+
+    class FlockLock(BaseJournalFileLock):
+        def __init__(self) -> None:
+            self._path = path + ".flock"
+            self._local = threading.local()
+
+        def acquire(self) -> bool:
+            fd = os.open(self._path, os.O_CREAT | os.O_RDWR, 0o644)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._local.fd = fd
+            return True
+
+        def release(self) -> None:
+            fd = self._local.fd
+            self._local.fd = None
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    return FlockLock()
+
+
+#: Seconds between a running trial's heartbeats on an RDB storage.
+HEARTBEAT_S = 20
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine."""
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def fail_orphaned_trials(study: Any) -> list[int]:
+    """Mark failed the running trials of this study whose process on this machine is gone (a
+    crash or SIGKILL); returns their numbers. Trials of live workers are left alone."""
+    import socket
+
+    from optuna.trial import TrialState
+
+    host = socket.gethostname()
+    failed = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        pid = trial.user_attrs.get("sleeptime.pid")
+        if trial.user_attrs.get("sleeptime.host") == host and isinstance(pid, int) and not process_alive(pid):  # fmt: skip
+            study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+            failed.append(trial.number)
+    return failed
 
 
 @dataclass
@@ -141,7 +217,14 @@ def run_study(
         sampler=optuna.samplers.TPESampler(seed=seed), load_if_exists=True,
     )  # fmt: skip
 
+    import os
+    import socket
+
+    study.set_user_attr("sleeptime.recovered_trials", fail_orphaned_trials(study))
+
     def objective(trial: Any) -> tuple[float, float]:
+        trial.set_user_attr("sleeptime.pid", os.getpid())
+        trial.set_user_attr("sleeptime.host", socket.gethostname())
         params = {
             name: trial.suggest_categorical(name, list(values)) for name, values in SPACE.items()
         }

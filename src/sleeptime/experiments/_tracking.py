@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,8 @@ def mlflow_run(
     kind: str = "",
 ) -> Iterator[Any]:
     """Start an MLflow run (params logged in one batch); a failure marks it FAILED."""
+    # stdout belongs to the command's own output (--json): no "View run at" lines from MLflow
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri(uri))
@@ -62,8 +65,11 @@ def mlflow_run(
         )
         mlflow.create_experiment(EXPERIMENT, artifact_location=location)
     mlflow.set_experiment(EXPERIMENT)
+    if not nested:
+        close_orphaned_runs()
     with mlflow.start_run(run_name=name, nested=nested) as run:
-        mlflow.set_tags({"sleeptime.version": __version__, "sleeptime.kind": kind or name})
+        mlflow.set_tags({"sleeptime.version": __version__, "sleeptime.kind": kind or name,
+                         "sleeptime.pid": str(os.getpid()), "sleeptime.host": socket.gethostname()})  # fmt: skip
         if params:
             mlflow.log_params(_flatten(params))
         try:
@@ -71,6 +77,33 @@ def mlflow_run(
         except BaseException as exc:
             mlflow.end_run(status="KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
             raise
+
+
+def close_orphaned_runs() -> list[str]:
+    """Mark KILLED the runs still RUNNING whose process on this machine is gone (SIGKILL, a
+    crash), so that no dead run looks healthy; returns their ids. Needs an active experiment."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    from sleeptime.experiments._study import process_alive
+
+    experiment = mlflow.get_experiment_by_name(EXPERIMENT)
+    if experiment is None:
+        return []
+    host = socket.gethostname()
+    client = MlflowClient()
+    runs = client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"attributes.status = 'RUNNING' and tags.`sleeptime.host` = '{host}'",
+    )
+    closed = []
+    for run in runs:
+        pid = run.data.tags.get("sleeptime.pid", "")
+        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
+            client.set_tag(run.info.run_id, "sleeptime.closed_as_orphan", "true")
+            client.set_terminated(run.info.run_id, status="KILLED")
+            closed.append(run.info.run_id)
+    return closed
 
 
 def log_metrics(metrics: Mapping[str, Any], step: int | None = None) -> None:

@@ -156,7 +156,11 @@ def _check_actions(c: _Checker, actions: Any, names: Sequence[str], allowed: fro
         for key, value in params.items():
             if key not in allowed:
                 raise c.fail(f"{at}.params.{key}", f"unknown action parameter (known: {', '.join(sorted(allowed))})")  # fmt: skip
-            if key == "reasoning_effort" and value is not None and value not in REASONING_EFFORTS:
+            if (
+                key == "reasoning_effort"
+                and value is not None
+                and (not isinstance(value, str) or value not in REASONING_EFFORTS)
+            ):
                 raise c.fail(f"{at}.params.{key}", f"unknown reasoning effort {value!r} (known: {', '.join(sorted(REASONING_EFFORTS))})")  # fmt: skip
             if (
                 key in ("max_tokens", "n_rewrites")

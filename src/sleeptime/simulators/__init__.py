@@ -43,6 +43,7 @@ from sleeptime.simulators._replay import (
     fixed_actions,
     pareto_front,
     replay,
+    replay_stream,
     sleep_ready,
 )
 from sleeptime.simulators._traces import TRACE_FIELDS, TraceOutcomeModel, read_traces
@@ -86,6 +87,7 @@ __all__ = [
     "read_quintiles",
     "read_traces",
     "replay",
+    "replay_stream",
     "sleep_ready",
     "synthetic_items",
 ]

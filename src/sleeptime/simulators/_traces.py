@@ -103,26 +103,62 @@ class TraceOutcomeModel(OutcomeModel):
             raise OutcomeError("no trace records to fit")
         s_names = [s.name for s in sleep_levels]
 
-        def index(value: Any, names: Sequence[str], what: str) -> int:
+        def index(value: Any, names: Sequence[str], what: str, n: int) -> int:
             if isinstance(value, str):
                 if value not in names:
-                    raise OutcomeError(f"unknown {what} {value!r}; known: {list(names)}")
+                    raise OutcomeError(
+                        f"record {n}: unknown {what} {value!r}; known: {list(names)}"
+                    )
                 return names.index(value)
-            i = int(value)
-            if not 0 <= i < len(names):
-                raise OutcomeError(f"{what} index {i} out of range 0..{len(names) - 1}")
-            return i
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise OutcomeError(f"record {n}: {what} must be a name or an index, got {value!r}")
+            if not 0 <= value < len(names):
+                raise OutcomeError(
+                    f"record {n}: {what} index {value} out of range 0..{len(names) - 1}"
+                )
+            return value
 
-        s = np.array([index(r["sleep_action"], s_names, "sleep action") for r in rows])
-        k = np.array([index(r["test_action"], list(budgets), "test action") for r in rows])
-        served = np.array([bool(r.get("served_with_sleep", True)) for r in rows])
-        y = np.array([float(r["correct"]) for r in rows])
-        if np.any((y < 0) | (y > 1)) or not np.all(np.isfinite(y)):
+        def number(r: Mapping[str, Any], name: str, n: int, default: float | None = None) -> float:
+            value = r.get(name, default)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+            ):
+                raise OutcomeError(f"record {n}: {name!r} must be a finite number, got {value!r}")
+            return float(value)
+
+        for n, r in enumerate(rows, start=1):
+            if not isinstance(r, Mapping):
+                raise OutcomeError(
+                    f"record {n}: a trace record must be a mapping, got {type(r).__name__}"
+                )
+            if not isinstance(r.get("served_with_sleep", True), bool):
+                raise OutcomeError(f"record {n}: 'served_with_sleep' must be true or false")
+        s = np.array(
+            [
+                index(r.get("sleep_action"), s_names, "sleep action", n)
+                for n, r in enumerate(rows, 1)
+            ]
+        )
+        k = np.array(
+            [
+                index(r.get("test_action"), list(budgets), "test action", n)
+                for n, r in enumerate(rows, 1)
+            ]
+        )
+        served = np.array([r.get("served_with_sleep", True) for r in rows], dtype=bool)
+        y = np.array([number(r, "correct", n) for n, r in enumerate(rows, 1)])
+        if np.any((y < 0) | (y > 1)):
             raise OutcomeError("'correct' must be between 0 and 1 in every record")
-        tokens = np.array([float(r["test_output_tokens"]) for r in rows])
-        sleep_out = np.array([float(r.get("sleep_output_tokens", 0.0)) for r in rows])
+        tokens = np.array([number(r, "test_output_tokens", n) for n, r in enumerate(rows, 1)])
+        sleep_out = np.array(
+            [number(r, "sleep_output_tokens", n, 0.0) for n, r in enumerate(rows, 1)]
+        )
+        if np.any(tokens < 0) or np.any(sleep_out < 0):
+            raise OutcomeError("token counts must be >= 0 in every record")
         if feature is not None and all(feature in r for r in rows):
-            x_raw = np.array([float(r[feature]) for r in rows])
+            x_raw = np.array([number(r, feature, n) for n, r in enumerate(rows, 1)])
         else:
             feature, x_raw = None, np.zeros(len(rows))
         mean, std = float(x_raw.mean()), float(x_raw.std()) or 1.0

@@ -1,0 +1,224 @@
+"""Studies that crash, are interrupted, or run on several workers against PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CONTEXTS = "140"
+
+
+def _env(tmp_path: Path, tracking: str | None = None) -> dict[str, str]:
+    return {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "MLFLOW_TRACKING_URI": tracking or f"sqlite:///{tmp_path / 'mlflow.db'}",
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+    }
+
+
+def _optimize(name: str, trials: int, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "sleeptime", "optimize", "--contexts", CONTEXTS, "--trials", str(trials),
+            "--study-name", name, "--json", *extra]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def warm_scores() -> None:
+    """Score the scenario's contexts once, so that worker processes only read the cache."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sleeptime.experiments import ScenarioConfig, build_scenario
+
+    build_scenario(ScenarioConfig(n_contexts=int(CONTEXTS)), progress=False)
+
+
+def _journal(tmp_path: Path) -> Any:
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    folder = tmp_path / "mlruns" / "optuna"
+    folder.mkdir(parents=True, exist_ok=True)
+    return JournalStorage(JournalFileBackend(str(folder / "journal.log")))
+
+
+def _wait_for(study_name: str, storage: Any, proc: subprocess.Popen[bytes], done: int, *, running: bool) -> Any:  # fmt: skip
+    """Poll the study until ``done`` trials are complete (and one is running, if asked)."""
+    import optuna
+    from optuna.trial import TrialState
+
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the study ended before it could be stopped"
+        try:
+            trials = optuna.load_study(study_name=study_name, storage=storage).get_trials(deepcopy=False)  # fmt: skip
+        except KeyError:
+            trials = []
+        complete = [t for t in trials if t.state == TrialState.COMPLETE]
+        if len(complete) >= done and (not running or any(t.state == TrialState.RUNNING for t in trials)):  # fmt: skip
+            return trials
+        time.sleep(0.02)
+    raise AssertionError("the study did not reach the point to stop it")
+
+
+def _no_temporary_files(root: Path) -> None:
+    leftovers = [p for p in root.rglob(".*") if p.is_file() and (".tmp" in p.name or p.suffix in (".png", ".json", ".tmp"))]  # fmt: skip
+    assert not leftovers, f"half-written files left: {leftovers}"
+
+
+@pytest.mark.slow
+def test_sigkill_mid_study_then_resume(tmp_path: Path, warm_scores: None) -> None:
+    import mlflow
+    import optuna
+    from optuna.trial import TrialState
+
+    env = _env(tmp_path)
+    proc = subprocess.Popen(_optimize("crash", 400), cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    storage = _journal(tmp_path)
+    try:
+        _wait_for("crash", storage, proc, 5, running=True)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    before = optuna.load_study(study_name="crash", storage=_journal(tmp_path)).get_trials(deepcopy=False)  # fmt: skip
+    complete_before = {t.number: t.values for t in before if t.state == TrialState.COMPLETE}
+    running_before = [t.number for t in before if t.state == TrialState.RUNNING]
+    assert len(complete_before) >= 5 and len(running_before) <= 1
+
+    mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
+    killed = mlflow.search_runs(experiment_names=["sleeptime"], filter_string="tags.`sleeptime.kind` = 'optimize'")  # fmt: skip
+    assert list(killed["status"]) == ["RUNNING"]  # what a SIGKILL leaves behind
+    killed_id = killed.iloc[0]["run_id"]
+
+    again = subprocess.run(_optimize("crash", 5), cwd=tmp_path, env=env, capture_output=True, text=True, check=True, timeout=300)  # fmt: skip
+    out = json.loads(again.stdout)
+    assert out["recovered_trials"] == running_before
+    after = optuna.load_study(study_name="crash", storage=_journal(tmp_path)).get_trials(deepcopy=False)  # fmt: skip
+    numbers = [t.number for t in after]
+    assert numbers == list(range(len(after)))  # unique, none lost
+    for t in after:
+        if t.number in complete_before:
+            assert t.state == TrialState.COMPLETE and t.values == complete_before[t.number]
+        assert t.state != TrialState.RUNNING
+    for n in running_before:
+        assert after[n].state == TrialState.FAIL  # the interrupted trial: failed, not counted
+    assert sum(t.state == TrialState.COMPLETE for t in after) == len(complete_before) + 5
+    assert out["trials"] == len(complete_before) + 5
+
+    runs = mlflow.search_runs(experiment_names=["sleeptime"], filter_string="tags.`sleeptime.kind` = 'optimize'")  # fmt: skip
+    status = dict(zip(runs["run_id"], runs["status"], strict=True))
+    assert status[killed_id] == "KILLED" and status[out["mlflow_run_id"]] == "FINISHED"
+    _no_temporary_files(tmp_path)
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_cleanly_and_the_study_resumes(tmp_path: Path, warm_scores: None) -> None:
+    import mlflow
+    import optuna
+    from optuna.trial import TrialState
+
+    env = _env(tmp_path)
+    proc = subprocess.Popen(_optimize("interrupt", 400), cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    _wait_for("interrupt", _journal(tmp_path), proc, 3, running=False)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    text = err.decode()
+    assert "sleeptime: interrupted" in text and "Traceback" not in text
+    trials = optuna.load_study(study_name="interrupt", storage=_journal(tmp_path)).get_trials(deepcopy=False)  # fmt: skip
+    assert not any(t.state == TrialState.RUNNING for t in trials)
+    mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
+    runs = mlflow.search_runs(experiment_names=["sleeptime"], filter_string="tags.`sleeptime.kind` = 'optimize'")  # fmt: skip
+    assert list(runs["status"]) == ["KILLED"]
+    done = sum(t.state == TrialState.COMPLETE for t in trials)
+    again = subprocess.run(_optimize("interrupt", 2), cwd=tmp_path, env=env, capture_output=True, text=True, check=True)  # fmt: skip
+    assert json.loads(again.stdout)["trials"] == done + 2
+    _no_temporary_files(tmp_path)
+
+
+@pytest.mark.slow
+def test_three_workers_share_one_study_on_postgresql(tmp_path: Path, warm_scores: None, postgres_url: str) -> None:  # fmt: skip
+    import mlflow
+    import optuna
+    from optuna.trial import TrialState
+
+    from sleeptime.experiments._study import pareto_points, storage_for
+
+    port = _free_port()
+    mlflow_db = postgres_url.format(db="mlflow").replace("postgresql://", "postgresql+psycopg://")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", mlflow_db, "--default-artifact-root",
+         (tmp_path / "artifacts").as_uri(), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        env=_env(tmp_path), stdout=subprocess.DEVNULL, stderr=(tmp_path / "mlflow-server.log").open("w"),
+    )  # fmt: skip
+    tracking = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(f"{tracking}/health", server, tmp_path / "mlflow-server.log")
+        storage_url = postgres_url.format(db="optuna")
+        env = _env(tmp_path, tracking)
+        workers = [
+            subprocess.Popen(
+                _optimize("shared", 4, "--storage", storage_url, "--seed", str(k)),
+                cwd=tmp_path,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            for k in range(3)
+        ]
+        outs = []
+        for w in workers:
+            out, err = w.communicate(timeout=600)
+            assert w.returncode == 0, err.decode()[-2000:]
+            outs.append(json.loads(out))
+        study = optuna.load_study(study_name="shared", storage=storage_for(storage_url))
+        trials = study.get_trials(deepcopy=False)
+        assert sorted(t.number for t in trials) == list(range(12))  # unique, none lost
+        assert all(t.state == TrialState.COMPLETE for t in trials)
+        front = {(t.values[0], t.values[1]) for t in study.best_trials}
+        assert front == set(pareto_points([(t.values[0], t.values[1]) for t in trials]))
+        assert max(o["trials"] for o in outs) == 12  # the last worker to finish sees them all
+
+        mlflow.set_tracking_uri(tracking)
+        runs = mlflow.search_runs(experiment_names=["sleeptime"])
+        parents = runs[runs["tags.sleeptime.kind"] == "optimize"]
+        assert sorted(parents["run_id"]) == sorted(o["mlflow_run_id"] for o in outs)
+        assert set(parents["status"]) == {"FINISHED"}
+        trial_runs = runs[runs["tags.optuna.study"] == "shared"]
+        assert sorted(int(x) for x in trial_runs["tags.optuna.trial"]) == list(range(12))
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited: {log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"{url} did not answer")
