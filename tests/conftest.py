@@ -75,14 +75,6 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     return out
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> object:
     """A PostgreSQL server on loopback with databases ``optuna`` and ``mlflow``; yields a URL
@@ -114,7 +106,9 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> object:
         shutil.chown(root, "postgres")
         shutil.chown(sock, "postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
+    from tests._servers import free_port
+
+    port = free_port()
     subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "sleeptime", "--auth=trust", "-E", "UTF8"],
                    check=True, capture_output=True)  # fmt: skip
     subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"),

@@ -13,16 +13,19 @@ from typing import Any
 
 import pytest
 
+from tests._servers import free_port, stop, wait_http, with_scripts_on_path
+
 CONTEXTS = "140"
 
 
 def _env(tmp_path: Path, tracking: str | None = None) -> dict[str, str]:
-    return {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "MLFLOW_TRACKING_URI": tracking or f"sqlite:///{tmp_path / 'mlflow.db'}",
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
-    }
+    return with_scripts_on_path(
+        {
+            **os.environ,
+            "HF_HUB_OFFLINE": "1",
+            "MLFLOW_TRACKING_URI": tracking or f"sqlite:///{tmp_path / 'mlflow.db'}",
+        }
+    )
 
 
 def _optimize(name: str, trials: int, *extra: str) -> list[str]:
@@ -150,7 +153,7 @@ def test_three_workers_share_one_study_on_postgresql(tmp_path: Path, warm_scores
 
     from sleeptime.experiments._study import pareto_points, storage_for
 
-    port = _free_port()
+    port = free_port()
     mlflow_db = postgres_url.format(db="mlflow").replace("postgresql://", "postgresql+psycopg://")
     server = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", mlflow_db, "--default-artifact-root",
@@ -159,7 +162,7 @@ def test_three_workers_share_one_study_on_postgresql(tmp_path: Path, warm_scores
     )  # fmt: skip
     tracking = f"http://127.0.0.1:{port}"
     try:
-        _wait_http(f"{tracking}/health", server, tmp_path / "mlflow-server.log")
+        wait_http(f"{tracking}/health", server, tmp_path / "mlflow-server.log")
         storage_url = postgres_url.format(db="optuna")
         env = _env(tmp_path, tracking)
         workers = [
@@ -193,32 +196,4 @@ def test_three_workers_share_one_study_on_postgresql(tmp_path: Path, warm_scores
         trial_runs = runs[runs["tags.optuna.study"] == "shared"]
         assert sorted(int(x) for x in trial_runs["tags.optuna.trial"]) == list(range(12))
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"{url} did not answer")
+        stop(server)

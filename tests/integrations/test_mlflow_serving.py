@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ import pytest
 
 from sleeptime.runtime import RuntimePolicy
 from sleeptime.workloads import generate_workload
+from tests._servers import free_port, stop, wait_http, with_scripts_on_path
 
 
 def _rows(runtime: RuntimePolicy, n: int = 12) -> list[dict[str, Any]]:
@@ -34,12 +33,6 @@ def _expected(runtime: RuntimePolicy, rows: list[dict[str, Any]]) -> list[dict[s
         d = runtime.decide_test(r, sleep_level=r["sleep_level"], c_prime_ready=r["c_prime_ready"], prompt_tokens=r["prompt_tokens"])  # fmt: skip
         out.append({k: d[k] for k in ("budget", "max_tokens", "verbosity_prompt", "send_c_prime")})
     return out
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.slow
@@ -67,28 +60,16 @@ def test_pyfunc_model_loads_predicts_and_serves(exported: dict[str, Any], tmp_pa
     sleep = model.predict(pd.DataFrame(rows), params={"decision": "sleep"})
     assert list(sleep["sleep_level"]) == [runtime.decide_sleep(r, context_tokens=r["context_tokens"])["sleep_level"] for r in rows]  # fmt: skip
 
-    port = _free_port()
-    # mlflow starts uvicorn by name: put this interpreter's scripts first on PATH
-    path_var = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PATH": path_var}
+    port = free_port()
+    log = tmp_path / "serve.log"
     server = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "models", "serve", "-m", info.model_uri, "--env-manager", "local",
          "--host", "127.0.0.1", "-p", str(port), "--workers", "1"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path,
+        env=with_scripts_on_path({**os.environ, "MLFLOW_TRACKING_URI": uri}), stdout=log.open("w"),
+        stderr=subprocess.STDOUT, cwd=tmp_path,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                output = server.stdout.read().decode() if server.stdout else ""
-                pytest.fail(f"mlflow models serve did not come up:\n{output[-3000:]}")
-            time.sleep(0.5)
+        wait_http(f"http://127.0.0.1:{port}/ping", server, log)
         body = json.dumps({"dataframe_records": rows}).encode()
         request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=body,
                                          headers={"Content-Type": "application/json"})  # fmt: skip
@@ -97,8 +78,4 @@ def test_pyfunc_model_loads_predicts_and_serves(exported: dict[str, Any], tmp_pa
         served = answer["predictions"]
         assert [{k: r[k] for k in expected[0]} for r in served] == expected
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)

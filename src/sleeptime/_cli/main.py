@@ -322,7 +322,10 @@ def _cmd_paper_figures(args: argparse.Namespace) -> dict[str, Any]:
     )
     from sleeptime.simulators._calibration import read_quintiles
     from sleeptime.simulators._figures import (
+        amortization_ratio,
         amortization_sweep,
+        late_items,
+        paper_amortization_points,
         paper_calibration,
         paper_data,
         paper_outcome_model,
@@ -334,7 +337,7 @@ def _cmd_paper_figures(args: argparse.Namespace) -> dict[str, Any]:
         plot_pareto,
         plot_quintiles,
     )
-    from sleeptime.workloads import ArrivalProcess, ExponentialDurations, FixedCount, GeometricCount
+    from sleeptime.workloads import ArrivalProcess, GeometricCount
 
     out = Path(args.out)
     model = paper_outcome_model(args.benchmark, args.model)
@@ -344,26 +347,9 @@ def _cmd_paper_figures(args: argparse.Namespace) -> dict[str, Any]:
     rows = amortization_sweep(
         model, paper_abstract_prices(), args.model, n_contexts=args.contexts, seed=args.seed
     )
-    import csv
-
-    paper_rows = []
-    with paper_data("amortization").open() as handle:
-        for r in csv.DictReader(handle):
-            if (
-                r["condition"] == "sleep_time"
-                and r["model"] == args.model
-                and r["benchmark"].endswith(args.benchmark[-2:])
-            ):
-                paper_rows.append(r)
-    levels = sorted({float(r["accuracy"]) for r in paper_rows})
-    paper = [{"budget": f"level-{levels.index(float(r['accuracy']))}", "queries_per_context": int(r["queries_per_context"]),
-              "cost": float(r["cost_per_query"])} for r in paper_rows]  # fmt: skip
+    paper = paper_amortization_points(args.benchmark, args.model)
     files["amortization"] = str(plot_amortization(rows, out / "fig9_amortization.png", paper=paper))
-    late = synthetic_items(
-        args.contexts * 5,
-        arrivals=ArrivalProcess(queries=FixedCount(4), idle=ExponentialDurations(1e12)),
-        seed=args.seed,
-    )
+    late = late_items(args.contexts * 5, seed=args.seed)
     gains = quintile_gains(model, late, list_prices_2025(), args.model)
     digitized = read_quintiles(paper_data("predictability_quintiles")).get(
         (args.benchmark, args.model)
@@ -401,17 +387,12 @@ def _cmd_paper_figures(args: argparse.Namespace) -> dict[str, Any]:
             title=f"Fixed strategies, {args.model}, list prices (simulated)",
         )
     )
-    cost: dict[str, dict[int, float]] = {}
-    for r in rows:
-        cost.setdefault(r["budget"], {})[r["queries_per_context"]] = r["cost"]
     result = {
         "simulated": True,
         "benchmark": args.benchmark,
         "model": args.model,
         "outcome_model": model.describe(),
-        "amortization_cost_ratio_1_to_10": {
-            b: c[1] / c[10] for b, c in cost.items() if 1 in c and 10 in c
-        },
+        "amortization_cost_ratio_1_to_10": amortization_ratio(rows),
         "quintile_gains": {"simulated": gains, "digitized": list(digitized) if digitized else None},
         "fixed_strategies": points,
         "files": files,
@@ -487,6 +468,15 @@ COMPARE_FIELDS = (
 )
 
 
+def _policy_table(policies: Sequence[dict[str, Any]]) -> list[str]:
+    """One line per policy: accuracy, USD per 1k queries, tokens and p95 latency."""
+    lines = [f"{'policy':<34} {'accuracy':>9} {'USD/1k q':>9} {'test tok':>9} {'sleep tok':>9} {'p95 s':>6}"]  # fmt: skip
+    for p in policies:
+        lines.append(f"{p['name']:<34} {p['accuracy']:9.3f} {1000 * p['usd_per_query']:9.4f} {p['test_tokens_per_query']:9.1f} "
+                     f"{p['sleep_tokens_per_context']:9.1f} {p['latency_p95_s']:6.2f}")  # fmt: skip
+    return lines
+
+
 def _cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
     import numpy as np
 
@@ -537,12 +527,7 @@ def _cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
             out["plot"] = str(path)
 
     def human(r: dict[str, Any]) -> str:
-        lines = [
-            f"{'policy':<34} {'accuracy':>9} {'USD/1k q':>9} {'test tok':>9} {'sleep tok':>9} {'p95 s':>6}"
-        ]
-        for p in r["policies"]:
-            lines.append(f"{p['name']:<34} {p['accuracy']:9.3f} {1000 * p['usd_per_query']:9.4f} {p['test_tokens_per_query']:9.1f} "
-                         f"{p['sleep_tokens_per_context']:9.1f} {p['latency_p95_s']:6.2f}")  # fmt: skip
+        lines = _policy_table(r["policies"])
         lines.append("")
         lines.append(
             f"best fixed strategy at the operating point: {r['summary']['best_static']} (simulated)"
@@ -610,9 +595,10 @@ def _cmd_export(args: argparse.Namespace) -> dict[str, Any]:
     params = {**scenario.config.to_params(), "features": args.features,
               "budget_usd_per_1k": args.budget_usd_per_1k, "max_depth": args.max_depth}  # fmt: skip
     with mlflow_run("export", params=params, uri=args.tracking_uri, kind="export") as run:
-        policy, info = train_for_budget(scenario, features, args.budget_usd_per_1k)
+        tables = scenario.env.action_tables(scenario.test)  # held-out outcomes, computed once
+        policy, info = train_for_budget(scenario, features, args.budget_usd_per_1k, tables=tables)
         artifact, _ = export_policy(scenario, policy, args.out, config=params, mlflow_run_id=run.info.run_id,
-                                    max_depth=args.max_depth)  # fmt: skip
+                                    max_depth=args.max_depth, tables=tables)  # fmt: skip
         fid = artifact["fidelity"]
         log_metrics({**{k: v for k, v in info.items() if isinstance(v, float)}, **{f"exported.{k}": v for k, v in fid.items() if isinstance(v, float)}})  # fmt: skip
         log_file(args.out, "export")
@@ -748,14 +734,9 @@ def _run_spec(args: argparse.Namespace, spec: Any) -> dict[str, Any]:
             f"sleeptime {r['spec']}{' (reduced)' if r['reduced'] else ''}: done in {r['seconds']:.0f} s"
         ]
         if "policies" in r:
-            lines.append(
-                f"{'policy':<34} {'accuracy':>9} {'USD/1k q':>9} {'test tok':>9} {'sleep tok':>9} {'p95 s':>6}"
-            )
-            for p in r["policies"]:
-                if p["group"] in ("fixed sleep-time",) and not p["name"].endswith("b1)"):
-                    continue  # the table keeps the middle budget of each sleep level; the report has all
-                lines.append(f"{p['name']:<34} {p['accuracy']:9.3f} {1000 * p['usd_per_query']:9.4f} {p['test_tokens_per_query']:9.1f} "
-                             f"{p['sleep_tokens_per_context']:9.1f} {p['latency_p95_s']:6.2f}")  # fmt: skip
+            # the table keeps the middle budget of each sleep level; the report has all
+            shown = [p for p in r["policies"] if p["group"] != "fixed sleep-time" or p["name"].endswith("b1)")]  # fmt: skip
+            lines.extend(_policy_table(shown))
         lines.append("")
         lines.append(r["headline"])
         if r.get("export"):

@@ -9,15 +9,21 @@ from typing import Any
 import numpy as np
 
 from sleeptime.experiments._scenario import Scenario, train_learned_policy
-from sleeptime.policy import LearnedPolicy
+from sleeptime.policy import ActionTables, LearnedPolicy
 from sleeptime.policy._export import DistilledPolicy, distill, policy_artifact, write_artifact
 
 
 def train_for_budget(
-    scenario: Scenario, features: Sequence[str], budget_usd_per_1k: float, **params: Any
+    scenario: Scenario,
+    features: Sequence[str],
+    budget_usd_per_1k: float,
+    *,
+    tables: ActionTables | None = None,
+    **params: Any,
 ) -> tuple[LearnedPolicy, dict[str, Any]]:
     """Fit the learned policy and set its ``lam`` by bisection on its own predicted spend over
-    the traffic it will serve (no outcomes used); report the realized held-out numbers."""
+    the traffic it will serve (no outcomes used); report the realized held-out numbers
+    (``tables``: the held-out items' action tables, where the caller has them already)."""
     from sleeptime.policy import LearnedTables, bisect_lam, predicted_usd_per_query
 
     policy = train_learned_policy(scenario, features=features, **params)
@@ -26,7 +32,8 @@ def train_for_budget(
     target = budget_usd_per_1k / 1000
     lam = bisect_lam(lambda x: predicted_usd_per_query(lt, served, env, x), target, at_least=False)
     policy.lam = lam
-    acc, usd = env.action_tables(served).evaluate(*lt.decide(served, env, lam))
+    tables = env.action_tables(served) if tables is None else tables
+    acc, usd = tables.evaluate(*lt.decide(served, env, lam))
     return policy, {
         "simulated": True,
         "lam": lam,
@@ -48,10 +55,15 @@ def chars_per_token(scenario: Scenario) -> float:
     return chars / tokens if tokens > 0 and chars > 0 else 4.0
 
 
-def fidelity(scenario: Scenario, learned: LearnedPolicy, distilled: DistilledPolicy) -> dict[str, Any]:  # fmt: skip
+def fidelity(
+    scenario: Scenario,
+    learned: LearnedPolicy,
+    distilled: DistilledPolicy,
+    tables: ActionTables | None = None,
+) -> dict[str, Any]:
     """How the exported policy compares with the learned one on held-out contexts (simulated)."""
     env, items = scenario.env, scenario.test
-    tables = env.action_tables(items)
+    tables = env.action_tables(items) if tables is None else tables
     s1, t1 = learned.decide(items, env)
     s2, t2 = distilled.decide(items, env)
     same_sleep_budgets = distilled.decide_test(items, env, s1, env.ready(items, s1))
@@ -84,11 +96,12 @@ def export_policy(
     mlflow_run_id: str | None,
     max_depth: int | None = 10,
     min_samples_leaf: int = 4,
+    tables: ActionTables | None = None,
 ) -> tuple[dict[str, Any], DistilledPolicy]:
     """Distil ``learned`` on the training contexts, measure it on the held-out ones, write the
     artifact to ``out`` (atomically) and return it with the distilled policy."""
     distilled = distill(learned, scenario.train, max_depth=max_depth, min_samples_leaf=min_samples_leaf, seed=scenario.config.seed)  # fmt: skip
-    fid = fidelity(scenario, learned, distilled)
+    fid = fidelity(scenario, learned, distilled, tables)
     cfg = {**config, "distill.max_depth": max_depth, "distill.min_samples_leaf": min_samples_leaf}
     artifact = policy_artifact(distilled, scenario.env, config=cfg, mlflow_run_id=mlflow_run_id,
                                chars_per_token=chars_per_token(scenario), fidelity=fid)  # fmt: skip

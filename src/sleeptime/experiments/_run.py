@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,10 +36,10 @@ class Stages:
     started: float
 
     @classmethod
-    def start(cls, name: str, steps: Sequence[str], progress: bool) -> Stages:
+    def start(cls, name: str, steps: int, progress: bool) -> Stages:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(steps), desc=name, unit="step", disable=not progress, leave=False)
+        bar = tqdm(total=steps, desc=name, unit="step", disable=not progress, leave=False)
         return cls(bar, time.perf_counter())
 
     def step(self, label: str) -> None:
@@ -74,14 +73,6 @@ def _fixed_curves(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[tuple[flo
     return curves
 
 
-def _late_items(n: int, seed: int, queries: int = 4) -> Any:
-    from sleeptime.simulators import synthetic_items
-    from sleeptime.workloads import ArrivalProcess, ExponentialDurations, FixedCount
-
-    process = ArrivalProcess(queries=FixedCount(queries), idle=ExponentialDurations(1e12))
-    return synthetic_items(n, arrivals=process, seed=seed)
-
-
 def _pct(x: float) -> str:
     return f"{x:+.1%}"
 
@@ -100,7 +91,7 @@ def run_policy(spec: ExperimentSpec, folder: Path, stages: Stages, progress: boo
     from sleeptime.experiments._tracking import log_metrics
     from sleeptime.policy import ThresholdPolicy, compare_policies, paper_policy
     from sleeptime.simulators import load_price_book
-    from sleeptime.simulators._figures import amortization_sweep, quintile_gains
+    from sleeptime.simulators._figures import amortization_sweep, late_items, quintile_gains
     from sleeptime.simulators._plots import (  # fmt: skip
         plot_amortization,
         plot_decisions,
@@ -150,8 +141,10 @@ def run_policy(spec: ExperimentSpec, folder: Path, stages: Stages, progress: boo
     exported: dict[str, Any] = {}
     if spec["export"]["enabled"]:
         hp = {"learning_rate": best.params["learning_rate"], "max_leaf_nodes": best.params["max_leaf_nodes"]}  # fmt: skip
-        policy, info = train_for_budget(scenario, CHEAP_POLICY_FEATURES, budget, **hp)
-        artifact, _ = export_policy(scenario, policy, folder / "policy.json", config={**spec.to_params(), **hp}, mlflow_run_id=run_id)  # fmt: skip
+        policy, info = train_for_budget(
+            scenario, CHEAP_POLICY_FEATURES, budget, tables=result["tables"], **hp
+        )
+        artifact, _ = export_policy(scenario, policy, folder / "policy.json", config={**spec.to_params(), **hp}, mlflow_run_id=run_id, tables=result["tables"])  # fmt: skip
         exported = {"path": str(folder / "policy.json"), **info, "fidelity": artifact["fidelity"], "hyper_parameters": hp}  # fmt: skip
     stages.done()
 
@@ -169,7 +162,7 @@ def run_policy(spec: ExperimentSpec, folder: Path, stages: Stages, progress: boo
     )
     figs.append(Figure(plot_amortization(amort, folder / "amortization.png"), "Cost per query by queries per context",
                        f"Sleep-time (one rewrite) at each budget, {spec['prices']['book']} prices, in units of one test-time output token; every query after the work is done (simulated)."))  # fmt: skip
-    gains = quintile_gains(env.outcome, _late_items(2000, seeds["workload"]), book, m["name"])
+    gains = quintile_gains(env.outcome, late_items(2000, seed=seeds["workload"]), book, m["name"])
     figs.append(Figure(plot_quintiles(gains, folder / "quintiles.png", title=f"{m['benchmark']} / {m['name']}, lowest budget"),
                        "Gain from sleep-time by predictability quintile", "Accuracy with sleep-time minus test-only at the lowest budget, by quintile of the simulator's latent predictability (simulated)."))  # fmt: skip
     headline_name = learned[0].name if learned else None
@@ -263,10 +256,10 @@ def run_policy(spec: ExperimentSpec, folder: Path, stages: Stages, progress: boo
 def _paper_curves(benchmark: str, model: str, n: int, seed: int) -> tuple[dict[str, list[tuple[float, float]]], dict[str, list[tuple[float, float]]], Any]:  # fmt: skip
     """Simulated (tokens, accuracy) per sleep level and the digitized points per condition."""
     from sleeptime.simulators import fixed_actions, list_prices_2025, replay
-    from sleeptime.simulators._figures import paper_calibration, paper_outcome_model
+    from sleeptime.simulators._figures import late_items, paper_calibration, paper_outcome_model
 
     outcome = paper_outcome_model(benchmark, model)
-    items = _late_items(n, seed, queries=1)
+    items = late_items(n, queries=1, seed=seed)
     curves: dict[str, list[tuple[float, float]]] = {}
     for s, level in enumerate(outcome.sleep_levels):
         for b in range(len(outcome.budgets)):
@@ -288,7 +281,12 @@ def run_paper(spec: ExperimentSpec, folder: Path, stages: Stages, progress: bool
     """The paper's Figs. 3 and 10 (GSM) or Fig. 4 (AIME) in simulation, beside the digitized points."""
     from sleeptime.simulators import list_prices_2025
     from sleeptime.simulators._calibration import read_quintiles
-    from sleeptime.simulators._figures import paper_calibration, paper_data, quintile_gains
+    from sleeptime.simulators._figures import (
+        late_items,
+        paper_calibration,
+        paper_data,
+        quintile_gains,
+    )
     from sleeptime.simulators._plots import plot_calibration, plot_quintiles, plot_test_tokens
 
     m, seeds = spec["model"], spec["seeds"]
@@ -309,7 +307,7 @@ def run_paper(spec: ExperimentSpec, folder: Path, stages: Stages, progress: bool
     quint: dict[str, Any] = {}
     if not aime:
         gains = quintile_gains(
-            outcome, _late_items(n, seeds["workload"]), list_prices_2025(), m["name"]
+            outcome, late_items(n, seed=seeds["workload"]), list_prices_2025(), m["name"]
         )
         digitized = read_quintiles(paper_data("predictability_quintiles")).get(
             (m["benchmark"], m["name"])
@@ -349,7 +347,12 @@ def run_paper(spec: ExperimentSpec, folder: Path, stages: Stages, progress: bool
 def run_amortization(spec: ExperimentSpec, folder: Path, stages: Stages, progress: bool, run_id: str) -> tuple[Report, dict[str, Any]]:  # fmt: skip
     """Fig. 9: cost per query as queries per context grow, with the paper's abstract cost and the spec's price book."""
     from sleeptime.simulators import load_price_book, paper_abstract_prices
-    from sleeptime.simulators._figures import amortization_sweep, paper_data, paper_outcome_model
+    from sleeptime.simulators._figures import (
+        amortization_ratio,
+        amortization_sweep,
+        paper_amortization_points,
+        paper_outcome_model,
+    )
     from sleeptime.simulators._plots import plot_amortization
 
     m, seeds = spec["model"], spec["seeds"]
@@ -359,11 +362,7 @@ def run_amortization(spec: ExperimentSpec, folder: Path, stages: Stages, progres
     abstract = amortization_sweep(
         outcome, paper_abstract_prices(), m["name"], n_contexts=n, seed=seeds["workload"]
     )
-    paper_rows = []
-    with paper_data("amortization").open() as handle:
-        rows = [r for r in csv.DictReader(handle) if r["condition"] == "sleep_time" and r["model"] == m["name"] and r["benchmark"].endswith(m["benchmark"][-2:])]  # fmt: skip
-    levels = sorted({float(r["accuracy"]) for r in rows})
-    paper_rows = [{"budget": f"level-{levels.index(float(r['accuracy']))}", "queries_per_context": int(r["queries_per_context"]), "cost": float(r["cost_per_query"])} for r in rows]  # fmt: skip
+    paper_rows = paper_amortization_points(m["benchmark"], m["name"])
     figs = [Figure(plot_amortization(abstract, folder / "amortization_abstract.png", paper=paper_rows), "Fig. 9 in simulation (the paper's abstract cost)",
                    "Cost per query in test-token units, a test token costing ten sleep-time tokens; digitized points as markers.")]  # fmt: skip
     stages.done()
@@ -374,13 +373,11 @@ def run_amortization(spec: ExperimentSpec, folder: Path, stages: Stages, progres
     stages.done()
     stages.step("report")
 
-    def ratio(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
-        cost: dict[str, dict[int, float]] = {}
-        for r in rows:
-            cost.setdefault(r["budget"], {})[r["queries_per_context"]] = r["cost"]
-        return {b: c[1] / c[10] for b, c in cost.items() if 1 in c and 10 in c}
-
-    ra, rl, rp = ratio(abstract), ratio(listed), ratio(paper_rows)
+    ra, rl, rp = (
+        amortization_ratio(abstract),
+        amortization_ratio(listed),
+        amortization_ratio(paper_rows),
+    )
     tables = [Table("Cost per query, 1 vs 10 queries per context", ["budget", "abstract cost (simulated)", "digitized", f"{spec['prices']['book']} (simulated)"],
                     [[b, ra[b], rp.get(b, ""), rl.get(b, "")] for b in ra]),
               table_from_rows("Simulated cost per query", abstract, (("budget", "budget"), ("queries_per_context", "queries per context"), ("cost", "cost (test tokens)"), ("accuracy", "accuracy")))]  # fmt: skip
@@ -488,7 +485,7 @@ def run_experiment(
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     folder = Path(out) if out else Path("reports") / f"{spec.name}-{stamp}"
     folder.mkdir(parents=True, exist_ok=True)
-    stages = Stages.start(spec.name, [""] * n_steps, progress)
+    stages = Stages.start(spec.name, n_steps, progress)
     with mlflow_run(
         spec.name, params=spec.to_params(), uri=tracking_uri, kind=f"run:{spec.kind}"
     ) as run:

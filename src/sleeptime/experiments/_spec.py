@@ -102,9 +102,8 @@ def parse_spec(text: str, *, source: str = "<spec>", reduced: bool = False) -> E
         raise SpecError(f"{source}: unknown tables or keys {sorted(raw)} (known: name, kind, description, {', '.join(SCHEMA)})")  # fmt: skip
     if tables["workload"]["source"] != "builtin":
         raise SpecError(f"{source}: [workload] source: only 'builtin' runs as an experiment so far")
-    for key in ("contexts",):
-        if tables["workload"][key] < 20:
-            raise SpecError(f"{source}: [workload] {key} must be at least 20")
+    if tables["workload"]["contexts"] < 20:
+        raise SpecError(f"{source}: [workload] contexts must be at least 20")
     if reduced:
         tables = copy.deepcopy(tables)
         tables["workload"]["contexts"] = min(tables["workload"]["contexts"], tables["reduced"]["contexts"])  # fmt: skip

@@ -119,14 +119,13 @@ def _check_tree(c: _Checker, tree: Any, where: str, n_features: int, n_outputs: 
     n = len(feature)
     if n == 0:
         raise c.fail(f"{where}.feature", "a tree needs at least one node")
-    threshold = c.numbers(c.get(tree, "threshold", where, list), f"{where}.threshold", n)
+    c.numbers(c.get(tree, "threshold", where, list), f"{where}.threshold", n)
     left = c.get(tree, "left", where, list)
     right = c.get(tree, "right", where, list)
     value = c.get(tree, "value", where, list)
     for name, arr in (("left", left), ("right", right), ("value", value)):
         if len(arr) != n:
             raise c.fail(f"{where}.{name}", f"expected {n} entries (one per node), got {len(arr)}")
-    del threshold
     for i in range(n):
         f = feature[i]
         if isinstance(f, bool) or not isinstance(f, int) or not -1 <= f < n_features:

@@ -3,8 +3,9 @@ predictability quintile (Fig. 10). Every number these return is simulated."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -46,6 +47,32 @@ def paper_outcome_model(
     return PaperOutcomeModel(paper_calibration(), benchmark, model, **kwargs)
 
 
+def late_items(n_contexts: int, *, queries: int = 4, seed: int = 0) -> SimItems:
+    """Synthetic contexts with exactly ``queries`` queries each, all arriving after the
+    sleep-time work is done (as in the paper's Multi-Query runs)."""
+    process = ArrivalProcess(queries=FixedCount(queries), idle=ExponentialDurations(1e12))
+    return synthetic_items(n_contexts, arrivals=process, seed=seed)
+
+
+def paper_amortization_points(benchmark: str, model: str) -> list[dict[str, Any]]:
+    """Fig. 9's digitized sleep-time points for ``model`` on the Multi-Query version of
+    ``benchmark`` (the P1/P2 suffix names it): budget level, queries per context, cost."""
+    with paper_data("amortization").open() as handle:
+        rows = [r for r in csv.DictReader(handle)
+                if r["condition"] == "sleep_time" and r["model"] == model and r["benchmark"].endswith(benchmark[-2:])]  # fmt: skip
+    levels = sorted({float(r["accuracy"]) for r in rows})
+    return [{"budget": f"level-{levels.index(float(r['accuracy']))}", "queries_per_context": int(r["queries_per_context"]),
+             "cost": float(r["cost_per_query"])} for r in rows]  # fmt: skip
+
+
+def amortization_ratio(rows: Sequence[Mapping[str, Any]], few: int = 1, many: int = 10) -> dict[str, float]:  # fmt: skip
+    """Per budget: cost per query with ``few`` queries per context over that with ``many``."""
+    cost: dict[str, dict[int, float]] = {}
+    for r in rows:
+        cost.setdefault(r["budget"], {})[r["queries_per_context"]] = r["cost"]
+    return {b: c[few] / c[many] for b, c in cost.items() if few in c and many in c}
+
+
 def amortization_sweep(
     outcome: OutcomeModel,
     prices: PriceBook,
@@ -65,8 +92,7 @@ def amortization_sweep(
     unit = prices.price(model).output_usd_per_mtok / 1e6
     rows = []
     for n in queries_per_context:
-        process = ArrivalProcess(queries=FixedCount(n), idle=ExponentialDurations(1e12))
-        items = synthetic_items(n_contexts, arrivals=process, seed=seed)
+        items = late_items(n_contexts, queries=n, seed=seed)
         for budget in range(len(outcome.budgets)):
             sleep, test = fixed_actions(items, sleep_level, budget)
             agg = replay(items, sleep_action=sleep, test_action=test, outcome=outcome, prices=prices,
