@@ -54,6 +54,7 @@ def mlflow_run(
     # stdout belongs to the command's own output (--json): no "View run at" lines from MLflow
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     import mlflow
+    from mlflow.exceptions import MlflowException
 
     mlflow.set_tracking_uri(tracking_uri(uri))
     if mlflow.get_experiment_by_name(EXPERIMENT) is None:
@@ -63,7 +64,12 @@ def mlflow_run(
             if str(mlflow.get_tracking_uri()).startswith("http")
             else artifacts.resolve().as_uri()
         )
-        mlflow.create_experiment(EXPERIMENT, artifact_location=location)
+        try:
+            mlflow.create_experiment(EXPERIMENT, artifact_location=location)
+        except MlflowException:
+            # several workers starting at once: another one created it first
+            if mlflow.get_experiment_by_name(EXPERIMENT) is None:
+                raise
     mlflow.set_experiment(EXPERIMENT)
     if not nested:
         close_orphaned_runs()
