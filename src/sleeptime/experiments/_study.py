@@ -36,7 +36,7 @@ def storage_for(url: str | None) -> Any:
     An RDB URL (``postgresql://...``) gets a heartbeat, so that a worker that dies leaves its
     trial marked failed once the grace period has passed; ``postgresql://`` is served by
     psycopg 3 where psycopg2 is not installed."""
-    from optuna.storages import JournalStorage, RDBStorage
+    from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
     def journal(path: str) -> Any:
@@ -50,7 +50,7 @@ def storage_for(url: str | None) -> Any:
 
             if importlib.util.find_spec("psycopg2") is None and importlib.util.find_spec("psycopg"):
                 url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-        return RDBStorage(url, heartbeat_interval=HEARTBEAT_S, grace_period=3 * HEARTBEAT_S)
+        return _rdb_storage(url)
     folder = Path("mlruns") / "optuna"
     folder.mkdir(parents=True, exist_ok=True)
     return journal(str(folder / "journal.log"))
@@ -88,6 +88,24 @@ def _flock(path: str) -> Any:
 
 #: Seconds between a running trial's heartbeats on an RDB storage.
 HEARTBEAT_S = 20
+
+
+def _rdb_storage(url: str, attempts: int = 5) -> Any:
+    """Optuna's RDB storage with a heartbeat. Workers that start at once on a new database all
+    try to create its tables; the ones that lose that race retry and find them made."""
+    import time
+
+    from optuna.storages import RDBStorage
+    from sqlalchemy.exc import DBAPIError
+
+    for attempt in range(attempts):
+        try:
+            return RDBStorage(url, heartbeat_interval=HEARTBEAT_S, grace_period=3 * HEARTBEAT_S)
+        except DBAPIError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def process_alive(pid: int) -> bool:
