@@ -131,8 +131,8 @@ def test_ctrl_c_ends_cleanly_and_the_study_resumes(tmp_path: Path, warm_scores: 
     _wait_for("interrupt", _journal(tmp_path), proc, 3, running=False)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130
     text = err.decode()
+    assert proc.returncode == 130, text[-4000:]
     assert "sleeptime: interrupted" in text and "Traceback" not in text
     trials = optuna.load_study(study_name="interrupt", storage=_journal(tmp_path)).get_trials(deepcopy=False)  # fmt: skip
     assert not any(t.state == TrialState.RUNNING for t in trials)

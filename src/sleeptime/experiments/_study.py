@@ -9,9 +9,10 @@ Each trial is logged to MLflow as a nested run through :class:`MLflowTrialLogger
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -248,10 +249,49 @@ def run_study(
         }
         return search.evaluate(params)
 
-    study.optimize(
-        objective, n_trials=n_trials, callbacks=callbacks or [], show_progress_bar=progress
-    )
+    with _stop_on_interrupt() as interrupted:
+
+        def stop_if_interrupted(study: Any, trial: Any) -> None:
+            if interrupted():
+                study.stop()
+
+        study.optimize(
+            objective,
+            n_trials=n_trials,
+            callbacks=[*(callbacks or []), stop_if_interrupted],
+            show_progress_bar=progress,
+        )
+    if interrupted():
+        raise KeyboardInterrupt
     return study
+
+
+@contextlib.contextmanager
+def _stop_on_interrupt() -> Iterator[Callable[[], bool]]:
+    """The first Ctrl-C (SIGINT) asks the study to stop after the trial that is running (an
+    interrupt inside Optuna's bookkeeping of a trial's result can leave the trial half
+    written); the second one interrupts at once. Yields "was Ctrl-C pressed?". Only in the
+    main thread (where Python delivers signals); elsewhere it changes nothing."""
+    import signal
+    import sys
+    import threading
+
+    pressed = [False]
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: pressed[0]
+        return
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if pressed[0]:
+            raise KeyboardInterrupt
+        pressed[0] = True
+        print("sleeptime: stopping after the running trial (Ctrl-C again to stop now)", file=sys.stderr, flush=True)  # fmt: skip
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield lambda: pressed[0]
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def pareto_points(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
