@@ -184,8 +184,8 @@ def _mutations() -> list[tuple[str, Any, str]]:
         ),
         (
             "schema version",
-            setter(("schema_version",), 2),
-            r"schema_version: this runtime reads version 1",
+            setter(("schema_version",), 1),
+            r"schema_version: this runtime reads version 2",
         ),
         (
             "not a policy",
@@ -240,6 +240,18 @@ def _mutations() -> list[tuple[str, Any, str]]:
         ),
         ("features version", setter(("features", "version"), "other-9"), r"features.version"),
         ("ready share", setter(("decision", "ready_share", 0), 1.5), r"decision.ready_share"),
+        (
+            "no question draws",
+            setter(("decision", "question_draws"), 0),
+            r"decision.question_draws: expected an integer >= 1",
+        ),
+        (
+            "draws unlike the sleep tree",
+            lambda a: a["decision"].__setitem__(
+                "question_draws", a["decision"]["question_draws"] + 1
+            ),
+            r"decision.model.sleep.value\[\d+\]: expected \d+ numbers",
+        ),
         (
             "unknown model kind",
             setter(("decision", "model", "kind"), "onnx"),

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from sleeptime.estimators import CHEAP_FEATURES, LM_FEATURES
-from sleeptime.policy import Environment, LearnedPolicy
+from sleeptime.policy import Environment, LearnedPolicy, question_offsets
 from sleeptime.simulators import SimItems, items_from_workload, load_price_book
 from sleeptime.simulators._figures import paper_outcome_model
 from sleeptime.simulators._items import FloatArray
@@ -237,7 +237,8 @@ def exploration_data(
     0/1 outcomes in logs); ``"sampled"`` gives 0/1 outcomes, as logged traces of real runs
     would. Returns ``X`` (features, effective sleep level, budget), ``y`` and the cost tables
     measured in the replays: ``test_usd[s, b]`` (a query's own cost), ``sleep_usd[s]`` (a
-    context's sleep-time cost) and ``ready_share[s]`` (queries finding ``c'`` ready).
+    context's sleep-time cost) and ``ready_share[s]`` (queries finding ``c'`` ready); and the
+    question draws the sleep decision averages over (``question_offsets``).
     """
     env, items, cfg = scenario.env, scenario.train, scenario.config
     tables = env.action_tables(items)
@@ -279,6 +280,9 @@ def exploration_data(
         "test_usd": test_usd,
         "sleep_usd": sleep_usd,
         "ready_share": tables.ready.mean(axis=1),
+        "question_offsets": question_offsets(
+            items.features, items.context_features, items.query_context, features
+        ),
     }
 
 
@@ -308,4 +312,5 @@ def fit_policy(
         test_usd=data["test_usd"],
         sleep_usd=data["sleep_usd"],
         ready_share=data["ready_share"],
+        question_offsets=data.get("question_offsets"),
     )

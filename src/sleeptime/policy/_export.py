@@ -150,6 +150,7 @@ class DistilledPolicy(Policy):
         ready_share: FloatArray,
         lam: float,
         question_tokens: float,
+        question_draws: int = 1,
         name: str = "learned-exported",
     ) -> None:
         self.query_features = tuple(query_features)
@@ -160,6 +161,7 @@ class DistilledPolicy(Policy):
         self.ready_share = np.asarray(ready_share, dtype=np.float64)
         self.lam = float(lam)
         self.question_tokens = float(question_tokens)
+        self.question_draws = int(question_draws)
         self.name = name
 
     @property
@@ -171,13 +173,23 @@ class DistilledPolicy(Policy):
         out: FloatArray = tree.predict(X).reshape(-1, n_s, n_b).transpose(1, 2, 0)
         return out
 
+    def _sleep_table(self, X: FloatArray) -> FloatArray:
+        """``(draws, s, b, n)``: the sleep tree's outputs are draw-major."""
+        n_s, n_b = self.shape
+        out: FloatArray = (
+            self.sleep_tree.predict(X)
+            .reshape(-1, self.question_draws, n_s, n_b)
+            .transpose(1, 2, 3, 0)
+        )
+        return out
+
     def decide_test_arrays(self, X: FloatArray, sleep_action: IntArray, ready: NDArray[np.bool_], prompt_tokens: FloatArray) -> IntArray:  # fmt: skip
         s_eff = np.where(ready & (sleep_action > 0), sleep_action, 0).astype(np.int64)
         return choose_budget(self._table(self.test_tree, X), self.test_usd, s_eff, np.asarray(prompt_tokens, dtype=np.float64), self.lam)  # fmt: skip
 
     def decide_sleep_arrays(self, X: FloatArray, expected_queries: FloatArray, context_tokens: FloatArray) -> IntArray:  # fmt: skip
         context_tokens = np.asarray(context_tokens, dtype=np.float64)
-        return choose_sleep(self._table(self.sleep_tree, X), self.test_usd, self.sleep_usd, self.ready_share,
+        return choose_sleep(self._sleep_table(X), self.test_usd, self.sleep_usd, self.ready_share,
                             np.asarray(expected_queries, dtype=np.float64), context_tokens,
                             context_tokens + self.question_tokens, self.lam)  # fmt: skip
 
@@ -213,22 +225,25 @@ def distill(
 
     names = policy._names()
     query, context = input_features(names)
-    n_s, n_b = policy._tables()[0].shape[:2]
 
-    def fit(X: FloatArray, F: FloatArray) -> TreeModel:
-        target = policy.prediction_table(F).transpose(2, 0, 1).reshape(F.shape[0], n_s * n_b)
+    def fit(X: FloatArray, table: FloatArray) -> TreeModel:
+        # table: (..., s, b, rows) -> one row of outputs per input row
+        target = np.moveaxis(table, -1, 0).reshape(X.shape[0], -1)
         tree = DecisionTreeRegressor(max_depth=max_depth, min_samples_leaf=min_samples_leaf, random_state=seed)  # fmt: skip
         return TreeModel.from_sklearn(tree.fit(X, target))
 
     f, cf = items.features, items.context_features
-    test_tree = fit(np.column_stack([f[n] for n in query]), np.column_stack([f[n] for n in names]))
-    sleep_tree = fit(np.column_stack([cf[n] for n in context]), np.column_stack([cf[n] for n in names]))  # fmt: skip
+    Fq, Fc = np.column_stack([f[n] for n in names]), np.column_stack([cf[n] for n in names])
+    test_tree = fit(np.column_stack([f[n] for n in query]), policy.prediction_table(Fq))
+    sleep_table = policy.context_prediction_table(Fc)  # (draws, s, b, contexts)
+    sleep_tree = fit(np.column_stack([cf[n] for n in context]), sleep_table)
     test_usd, sleep_usd, ready_share = policy._tables()
     question = expected_prompt_tokens(items) - items.context_tokens
     return DistilledPolicy(
         query_features=query, context_features=context, test_tree=test_tree, sleep_tree=sleep_tree,
         test_usd=test_usd, sleep_usd=sleep_usd, ready_share=ready_share, lam=policy.lam,
         question_tokens=float(question.mean()) if question.size else 1.0,
+        question_draws=sleep_table.shape[0],
     )  # fmt: skip
 
 
@@ -320,6 +335,7 @@ def policy_artifact(
             "ready_share": policy.ready_share.tolist(),
             "question_tokens": policy.question_tokens,
             "chars_per_token": float(chars_per_token),
+            "question_draws": policy.question_draws,
             "model": {
                 "kind": "tree",
                 "test": policy.test_tree.to_json(),
@@ -350,4 +366,5 @@ def distilled_from_artifact(artifact: Mapping[str, Any]) -> DistilledPolicy:
         test_tree=TreeModel.from_json(dec["model"]["test"]), sleep_tree=TreeModel.from_json(dec["model"]["sleep"]),
         test_usd=np.asarray(dec["test_usd"]), sleep_usd=np.asarray(dec["sleep_usd"]),
         ready_share=np.asarray(dec["ready_share"]), lam=dec["lam"], question_tokens=dec["question_tokens"],
+        question_draws=dec["question_draws"],
     )  # fmt: skip

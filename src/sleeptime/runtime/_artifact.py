@@ -18,7 +18,7 @@ from sleeptime._errors import SleeptimeError
 
 #: The artifact format this runtime reads.
 FORMAT = "sleeptime.policy"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Request parameters an action may set, per decision.
 TEST_PARAMS = frozenset({"max_tokens", "reasoning_effort", "verbosity_prompt"})
 SLEEP_PARAMS = frozenset({"n_rewrites", "reasoning_effort", "max_tokens", "batch"})
@@ -263,12 +263,15 @@ def validate_artifact(data: Any, source: str = "<artifact>") -> None:
     for key in ("question_tokens", "chars_per_token"):
         if c.get(decision, key, "decision", float) <= 0:
             raise c.fail(f"decision.{key}", "expected a positive number")
+    draws = c.get(decision, "question_draws", "decision", int)
+    if draws < 1:
+        raise c.fail("decision.question_draws", f"expected an integer >= 1, got {draws}")
     model = c.get(decision, "model", "decision", dict)
     kind = c.get(model, "kind", "decision.model", str)
     if kind != "tree":
         raise c.fail("decision.model.kind", f"unknown decision model {kind!r} (known: tree)")
     _check_tree(c, c.get(model, "test", "decision.model", dict), "decision.model.test", n_inputs["query"], n_s * n_b)  # fmt: skip
-    _check_tree(c, c.get(model, "sleep", "decision.model", dict), "decision.model.sleep", n_inputs["context"], n_s * n_b)  # fmt: skip
+    _check_tree(c, c.get(model, "sleep", "decision.model", dict), "decision.model.sleep", n_inputs["context"], draws * n_s * n_b)  # fmt: skip
 
     actions = c.get(data, "actions", "", dict)
     c.get(actions, "model", "actions", str)

@@ -84,6 +84,7 @@ class RuntimePolicy:
         self._ready_share = [float(x) for x in dec["ready_share"]]
         self.question_tokens = float(dec["question_tokens"])
         self.chars_per_token = float(dec["chars_per_token"])
+        self.question_draws = int(dec["question_draws"])
         self._test_tree = _Tree(dec["model"]["test"])
         self._sleep_tree = _Tree(dec["model"]["sleep"])
         self.model: str = actions["model"]
@@ -190,13 +191,17 @@ class RuntimePolicy:
     def sleep_index(self, x: list[float], expected_queries: float, context_tokens: float, prompt_tokens: float) -> int:  # fmt: skip
         """The sleep level index for a context's input vector (names :attr:`context_features_used`)."""
         p = self._sleep_tree.leaf(x)
-        n_b, lam = self._n_b, self.lam
+        n_b, lam, draws = self._n_b, self.lam, self.question_draws
+        n_s = len(self._test_usd)
         best_per_level = []
         for s, costs in enumerate(self._test_usd):
-            base = s * n_b
-            best_per_level.append(
-                max(p[base + b] - lam * (costs[b][0] + costs[b][1] * prompt_tokens) for b in range(n_b))
-            )  # fmt: skip
+            cost = [lam * (costs[b][0] + costs[b][1] * prompt_tokens) for b in range(n_b)]
+            # the best budget for each question draw, averaged over the draws
+            total = 0.0
+            for m in range(draws):
+                base = (m * n_s + s) * n_b
+                total += max(p[base + b] - cost[b] for b in range(n_b))
+            best_per_level.append(total / draws)
         best0 = best_per_level[0]
         chosen, chosen_value = 0, expected_queries * best0
         for s in range(1, len(best_per_level)):
