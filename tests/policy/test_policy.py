@@ -62,6 +62,36 @@ def test_oracle_is_the_per_instance_optimum() -> None:
         assert agg["accuracy"] == pytest.approx(acc) and agg["usd_per_query"] == pytest.approx(usd)
 
 
+def test_count_blind_oracle_prices_sleep_with_expected_counts() -> None:
+    import dataclasses
+
+    env = Environment(paper_outcome_model(), list_prices_2025(), "gpt-4o-mini")
+    items = synthetic_items(400, arrivals=ArrivalProcess(queries=GeometricCount(3.0)), seed=2)
+    tables = env.action_tables(items)
+    assert tables.sleep_usd is not None
+    for s in range(env.n_sleep):
+        # the per-context sleep-time cost is what the replay charges for that work
+        agg = env.replay(items, np.full(items.n_contexts, s), np.zeros(items.n_queries, dtype=np.int64), bootstrap=0).aggregates  # fmt: skip
+        total = agg["usd_per_query"] * items.n_queries
+        assert tables.sleep_usd[s].sum() == pytest.approx(agg["sleep_share_of_usd"] * total)
+    counts = tables.counts.astype(np.float64)
+    for lam in (300.0, 3000.0):
+        full = OraclePolicy(lam, tables).decide(items, env)
+        # told the actual counts, the count-blind oracle is the oracle
+        knows = dataclasses.replace(items, context_features={"expected_queries": counts})
+        same = OraclePolicy(lam, tables, counts="expected").decide(knows, env)
+        assert np.array_equal(full[0], same[0]) and np.array_equal(full[1], same[1])
+        # told only the mean, it does no better than the oracle, and differs from it
+        blind_items = dataclasses.replace(
+            items, context_features={"expected_queries": np.full(items.n_contexts, counts.mean())}
+        )
+        blind = OraclePolicy(lam, tables, counts="expected").decide(blind_items, env)
+        value = [a - lam * u for a, u in (tables.evaluate(*full), tables.evaluate(*blind))]
+        assert value[1] <= value[0] + 1e-12 and not np.array_equal(full[0], blind[0])
+    with pytest.raises(ValueError, match="counts must be"):
+        OraclePolicy(1.0, counts="realized")
+
+
 def test_bisect_lam_meets_targets() -> None:
     lam = bisect_lam(lambda x: 1.0 / x, 0.01)
     assert lam == pytest.approx(100.0, rel=1e-6)
@@ -106,6 +136,14 @@ def test_scenario_and_learned_decisions_make_sense(scenario) -> None:  # type: i
     print({"sleep_rate_hot": slept[hot].mean(), "sleep_rate_cold": slept[~hot].mean(),
            "sleep_rate_predictable": slept[predictable].mean(), "sleep_rate_unpredictable": slept[~predictable].mean()})  # fmt: skip
     assert slept[hot].mean() > slept[~hot].mean()
+    # one input moved at a time, the rest kept: more sleep-time for more expected queries
+    # (predicted predictability moves it much less; at this size its direction is noise)
+    from sleeptime.policy._evaluate import decision_sensitivity
+
+    moved = decision_sensitivity(policy, sc.test, sc.env, 1500.0)
+    pp, eq = moved["predicted_predictability"], moved["expected_queries"]
+    assert eq["x0.5"] < eq["x1"] < eq["x2"]
+    assert pp["+0 sd"] == eq["x1"] == pytest.approx(float(np.mean(sleep > 0)))
     # the Policy interface (per moment, from features) decides exactly as the tables do
     policy.lam = 1500.0
     direct_sleep, direct_test = policy.decide(sc.test, sc.env)

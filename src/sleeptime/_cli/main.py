@@ -482,7 +482,7 @@ def _cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
 
     from sleeptime.experiments import CHEAP_POLICY_FEATURES, train_learned_policy
     from sleeptime.experiments._tracking import log_json, log_metrics, mlflow_run
-    from sleeptime.policy import ThresholdPolicy, compare_policies, paper_policy
+    from sleeptime.policy import ThresholdPolicy, compare_policies, operating_points, paper_policy
     from sleeptime.simulators._plots import plot_pareto
 
     scenario = _scenario(args)
@@ -511,6 +511,7 @@ def _cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
             ],
             "summary": summary,
             "details": s,
+            "operating_points": operating_points(result),
             "pareto_front": result["pareto_front"],
             "held_out_templates": list(scenario.test_templates),
             "mlflow_run_id": run.info.run_id,
@@ -544,8 +545,31 @@ def _cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
             lines.append(
                 f"learned: contexts given sleep-time compute by {feature} tercile: {shares}"
             )
-        oracle_red = r["details"]["learned"]["oracle_cost_reduction_at_equal_accuracy"]
-        lines.append(f"oracle: cost reduction at equal accuracy {oracle_red:+.1%}")
+        for feature, by in r["details"]["learned"].get("decision_sensitivity", {}).items():
+            shares = ", ".join(f"{k} {v:.0%}" for k, v in by.items())
+            lines.append(
+                f"learned: contexts given sleep-time compute with {feature} moved (the rest kept): {shares}"
+            )
+        d = r["details"]["learned"]
+        lines.append(
+            f"oracle: cost reduction at equal accuracy {d['oracle_cost_reduction_at_equal_accuracy']:+.1%}"
+        )
+        if "count_blind_oracle_cost_reduction_at_equal_accuracy" in d:
+            lines.append(f"count-blind oracle (latents, but only expected query counts): {d['count_blind_oracle_cost_reduction_at_equal_accuracy']:+.1%}; "
+                         f"learned closes {d['count_blind_gap_closed']:.2f} of its gap")  # fmt: skip
+        points = r["operating_points"]
+        if points:
+            names = list(points[0]["cost_change_at_equal_accuracy"])
+            lines.append("")
+            lines.append(
+                "cost at equal accuracy against each fixed strategy on the fixed Pareto front (simulated):"
+            )
+            lines.append(
+                f"  {'fixed strategy':<18} {'accuracy':>8}  " + "  ".join(f"{n:>18}" for n in names)
+            )
+            for pt in points:
+                ch = pt["cost_change_at_equal_accuracy"]
+                lines.append(f"  {pt['fixed']:<18} {pt['accuracy']:>8.3f}  " + "  ".join(f"{ch[n]:>+18.1%}" for n in names))  # fmt: skip
         lines.append(f"MLflow run {r['mlflow_run_id']}")
         return "\n".join(lines)
 
@@ -634,6 +658,19 @@ def _cmd_export(args: argparse.Namespace) -> dict[str, Any]:
             lines.append(f"vLLM Semantic Router decisions: {r['semantic_router']}")
         if "mlflow_model_uri" in r:
             lines.append(f"MLflow pyfunc model: {r['mlflow_model_uri']}")
+        points = r["operating_points"]
+        if points:
+            names = list(points[0]["cost_change_at_equal_accuracy"])
+            lines.append("")
+            lines.append(
+                "cost at equal accuracy against each fixed strategy on the fixed Pareto front (simulated):"
+            )
+            lines.append(
+                f"  {'fixed strategy':<18} {'accuracy':>8}  " + "  ".join(f"{n:>18}" for n in names)
+            )
+            for pt in points:
+                ch = pt["cost_change_at_equal_accuracy"]
+                lines.append(f"  {pt['fixed']:<18} {pt['accuracy']:>8.3f}  " + "  ".join(f"{ch[n]:>+18.1%}" for n in names))  # fmt: skip
         lines.append(f"MLflow run {r['mlflow_run_id']}")
         return "\n".join(lines)
 
@@ -715,6 +752,19 @@ def _cmd_optimize(args: argparse.Namespace) -> dict[str, Any]:
             lines.append(
                 f"  trial {p['trial']:>4}  accuracy {p['accuracy']:.3f}  USD/1k {1000 * p['usd_per_query']:.4f}  lam {p['lam']:.4g}"
             )
+        points = r["operating_points"]
+        if points:
+            names = list(points[0]["cost_change_at_equal_accuracy"])
+            lines.append("")
+            lines.append(
+                "cost at equal accuracy against each fixed strategy on the fixed Pareto front (simulated):"
+            )
+            lines.append(
+                f"  {'fixed strategy':<18} {'accuracy':>8}  " + "  ".join(f"{n:>18}" for n in names)
+            )
+            for pt in points:
+                ch = pt["cost_change_at_equal_accuracy"]
+                lines.append(f"  {pt['fixed']:<18} {pt['accuracy']:>8.3f}  " + "  ".join(f"{ch[n]:>+18.1%}" for n in names))  # fmt: skip
         lines.append(f"MLflow run {r['mlflow_run_id']}")
         return "\n".join(lines)
 

@@ -8,10 +8,11 @@ from sleeptime.policy._evaluate import (
     LearnedTables,
     bisect_lam,
     compare_policies,
+    operating_points,
     predicted_usd_per_query,
     summarize_policy,
 )
-from sleeptime.policy._learned import LearnedPolicy
+from sleeptime.policy._learned import LearnedPolicy, question_offsets
 
 __all__ = [
     "ActionTables",
@@ -25,7 +26,9 @@ __all__ = [
     "ThresholdPolicy",
     "bisect_lam",
     "compare_policies",
+    "operating_points",
     "paper_policy",
     "predicted_usd_per_query",
+    "question_offsets",
     "summarize_policy",
 ]

@@ -75,6 +75,10 @@ class Environment:
         p = np.empty((n_s, n_b, items.n_queries))
         usd = np.empty_like(p)
         ready = np.empty((n_s, items.n_queries), dtype=bool)
+        sleep_usd = np.zeros((n_s, items.n_contexts))
+        price = self.prices.price(self.model)
+        first = np.searchsorted(items.query_context, np.arange(items.n_contexts))
+        has_queries = np.bincount(items.query_context, minlength=items.n_contexts) > 0
         for s in range(n_s):
             sleep = np.full(items.n_contexts, s, dtype=np.int64)
             ready[s] = self.ready(items, sleep)
@@ -85,19 +89,35 @@ class Environment:
                 assert result.traces is not None
                 p[s, b] = result.traces["correct"]
                 usd[s, b] = result.traces["usd"]
-        return ActionTables(p, usd, ready, items.query_context, items.n_contexts)
+            tr = result.traces
+            assert tr is not None
+            per_query = (
+                price.batch_discount
+                * (
+                    price.input_usd_per_mtok * tr["sleep_input_tokens"]
+                    + price.output_usd_per_mtok * tr["sleep_output_tokens"]
+                )
+                / 1e6
+            )
+            if items.n_queries:
+                sleep_usd[s] = np.where(
+                    has_queries, per_query[np.minimum(first, items.n_queries - 1)], 0.0
+                )
+        return ActionTables(p, usd, ready, items.query_context, items.n_contexts, sleep_usd)
 
 
 @dataclass(frozen=True)
 class ActionTables:
     """``p[s, b, q]`` and ``usd[s, b, q]`` (the query's cost including its share of its
-    context's sleep-time cost) for every sleep level ``s`` and budget ``b``."""
+    context's sleep-time cost) for every sleep level ``s`` and budget ``b``; ``sleep_usd[s, c]``
+    the sleep-time cost of context ``c`` at level ``s`` (where measured)."""
 
     p: FloatArray
     usd: FloatArray
     ready: NDArray[np.bool_]
     query_context: IntArray
     n_contexts: int
+    sleep_usd: FloatArray | None = None
 
     @cached_property
     def counts(self) -> IntArray:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from sleeptime.policy._base import ActionTables, Environment, IntArray, Policy
+from sleeptime.policy._base import ActionTables, Environment, FloatArray, IntArray, Policy
 from sleeptime.simulators import SimItems
 
 
@@ -75,13 +75,27 @@ class OraclePolicy(Policy):
     For a price ``lam`` (accuracy per USD) it solves the per-instance optimum of accuracy minus
     ``lam`` times cost: per context, the sleep level whose best per-query budgets give the most
     ``sum_q [p_q - lam * usd_q]``, the sleep cost shared by the context's actual queries.
+
+    ``counts="expected"`` is the *count-blind* oracle: it still sees every latent and arrival
+    time, but prices sleep-time work with the expected number of queries (the context feature
+    ``expected_queries``), as any policy must that decides before the queries come:
+    ``n * mean_q [p_q - lam * usd_q] - lam * sleep_usd``. The gap between the two oracles is
+    what knowing the realized query count is worth; no feature can close it when counts are
+    drawn independently of everything observable.
     """
 
     name = "oracle"
 
-    def __init__(self, lam: float, tables: ActionTables | None = None) -> None:
+    def __init__(
+        self, lam: float, tables: ActionTables | None = None, *, counts: str = "actual"
+    ) -> None:
+        if counts not in ("actual", "expected"):
+            raise ValueError(f"counts must be 'actual' or 'expected', got {counts!r}")
         self.lam = lam
         self.tables = tables
+        self.counts = counts
+        if counts == "expected":
+            self.name = "oracle-count-blind"
 
     def _tables(self, items: SimItems, env: Environment) -> ActionTables:
         if self.tables is None or self.tables.p.shape[2] != items.n_queries:
@@ -90,15 +104,27 @@ class OraclePolicy(Policy):
 
     def _solve(self, items: SimItems, env: Environment) -> tuple[IntArray, IntArray]:
         t = self._tables(items, env)
-        value = t.p - self.lam * t.usd  # (s, b, q)
+        qc = items.query_context
+        n = np.maximum(t.counts, 1).astype(np.float64)
+        sleep_usd = t.sleep_usd
+        if self.counts == "expected":
+            if sleep_usd is None:
+                raise ValueError("the count-blind oracle needs tables with sleep_usd")
+            # each query's own cost: take its share of the context's sleep-time cost back out
+            value = t.p - self.lam * (t.usd - (sleep_usd / n)[:, None, qc])
+        else:
+            value = t.p - self.lam * t.usd  # (s, b, q)
         best_b = value.argmax(axis=1)  # (s, q)
         best = value.max(axis=1)  # (s, q)
-        per_ctx = np.stack(
+        per_ctx: FloatArray = np.stack(
             [
-                np.bincount(items.query_context, weights=best[s], minlength=items.n_contexts)
+                np.bincount(qc, weights=best[s], minlength=items.n_contexts)
                 for s in range(best.shape[0])
             ]
-        )
+        ).astype(np.float64)
+        if sleep_usd is not None and self.counts == "expected":
+            expected = np.asarray(items.context_features["expected_queries"], dtype=np.float64)
+            per_ctx = expected * per_ctx / n - self.lam * sleep_usd
         sleep = per_ctx.argmax(axis=0).astype(np.int64)
         test = best_b[np.repeat(sleep, t.counts), np.arange(items.n_queries)].astype(np.int64)
         return sleep, test

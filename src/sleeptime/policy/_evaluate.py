@@ -26,7 +26,7 @@ class LearnedTables:
     ``lam`` is then an argmax (the predictions do not depend on ``lam``)."""
 
     p_query: FloatArray  # (s, b, q)
-    p_context: FloatArray  # (s, b, c), from imputed context features
+    p_context: FloatArray  # (draws, s, b, c), from imputed context features and question draws
     policy: LearnedPolicy
 
     @classmethod
@@ -34,7 +34,7 @@ class LearnedTables:
         names = policy._names()
         Fq = np.column_stack([items.features[n] for n in names])
         Fc = np.column_stack([items.context_features[n] for n in names])
-        return cls(policy.prediction_table(Fq), policy.prediction_table(Fc), policy)
+        return cls(policy.prediction_table(Fq), policy.context_prediction_table(Fc), policy)
 
     def decide(self, items: SimItems, env: Environment, lam: float) -> tuple[IntArray, IntArray]:
         test, sleep_cost, ready_share = self.policy._tables()
@@ -215,6 +215,49 @@ def decision_breakdown(items: SimItems, sleep: IntArray) -> dict[str, Any]:
     return out
 
 
+#: Context inputs that carry a context's (predicted) predictability: moved together.
+PREDICTABILITY_INPUTS = (
+    "predicted_predictability",
+    "predicted_predictability_cheap",
+    "logprob_mean",
+)
+
+
+def decision_sensitivity(
+    policy: LearnedPolicy, items: SimItems, env: Environment, lam: float
+) -> dict[str, dict[str, float]]:
+    """What the sleep decision follows, one input at a time with the rest of each context kept
+    as it is: the share of contexts given sleep-time compute when the predicted predictability
+    is moved by -1, 0 and +1 standard deviations, and when the expected number of queries is
+    halved, kept and doubled. (Across contexts these inputs are correlated with others, e.g.
+    context length, so a breakdown by tercile mixes their effects; this one does not.)"""
+    import dataclasses
+
+    f = items.context_features
+    saved, policy.lam = policy.lam, lam
+    try:
+
+        def share(changed: dict[str, FloatArray]) -> float:
+            moved = dataclasses.replace(items, context_features={**f, **changed})
+            return float(np.mean(policy.decide_sleep(moved, env) > 0))
+
+        names = [n for n in PREDICTABILITY_INPUTS if n in f]
+        out: dict[str, dict[str, float]] = {}
+        if names:
+            out["predicted_predictability"] = {
+                f"{k:+d} sd": share({n: f[n] + k * float(np.std(f[n])) for n in names})
+                for k in (-1, 0, 1)
+            }
+        if "expected_queries" in f:
+            out["expected_queries"] = {
+                f"x{m:g}": share({"expected_queries": f["expected_queries"] * m})
+                for m in (0.5, 1.0, 2.0)
+            }
+        return out
+    finally:
+        policy.lam = saved
+
+
 def compare_policies(
     env: Environment,
     items: SimItems,
@@ -230,7 +273,9 @@ def compare_policies(
     The operating point: the best fixed strategy (``best_static``) is the most accurate one
     whose cost is within ``budget_usd_per_1k`` (default: test-only at the middle budget, what
     an assistant without sleep-time compute would run). Each learned policy and the oracle are
-    swept over ``lam``; the cost at equal accuracy is read off the Pareto front of that sweep
+    swept over ``lam``, and so is the count-blind oracle (every latent, but only the expected
+    number of queries per context: an upper bound for policies that decide sleep-time work
+    before the queries come); the cost at equal accuracy is read off the Pareto front of that sweep
     (linear between the two points around the accuracy: a mix of the two policies reaches
     it), and so is the accuracy at equal cost. Bootstrap intervals (contexts resampled) are
     given for the swept point that first reaches the accuracy ("reaching point").
@@ -278,6 +323,14 @@ def compare_policies(
     candidates: list[tuple[str, Callable[[float], tuple[IntArray, IntArray]], str]] = [
         ("oracle", oracle_at, "oracle")
     ]
+    if "expected_queries" in items.context_features:
+        blind = OraclePolicy(1.0, tables, counts="expected")
+
+        def blind_at(lam: float) -> tuple[IntArray, IntArray]:
+            blind.lam = lam
+            return blind._solve(items, env)
+
+        candidates.append((blind.name, blind_at, "oracle"))
     for learned_policy in learned:
         candidates.append(
             (
@@ -289,11 +342,14 @@ def compare_policies(
 
     decisions: dict[str, dict[str, tuple[IntArray, IntArray]]] = {}
     interpolated: dict[str, dict[str, float]] = {}
+    sweeps: dict[str, list[tuple[float, float, float]]] = {}
+    lam_at_accuracy: dict[str, float] = {}
     for name, decide, group in candidates:
         # the lam -> (accuracy, cost) curve need not be monotone: read values off its Pareto front
-        sweep = lam_sweep(tables, decide)
+        sweep = sweeps[name] = lam_sweep(tables, decide)
         lam_acc, usd_at_acc = at_equal_accuracy(sweep, target_acc)
         lam_cost, acc_at_cost = at_equal_cost(sweep, target_usd)
+        lam_at_accuracy[name] = lam_acc
         interpolated[name] = {
             "usd_at_equal_accuracy": usd_at_acc,
             "accuracy_at_equal_cost": acc_at_cost,
@@ -349,12 +405,26 @@ def compare_policies(
                 gap, tables.n_contexts, n_boot=n_boot, seed=seed
             ),
             "oracle_cost_reduction_at_equal_accuracy": 1
+            - interpolated["oracle"]["usd_at_equal_accuracy"] / target_usd,
+            "oracle_cost_reduction_at_reaching_point": 1
             - float(c_oracle.sum()) / float(c_static.sum()),
         }
-    for name, _, group in candidates:
-        if group == "learned" and "expected_queries" in items.context_features:
+        if "oracle-count-blind" in interpolated:
+            blind_usd = interpolated["oracle-count-blind"]["usd_at_equal_accuracy"]
+            summary[name]["count_blind_oracle_cost_reduction_at_equal_accuracy"] = (
+                1 - blind_usd / target_usd
+            )
+            summary[name]["count_blind_gap_closed"] = (
+                target_usd - interpolated[name]["usd_at_equal_accuracy"]
+            ) / max(target_usd - blind_usd, 1e-15)
+    for learned_policy in learned:
+        name = learned_policy.name
+        if "expected_queries" in items.context_features:
             summary[name]["decision_breakdown"] = decision_breakdown(
                 items, decisions[name]["equal_accuracy"][0]
+            )
+            summary[name]["decision_sensitivity"] = decision_sensitivity(
+                learned_policy, items, env, lam_at_accuracy[name]
             )
     front = pareto_front([r["accuracy"] for r in rows], [r["usd_per_query"] for r in rows])
     return {
@@ -363,4 +433,24 @@ def compare_policies(
         "pareto_front": [rows[i]["name"] for i in front],
         "decisions": decisions,
         "tables": tables,
+        "sweeps": sweeps,
     }
+
+
+def operating_points(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """For every fixed strategy on the fixed strategies' Pareto front, the change in USD per
+    query of each swept policy (learned ones, the oracles) at that strategy's accuracy: negative
+    is cheaper; NaN where the policy never reaches that accuracy. ``result`` is
+    :func:`compare_policies`' output."""
+    fixed = [r for r in result["policies"] if r["group"] in ("test-only", "fixed sleep-time")]
+    front = pareto_front([r["accuracy"] for r in fixed], [r["usd_per_query"] for r in fixed])
+    out = []
+    for i in sorted(front, key=lambda k: fixed[k]["usd_per_query"]):
+        r = fixed[i]
+        changes = {}
+        for name, sweep in result["sweeps"].items():
+            _, usd = at_equal_accuracy(sweep, r["accuracy"])
+            changes[name] = usd / r["usd_per_query"] - 1
+        out.append({"fixed": r["name"], "accuracy": r["accuracy"], "usd_per_1k_queries": r["usd_per_1k_queries"],
+                    "cost_change_at_equal_accuracy": changes})  # fmt: skip
+    return out
