@@ -102,6 +102,19 @@ def main() -> None:
     rt = [runtime.budgets.index(runtime.decide_test(rows[q], sleep_level=levels[q], c_prime_ready=True, prompt_tokens=float(prompt[q]))["budget"]) for q in range(n)]  # fmt: skip
     assert np.array_equal(lib, np.array(rt)), "runtime and library disagree"
 
+    ctx_rows = [{k: float(items.context_features[k][c]) for k in runtime.context_features_used} for c in range(items.n_contexts)]  # fmt: skip
+    j = 0
+
+    def runtime_sleep_call() -> object:
+        nonlocal j
+        j = (j + 1) % items.n_contexts
+        return runtime.decide_sleep(ctx_rows[j], context_tokens=float(items.context_tokens[j]))
+
+    lib_sleep = distilled.decide_sleep(items, scenario.env)
+    rt_sleep = [runtime.sleep_levels.index(runtime.decide_sleep(ctx_rows[c], context_tokens=float(items.context_tokens[c]))["sleep_level"]) for c in range(items.n_contexts)]  # fmt: skip
+    assert np.array_equal(lib_sleep, np.array(rt_sleep)), "runtime and library disagree (sleep)"
+
+    t_sleep = per_call(runtime_sleep_call, 5_000, args.rounds)
     t_rt = per_call(runtime_call, 20_000, args.rounds)
     t_sk = per_call(sklearn_predict, 300, args.rounds)
     t_lib = per_call(library_decision, 30, args.rounds)
@@ -109,9 +122,12 @@ def main() -> None:
     print(f"artifact: {size / 1024:.0f} KiB, {distilled.test_tree.n_leaves} + {distilled.sleep_tree.n_leaves} leaves; load {1000 * load_s:.1f} ms")  # fmt: skip
     print(f"import sleeptime.runtime (fresh interpreter, median of 7): {1000 * t_import:.1f} ms")
     print(f"runtime decide_test (pure Python, returns request params): {1e6 * t_rt:8.2f} us per decision")  # fmt: skip
+    print(f"runtime decide_sleep ({runtime.question_draws} question draws, once per context): {1e6 * t_sleep:8.2f} us per decision")  # fmt: skip
     print(f"sklearn predict, learned policy's HGB model, one row:       {1e6 * t_sk:8.2f} us")
     print(f"library decision for one query (HGB, every action pair):   {1e6 * t_lib:8.2f} us ({t_lib / t_rt:.0f}x the runtime)")  # fmt: skip
-    print(f"decisions checked equal to the library's distilled policy on {n} held-out rows")
+    print(
+        f"decisions checked equal to the library's distilled policy on {n} held-out query rows and {items.n_contexts} contexts"
+    )
     print(f"ratio={t_sk / t_rt:.1f}")
 
 

@@ -617,12 +617,12 @@ def _cmd_export(args: argparse.Namespace) -> dict[str, Any]:
     scenario = _scenario(args)
     features = CHEAP_POLICY_FEATURES if args.features == "cheap" else ALL_FEATURES
     params = {**scenario.config.to_params(), "features": args.features,
-              "budget_usd_per_1k": args.budget_usd_per_1k, "max_depth": args.max_depth}  # fmt: skip
+              "budget_usd_per_1k": args.budget_usd_per_1k, "max_depth": args.max_depth, "transfer_set": args.transfer_set}  # fmt: skip
     with mlflow_run("export", params=params, uri=args.tracking_uri, kind="export") as run:
         tables = scenario.env.action_tables(scenario.test)  # held-out outcomes, computed once
         policy, info = train_for_budget(scenario, features, args.budget_usd_per_1k, tables=tables)
         artifact, _ = export_policy(scenario, policy, args.out, config=params, mlflow_run_id=run.info.run_id,
-                                    max_depth=args.max_depth, tables=tables)  # fmt: skip
+                                    max_depth=args.max_depth, tables=tables, transfer_served=args.transfer_set == "training+served")  # fmt: skip
         fid = artifact["fidelity"]
         log_metrics({**{k: v for k, v in info.items() if isinstance(v, float)}, **{f"exported.{k}": v for k, v in fid.items() if isinstance(v, float)}})  # fmt: skip
         log_file(args.out, "export")
@@ -1024,6 +1024,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--budget-usd-per-1k", type=float, default=0.12,
                         help="target spend, USD per 1,000 queries (default 0.12)")  # fmt: skip
     export.add_argument("--max-depth", type=int, default=10, help="depth of the distilled trees (default 10)")  # fmt: skip
+    export.add_argument("--transfer-set", choices=("training+served", "training"), default="training+served",
+                        help="inputs the trees are fitted on: the training contexts and the served (held-out) contexts' features, "
+                             "labelled by the learned policy without outcomes (default), or the training contexts only")  # fmt: skip
     export.add_argument("--semantic-router", default=None, metavar="YAML",
                         help="also write vLLM Semantic Router decisions to this YAML")  # fmt: skip
     export.add_argument("--mlflow-model", action="store_true",

@@ -97,12 +97,24 @@ def export_policy(
     max_depth: int | None = 10,
     min_samples_leaf: int = 4,
     tables: ActionTables | None = None,
+    transfer_served: bool = True,
 ) -> tuple[dict[str, Any], DistilledPolicy]:
-    """Distil ``learned`` on the training contexts, measure it on the held-out ones, write the
-    artifact to ``out`` (atomically) and return it with the distilled policy."""
-    distilled = distill(learned, scenario.train, max_depth=max_depth, min_samples_leaf=min_samples_leaf, seed=scenario.config.seed)  # fmt: skip
+    """Distil ``learned`` on the training contexts (and, with ``transfer_served``, on the
+    features of the held-out contexts it will serve: the learned policy labels them, no outcome
+    is read, as a router's operator would distil on the contexts in its store), measure it on
+    the held-out contexts, write the artifact to ``out`` (atomically) and return it with the
+    distilled policy."""
+    # the transfer set: the training contexts and the served traffic's features (no outcomes)
+    transfer = scenario.test if transfer_served else None
+    distilled = distill(learned, scenario.train, transfer=transfer, max_depth=max_depth, min_samples_leaf=min_samples_leaf, seed=scenario.config.seed)  # fmt: skip
     fid = fidelity(scenario, learned, distilled, tables)
-    cfg = {**config, "distill.max_depth": max_depth, "distill.min_samples_leaf": min_samples_leaf}
+    fid["transfer_set"] = (
+        "training contexts and served contexts (features only)"
+        if transfer_served
+        else "training contexts"
+    )
+    cfg = {**config, "distill.max_depth": max_depth, "distill.min_samples_leaf": min_samples_leaf,
+           "distill.transfer_served": transfer_served}  # fmt: skip
     artifact = policy_artifact(distilled, scenario.env, config=cfg, mlflow_run_id=mlflow_run_id,
                                chars_per_token=chars_per_token(scenario), fidelity=fid)  # fmt: skip
     write_artifact(artifact, out)

@@ -330,7 +330,7 @@ def compare_policies(
             blind.lam = lam
             return blind._solve(items, env)
 
-        candidates.append((blind.name, blind_at, "oracle"))
+        candidates.append((blind.name, blind_at, "oracle (count-blind)"))
     for learned_policy in learned:
         candidates.append(
             (

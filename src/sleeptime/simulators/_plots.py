@@ -171,11 +171,6 @@ def plot_pareto(points: Sequence[Mapping[str, Any]], path: str | Path, *, title:
             if "accuracy_ci95" in p:
                 lo, hi = p["accuracy_ci95"]
                 ax.plot([p["usd_per_1k_queries"]] * 2, [lo, hi], color=f"C{gi}", alpha=0.5, lw=1)
-    # label the front only: every point labelled makes an unreadable cloud
-    for i in front:
-        p = points[i]
-        ax.annotate(str(p["name"]), (p["usd_per_1k_queries"], p["accuracy"]), fontsize=6,
-                    xytext=(4, -9), textcoords="offset points")  # fmt: skip
     ax.plot(
         [points[i]["usd_per_1k_queries"] for i in front],
         [points[i]["accuracy"] for i in front],
@@ -189,7 +184,32 @@ def plot_pareto(points: Sequence[Mapping[str, Any]], path: str | Path, *, title:
     ax.set_title(title or f"Accuracy vs cost ({SIMULATED})", fontsize=10)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, loc="lower right")
+    # label the front only (every point labelled makes an unreadable cloud), each label where it
+    # overlaps no label placed before it; one that finds no free place is left out
+    _place_labels(ax, [points[i] for i in front])
     return _save(fig, path)
+
+
+def _place_labels(ax: Any, points: Sequence[Mapping[str, Any]], fontsize: float = 6) -> None:
+    fig = ax.figure
+    fig.canvas.draw()
+    to_px = fig.dpi / 72  # points -> pixels
+    width_pt, height_pt = 0.55 * fontsize, 1.2 * fontsize  # per character; per line
+    taken: list[tuple[float, float, float, float]] = []
+    offsets = ((4, -9), (4, 4), (-4, 4), (-4, -9), (4, -18), (4, 13), (-4, -18), (-4, 13))
+    for p in points:
+        name = str(p["name"])
+        x, y = ax.transData.transform((p["usd_per_1k_queries"], p["accuracy"]))
+        w, h = len(name) * width_pt * to_px, height_pt * to_px
+        for dx, dy in offsets:
+            left = x + dx * to_px - (w if dx < 0 else 0)
+            box = (left, y + dy * to_px, left + w, y + dy * to_px + h)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in taken):  # fmt: skip
+                taken.append(box)
+                ax.annotate(name, (p["usd_per_1k_queries"], p["accuracy"]), fontsize=fontsize,
+                            xytext=(dx, dy), textcoords="offset points",
+                            ha="right" if dx < 0 else "left")  # fmt: skip
+                break
 
 
 def plot_test_tokens(
