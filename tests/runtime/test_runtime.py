@@ -329,3 +329,13 @@ def test_export_cli_writes_artifact_and_semantic_router_yaml(tmp_path: Path, mon
     assert 0.5 <= out["fidelity"]["budget_agreement"] <= 1.0
     config = yaml.safe_load((tmp_path / "sr.yaml").read_text())
     assert len(config["routing"]["decisions"]) == len(runtime.budgets) + 1
+    # the text a person reads, from the training contexts alone this time
+    assert (
+        main(["export", "--contexts", "210", "--out", "q.json", "--transfer-set", "training"]) == 0
+    )
+    text = capsys.readouterr().out
+    assert "agreement with the learned policy: sleep" in text and "q.json" in text
+    assert (
+        RuntimePolicy.load(tmp_path / "q.json").artifact["config"]["distill.transfer_served"]
+        is False
+    )

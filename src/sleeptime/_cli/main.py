@@ -658,19 +658,6 @@ def _cmd_export(args: argparse.Namespace) -> dict[str, Any]:
             lines.append(f"vLLM Semantic Router decisions: {r['semantic_router']}")
         if "mlflow_model_uri" in r:
             lines.append(f"MLflow pyfunc model: {r['mlflow_model_uri']}")
-        points = r["operating_points"]
-        if points:
-            names = list(points[0]["cost_change_at_equal_accuracy"])
-            lines.append("")
-            lines.append(
-                "cost at equal accuracy against each fixed strategy on the fixed Pareto front (simulated):"
-            )
-            lines.append(
-                f"  {'fixed strategy':<18} {'accuracy':>8}  " + "  ".join(f"{n:>18}" for n in names)
-            )
-            for pt in points:
-                ch = pt["cost_change_at_equal_accuracy"]
-                lines.append(f"  {pt['fixed']:<18} {pt['accuracy']:>8.3f}  " + "  ".join(f"{ch[n]:>+18.1%}" for n in names))  # fmt: skip
         lines.append(f"MLflow run {r['mlflow_run_id']}")
         return "\n".join(lines)
 
@@ -752,19 +739,6 @@ def _cmd_optimize(args: argparse.Namespace) -> dict[str, Any]:
             lines.append(
                 f"  trial {p['trial']:>4}  accuracy {p['accuracy']:.3f}  USD/1k {1000 * p['usd_per_query']:.4f}  lam {p['lam']:.4g}"
             )
-        points = r["operating_points"]
-        if points:
-            names = list(points[0]["cost_change_at_equal_accuracy"])
-            lines.append("")
-            lines.append(
-                "cost at equal accuracy against each fixed strategy on the fixed Pareto front (simulated):"
-            )
-            lines.append(
-                f"  {'fixed strategy':<18} {'accuracy':>8}  " + "  ".join(f"{n:>18}" for n in names)
-            )
-            for pt in points:
-                ch = pt["cost_change_at_equal_accuracy"]
-                lines.append(f"  {pt['fixed']:<18} {pt['accuracy']:>8.3f}  " + "  ".join(f"{ch[n]:>+18.1%}" for n in names))  # fmt: skip
         lines.append(f"MLflow run {r['mlflow_run_id']}")
         return "\n".join(lines)
 

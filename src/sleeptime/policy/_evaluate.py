@@ -423,9 +423,10 @@ def compare_policies(
             summary[name]["decision_breakdown"] = decision_breakdown(
                 items, decisions[name]["equal_accuracy"][0]
             )
-            summary[name]["decision_sensitivity"] = decision_sensitivity(
-                learned_policy, items, env, lam_at_accuracy[name]
-            )
+            if math.isfinite(lam_at_accuracy[name]):  # NaN where it never reaches the accuracy
+                summary[name]["decision_sensitivity"] = decision_sensitivity(
+                    learned_policy, items, env, lam_at_accuracy[name]
+                )
     front = pareto_front([r["accuracy"] for r in rows], [r["usd_per_query"] for r in rows])
     return {
         "policies": rows,
