@@ -229,8 +229,8 @@ def distill(
     learned policy labels them; no outcome is read), typically the contexts and queries of the
     traffic the router will serve. Trees copy the learned policy well where they have seen
     inputs, and held-out templates can lie outside the training contexts' range (measured on the
-    quickstart scenario: 84% agreement on held-out sleep levels from the training contexts
-    alone).
+    quickstart scenario: 84-90% agreement on held-out sleep levels from the training contexts
+    alone, 97% with the served contexts' features).
     """
     from sklearn.tree import DecisionTreeRegressor
 

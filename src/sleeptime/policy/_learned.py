@@ -21,7 +21,7 @@ predictability), taken from training queries at evenly spaced quantiles. The val
 level averages the best test-time choice over the draws. Taking the best choice for the
 *average* question instead (one draw of zeros) undervalues sleep-time work, because the test-time
 decision adapts to each question (measured on the quickstart scenario: 8 draws cut the cost at
-equal accuracy against fixed(k1,b1) by 4.1 more points than one, 3.6 with cheap features).
+equal accuracy against fixed(k1,b1) by 4 to 5 more points than one, 3.6 with cheap features).
 
 Unlike imitating an oracle, this uses the price ``lam`` at decision time, so one fitted model
 serves every budget (bisection on ``lam`` hits a dollar target without refitting), and it
