@@ -190,6 +190,20 @@ def test_compare_train_and_mlflow_runs(
     oracle = next(r for r in out["policies"] if r["name"] == "oracle @ equal accuracy")
     best = next(r for r in out["policies"] if r["name"] == out["summary"]["best_static"])
     assert oracle["usd_per_query"] <= best["usd_per_query"] * (1 + 1e-9)
+    # the count-blind oracle knows less than the oracle and more than a fixed strategy
+    d = out["details"]["learned"]
+    blind = d["count_blind_oracle_cost_reduction_at_equal_accuracy"]
+    assert 0 <= blind <= d["oracle_cost_reduction_at_equal_accuracy"] + 1e-9
+    # every fixed Pareto point gets each swept policy's cost change; the best fixed one is there
+    points = {pt["fixed"]: pt["cost_change_at_equal_accuracy"] for pt in out["operating_points"]}
+    assert set(next(iter(points.values()))) == {
+        "oracle",
+        "oracle-count-blind",
+        "learned",
+        "learned-cheap",
+    }
+    here = points[out["summary"]["best_static"]]
+    assert here["learned"] == pytest.approx(-out["summary"]["cost_reduction_at_equal_accuracy"])
     assert main(["train", "--contexts", "210", "--json", "--budget-usd-per-1k", "0.15"]) == 0
     trained = json.loads(capsys.readouterr().out)
     assert abs(trained["held_out_spend_error"]) < 0.02
