@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class SleeptimeError(Exception):
     """Base class of every error that sleeptime raises on bad input or configuration."""
@@ -29,3 +31,15 @@ class DuplicateIdError(WorkloadError):
 
 class UnknownFormatError(WorkloadError):
     """The format of a workload file is neither given nor recognisable from its fields."""
+
+
+def read_text(path: str | Path, error: type[SleeptimeError], missing: str = "no such file") -> str:
+    """The UTF-8 text of the file at ``path``; an ``error`` naming the file when it is missing
+    (``missing`` says so, and how to fix it) or cannot be read."""
+    p = Path(path)
+    try:
+        return p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{p}: {missing}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{p}: cannot read it: {exc}") from None

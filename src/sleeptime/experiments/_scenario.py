@@ -242,8 +242,7 @@ def exploration_data(
     """
     env, items, cfg = scenario.env, scenario.train, scenario.config
     tables = env.action_tables(items)
-    price = env.prices.price(env.model)
-    inp, outp = price.input_usd_per_mtok / 1e6, price.output_usd_per_mtok / 1e6
+    assert tables.sleep_usd is not None
     F = np.column_stack([items.features[n] for n in features])
     n_s, n_b = env.n_sleep, env.n_budgets
     counts = items.per_query(tables.counts.astype(np.float64))
@@ -251,19 +250,10 @@ def exploration_data(
     X_parts, y_parts = [], []
     test_usd = np.zeros((n_s, n_b, 2))  # (intercept, USD per prompt token)
     sleep_usd = np.zeros((n_s, 2))  # (intercept, USD per context token)
-    zeros = np.zeros(items.n_queries, dtype=np.int64)
     prompt = items.per_query(items.context_tokens) + items.question_tokens
     for s in range(n_s):
-        # the context's sleep-time USD, from the token counts its traces log
-        traces = env.replay(
-            items, np.full(items.n_contexts, s, dtype=np.int64), zeros, bootstrap=0
-        ).traces
-        assert traces is not None
-        ctx_usd = price.batch_discount * (
-            inp * traces["sleep_input_tokens"] + outp * traces["sleep_output_tokens"]
-        )
-        first = np.concatenate(([0], np.cumsum(tables.counts)[:-1]))
-        sleep_usd[s] = _line(items.context_tokens, ctx_usd[first])
+        ctx_usd = items.per_query(tables.sleep_usd[s])  # the context's sleep-time USD, per query
+        sleep_usd[s] = _line(items.context_tokens, tables.sleep_usd[s])
         rows = tables.ready[s] if s else np.ones(items.n_queries, dtype=bool)
         for b in range(n_b):
             test_usd[s, b] = _line(prompt[rows], (tables.usd[s, b] - ctx_usd / counts)[rows])

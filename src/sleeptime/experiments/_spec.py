@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sleeptime._errors import SleeptimeError
+from sleeptime._errors import SleeptimeError, read_text
 
 KINDS = ("policy", "paper_gsm", "paper_aime", "amortization", "what_if_prices")
 
@@ -114,12 +114,7 @@ def parse_spec(text: str, *, source: str = "<spec>", reduced: bool = False) -> E
 def load_spec(path: str | Path, *, reduced: bool | None = None) -> ExperimentSpec:
     """Read the spec at ``path`` (``reduced`` defaults to ``$SLEEPTIME_REDUCED``)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"{p}: no such spec (the specs that ship are in experiments/)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{p}: cannot read it: {exc}") from None
+    text = read_text(p, SpecError, "no such spec (the specs that ship are in experiments/)")
     spec = parse_spec(
         text, source=str(p), reduced=reduced_from_env() if reduced is None else reduced
     )

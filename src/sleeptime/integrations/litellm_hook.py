@@ -20,7 +20,7 @@ The decision made is written back to ``metadata["sleeptime"]["decision"]`` for l
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,6 @@ class _Context:
     features: dict[str, float]
     sleep_level: str = "none"
     c_prime: str | None = None
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 class SleeptimeHook(CustomLogger):
@@ -55,10 +54,13 @@ class SleeptimeHook(CustomLogger):
         """Register a context and decide its sleep-time work (``plan["run"]``: start it).
 
         ``features``: LM-derived features where the policy reads them (see the artifact)."""
-        extra = {"expected_queries": float(expected_queries), **(features or {})}
-        feats = {**self.policy.context_features(text), **extra}
+        feats = {
+            **self.policy.context_features(text),
+            "expected_queries": float(expected_queries),
+            **(features or {}),
+        }
         plan = self.policy.decide_sleep(feats, context=None, context_tokens=len(text) / self.policy.chars_per_token)  # fmt: skip
-        self.contexts[context_id] = _Context(text, feats, plan["sleep_level"], None, extra)
+        self.contexts[context_id] = _Context(text, feats, plan["sleep_level"])
         return plan
 
     def set_c_prime(self, context_id: str, text: str) -> None:

@@ -77,6 +77,7 @@ class Environment:
         ready = np.empty((n_s, items.n_queries), dtype=bool)
         sleep_usd = np.zeros((n_s, items.n_contexts))
         price = self.prices.price(self.model)
+        inp, outp = price.input_usd_per_mtok / 1e6, price.output_usd_per_mtok / 1e6
         first = np.searchsorted(items.query_context, np.arange(items.n_contexts))
         has_queries = np.bincount(items.query_context, minlength=items.n_contexts) > 0
         for s in range(n_s):
@@ -91,13 +92,9 @@ class Environment:
                 usd[s, b] = result.traces["usd"]
             tr = result.traces
             assert tr is not None
-            per_query = (
-                price.batch_discount
-                * (
-                    price.input_usd_per_mtok * tr["sleep_input_tokens"]
-                    + price.output_usd_per_mtok * tr["sleep_output_tokens"]
-                )
-                / 1e6
+            # the context's sleep-time USD from the token counts its traces log (the replay's sum)
+            per_query = price.batch_discount * (
+                inp * tr["sleep_input_tokens"] + outp * tr["sleep_output_tokens"]
             )
             if items.n_queries:
                 sleep_usd[s] = np.where(

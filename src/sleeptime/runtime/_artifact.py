@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sleeptime._errors import SleeptimeError
+from sleeptime._errors import SleeptimeError, read_text
 
 #: The artifact format this runtime reads.
 FORMAT = "sleeptime.policy"
@@ -56,14 +56,7 @@ def parse_artifact(text: str, source: str = "<artifact>") -> dict[str, Any]:
 
 def load_artifact(path: str | Path) -> dict[str, Any]:
     """Read, parse and validate the artifact at ``path``."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ArtifactError(f"{p}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ArtifactError(f"{p}: cannot read it: {exc}") from None
-    return parse_artifact(text, str(p))
+    return parse_artifact(read_text(path, ArtifactError), str(Path(path)))
 
 
 class _Checker:
