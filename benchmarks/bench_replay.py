@@ -19,8 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from sleeptime.simulators import SimItems, list_prices_2025, replay, synthetic_items
-from sleeptime.simulators._figures import paper_outcome_model
+from sleeptime.simulators import (
+    SimItems,
+    list_prices_2025,
+    paper_outcome_model,
+    replay,
+    synthetic_items,
+)
 from sleeptime.simulators._outcomes import PaperOutcomeModel
 from sleeptime.simulators._replay import SLEEP_PROMPT_TOKENS, TEST_PROMPT_TOKENS
 from sleeptime.workloads import ArrivalProcess, GeometricCount

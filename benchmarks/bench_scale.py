@@ -26,7 +26,7 @@ REPLAY = r"""
 import json, resource, sys, time
 import numpy as np
 from sleeptime.simulators import list_prices_2025, replay, replay_stream, synthetic_items
-from sleeptime.simulators._figures import paper_outcome_model
+from sleeptime.simulators import paper_outcome_model
 
 queries, how = int(sys.argv[1]), sys.argv[2]
 model, prices = paper_outcome_model(), list_prices_2025()

@@ -66,7 +66,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     folder = tmp_path_factory.mktemp("exported")
     for name, features in (("cheap", CHEAP_POLICY_FEATURES), ("all", ALL_FEATURES)):
         learned = train_learned_policy(scenario, features=features, max_iter=60)
-        learned.lam = 1500.0
+        learned.set_params(lam=1500.0)
         path = folder / f"{name}.json"
         artifact, distilled = export_policy(
             scenario, learned, path, config={"features": name}, mlflow_run_id=None

@@ -14,7 +14,7 @@ import hashlib, json, os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 from sleeptime.simulators import list_prices_2025, replay, synthetic_items
-from sleeptime.simulators._figures import paper_outcome_model
+from sleeptime.simulators import paper_outcome_model
 
 def digest(*arrays):
     h = hashlib.sha256()

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# the root exception lives in the runtime, which a router may copy out alone
+from sleeptime.runtime import SleeptimeError
 
-class SleeptimeError(Exception):
-    """Base class of every error that sleeptime raises on bad input or configuration."""
+__all__ = [
+    "DuplicateIdError",
+    "EmptyWorkloadError",
+    "MalformedRecordError",
+    "MissingFieldError",
+    "SleeptimeError",
+    "UnknownFormatError",
+    "WorkloadError",
+    "read_text",
+]
 
 
 class WorkloadError(SleeptimeError, ValueError):

@@ -75,11 +75,11 @@ def test_spec_defaults_and_reduced_size(monkeypatch: pytest.MonkeyPatch, tmp_pat
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SLEEPTIME_REDUCED", raising=False)
     full = quickstart_spec()
-    assert full.kind == "policy" and full["workload"]["contexts"] == 1400
+    assert full.kind == "policy" and full.workload.contexts == 1400
     small = quickstart_spec(reduced=True)
-    assert small["workload"]["contexts"] == 140 and small["study"]["trials"] == 4
+    assert small.workload.contexts == 140 and small.study.trials == 4
     monkeypatch.setenv("SLEEPTIME_REDUCED", "1")
-    assert quickstart_spec()["workload"]["contexts"] == 140
+    assert quickstart_spec().workload.contexts == 140
     assert os.environ["SLEEPTIME_REDUCED"] == "1"
 
 

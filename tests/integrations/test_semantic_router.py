@@ -11,8 +11,7 @@ import yaml
 from sleeptime.integrations.semantic_router import level_tag, semantic_router_yaml
 from sleeptime.policy import Environment
 from sleeptime.policy._export import request_actions
-from sleeptime.simulators import load_price_book
-from sleeptime.simulators._figures import paper_outcome_model
+from sleeptime.simulators import load_price_book, paper_outcome_model
 
 
 def _check_shape(config: dict[str, Any], artifact: dict[str, Any]) -> None:

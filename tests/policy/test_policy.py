@@ -24,8 +24,7 @@ from sleeptime.policy import (
     OraclePolicy,
     bisect_lam,
 )
-from sleeptime.simulators import list_prices_2025, synthetic_items
-from sleeptime.simulators._figures import paper_outcome_model
+from sleeptime.simulators import list_prices_2025, paper_outcome_model, synthetic_items
 from sleeptime.workloads import ArrivalProcess, GeometricCount, generate_workload
 
 
@@ -145,7 +144,7 @@ def test_scenario_and_learned_decisions_make_sense(scenario) -> None:  # type: i
     assert eq["x0.5"] < eq["x1"] < eq["x2"]
     assert pp["+0 sd"] == eq["x1"] == pytest.approx(float(np.mean(sleep > 0)))
     # the Policy interface (per moment, from features) decides exactly as the tables do
-    policy.lam = 1500.0
+    policy.set_params(lam=1500.0)
     direct_sleep, direct_test = policy.decide(sc.test, sc.env)
     table_sleep, table_test = lt.decide(sc.test, sc.env, 1500.0)
     np.testing.assert_array_equal(direct_sleep, table_sleep)

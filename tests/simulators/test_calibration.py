@@ -7,8 +7,13 @@ import numpy as np
 import pytest
 
 from sleeptime._cli.main import main
-from sleeptime.simulators import CalibrationError, calibrate, interpolate_tokens, read_points
-from sleeptime.simulators._figures import paper_data
+from sleeptime.simulators import (
+    CalibrationError,
+    calibrate,
+    interpolate_tokens,
+    paper_data,
+    read_points,
+)
 
 
 def test_every_series_fits_within_rmse(paper_dir: Path) -> None:

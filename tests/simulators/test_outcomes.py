@@ -8,17 +8,10 @@ from sleeptime.simulators import (
     TraceOutcomeModel,
     fixed_actions,
     list_prices_2025,
-    paper_abstract_prices,
+    paper_calibration,
+    paper_outcome_model,
     replay,
     synthetic_items,
-)
-from sleeptime.simulators._calibration import read_quintiles
-from sleeptime.simulators._figures import (
-    amortization_sweep,
-    paper_calibration,
-    paper_data,
-    paper_outcome_model,
-    quintile_gains,
 )
 from sleeptime.workloads import ArrivalProcess, ExponentialDurations, FixedCount
 
@@ -62,37 +55,6 @@ def test_sleep_scaling_has_diminishing_returns() -> None:
     effort = [aime.mean_accuracy(s, 0) for s in range(4)]  # none, low, medium, high
     assert effort[3] - effort[1] == pytest.approx(0.18, abs=0.005)
     assert effort[1] < effort[2] < effort[3] and effort[3] - effort[2] < effort[2] - effort[1]
-
-
-def test_gains_per_quintile_match_fig_10_p1() -> None:
-    model = paper_outcome_model()
-    items = synthetic_items(100_000, arrivals=LATE, seed=5)
-    simulated = quintile_gains(
-        model, items, list_prices_2025(), "gpt-4o-mini", budget=0, sleep_level=1
-    )
-    paper = read_quintiles(paper_data("predictability_quintiles"))[
-        ("stateful-gsm-symbolic-p1", "gpt-4o-mini")
-    ]
-    print({"simulated": [round(g, 3) for g in simulated], "paper": paper})
-    assert np.all(np.abs(np.array(simulated) - np.array(paper)) <= 0.05)
-    assert np.all(np.diff(simulated) > 0)  # the gain grows with predictability
-    observed = quintile_gains(model, items, list_prices_2025(), "gpt-4o-mini", by="observed")
-    assert (
-        observed[4] - observed[0] < simulated[4] - simulated[0]
-    )  # rho=0.5 blurs what a policy sees
-
-
-def test_amortization_with_the_papers_abstract_cost() -> None:
-    model = paper_outcome_model()
-    rows = amortization_sweep(model, paper_abstract_prices(), "gpt-4o-mini", n_contexts=3000)
-    ratio = {}
-    for budget in model.budgets:
-        cost = {r["queries_per_context"]: r["cost"] for r in rows if r["budget"] == budget}
-        assert cost[1] > cost[2] > cost[5] > cost[10]
-        ratio[budget] = cost[1] / cost[10]
-    print(ratio)
-    assert ratio["level-0"] == pytest.approx(2.4, abs=0.3)
-    assert ratio["level-0"] > ratio["level-1"] > ratio["level-2"] > 1
 
 
 def test_trace_fitted_model_recovers_the_simulator() -> None:

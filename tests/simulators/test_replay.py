@@ -16,11 +16,11 @@ from sleeptime.simulators import (
     fixed_actions,
     items_from_workload,
     list_prices_2025,
+    paper_outcome_model,
     pareto_front,
     replay,
     synthetic_items,
 )
-from sleeptime.simulators._figures import paper_outcome_model
 from sleeptime.simulators._replay import SLEEP_PROMPT_TOKENS, TEST_PROMPT_TOKENS
 from sleeptime.workloads import ArrivalProcess, ExponentialDurations, FixedCount, generate_workload
 
@@ -286,8 +286,13 @@ def test_views_c_cprime_both() -> None:
 def test_replay_stream_matches_one_replay_of_the_whole() -> None:
     import numpy as np
 
-    from sleeptime.simulators import list_prices_2025, replay, replay_stream, synthetic_items
-    from sleeptime.simulators._figures import paper_outcome_model
+    from sleeptime.simulators import (
+        list_prices_2025,
+        paper_outcome_model,
+        replay,
+        replay_stream,
+        synthetic_items,
+    )
 
     model, prices = paper_outcome_model(), list_prices_2025()
     items = synthetic_items(2000, seed=4)

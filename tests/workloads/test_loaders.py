@@ -121,8 +121,12 @@ def test_fields_jsonl_without_ids_groups_by_text(tmp_path: Path) -> None:
 
 
 def test_builtin_source() -> None:
+    # the quickstart's workload: 1,400 contexts, and how the scenarios draw their queries
     w = load_workload("builtin")
-    assert w.format == "builtin" and w.n_contexts == 200
+    assert w.format == "builtin" and w.n_contexts == 1400
+    note = w.summary()["report"]["scenario_queries_per_context"]
+    assert note["mean_by_domain"]["home and health"] == 8.0 and len(note["mean_by_domain"]) == 7
+    assert load_workload("builtin", limit=30).n_contexts == 30
 
 
 # ------------------------------------------------------------------ bad input

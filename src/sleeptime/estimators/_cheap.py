@@ -6,6 +6,6 @@ trained on without numpy or torch, so the definitions live there; this module re
 
 from __future__ import annotations
 
-from sleeptime.runtime._features import CHEAP_FEATURES, cheap_features
+from sleeptime.runtime import CHEAP_FEATURES, cheap_features
 
 __all__ = ["CHEAP_FEATURES", "cheap_features"]

@@ -78,6 +78,7 @@ class CausalLMScorer:
         self._model: Any = None
         self._tokenizer: Any = None
         self.cache: FeatureCache | None = _make_cache(cache)
+        self.cached_contexts = 0
 
     # ------------------------------------------------------------------ loading
     @property
@@ -89,6 +90,10 @@ class CausalLMScorer:
         if self._model is None:
             import torch
 
+            from sleeptime._threads import threads
+
+            # one thread per free core: more thrash on a small shared machine (sleeptime._threads)
+            torch.set_num_threads(threads())
             device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
             self._model, self._tokenizer = load_causal_lm(self.source, device)
             self._device = device
@@ -268,7 +273,8 @@ class CausalLMScorer:
         self, items: Sequence[tuple[str, Sequence[str]]]
     ) -> list[tuple[list[QuestionScore], dict[str, float]]]:
         """Like :meth:`score_many` with features, reading and filling the feature cache, so
-        that nothing is computed twice for the same model and text."""
+        that nothing is computed twice for the same model and text. ``cached_contexts`` counts
+        the contexts found whole in the cache, over the scorer's life."""
         if self.cache is None:
             return [(sc, f or {}) for sc, f in self.score_many(items, features=True)]
         mk = self.model_key
@@ -280,6 +286,7 @@ class CausalLMScorer:
             missing = [j for j, k in enumerate(qks) if k not in found]
             if ck not in found or missing:
                 todo.append((i, missing))
+        self.cached_contexts += len(items) - len(todo)
         if todo:
             # features only where the context is new; contexts known to the cache still pay a pass
             results = self.score_many(

@@ -41,7 +41,8 @@ def score_workload(
     contexts = workload.contexts[:limit] if limit is not None else workload.contexts
     rows: list[dict[str, Any]] = []
     step = scorer.batch_size * 4
-    bar = tqdm(total=len(contexts), desc="scoring contexts", unit="ctx", disable=not progress)
+    bar = tqdm(total=len(contexts), desc="LM scores", unit="ctx", disable=not progress)
+    cached_before = scorer.cached_contexts
     try:
         for start in range(0, len(contexts), step):
             chunk = contexts[start : start + step]
@@ -67,6 +68,8 @@ def score_workload(
                         if key in q.meta:
                             row[key] = q.meta[key]
                     rows.append(row)
+            if scorer.cache is not None:
+                bar.set_postfix_str(f"{scorer.cached_contexts - cached_before} from the cache", refresh=False)  # fmt: skip
             bar.update(len(chunk))
     finally:
         bar.close()
@@ -93,7 +96,7 @@ def write_table(rows: Sequence[dict[str, Any]], path: str | os.PathLike[str]) ->
     """Write ``rows`` as ``.csv`` or ``.parquet`` (by the suffix), atomically."""
     import csv
 
-    from sleeptime._atomic import atomic_open
+    from sleeptime._atomic import atomic_open, atomic_path
 
     target = Path(path)
     columns = list(dict.fromkeys(k for row in rows for k in row))
@@ -104,21 +107,12 @@ def write_table(rows: Sequence[dict[str, Any]], path: str | os.PathLike[str]) ->
             writer.writeheader()
             writer.writerows(rows)
     elif suffix == ".parquet":
-        import tempfile
-
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        target.parent.mkdir(parents=True, exist_ok=True)
         table = pa.Table.from_pylist([{c: row.get(c) for c in columns} for row in rows])
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-        try:
+        with atomic_path(target) as tmp:
             pq.write_table(table, tmp)
-            Path(tmp).replace(target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
     else:
         raise SleeptimeError(f"{target}: the output must end in .csv or .parquet")
     return target

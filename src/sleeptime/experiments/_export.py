@@ -1,4 +1,4 @@
-"""Train for a dollar budget, distil, and export: what ``sleeptime export`` runs."""
+"""Train for a dollar budget, distil, and export: what ``sleeptime train`` and ``sleeptime export`` run."""
 
 from __future__ import annotations
 
@@ -8,9 +8,23 @@ from typing import Any
 
 import numpy as np
 
-from sleeptime.experiments._scenario import Scenario, train_learned_policy
-from sleeptime.policy import ActionTables, LearnedPolicy
-from sleeptime.policy._export import DistilledPolicy, distill, policy_artifact, write_artifact
+from sleeptime._errors import SleeptimeError
+from sleeptime.experiments._running import Stages
+from sleeptime.experiments._scenario import (
+    Scenario,
+    ScenarioConfig,
+    build_scenario,
+    feature_set,
+    train_learned_policy,
+)
+from sleeptime.policy import (
+    ActionTables,
+    DistilledPolicy,
+    LearnedPolicy,
+    distill,
+    policy_artifact,
+    write_artifact,
+)
 
 
 def train_for_budget(
@@ -31,7 +45,7 @@ def train_for_budget(
     lt = LearnedTables.build(policy, served)
     target = budget_usd_per_1k / 1000
     lam = bisect_lam(lambda x: predicted_usd_per_query(lt, served, env, x), target, at_least=False)
-    policy.lam = lam
+    policy.set_params(lam=lam)
     tables = env.action_tables(served) if tables is None else tables
     acc, usd = tables.evaluate(*lt.decide(served, env, lam))
     return policy, {
@@ -119,3 +133,91 @@ def export_policy(
                                chars_per_token=chars_per_token(scenario), fidelity=fid)  # fmt: skip
     write_artifact(artifact, out)
     return artifact, distilled
+
+
+def train(
+    config: ScenarioConfig,
+    *,
+    features: str = "all",
+    budget_usd_per_1k: float = 0.12,
+    tracking_uri: str | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """``sleeptime train``: fit the learned policy on the scenario's training templates, set
+    ``lam`` for the dollar target, report the held-out spend and accuracy (simulated)."""
+    from sleeptime.experiments._tracking import log_json, log_metrics, mlflow_run
+
+    stages = Stages("train", ("workload and LM features", "train and set lam"), progress)
+    try:
+        with stages.step("workload and LM features"):
+            scenario = build_scenario(config, progress=progress)
+        params = {**scenario.config.to_params(), "features": features, "budget_usd_per_1k": budget_usd_per_1k}  # fmt: skip
+        with mlflow_run("train", params=params, uri=tracking_uri, kind="train") as run, stages.step("train and set lam"):  # fmt: skip
+            policy, info = train_for_budget(scenario, feature_set(features), budget_usd_per_1k)
+            out = {"features": features, **info, "mlflow_run_id": run.info.run_id}
+            log_metrics(out)
+            log_json({"params": policy.get_params(), "test_usd": policy.test_usd_, "sleep_usd": policy.sleep_usd_,
+                      "ready_share": policy.ready_share_, **out}, "policy.json")  # fmt: skip
+    finally:
+        stages.close()
+    return out
+
+
+def export(
+    config: ScenarioConfig,
+    out: str | Path,
+    *,
+    features: str = "cheap",
+    budget_usd_per_1k: float = 0.12,
+    max_depth: int = 10,
+    transfer_set: str = "training+served",
+    semantic_router: str | Path | None = None,
+    mlflow_model: bool = False,
+    tracking_uri: str | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """``sleeptime export``: train for the dollar target, distil, write the artifact a router
+    loads (and, where asked, vLLM Semantic Router decisions and an MLflow pyfunc model)."""
+    from sleeptime._atomic import atomic_write_text
+    from sleeptime.experiments._tracking import log_file, log_metrics, mlflow_run
+
+    if transfer_set not in TRANSFER_SETS:
+        raise SleeptimeError(f"--transfer-set must be one of {', '.join(TRANSFER_SETS)}, got {transfer_set!r}")  # fmt: skip
+    stages = Stages("export", ("workload and LM features", "train and set lam", "distil and write"), progress)  # fmt: skip
+    try:
+        with stages.step("workload and LM features"):
+            scenario = build_scenario(config, progress=progress)
+        params = {**scenario.config.to_params(), "features": features, "budget_usd_per_1k": budget_usd_per_1k,
+                  "max_depth": max_depth, "transfer_set": transfer_set}  # fmt: skip
+        with mlflow_run("export", params=params, uri=tracking_uri, kind="export") as run:
+            with stages.step("train and set lam"):
+                tables = scenario.env.action_tables(
+                    scenario.test
+                )  # held-out outcomes, computed once
+                policy, info = train_for_budget(scenario, feature_set(features), budget_usd_per_1k, tables=tables)  # fmt: skip
+            with stages.step("distil and write"):
+                artifact, _ = export_policy(scenario, policy, out, config=params, mlflow_run_id=run.info.run_id,
+                                            max_depth=max_depth, tables=tables, transfer_served=transfer_set == "training+served")  # fmt: skip
+            fid = artifact["fidelity"]
+            log_metrics({**info, **{f"exported.{k}": v for k, v in fid.items()}})
+            log_file(out, "export")
+            result: dict[str, Any] = {"simulated": True, "artifact": str(out), "features": features, **info,
+                                      "fidelity": fid, "bytes": Path(out).stat().st_size, "mlflow_run_id": run.info.run_id}  # fmt: skip
+            if semantic_router:
+                from sleeptime.integrations.semantic_router import semantic_router_yaml
+
+                shares = fid["budget_shares"]
+                atomic_write_text(semantic_router, semantic_router_yaml(artifact, default_level=max(shares, key=shares.get)))  # fmt: skip
+                log_file(semantic_router, "export")
+                result["semantic_router"] = str(semantic_router)
+            if mlflow_model:
+                from sleeptime.integrations.mlflow_model import log_policy_model
+
+                result["mlflow_model_uri"] = log_policy_model(out).model_uri
+    finally:
+        stages.close()
+    return result
+
+
+#: What the distilled trees may be fitted on (``sleeptime export --transfer-set``).
+TRANSFER_SETS = ("training+served", "training")

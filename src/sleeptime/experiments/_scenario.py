@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import zlib
 from collections.abc import Mapping, Sequence
@@ -9,13 +10,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from sleeptime.estimators import CHEAP_FEATURES, LM_FEATURES
 from sleeptime.policy import Environment, LearnedPolicy, question_offsets
-from sleeptime.simulators import SimItems, items_from_workload, load_price_book
-from sleeptime.simulators._figures import paper_outcome_model
-from sleeptime.simulators._items import FloatArray
+from sleeptime.simulators import (
+    SimItems,
+    items_from_workload,
+    load_price_book,
+    paper_outcome_model,
+)
 from sleeptime.workloads import (
+    BUILTIN_QUERY_MEANS,
     ArrivalProcess,
     ExponentialDurations,
     GeometricCount,
@@ -23,11 +29,10 @@ from sleeptime.workloads import (
     generate_workload,
 )
 
+FloatArray = NDArray[np.float64]
+
 #: Mean queries per context by domain: hot and cold documents; the mean over domains is 4.
-DOMAIN_QUERY_MEANS: dict[str, float] = {
-    "shopping": 1.5, "cooking": 2.0, "travel": 2.5, "finance": 3.5,
-    "school": 5.0, "garden and farm": 5.5, "home and health": 8.0,
-}  # fmt: skip
+DOMAIN_QUERY_MEANS: dict[str, float] = dict(BUILTIN_QUERY_MEANS)
 
 #: Features of the full policy: LM and cheap context features, the query's log p(q|c) and
 #: length, the predicted predictability and expected queries of its context.
@@ -65,7 +70,6 @@ class ScenarioConfig:
         default_factory=lambda: dict(DOMAIN_QUERY_MEANS)
     )
     test_share: float = 0.4
-    exploration_rounds: int = 4
 
     def to_params(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k != "domain_query_means"}
@@ -111,7 +115,7 @@ def build_scenario(
     """Generate the built-in workload, score it under the default LM (cached), draw arrivals
     (geometric queries per context with a mean per domain), split by template, and add the
     context features the policies read."""
-    from sleeptime.estimators import CausalLMScorer, PredictabilityPredictor, score_workload
+    from sleeptime.estimators import CausalLMScorer, score_workload
 
     cfg = config
     workload = generate_workload(cfg.n_contexts, seed=cfg.seed)
@@ -136,73 +140,25 @@ def build_scenario(
     train_idx = np.flatnonzero(np.isin(templates, sorted(train_t)))
     test_idx = np.flatnonzero(np.isin(templates, sorted(test_t)))
 
-    # question text features a router can compute without an LM
-    texts = {(c.context_id, q.query_id): q.question for c in workload.contexts for q in c.queries}
-    ids = items.context_ids or ()
-    qids = items.query_ids or ()
-    question_chars = np.array(
-        [len(texts[(ids[c], q)]) for c, q in zip(items.query_context, qids, strict=True)],
-        dtype=np.float64,
-    )
-
-    # context-only predictors of predictability (all features / cheap features), fit on train
-    ctx_mean_lp = np.array(
-        [
-            np.mean([float(scores[(c.context_id, q.query_id)]["logprob_mean"]) for q in c.queries])
-            for c in workload.contexts
-        ]
-    )
-    lm_cheap = np.column_stack([items.context_features[n] for n in (*LM_FEATURES, *CHEAP_FEATURES)])
-    cheap = np.column_stack([items.context_features[n] for n in CHEAP_FEATURES])
-    predicted = np.empty(workload.n_contexts)
-    predicted_cheap = np.empty(workload.n_contexts)
-    for target, X in ((predicted, lm_cheap), (predicted_cheap, cheap)):
-        # out-of-fold on the training templates, so training sees honest predictions
-        # a stable fold per template (Python's hash() of a string changes between processes)
-        folds = np.array([zlib.crc32(t.encode()) % 5 for t in templates])
-        for k in range(5):
-            fit_rows = train_idx[folds[train_idx] != k]
-            pred_rows = train_idx[folds[train_idx] == k]
-            if pred_rows.size:
-                target[pred_rows] = (
-                    PredictabilityPredictor(random_state=cfg.seed)
-                    .fit(X[fit_rows], ctx_mean_lp[fit_rows])
-                    .predict(X[pred_rows])
-                )
-        target[test_idx] = (
-            PredictabilityPredictor(random_state=cfg.seed)
-            .fit(X[train_idx], ctx_mean_lp[train_idx])
-            .predict(X[test_idx])
-        )
-
-    # expected queries: the history of the context's domain in the training contexts
-    counts = items.queries_per_context().astype(np.float64)
-    domain_mean = {
-        d: float(counts[train_idx][domains[train_idx] == d].mean()) for d in set(domains[train_idx])
-    }
-    expected = np.array([domain_mean.get(d, float(counts[train_idx].mean())) for d in domains])
-    mean_tokens = float(items.features["n_tokens"].mean())
-    mean_chars = float(question_chars.mean())
+    question_chars = _question_chars(workload, items)
+    predicted, predicted_cheap = _predicted_predictability(workload, items, scores, templates, train_idx, test_idx, cfg.seed)  # fmt: skip
+    expected = _expected_queries(items, domains, train_idx)
     ctx_extra = {
         "predicted_predictability": predicted,
         "predicted_predictability_cheap": predicted_cheap,
         "expected_queries": expected,
         # a question's features are unknown at sleep time: impute them from the context
         "logprob_mean": predicted,
-        "n_tokens": np.full(workload.n_contexts, mean_tokens),
-        "question_chars": np.full(workload.n_contexts, mean_chars),
+        "n_tokens": np.full(workload.n_contexts, float(items.features["n_tokens"].mean())),
+        "question_chars": np.full(workload.n_contexts, float(question_chars.mean())),
     }
-    query_extra = {
-        k: items.per_query(v)
-        for k, v in ctx_extra.items()
-        if k not in ("logprob_mean", "n_tokens", "question_chars")
-    }
+    query_extra = {k: items.per_query(v) for k, v in ctx_extra.items() if k not in QUESTION_LEVEL}
     query_extra["question_chars"] = question_chars
-    items = SimItems(
-        items.query_context, items.query_time_s, items.difficulty, items.predictability, items.observed_predictability,
-        items.question_tokens, items.context_tokens, {**items.features, **query_extra},
-        {**items.context_features, **ctx_extra}, items.query_ids, items.context_ids,
-    )  # fmt: skip
+    items = dataclasses.replace(
+        items,
+        features={**items.features, **query_extra},
+        context_features={**items.context_features, **ctx_extra},
+    )
     env = Environment(
         paper_outcome_model(cfg.benchmark, cfg.model), load_price_book(cfg.prices), cfg.model
     )
@@ -217,6 +173,79 @@ def build_scenario(
     )
 
 
+#: Features of a question, known only when it arrives (imputed per context at sleep time).
+QUESTION_LEVEL = frozenset({"logprob_mean", "n_tokens", "question_chars"})
+
+
+def _question_chars(workload: Workload, items: SimItems) -> FloatArray:
+    """Per query: its question's length in characters (what a router computes without an LM)."""
+    texts = {(c.context_id, q.query_id): q.question for c in workload.contexts for q in c.queries}
+    ids = items.context_ids or ()
+    qids = items.query_ids or ()
+    return np.array(
+        [len(texts[(ids[c], q)]) for c, q in zip(items.query_context, qids, strict=True)],
+        dtype=np.float64,
+    )
+
+
+def _predicted_predictability(
+    workload: Workload,
+    items: SimItems,
+    scores: Mapping[tuple[str, str], Mapping[str, Any]],
+    templates: NDArray[Any],
+    train_idx: NDArray[np.int64],
+    test_idx: NDArray[np.int64],
+    seed: int,
+) -> tuple[FloatArray, FloatArray]:
+    """Context-only predictions of a context's mean log p(q | c), from all context features and
+    from the cheap ones: out-of-fold on the training templates (so that training sees honest
+    predictions), fitted on all training contexts for the held-out ones."""
+    from sleeptime.estimators import PredictabilityPredictor
+
+    ctx_mean_lp = np.array(
+        [
+            np.mean([float(scores[(c.context_id, q.query_id)]["logprob_mean"]) for q in c.queries])
+            for c in workload.contexts
+        ]
+    )
+    f = items.context_features
+    lm_cheap = np.column_stack([f[n] for n in (*LM_FEATURES, *CHEAP_FEATURES)])
+    cheap = np.column_stack([f[n] for n in CHEAP_FEATURES])
+    # a stable fold per template (Python's hash() of a string changes between processes)
+    folds = np.array([zlib.crc32(t.encode()) % 5 for t in templates])
+    out = []
+    for X in (lm_cheap, cheap):
+        target = np.empty(workload.n_contexts)
+        for k in range(5):
+            fit_rows = train_idx[folds[train_idx] != k]
+            pred_rows = train_idx[folds[train_idx] == k]
+            if pred_rows.size:
+                target[pred_rows] = (
+                    PredictabilityPredictor(random_state=seed)
+                    .fit(X[fit_rows], ctx_mean_lp[fit_rows])
+                    .predict(X[pred_rows])
+                )
+        target[test_idx] = (
+            PredictabilityPredictor(random_state=seed)
+            .fit(X[train_idx], ctx_mean_lp[train_idx])
+            .predict(X[test_idx])
+        )
+        out.append(target)
+    return out[0], out[1]
+
+
+def _expected_queries(
+    items: SimItems, domains: NDArray[Any], train_idx: NDArray[np.int64]
+) -> FloatArray:
+    """Per context: the mean number of queries of its domain in the training contexts' history
+    (the overall training mean for a domain never seen)."""
+    counts = items.queries_per_context().astype(np.float64)
+    domain_mean = {
+        d: float(counts[train_idx][domains[train_idx] == d].mean()) for d in set(domains[train_idx])
+    }
+    return np.array([domain_mean.get(d, float(counts[train_idx].mean())) for d in domains])
+
+
 def _line(x: FloatArray, y: FloatArray) -> FloatArray:
     """Least-squares (intercept, slope) of y on x; a constant where x does not vary."""
     if x.size == 0:
@@ -227,18 +256,35 @@ def _line(x: FloatArray, y: FloatArray) -> FloatArray:
     return np.array([intercept, slope])
 
 
+@dataclass(frozen=True)
+class ExplorationData:
+    """Training data for :class:`LearnedPolicy` from items replayed under every action pair.
+
+    ``X``: rows of features then two action columns (effective sleep level, budget); ``y``:
+    the chance of a correct answer (or 0/1 outcomes); the cost tables measured in the replays:
+    ``test_usd[s, b]`` (a query's own cost, intercept and USD per prompt token), ``sleep_usd[s]``
+    (a context's sleep-time cost, intercept and USD per context token) and ``ready_share[s]``
+    (queries finding ``c'`` ready); and the question draws the sleep decision averages over
+    (:func:`~sleeptime.policy.question_offsets`).
+    """
+
+    X: FloatArray
+    y: FloatArray
+    test_usd: FloatArray
+    sleep_usd: FloatArray
+    ready_share: FloatArray
+    question_offsets: FloatArray
+
+
 def exploration_data(
     scenario: Scenario, features: Sequence[str], *, mode: str = "expected"
-) -> dict[str, Any]:
+) -> ExplorationData:
     """Training data from the training items replayed under every action pair.
 
     In ``"expected"`` mode each row's target is the simulator's probability of a correct
     answer (the policy never sees the latents behind it, only this target, as it would see
     0/1 outcomes in logs); ``"sampled"`` gives 0/1 outcomes, as logged traces of real runs
-    would. Returns ``X`` (features, effective sleep level, budget), ``y`` and the cost tables
-    measured in the replays: ``test_usd[s, b]`` (a query's own cost), ``sleep_usd[s]`` (a
-    context's sleep-time cost) and ``ready_share[s]`` (queries finding ``c'`` ready); and the
-    question draws the sleep decision averages over (``question_offsets``).
+    would.
     """
     env, items, cfg = scenario.env, scenario.train, scenario.config
     tables = env.action_tables(items)
@@ -264,16 +310,14 @@ def exploration_data(
                 np.column_stack([F[rows], np.full(rows.sum(), s), np.full(rows.sum(), b)])
             )
             y_parts.append(target)
-    return {
-        "X": np.vstack(X_parts),
-        "y": np.concatenate(y_parts),
-        "test_usd": test_usd,
-        "sleep_usd": sleep_usd,
-        "ready_share": tables.ready.mean(axis=1),
-        "question_offsets": question_offsets(
-            items.features, items.context_features, items.query_context, features
-        ),
-    }
+    return ExplorationData(
+        np.vstack(X_parts),
+        np.concatenate(y_parts),
+        test_usd,
+        sleep_usd,
+        tables.ready.mean(axis=1),
+        question_offsets(items.features, items.context_features, items.query_context, features),
+    )
 
 
 def train_learned_policy(
@@ -284,23 +328,32 @@ def train_learned_policy(
     **params: Any,
 ) -> LearnedPolicy:
     """Fit :class:`LearnedPolicy` on exploration traces of the training items."""
-    policy = fit_policy(
-        exploration_data(scenario, features), features, seed=scenario.config.seed, **params
-    )
-    policy.name = name
-    return policy
+    data = exploration_data(scenario, features)
+    return fit_policy(data, features, seed=scenario.config.seed, name=name, **params)
 
 
 def fit_policy(
-    data: Mapping[str, Any], features: Sequence[str], *, seed: int, **params: Any
+    data: ExplorationData, features: Sequence[str], *, seed: int, **params: Any
 ) -> LearnedPolicy:
     """A :class:`LearnedPolicy` fitted on :func:`exploration_data`'s output."""
     policy = LearnedPolicy(features=tuple(features), random_state=seed, **params)
     return policy.fit(
-        data["X"],
-        data["y"],
-        test_usd=data["test_usd"],
-        sleep_usd=data["sleep_usd"],
-        ready_share=data["ready_share"],
-        question_offsets=data.get("question_offsets"),
+        data.X,
+        data.y,
+        test_usd=data.test_usd,
+        sleep_usd=data.sleep_usd,
+        ready_share=data.ready_share,
+        question_offsets=data.question_offsets,
     )
+
+
+#: The feature sets a command line or spec names.
+FEATURE_SETS: Mapping[str, tuple[str, ...]] = {"all": ALL_FEATURES, "cheap": CHEAP_POLICY_FEATURES}
+
+
+def feature_set(name: str) -> tuple[str, ...]:
+    """The policy features of a named set (``all`` or ``cheap``)."""
+    try:
+        return FEATURE_SETS[name]
+    except KeyError:
+        raise ValueError(f"features must be one of {sorted(FEATURE_SETS)}, got {name!r}") from None

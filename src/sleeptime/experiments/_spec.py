@@ -1,68 +1,208 @@
 """Experiments as files: a TOML spec names the workload, model, price book, policies, study and
 seeds. ``sleeptime run experiments/NAME.toml`` runs one; ``--reduced`` (or ``SLEEPTIME_REDUCED=1``)
-applies the spec's ``[reduced]`` table, a smaller size for CI and a first look."""
+applies the spec's ``[reduced]`` table, a smaller size for CI and a first look.
+
+Each table is a frozen dataclass below; its fields are the keys a spec may set, with their
+types, defaults and a line of documentation each (``sleeptime run --help`` and the README list
+them). A spec may leave out any key; unknown keys and wrong types stop with the file and the key
+named.
+"""
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sleeptime._errors import SleeptimeError, read_text
-
-KINDS = ("policy", "paper_gsm", "paper_aime", "amortization", "what_if_prices")
-
-#: table -> key -> (type, default). A spec may leave out any key.
-SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
-    "workload": {"source": (str, "builtin"), "contexts": (int, 1400)},
-    "model": {"benchmark": (str, "stateful-gsm-symbolic-p1"), "name": (str, "gpt-4o-mini")},
-    "prices": {"book": (str, "list-2025")},
-    "scenario": {"rho_predictability": ((int, float), 0.5), "test_share": ((int, float), 0.4)},
-    "policies": {
-        "learned": (bool, True),
-        "cheap": (bool, True),
-        "budget_usd_per_1k": ((int, float), 0.2),
-    },
-    "study": {"trials": (int, 20), "name": (str, "")},
-    "export": {"enabled": (bool, True)},
-    "what_if": {"prices": (str, "paper-abstract"), "query_rate": ((int, float), 1.0)},
-    "seeds": {"workload": (int, 0), "study": (int, 0), "bootstrap": (int, 0)},
-    "reduced": {"contexts": (int, 140), "trials": (int, 4)},
-}
+from sleeptime.experiments._experiment import KINDS
 
 
 class SpecError(SleeptimeError, ValueError):
     """An experiment spec that cannot be run; the message names the file and the key."""
 
 
+def _key(default: Any, doc: str) -> Any:
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass(frozen=True)
+class WorkloadTable:
+    """``[workload]``: the contexts an experiment runs on."""
+
+    source: str = _key("builtin", "where contexts come from; only 'builtin' (the generator) runs as an experiment so far")  # fmt: skip
+    contexts: int = _key(1400, "built-in contexts to generate (at least 20)")
+
+
+@dataclass(frozen=True)
+class ModelTable:
+    """``[model]``: the model and the paper's panel its outcome model is calibrated on."""
+
+    benchmark: str = _key("stateful-gsm-symbolic-p1", "calibrated panel of the paper's figures")
+    name: str = _key("gpt-4o-mini", "model of the panel and of the price book")
+
+
+@dataclass(frozen=True)
+class PricesTable:
+    """``[prices]``: what tokens cost."""
+
+    book: str = _key("list-2025", "a built-in price book (list-2025, paper-abstract) or a TOML/JSON file")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ScenarioTable:
+    """``[scenario]``: how simulated items are drawn and split."""
+
+    rho_predictability: float = _key(0.5, "correlation of the observed (LM) predictability with the simulator's latent one")  # fmt: skip
+    test_share: float = _key(0.4, "share of templates held out for evaluation (per domain)")
+
+
+@dataclass(frozen=True)
+class PoliciesTable:
+    """``[policies]``: which learned policies to train, and the operating point."""
+
+    learned: bool = _key(True, "train the learned policy on all features")
+    cheap: bool = _key(True, "train the variant on features a router computes without an LM")
+    budget_usd_per_1k: float = _key(0.2, "operating point: the best fixed strategy within this spend, USD per 1,000 queries")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StudyTable:
+    """``[study]``: the Optuna study of the cheap-feature policy."""
+
+    trials: int = _key(20, "trials to run")
+    name: str = _key("", "study name (default: the spec's name and the MLflow run id)")
+
+
+@dataclass(frozen=True)
+class ExportTable:
+    """``[export]``: the policy artifact a router loads."""
+
+    enabled: bool = _key(True, "distil and export the study's best policy within the budget")
+
+
+@dataclass(frozen=True)
+class WhatIfTable:
+    """``[what_if]``: the other world a what-if experiment replays the policy in."""
+
+    prices: str = _key("paper-abstract", "price book of the what-if")
+    query_rate: float = _key(1.0, "multiplier on every domain's mean queries per context")
+
+
+@dataclass(frozen=True)
+class SeedsTable:
+    """``[seeds]``: every random choice of a run."""
+
+    workload: int = _key(0, "workload, arrivals, latents and the template split")
+    study: int = _key(0, "Optuna's sampler")
+    bootstrap: int = _key(0, "bootstrap intervals")
+
+
+@dataclass(frozen=True)
+class ReducedTable:
+    """``[reduced]``: the size ``--reduced`` (or ``SLEEPTIME_REDUCED=1``) runs at."""
+
+    contexts: int = _key(140, "contexts at most")
+    trials: int = _key(4, "study trials at most")
+
+
+#: TOML table name -> its dataclass; the attribute of :class:`ExperimentSpec` has the same name
+#: (``[reduced]`` is ``reduced_size``).
+TABLES: Mapping[str, type] = {
+    "workload": WorkloadTable,
+    "model": ModelTable,
+    "prices": PricesTable,
+    "scenario": ScenarioTable,
+    "policies": PoliciesTable,
+    "study": StudyTable,
+    "export": ExportTable,
+    "what_if": WhatIfTable,
+    "seeds": SeedsTable,
+    "reduced": ReducedTable,
+}
+_ATTRIBUTE = {"reduced": "reduced_size"}
+_TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+_VALUE_NAMES = {int: "an integer", float: "a number", bool: "a boolean", str: "a string"}
+
+
 @dataclass(frozen=True)
 class ExperimentSpec:
-    """A resolved spec: every table filled with defaults, ``reduced`` applied when asked."""
+    """A resolved spec: every table filled with its defaults, ``[reduced]`` applied when asked
+    (``reduced`` says so)."""
 
     name: str
     kind: str
-    description: str
-    tables: dict[str, dict[str, Any]]
-    path: Path | None
-    text: str
-    reduced: bool
+    description: str = ""
+    workload: WorkloadTable = WorkloadTable()
+    model: ModelTable = ModelTable()
+    prices: PricesTable = PricesTable()
+    scenario: ScenarioTable = ScenarioTable()
+    policies: PoliciesTable = PoliciesTable()
+    study: StudyTable = StudyTable()
+    export: ExportTable = ExportTable()
+    what_if: WhatIfTable = WhatIfTable()
+    seeds: SeedsTable = SeedsTable()
+    reduced_size: ReducedTable = ReducedTable()
+    path: Path | None = None
+    text: str = ""
+    reduced: bool = False
 
-    def __getitem__(self, table: str) -> dict[str, Any]:
-        return self.tables[table]
+    def table(self, name: str) -> Any:
+        """The table called ``name`` in TOML."""
+        return getattr(self, _ATTRIBUTE.get(name, name))
 
     def to_params(self) -> dict[str, Any]:
-        """Flat ``table.key`` params for MLflow."""
+        """Flat ``spec.table.key`` params for MLflow."""
         out: dict[str, Any] = {"spec.name": self.name, "spec.kind": self.kind, "spec.reduced": self.reduced}  # fmt: skip
-        for table, values in self.tables.items():
-            out.update({f"spec.{table}.{k}": v for k, v in values.items()})
+        for name in TABLES:
+            out.update({f"spec.{name}.{k}": v for k, v in dataclasses.asdict(self.table(name)).items()})  # fmt: skip
         return out
 
 
 def reduced_from_env() -> bool:
     return os.environ.get("SLEEPTIME_REDUCED", "").strip().lower() in ("1", "true", "yes")
+
+
+def spec_keys() -> list[tuple[str, str, str, Any, str]]:
+    """Every key a spec may set: (table, key, type, default, doc), for help and the README."""
+    out = []
+    for name, cls in TABLES.items():
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            out.append((name, f.name, hints[f.name].__name__, f.default, f.metadata["doc"]))
+    return out
+
+
+def _value(source: str, table: str, key: str, kind: type, value: Any) -> Any:
+    what = _VALUE_NAMES.get(type(value), type(value).__name__)
+    wrong = f"{source}: [{table}] {key} has the wrong type: it must be {_TYPE_NAMES[kind]}, got {value!r} ({what})"  # fmt: skip
+    if isinstance(value, bool) != (kind is bool):
+        raise SpecError(wrong)
+    if kind is float and isinstance(value, int):
+        return float(value)
+    if not isinstance(value, kind):
+        raise SpecError(wrong)
+    return value
+
+
+def _table(source: str, name: str, cls: type, given: Any) -> Any:
+    if not isinstance(given, dict):
+        raise SpecError(f"{source}: [{name}] must be a table")
+    given = dict(given)
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name in given:
+            values[f.name] = _value(source, name, f.name, hints[f.name], given.pop(f.name))
+    if given:
+        known = sorted(f.name for f in dataclasses.fields(cls))
+        raise SpecError(f"{source}: [{name}] has unknown keys {sorted(given)} (known: {known})")
+    return cls(**values)
 
 
 def parse_spec(text: str, *, source: str = "<spec>", reduced: bool = False) -> ExperimentSpec:
@@ -80,35 +220,23 @@ def parse_spec(text: str, *, source: str = "<spec>", reduced: bool = False) -> E
         raise SpecError(f"{source}: 'kind' must be one of {', '.join(KINDS)}, got {kind!r}")
     if not isinstance(description, str):
         raise SpecError(f"{source}: 'description' must be a string")
-    tables: dict[str, dict[str, Any]] = {}
-    for table, keys in SCHEMA.items():
-        given = raw.pop(table, {})
-        if not isinstance(given, dict):
-            raise SpecError(f"{source}: [{table}] must be a table")
-        values = {}
-        for key, (kind_, default) in keys.items():
-            value = given.pop(key, default)
-            if isinstance(value, bool) and kind_ is not bool:
-                raise SpecError(f"{source}: [{table}] {key} must be a number, got {value!r}")
-            if not isinstance(value, kind_):
-                raise SpecError(f"{source}: [{table}] {key} has the wrong type: {value!r}")
-            values[key] = (
-                float(value) if kind_ == (int, float) and isinstance(value, (int, float)) else value
-            )
-        if given:
-            raise SpecError(f"{source}: [{table}] has unknown keys {sorted(given)} (known: {sorted(keys)})")  # fmt: skip
-        tables[table] = values
+    tables = {_ATTRIBUTE.get(t, t): _table(source, t, cls, raw.pop(t, {})) for t, cls in TABLES.items()}  # fmt: skip
     if raw:
-        raise SpecError(f"{source}: unknown tables or keys {sorted(raw)} (known: name, kind, description, {', '.join(SCHEMA)})")  # fmt: skip
-    if tables["workload"]["source"] != "builtin":
+        raise SpecError(f"{source}: unknown tables or keys {sorted(raw)} (known: name, kind, description, {', '.join(TABLES)})")  # fmt: skip
+    spec = ExperimentSpec(name, kind, description, **tables, text=text)
+    if spec.workload.source != "builtin":
         raise SpecError(f"{source}: [workload] source: only 'builtin' runs as an experiment so far")
-    if tables["workload"]["contexts"] < 20:
+    if spec.workload.contexts < 20:
         raise SpecError(f"{source}: [workload] contexts must be at least 20")
     if reduced:
-        tables = copy.deepcopy(tables)
-        tables["workload"]["contexts"] = min(tables["workload"]["contexts"], tables["reduced"]["contexts"])  # fmt: skip
-        tables["study"]["trials"] = min(tables["study"]["trials"], tables["reduced"]["trials"])
-    return ExperimentSpec(name, kind, description, tables, None, text, reduced)
+        size = spec.reduced_size
+        spec = dataclasses.replace(
+            spec,
+            workload=dataclasses.replace(spec.workload, contexts=min(spec.workload.contexts, size.contexts)),
+            study=dataclasses.replace(spec.study, trials=min(spec.study.trials, size.trials)),
+            reduced=True,
+        )  # fmt: skip
+    return spec
 
 
 def load_spec(path: str | Path, *, reduced: bool | None = None) -> ExperimentSpec:
@@ -118,9 +246,7 @@ def load_spec(path: str | Path, *, reduced: bool | None = None) -> ExperimentSpe
     spec = parse_spec(
         text, source=str(p), reduced=reduced_from_env() if reduced is None else reduced
     )
-    return ExperimentSpec(
-        spec.name, spec.kind, spec.description, spec.tables, p, spec.text, spec.reduced
-    )
+    return dataclasses.replace(spec, path=p)
 
 
 def quickstart_spec(*, reduced: bool | None = None) -> ExperimentSpec:

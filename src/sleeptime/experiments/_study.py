@@ -19,9 +19,16 @@ from typing import Any
 
 import numpy as np
 
-from sleeptime.experiments._scenario import ALL_FEATURES, Scenario, exploration_data, fit_policy
+from sleeptime._errors import SleeptimeError
+from sleeptime.experiments._scenario import (
+    ALL_FEATURES,
+    Scenario,
+    ScenarioConfig,
+    exploration_data,
+    fit_policy,
+)
 from sleeptime.policy import ActionTables, LearnedTables
-from sleeptime.simulators import SimItems
+from sleeptime.simulators import SimItems, pareto_front
 
 #: The search space: every hyper-parameter takes one of these values.
 SPACE: dict[str, tuple[Any, ...]] = {
@@ -217,6 +224,21 @@ class MLflowTrialLogger:
                 mlflow.log_metrics(dict(zip(self.metric_names, trial.values, strict=True)))
 
 
+def resumed_seed(seed: int, storage: Any, study_name: str) -> int:
+    """The sampler's seed: ``seed`` for a new study; for one that exists, a seed drawn from
+    ``seed`` and the number of trials it holds, so that a resumed study does not replay the
+    random draws (and so the parameters) of the trials it already ran."""
+    try:
+        done = len(
+            storage.get_all_trials(storage.get_study_id_from_name(study_name), deepcopy=False)
+        )
+    except KeyError:
+        return seed
+    if done == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, done]).generate_state(1)[0])
+
+
 def run_study(
     search: PolicySearch,
     *,
@@ -231,9 +253,10 @@ def run_study(
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    store = storage_for(storage)
     study = optuna.create_study(
-        study_name=study_name, storage=storage_for(storage), directions=["maximize", "minimize"],
-        sampler=optuna.samplers.TPESampler(seed=seed), load_if_exists=True,
+        study_name=study_name, storage=store, directions=["maximize", "minimize"],
+        sampler=optuna.samplers.TPESampler(seed=resumed_seed(seed, store, study_name)), load_if_exists=True,
     )  # fmt: skip
 
     import os
@@ -296,11 +319,8 @@ def _stop_on_interrupt() -> Iterator[Callable[[], bool]]:
 
 def pareto_points(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """The (accuracy, usd) points no other beats, by rising cost."""
-    front: list[tuple[float, float]] = []
-    for acc, usd in sorted(points, key=lambda p: (p[1], -p[0])):
-        if not front or acc > front[-1][0]:
-            front.append((acc, usd))
-    return front
+    front = pareto_front([a for a, _ in points], [u for _, u in points])
+    return [points[i] for i in front]
 
 
 def accuracy_at_matched_cost(points: list[tuple[float, float]], usd: float) -> float:
@@ -314,3 +334,60 @@ def accuracy_at_matched_cost(points: list[tuple[float, float]], usd: float) -> f
         if u0 <= usd <= u1:
             return a0 + (a1 - a0) * (usd - u0) / (u1 - u0) if u1 > u0 else max(a0, a1)
     return front[-1][0]
+
+
+def redact(url: str) -> str:
+    """A storage URL without its password (it is logged as a parameter)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def optimize(
+    config: ScenarioConfig,
+    *,
+    trials: int = 50,
+    study_name: str = "sleeptime-policy",
+    storage: str | None = None,
+    tracking_uri: str | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """``sleeptime optimize``: run (or resume) an Optuna study of the learned policy on
+    validation templates, every trial logged to MLflow; its Pareto front."""
+    from sleeptime.experiments._plots import plot_pareto
+    from sleeptime.experiments._running import Stages
+    from sleeptime.experiments._scenario import build_scenario
+    from sleeptime.experiments._tracking import log_file, log_json, log_metrics, mlflow_run
+
+    if trials < 1:
+        raise SleeptimeError(f"--trials must be at least 1, got {trials}")
+    stages = Stages("optimize", ("workload and LM features", "exploration data", "trials"), progress)  # fmt: skip
+    try:
+        with stages.step("workload and LM features"):
+            scenario = build_scenario(config, progress=progress)
+        params = {**scenario.config.to_params(), "trials": trials, "study_name": study_name,
+                  "storage": redact(storage) if storage else "journal"}  # fmt: skip
+        with mlflow_run("optimize", params=params, uri=tracking_uri, kind="optimize") as run:
+            with stages.step("exploration data"):
+                search = PolicySearch(scenario)
+            with stages.step("trials"):
+                study = run_study(search, n_trials=trials, study_name=study_name, storage=storage,
+                                  seed=config.seed, callbacks=[MLflowTrialLogger()], progress=progress)  # fmt: skip
+            complete = [t for t in study.trials if t.values is not None]
+            front = sorted(({"trial": t.number, **t.params, "accuracy": t.values[0], "usd_per_query": t.values[1]} for t in study.best_trials),
+                           key=lambda r: r["usd_per_query"])  # fmt: skip
+            out = {"simulated": True, "study_name": study.study_name, "trials": len(complete), "pareto_front": front,
+                   "recovered_trials": study.user_attrs.get("sleeptime.recovered_trials", []), "mlflow_run_id": run.info.run_id}  # fmt: skip
+            log_metrics({"trials": len(complete), "pareto_points": len(front)})
+            log_json(out, "pareto_front.json")
+            if front:
+                pts = [{"name": f"t{t.number}", "group": "trials", "usd_per_1k_queries": 1000 * t.values[1], "accuracy": t.values[0]} for t in complete]  # fmt: skip
+                path = Path("mlruns") / "plots" / f"{study.study_name}-pareto.png"
+                log_file(plot_pareto(pts, path, title="Optuna trials (simulated)"), "plots")
+    finally:
+        stages.close()
+    return out

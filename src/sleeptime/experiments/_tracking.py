@@ -8,7 +8,6 @@ tracking server. mlflow is imported only here, when a run starts.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
 from collections.abc import Iterator, Mapping
@@ -51,8 +50,10 @@ def mlflow_run(
     kind: str = "",
 ) -> Iterator[Any]:
     """Start an MLflow run (params logged in one batch); a failure marks it FAILED."""
-    # stdout belongs to the command's own output (--json): no "View run at" lines from MLflow
+    # stdout belongs to the command's own output (--json): no "View run at" lines from MLflow,
+    # and no lines from the migrations that create a new database
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+    quiet_mlflow()
     import mlflow
     from mlflow.exceptions import MlflowException
 
@@ -83,6 +84,14 @@ def mlflow_run(
         except BaseException as exc:
             mlflow.end_run(status="KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
             raise
+
+
+def quiet_mlflow() -> None:
+    """Keep MLflow's and alembic's INFO lines (table creation, migrations) off the terminal."""
+    import logging
+
+    for name in ("alembic", "alembic.runtime.migration", "mlflow.store.db.utils", "mlflow.tracking.fluent"):  # fmt: skip
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def close_orphaned_runs() -> list[str]:
@@ -128,9 +137,16 @@ def log_metrics(metrics: Mapping[str, Any], step: int | None = None) -> None:
 
 
 def log_json(obj: Any, name: str) -> None:
+    """Log ``obj`` as strict JSON (NaN as null) under ``name``."""
+    from sleeptime._json import dumps
+
+    log_text(dumps(obj), name)
+
+
+def log_text(text: str, name: str) -> None:
     import mlflow
 
-    mlflow.log_text(json.dumps(obj, indent=2, default=str), name)
+    mlflow.log_text(text, name)
 
 
 def log_file(path: str | Path, folder: str | None = None) -> None:

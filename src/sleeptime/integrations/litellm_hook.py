@@ -24,9 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from litellm.integrations.custom_logger import CustomLogger
-
 from sleeptime.runtime import DecisionError, RuntimePolicy
+
+try:
+    from litellm.integrations.custom_logger import CustomLogger
+except ImportError as exc:  # the hook subclasses LiteLLM's callback class: it needs litellm
+    raise ImportError(
+        "sleeptime.integrations.litellm_hook needs LiteLLM: pip install 'sleeptime[litellm]' "
+        "(or pip install litellm)"
+    ) from exc
 
 C_PRIME_HEADER = "Notes prepared in advance about this context:"
 

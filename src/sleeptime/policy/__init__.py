@@ -3,32 +3,65 @@
 from __future__ import annotations
 
 from sleeptime.policy._base import ActionTables, Allocation, Environment, Policy
-from sleeptime.policy._baselines import FixedPolicy, OraclePolicy, ThresholdPolicy, paper_policy
+from sleeptime.policy._baselines import (
+    FixedPolicy,
+    OraclePolicy,
+    ThresholdPolicy,
+    oracle_decisions,
+    paper_policy,
+)
 from sleeptime.policy._evaluate import (
+    Comparison,
+    FixedPointChange,
+    Group,
+    LearnedSummary,
     LearnedTables,
+    OperatingPoint,
+    PolicyRow,
+    SweptPolicy,
     bisect_lam,
     compare_policies,
-    operating_points,
+    decision_sensitivity,
+    policy_row,
     predicted_usd_per_query,
-    summarize_policy,
+)
+from sleeptime.policy._export import (
+    DERIVED_FEATURES,
+    DistilledPolicy,
+    distill,
+    policy_artifact,
+    write_artifact,
 )
 from sleeptime.policy._learned import LearnedPolicy, question_offsets
 
 __all__ = [
+    "DERIVED_FEATURES",
     "ActionTables",
     "Allocation",
+    "Comparison",
+    "DistilledPolicy",
     "Environment",
+    "FixedPointChange",
     "FixedPolicy",
+    "Group",
     "LearnedPolicy",
+    "LearnedSummary",
     "LearnedTables",
+    "OperatingPoint",
     "OraclePolicy",
     "Policy",
+    "PolicyRow",
+    "SweptPolicy",
     "ThresholdPolicy",
     "bisect_lam",
     "compare_policies",
-    "operating_points",
+    "decision_sensitivity",
+    "distill",
+    "oracle_decisions",
     "paper_policy",
+    "policy_artifact",
+    "policy_row",
     "predicted_usd_per_query",
     "question_offsets",
-    "summarize_policy",
+    "write_artifact",
 ]

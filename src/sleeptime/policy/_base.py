@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sleeptime.simulators import (
+    VIEWS,
     OutcomeModel,
     PriceBook,
     ReplayResult,
@@ -17,7 +18,6 @@ from sleeptime.simulators import (
     replay,
     sleep_ready,
 )
-from sleeptime.simulators._replay import VIEWS
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]

@@ -69,12 +69,57 @@ class ThresholdPolicy(Policy):
         return np.where(ready, self.budget_sleep, self.budget_plain).astype(np.int64)
 
 
+def oracle_decisions(
+    tables: ActionTables,
+    lam: float,
+    *,
+    counts: str = "actual",
+    expected_queries: FloatArray | None = None,
+) -> tuple[IntArray, IntArray]:
+    """The per-instance optimum of accuracy minus ``lam`` times cost, from the action tables:
+    per context, the sleep level whose best per-query budgets give the most
+    ``sum_q [p_q - lam * usd_q]``, the sleep cost shared by the context's actual queries; with
+    ``counts="expected"``, ``n * mean_q [p_q - lam * usd_q] - lam * sleep_usd`` where ``n`` is
+    ``expected_queries`` (see :class:`OraclePolicy`). Returns (sleep per context, budget per
+    query)."""
+    if counts not in ("actual", "expected"):
+        raise ValueError(f"counts must be 'actual' or 'expected', got {counts!r}")
+    qc = tables.query_context
+    n = np.maximum(tables.counts, 1).astype(np.float64)
+    sleep_usd = tables.sleep_usd
+    if counts == "expected":
+        if sleep_usd is None or expected_queries is None:
+            raise ValueError(
+                "the count-blind oracle needs tables with sleep_usd and expected_queries"
+            )
+        # each query's own cost: take its share of the context's sleep-time cost back out
+        value = tables.p - lam * (tables.usd - (sleep_usd / n)[:, None, qc])
+    else:
+        value = tables.p - lam * tables.usd  # (s, b, q)
+    best_b = value.argmax(axis=1)  # (s, q)
+    best = value.max(axis=1)  # (s, q)
+    per_ctx: FloatArray = np.stack(
+        [
+            np.bincount(qc, weights=best[s], minlength=tables.n_contexts)
+            for s in range(best.shape[0])
+        ]
+    ).astype(np.float64)
+    if counts == "expected":
+        assert sleep_usd is not None and expected_queries is not None
+        expected = np.asarray(expected_queries, dtype=np.float64)
+        per_ctx = expected * per_ctx / n - lam * sleep_usd
+    sleep = per_ctx.argmax(axis=0).astype(np.int64)
+    test = best_b[np.repeat(sleep, tables.counts), np.arange(qc.shape[0])].astype(np.int64)
+    return sleep, test
+
+
 class OraclePolicy(Policy):
     """Sees what no real policy can: the simulator's latents, arrival times and query counts.
 
     For a price ``lam`` (accuracy per USD) it solves the per-instance optimum of accuracy minus
-    ``lam`` times cost: per context, the sleep level whose best per-query budgets give the most
-    ``sum_q [p_q - lam * usd_q]``, the sleep cost shared by the context's actual queries.
+    ``lam`` times cost (:func:`oracle_decisions`): per context, the sleep level whose best
+    per-query budgets give the most ``sum_q [p_q - lam * usd_q]``, the sleep cost shared by the
+    context's actual queries.
 
     ``counts="expected"`` is the *count-blind* oracle: it still sees every latent and arrival
     time, but prices sleep-time work with the expected number of queries (the context feature
@@ -82,9 +127,10 @@ class OraclePolicy(Policy):
     ``n * mean_q [p_q - lam * usd_q] - lam * sleep_usd``. The gap between the two oracles is
     what knowing the realized query count is worth; no feature can close it when counts are
     drawn independently of everything observable.
-    """
 
-    name = "oracle"
+    ``tables``: the items' action tables where the caller has them; otherwise each decision
+    computes them (deciding changes nothing in the policy).
+    """
 
     def __init__(
         self, lam: float, tables: ActionTables | None = None, *, counts: str = "actual"
@@ -94,45 +140,19 @@ class OraclePolicy(Policy):
         self.lam = lam
         self.tables = tables
         self.counts = counts
-        if counts == "expected":
-            self.name = "oracle-count-blind"
+        self.name = "oracle-count-blind" if counts == "expected" else "oracle"
 
-    def _tables(self, items: SimItems, env: Environment) -> ActionTables:
-        if self.tables is None or self.tables.p.shape[2] != items.n_queries:
-            self.tables = env.action_tables(items)
-        return self.tables
-
-    def _solve(self, items: SimItems, env: Environment) -> tuple[IntArray, IntArray]:
-        t = self._tables(items, env)
-        qc = items.query_context
-        n = np.maximum(t.counts, 1).astype(np.float64)
-        sleep_usd = t.sleep_usd
-        if self.counts == "expected":
-            if sleep_usd is None:
-                raise ValueError("the count-blind oracle needs tables with sleep_usd")
-            # each query's own cost: take its share of the context's sleep-time cost back out
-            value = t.p - self.lam * (t.usd - (sleep_usd / n)[:, None, qc])
-        else:
-            value = t.p - self.lam * t.usd  # (s, b, q)
-        best_b = value.argmax(axis=1)  # (s, q)
-        best = value.max(axis=1)  # (s, q)
-        per_ctx: FloatArray = np.stack(
-            [
-                np.bincount(qc, weights=best[s], minlength=items.n_contexts)
-                for s in range(best.shape[0])
-            ]
-        ).astype(np.float64)
-        if sleep_usd is not None and self.counts == "expected":
-            expected = np.asarray(items.context_features["expected_queries"], dtype=np.float64)
-            per_ctx = expected * per_ctx / n - self.lam * sleep_usd
-        sleep = per_ctx.argmax(axis=0).astype(np.int64)
-        test = best_b[np.repeat(sleep, t.counts), np.arange(items.n_queries)].astype(np.int64)
-        return sleep, test
+    def decide(self, items: SimItems, env: Environment) -> tuple[IntArray, IntArray]:
+        tables = self.tables
+        if tables is None or tables.p.shape[2] != items.n_queries:
+            tables = env.action_tables(items)
+        expected = items.context_features.get("expected_queries")
+        return oracle_decisions(tables, self.lam, counts=self.counts, expected_queries=expected)
 
     def decide_sleep(self, items: SimItems, env: Environment) -> IntArray:
-        return self._solve(items, env)[0]
+        return self.decide(items, env)[0]
 
     def decide_test(
         self, items: SimItems, env: Environment, sleep_action: IntArray, ready: NDArray[np.bool_]
     ) -> IntArray:
-        return self._solve(items, env)[1]
+        return self.decide(items, env)[1]

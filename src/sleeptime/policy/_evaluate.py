@@ -1,23 +1,42 @@
-"""Evaluate policies on held-out items: tables of outcomes, lambda searches, the comparison."""
+"""Evaluate policies on held-out items: tables of outcomes, lambda searches, the comparison.
+
+:func:`compare_policies` returns a :class:`Comparison`: typed rows and summaries, whose
+``to_json()`` is what ``sleeptime compare --json`` prints (NaN becomes ``null`` there).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from sleeptime.policy._base import ActionTables, Environment, FloatArray, IntArray, Policy
-from sleeptime.policy._baselines import FixedPolicy, OraclePolicy
+from sleeptime.policy._baselines import FixedPolicy, oracle_decisions
 from sleeptime.policy._learned import (
     LearnedPolicy,
     choose_budget,
     choose_sleep,
     expected_prompt_tokens,
 )
-from sleeptime.simulators import SimItems, pareto_front
+from sleeptime.simulators import SimItems, pareto_front, poisson_bootstrap
+
+Decisions = tuple[IntArray, IntArray]
+
+
+class Group:
+    """The groups a comparison's rows belong to."""
+
+    TEST_ONLY = "test-only"
+    FIXED_SLEEP = "fixed sleep-time"
+    BASELINE = "baseline"
+    ORACLE = "oracle"
+    COUNT_BLIND = "oracle (count-blind)"
+    LEARNED = "learned"
+    FIXED = (TEST_ONLY, FIXED_SLEEP)
 
 
 @dataclass
@@ -36,7 +55,7 @@ class LearnedTables:
         Fc = np.column_stack([items.context_features[n] for n in names])
         return cls(policy.prediction_table(Fq), policy.context_prediction_table(Fc), policy)
 
-    def decide(self, items: SimItems, env: Environment, lam: float) -> tuple[IntArray, IntArray]:
+    def decide(self, items: SimItems, env: Environment, lam: float) -> Decisions:
         test, sleep_cost, ready_share = self.policy._tables()
         sleep = choose_sleep(
             self.p_context, test, sleep_cost, ready_share, items.context_features["expected_queries"],
@@ -90,27 +109,23 @@ def bisect_lam(
 
 
 LAMBDAS = np.geomspace(1.0, 1e7, 141)
+Sweep = tuple[tuple[float, float, float], ...]
 
 
 def lam_sweep(
     tables: ActionTables,
-    decide: Callable[[float], tuple[IntArray, IntArray]],
+    decide: Callable[[float], Decisions],
     lams: Sequence[float] = tuple(LAMBDAS),
-) -> list[tuple[float, float, float]]:
+) -> Sweep:
     """(lam, accuracy, USD per query) of the decisions at each ``lam``."""
-    return [(float(lam), *tables.evaluate(*decide(float(lam)))) for lam in lams]
+    return tuple((float(lam), *tables.evaluate(*decide(float(lam)))) for lam in lams)
 
 
-def at_equal_accuracy(
-    sweep: Sequence[tuple[float, float, float]], accuracy: float
-) -> tuple[float, float]:
+def at_equal_accuracy(sweep: Sweep, accuracy: float) -> tuple[float, float]:
     """The cheapest swept point reaching ``accuracy``: (its lam, and the USD per query that a
-    mix of the two Pareto points around ``accuracy`` needs, interpolated linearly)."""
-    pts = sorted(sweep, key=lambda x: (x[2], -x[1]))
-    front: list[tuple[float, float, float]] = []
-    for p in pts:
-        if not front or p[1] > front[-1][1]:
-            front.append(p)
+    mix of the two Pareto points around ``accuracy`` needs, interpolated linearly); NaN where
+    no swept point reaches it."""
+    front = [sweep[i] for i in pareto_front([p[1] for p in sweep], [p[2] for p in sweep])]
     reach = [p for p in front if p[1] >= accuracy]
     if not reach:
         return math.nan, math.nan
@@ -123,7 +138,7 @@ def at_equal_accuracy(
     return hi[0], lo[2] + t * (hi[2] - lo[2])
 
 
-def at_equal_cost(sweep: Sequence[tuple[float, float, float]], usd: float) -> tuple[float, float]:
+def at_equal_cost(sweep: Sweep, usd: float) -> tuple[float, float]:
     """The most accurate swept point costing at most ``usd``: (its lam, its accuracy)."""
     ok = [p for p in sweep if p[2] <= usd * (1 + 1e-12)]
     if not ok:
@@ -150,47 +165,180 @@ def per_context_sums(
 def paired_bootstrap(
     stat: Callable[[FloatArray], float], n_contexts: int, *, n_boot: int = 1000, seed: int = 0
 ) -> tuple[float, float]:
-    """95% interval of ``stat(weights)`` under Poisson weights on contexts."""
-    rng = np.random.default_rng(seed)
-    draws = [stat(rng.poisson(1.0, n_contexts).astype(np.float64)) for _ in range(n_boot)]
-    lo, hi = np.quantile(draws, [0.025, 0.975])
-    return float(lo), float(hi)
+    """95% interval of ``stat(weights)`` under Poisson weights on contexts (the same draws for
+    every policy compared, hence paired)."""
+
+    def per_draw(w: FloatArray) -> FloatArray:
+        return np.array([stat(row) for row in w])
+
+    return poisson_bootstrap(per_draw, n_contexts, n_boot=n_boot, rng=np.random.default_rng(seed))
 
 
-def summarize_policy(
-    name: str, env: Environment, items: SimItems, sleep: IntArray, test: IntArray, *, seed: int = 0
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PolicyRow:
+    """One policy's decisions replayed on held-out items (expected mode): accuracy with its 95%
+    bootstrap interval over contexts, USD, tokens and latency; ``lam`` for swept policies."""
+
+    name: str
+    group: str
+    accuracy: float
+    accuracy_ci95: tuple[float, float]
+    usd_per_query: float
+    usd_per_1k_queries: float
+    test_tokens_per_query: float
+    sleep_tokens_per_context: float
+    latency_p95_s: float
+    contexts_with_sleep: float
+    lam: float | None = None
+
+    #: The fields of a row in ``--json`` output and results, in order.
+    JSON_FIELDS = ("name", "accuracy", "usd_per_query", "test_tokens_per_query", "sleep_tokens_per_context",
+                   "latency_p95_s", "accuracy_ci95", "group")  # fmt: skip
+
+    @property
+    def is_fixed(self) -> bool:
+        return self.group in Group.FIXED
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.JSON_FIELDS}
+
+
+def policy_row(name: str, group: str, env: Environment, items: SimItems, sleep: IntArray, test: IntArray, *, seed: int = 0, lam: float | None = None) -> PolicyRow:  # fmt: skip
     """Replay the decisions (expected mode) and keep the numbers a comparison shows."""
     agg = env.replay(items, sleep, test, seed=seed, bootstrap=1000, return_traces=False).aggregates
-    return {
-        "name": name,
-        "accuracy": agg["accuracy"],
-        "accuracy_ci95": agg["accuracy_ci95"],
-        "usd_per_query": agg["usd_per_query"],
-        "usd_per_1k_queries": agg["usd_per_1k_queries"],
-        "test_tokens_per_query": agg["test_tokens_per_query"],
-        "sleep_tokens_per_context": agg["sleep_tokens_per_context"],
-        "latency_p95_s": agg["latency_p95_s"],
-        "contexts_with_sleep": agg["contexts_with_sleep"],
-    }
+    lo, hi = agg["accuracy_ci95"]
+    return PolicyRow(name, group, agg["accuracy"], (lo, hi), agg["usd_per_query"], agg["usd_per_1k_queries"],
+                     agg["test_tokens_per_query"], agg["sleep_tokens_per_context"], agg["latency_p95_s"],
+                     agg["contexts_with_sleep"], lam)  # fmt: skip
 
 
-def _decider(
-    lt: LearnedTables, items: SimItems, env: Environment
-) -> Callable[[float], tuple[IntArray, IntArray]]:
-    def decide(lam: float) -> tuple[IntArray, IntArray]:
-        return lt.decide(items, env, lam)
+@dataclass(frozen=True)
+class SweptPolicy:
+    """A policy priced at every ``lam`` of a sweep, read off at the operating point: the cost
+    at the operating point's accuracy (interpolated between the two Pareto points around it)
+    and the accuracy at its cost, with the decisions of the swept points there."""
 
-    return decide
+    name: str
+    group: str
+    sweep: Sweep
+    lam_at_equal_accuracy: float
+    lam_at_equal_cost: float
+    usd_at_equal_accuracy: float
+    accuracy_at_equal_cost: float
+    at_equal_accuracy: Decisions
+    at_equal_cost: Decisions
 
 
-def _measure(
-    tables: ActionTables, decide: Callable[[float], tuple[IntArray, IntArray]], which: int
-) -> Callable[[float], float]:
-    def measure(lam: float) -> float:
-        return tables.evaluate(*decide(lam))[which]
+@dataclass(frozen=True)
+class OperatingPoint:
+    """The best fixed strategy within ``budget_usd_per_1k``: what every policy is measured against."""
 
-    return measure
+    best_static: str
+    accuracy: float
+    usd_per_1k: float
+    budget_usd_per_1k: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"best_static": self.best_static, "best_static_accuracy": self.accuracy,
+                "best_static_usd_per_1k": self.usd_per_1k, "budget_usd_per_1k": self.budget_usd_per_1k}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LearnedSummary:
+    """A learned policy against the operating point (positive reductions are savings).
+
+    The ``*_at_equal_accuracy`` numbers interpolate its sweep between the two Pareto points
+    around the operating point's accuracy (a mix of two ``lam`` values reaches it exactly); the
+    ``*_at_reaching_point`` numbers are those of the first swept point that reaches it, with a
+    paired bootstrap interval over contexts. Count-blind numbers are None where the items have
+    no expected query counts; the sensitivity is None where the policy never reaches the
+    operating point's accuracy."""
+
+    cost_reduction_at_equal_accuracy: float
+    cost_reduction_at_reaching_point: float
+    cost_reduction_at_reaching_point_ci95: tuple[float, float]
+    accuracy_gain_at_equal_cost: float
+    accuracy_gain_ci95: tuple[float, float]
+    oracle_gap_closed: float
+    oracle_gap_closed_at_reaching_point: float
+    oracle_gap_closed_at_reaching_point_ci95: tuple[float, float]
+    oracle_cost_reduction_at_equal_accuracy: float
+    oracle_cost_reduction_at_reaching_point: float
+    count_blind_oracle_cost_reduction_at_equal_accuracy: float | None = None
+    count_blind_gap_closed: float | None = None
+    decision_breakdown: Mapping[str, Any] | None = None
+    decision_sensitivity: Mapping[str, Mapping[str, float]] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+@dataclass(frozen=True)
+class FixedPointChange:
+    """At one fixed strategy of the fixed strategies' Pareto front: each swept policy's change
+    in USD per query at that strategy's accuracy (negative is cheaper; NaN where the policy
+    never reaches it)."""
+
+    fixed: str
+    accuracy: float
+    usd_per_1k_queries: float
+    cost_change_at_equal_accuracy: Mapping[str, float]
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every policy of :func:`compare_policies` on the same items: rows, swept policies (the
+    oracles and each learned policy), each learned policy's summary, the Pareto front of all
+    rows, and the action tables the numbers were read from."""
+
+    rows: tuple[PolicyRow, ...]
+    operating_point: OperatingPoint
+    swept: Mapping[str, SweptPolicy]
+    learned: Mapping[str, LearnedSummary]
+    pareto_front: tuple[str, ...]
+    tables: ActionTables
+
+    def row(self, name: str) -> PolicyRow:
+        return next(r for r in self.rows if r.name == name)
+
+    @property
+    def fixed_rows(self) -> tuple[PolicyRow, ...]:
+        return tuple(r for r in self.rows if r.is_fixed)
+
+    @property
+    def oracle(self) -> SweptPolicy:
+        return next(p for p in self.swept.values() if p.group == Group.ORACLE)
+
+    @property
+    def count_blind(self) -> SweptPolicy | None:
+        return next((p for p in self.swept.values() if p.group == Group.COUNT_BLIND), None)
+
+    def operating_points(self) -> list[FixedPointChange]:
+        """Each swept policy's cost change at every point of the fixed strategies' Pareto
+        front, by rising cost."""
+        fixed = self.fixed_rows
+        front = pareto_front([r.accuracy for r in fixed], [r.usd_per_query for r in fixed])
+        out = []
+        for i in sorted(front, key=lambda k: fixed[k].usd_per_query):
+            r = fixed[i]
+            changes = {name: at_equal_accuracy(p.sweep, r.accuracy)[1] / r.usd_per_query - 1 for name, p in self.swept.items()}  # fmt: skip
+            out.append(FixedPointChange(r.name, r.accuracy, r.usd_per_1k_queries, changes))
+        return out
+
+    def details_json(self) -> dict[str, Any]:
+        """The operating point and every learned policy's summary (``--json``'s ``details``)."""
+        return {**self.operating_point.to_json(), **{n: s.to_json() for n, s in self.learned.items()}}  # fmt: skip
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "policies": [r.to_json() for r in self.rows],
+            "details": self.details_json(),
+            "operating_points": [p.to_json() for p in self.operating_points()],
+            "pareto_front": list(self.pareto_front),
+        }
 
 
 def decision_breakdown(items: SimItems, sleep: IntArray) -> dict[str, Any]:
@@ -231,31 +379,92 @@ def decision_sensitivity(
     is moved by -1, 0 and +1 standard deviations, and when the expected number of queries is
     halved, kept and doubled. (Across contexts these inputs are correlated with others, e.g.
     context length, so a breakdown by tercile mixes their effects; this one does not.)"""
-    import dataclasses
-
     f = items.context_features
-    saved, policy.lam = policy.lam, lam
-    try:
 
-        def share(changed: dict[str, FloatArray]) -> float:
-            moved = dataclasses.replace(items, context_features={**f, **changed})
-            return float(np.mean(policy.decide_sleep(moved, env) > 0))
+    def share(changed: dict[str, FloatArray]) -> float:
+        moved = dataclasses.replace(items, context_features={**f, **changed})
+        return float(np.mean(policy.decide_sleep(moved, env, lam=lam) > 0))
 
-        names = [n for n in PREDICTABILITY_INPUTS if n in f]
-        out: dict[str, dict[str, float]] = {}
-        if names:
-            out["predicted_predictability"] = {
-                f"{k:+d} sd": share({n: f[n] + k * float(np.std(f[n])) for n in names})
-                for k in (-1, 0, 1)
-            }
-        if "expected_queries" in f:
-            out["expected_queries"] = {
-                f"x{m:g}": share({"expected_queries": f["expected_queries"] * m})
-                for m in (0.5, 1.0, 2.0)
-            }
-        return out
-    finally:
-        policy.lam = saved
+    names = [n for n in PREDICTABILITY_INPUTS if n in f]
+    out: dict[str, dict[str, float]] = {}
+    if names:
+        out["predicted_predictability"] = {
+            f"{k:+d} sd": share({n: f[n] + k * float(np.std(f[n])) for n in names})
+            for k in (-1, 0, 1)
+        }
+    if "expected_queries" in f:
+        out["expected_queries"] = {
+            f"x{m:g}": share({"expected_queries": f["expected_queries"] * m})
+            for m in (0.5, 1.0, 2.0)
+        }
+    return out
+
+
+def _learned_decider(lt: LearnedTables, items: SimItems, env: Environment) -> Callable[[float], Decisions]:  # fmt: skip
+    def decide(lam: float) -> Decisions:
+        return lt.decide(items, env, lam)
+
+    return decide
+
+
+def _swept(name: str, group: str, tables: ActionTables, decide: Callable[[float], Decisions], target: tuple[float, float]) -> SweptPolicy:  # fmt: skip
+    # the lam -> (accuracy, cost) curve need not be monotone: read values off its Pareto front
+    sweep = lam_sweep(tables, decide)
+    lam_acc, usd_at_acc = at_equal_accuracy(sweep, target[0])
+    lam_cost, acc_at_cost = at_equal_cost(sweep, target[1])
+    return SweptPolicy(name, group, sweep, lam_acc, lam_cost, usd_at_acc, acc_at_cost, decide(lam_acc), decide(lam_cost))  # fmt: skip
+
+
+def _learned_summary(
+    swept: SweptPolicy,
+    oracle: SweptPolicy,
+    blind: SweptPolicy | None,
+    tables: ActionTables,
+    best: Decisions,
+    target: tuple[float, float],
+    *,
+    n_boot: int,
+    seed: int,
+) -> LearnedSummary:
+    """A learned policy against the operating point, with paired bootstrap intervals."""
+    target_acc, target_usd = target
+    acc_s, c_static = per_context_sums(tables, *best)
+    n_static = tables.counts.astype(np.float64)
+    _, c_oracle = per_context_sums(tables, *oracle.at_equal_accuracy)
+    _, c_learned = per_context_sums(tables, *swept.at_equal_accuracy)
+    acc_l, _ = per_context_sums(tables, *swept.at_equal_cost)
+
+    def reduction(w: FloatArray) -> float:
+        return 1 - float(w @ c_learned) / float(w @ c_static)
+
+    def gap(w: FloatArray) -> float:
+        return (float(w @ c_static) - float(w @ c_learned)) / max(
+            float(w @ c_static) - float(w @ c_oracle), 1e-12
+        )
+
+    def gain(w: FloatArray) -> float:
+        return (float(w @ acc_l) - float(w @ acc_s)) / float(w @ n_static)
+
+    def interval(stat: Callable[[FloatArray], float]) -> tuple[float, float]:
+        return paired_bootstrap(stat, tables.n_contexts, n_boot=n_boot, seed=seed)
+
+    ones = np.ones(tables.n_contexts)
+    saved = target_usd - swept.usd_at_equal_accuracy
+    blind_usd = blind.usd_at_equal_accuracy if blind is not None else None
+    return LearnedSummary(
+        cost_reduction_at_equal_accuracy=1 - swept.usd_at_equal_accuracy / target_usd,
+        cost_reduction_at_reaching_point=reduction(ones),
+        cost_reduction_at_reaching_point_ci95=interval(reduction),
+        accuracy_gain_at_equal_cost=swept.accuracy_at_equal_cost - target_acc,
+        accuracy_gain_ci95=interval(gain),
+        oracle_gap_closed=saved / max(target_usd - oracle.usd_at_equal_accuracy, 1e-15),
+        oracle_gap_closed_at_reaching_point=gap(ones),
+        oracle_gap_closed_at_reaching_point_ci95=interval(gap),
+        oracle_cost_reduction_at_equal_accuracy=1 - oracle.usd_at_equal_accuracy / target_usd,
+        oracle_cost_reduction_at_reaching_point=1 - float(c_oracle.sum()) / float(c_static.sum()),
+        count_blind_oracle_cost_reduction_at_equal_accuracy=None if blind_usd is None else 1 - blind_usd / target_usd,
+        count_blind_gap_closed=None if blind_usd is None else saved / max(target_usd - blind_usd, 1e-15),
+    )  # fmt: skip
 
 
 def compare_policies(
@@ -267,7 +476,8 @@ def compare_policies(
     budget_usd_per_1k: float | None = None,
     seed: int = 0,
     n_boot: int = 1000,
-) -> dict[str, Any]:
+    progress: Callable[[str], None] | None = None,
+) -> Comparison:
     """Every fixed strategy, the extra baselines, each learned policy and the oracle on ``items``.
 
     The operating point: the best fixed strategy (``best_static``) is the most accurate one
@@ -279,179 +489,61 @@ def compare_policies(
     (linear between the two points around the accuracy: a mix of the two policies reaches
     it), and so is the accuracy at equal cost. Bootstrap intervals (contexts resampled) are
     given for the swept point that first reaches the accuracy ("reaching point").
+    ``progress`` is called with the name of each policy as its evaluation starts.
     """
+    step = progress or (lambda name: None)
     tables = env.action_tables(items)
-    rows: list[dict[str, Any]] = []
-    fixed = {}
+    rows: list[PolicyRow] = []
+    fixed: dict[str, Decisions] = {}
+    step("fixed strategies and baselines")
     for s in range(env.n_sleep):
         for b in range(env.n_budgets):
             pol = FixedPolicy(s, b, name=f"fixed({env.outcome.sleep_levels[s].name},b{b})")
-            sleep, test = pol.decide(items, env)
-            fixed[pol.name] = (sleep, test)
-            rows.append(
-                {
-                    **summarize_policy(pol.name, env, items, sleep, test, seed=seed),
-                    "group": "test-only" if s == 0 else "fixed sleep-time",
-                }
-            )
+            fixed[pol.name] = pol.decide(items, env)
+            group = Group.TEST_ONLY if s == 0 else Group.FIXED_SLEEP
+            rows.append(policy_row(pol.name, group, env, items, *fixed[pol.name], seed=seed))
     for other in extra:
-        sleep, test = other.decide(items, env)
-        rows.append(
-            {
-                **summarize_policy(other.name, env, items, sleep, test, seed=seed),
-                "group": "baseline",
-            }
-        )
-    fixed_rows = [r for r in rows if r["name"] in fixed]
+        rows.append(policy_row(other.name, Group.BASELINE, env, items, *other.decide(items, env), seed=seed))  # fmt: skip
+    fixed_rows = [r for r in rows if r.name in fixed]
     if budget_usd_per_1k is None:
-        budget_usd_per_1k = next(
-            r["usd_per_1k_queries"]
-            for r in fixed_rows
-            if r["name"] == f"fixed(none,b{min(1, env.n_budgets - 1)})"
-        )
-    within = [r for r in fixed_rows if r["usd_per_1k_queries"] <= budget_usd_per_1k * (1 + 1e-9)]
-    best = max(within, key=lambda r: r["accuracy"])
-    best_sleep, best_test = fixed[best["name"]]
-    target_acc, target_usd = tables.evaluate(best_sleep, best_test)
+        middle = f"fixed(none,b{min(1, env.n_budgets - 1)})"
+        budget_usd_per_1k = next(r.usd_per_1k_queries for r in fixed_rows if r.name == middle)
+    within = [r for r in fixed_rows if r.usd_per_1k_queries <= budget_usd_per_1k * (1 + 1e-9)]
+    best = max(within, key=lambda r: r.accuracy)
+    target = tables.evaluate(*fixed[best.name])
+    point = OperatingPoint(best.name, target[0], 1000 * target[1], budget_usd_per_1k)
 
-    oracle = OraclePolicy(1.0, tables)
-
-    def oracle_at(lam: float) -> tuple[IntArray, IntArray]:
-        oracle.lam = lam
-        return oracle._solve(items, env)
-
-    candidates: list[tuple[str, Callable[[float], tuple[IntArray, IntArray]], str]] = [
-        ("oracle", oracle_at, "oracle")
+    candidates: list[tuple[str, str, Callable[[float], Decisions]]] = [
+        ("oracle", Group.ORACLE, lambda lam: oracle_decisions(tables, lam))
     ]
-    if "expected_queries" in items.context_features:
-        blind = OraclePolicy(1.0, tables, counts="expected")
+    expected = items.context_features.get("expected_queries")
+    if expected is not None:
+        candidates.append(("oracle-count-blind", Group.COUNT_BLIND,
+                           lambda lam: oracle_decisions(tables, lam, counts="expected", expected_queries=expected)))  # fmt: skip
+    for policy in learned:
+        candidates.append((policy.name, Group.LEARNED, _learned_decider(LearnedTables.build(policy, items), items, env)))  # fmt: skip
+    swept: dict[str, SweptPolicy] = {}
+    for name, group, decide in candidates:
+        step(name)
+        p = swept[name] = _swept(name, group, tables, decide, target)
+        for label, lam, decisions in (("equal accuracy", p.lam_at_equal_accuracy, p.at_equal_accuracy),
+                                      ("equal cost", p.lam_at_equal_cost, p.at_equal_cost)):  # fmt: skip
+            rows.append(policy_row(f"{name} @ {label}", group, env, items, *decisions, seed=seed, lam=lam))  # fmt: skip
 
-        def blind_at(lam: float) -> tuple[IntArray, IntArray]:
-            blind.lam = lam
-            return blind._solve(items, env)
-
-        candidates.append((blind.name, blind_at, "oracle (count-blind)"))
-    for learned_policy in learned:
-        candidates.append(
-            (
-                learned_policy.name,
-                _decider(LearnedTables.build(learned_policy, items), items, env),
-                "learned",
-            )
-        )
-
-    decisions: dict[str, dict[str, tuple[IntArray, IntArray]]] = {}
-    interpolated: dict[str, dict[str, float]] = {}
-    sweeps: dict[str, list[tuple[float, float, float]]] = {}
-    lam_at_accuracy: dict[str, float] = {}
-    for name, decide, group in candidates:
-        # the lam -> (accuracy, cost) curve need not be monotone: read values off its Pareto front
-        sweep = sweeps[name] = lam_sweep(tables, decide)
-        lam_acc, usd_at_acc = at_equal_accuracy(sweep, target_acc)
-        lam_cost, acc_at_cost = at_equal_cost(sweep, target_usd)
-        lam_at_accuracy[name] = lam_acc
-        interpolated[name] = {
-            "usd_at_equal_accuracy": usd_at_acc,
-            "accuracy_at_equal_cost": acc_at_cost,
-        }
-        at_acc, at_cost = decide(lam_acc), decide(lam_cost)
-        decisions[name] = {"equal_accuracy": at_acc, "equal_cost": at_cost}
-        row = summarize_policy(f"{name} @ equal accuracy", env, items, *at_acc, seed=seed)
-        rows.append({**row, "group": group, "lam": lam_acc})
-        row2 = summarize_policy(f"{name} @ equal cost", env, items, *at_cost, seed=seed)
-        rows.append({**row2, "group": group, "lam": lam_cost})
-
-    # paired bootstrap over contexts for the headline ratios
-    _, c_static = per_context_sums(tables, best_sleep, best_test)
-    n_static = tables.counts.astype(np.float64)
-    _, c_oracle = per_context_sums(tables, *decisions["oracle"]["equal_accuracy"])
-    summary: dict[str, Any] = {"best_static": best["name"], "best_static_accuracy": target_acc,
-                               "best_static_usd_per_1k": 1000 * target_usd, "budget_usd_per_1k": budget_usd_per_1k}  # fmt: skip
-    for name, _, group in candidates:
-        if group != "learned":
-            continue
-        _, c_learned = per_context_sums(tables, *decisions[name]["equal_accuracy"])
-        acc_l, _ = per_context_sums(tables, *decisions[name]["equal_cost"])
-        acc_s, _ = per_context_sums(tables, best_sleep, best_test)
-
-        def reduction(w: FloatArray, cl: FloatArray = c_learned) -> float:
-            return 1 - float(w @ cl) / float(w @ c_static)
-
-        def gap(w: FloatArray, cl: FloatArray = c_learned) -> float:
-            return (float(w @ c_static) - float(w @ cl)) / max(
-                float(w @ c_static) - float(w @ c_oracle), 1e-12
-            )
-
-        def gain(w: FloatArray, al: FloatArray = acc_l, ast: FloatArray = acc_s) -> float:
-            return (float(w @ al) - float(w @ ast)) / float(w @ n_static)
-
-        ones = np.ones(tables.n_contexts)
-        summary[name] = {
-            "cost_reduction_at_equal_accuracy": 1
-            - interpolated[name]["usd_at_equal_accuracy"] / target_usd,
-            "cost_reduction_at_reaching_point": reduction(ones),
-            "cost_reduction_at_reaching_point_ci95": paired_bootstrap(
-                reduction, tables.n_contexts, n_boot=n_boot, seed=seed
-            ),
-            "accuracy_gain_at_equal_cost": interpolated[name]["accuracy_at_equal_cost"]
-            - target_acc,
-            "accuracy_gain_ci95": paired_bootstrap(
-                gain, tables.n_contexts, n_boot=n_boot, seed=seed
-            ),
-            "oracle_gap_closed": (target_usd - interpolated[name]["usd_at_equal_accuracy"])
-            / max(target_usd - interpolated["oracle"]["usd_at_equal_accuracy"], 1e-15),
-            "oracle_gap_closed_at_reaching_point": gap(ones),
-            "oracle_gap_closed_at_reaching_point_ci95": paired_bootstrap(
-                gap, tables.n_contexts, n_boot=n_boot, seed=seed
-            ),
-            "oracle_cost_reduction_at_equal_accuracy": 1
-            - interpolated["oracle"]["usd_at_equal_accuracy"] / target_usd,
-            "oracle_cost_reduction_at_reaching_point": 1
-            - float(c_oracle.sum()) / float(c_static.sum()),
-        }
-        if "oracle-count-blind" in interpolated:
-            blind_usd = interpolated["oracle-count-blind"]["usd_at_equal_accuracy"]
-            summary[name]["count_blind_oracle_cost_reduction_at_equal_accuracy"] = (
-                1 - blind_usd / target_usd
-            )
-            summary[name]["count_blind_gap_closed"] = (
-                target_usd - interpolated[name]["usd_at_equal_accuracy"]
-            ) / max(target_usd - blind_usd, 1e-15)
-    for learned_policy in learned:
-        name = learned_policy.name
-        if "expected_queries" in items.context_features:
-            summary[name]["decision_breakdown"] = decision_breakdown(
-                items, decisions[name]["equal_accuracy"][0]
-            )
-            if math.isfinite(lam_at_accuracy[name]):  # NaN where it never reaches the accuracy
-                summary[name]["decision_sensitivity"] = decision_sensitivity(
-                    learned_policy, items, env, lam_at_accuracy[name]
-                )
-    front = pareto_front([r["accuracy"] for r in rows], [r["usd_per_query"] for r in rows])
-    return {
-        "policies": rows,
-        "summary": summary,
-        "pareto_front": [rows[i]["name"] for i in front],
-        "decisions": decisions,
-        "tables": tables,
-        "sweeps": sweeps,
-    }
-
-
-def operating_points(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """For every fixed strategy on the fixed strategies' Pareto front, the change in USD per
-    query of each swept policy (learned ones, the oracles) at that strategy's accuracy: negative
-    is cheaper; NaN where the policy never reaches that accuracy. ``result`` is
-    :func:`compare_policies`' output."""
-    fixed = [r for r in result["policies"] if r["group"] in ("test-only", "fixed sleep-time")]
-    front = pareto_front([r["accuracy"] for r in fixed], [r["usd_per_query"] for r in fixed])
-    out = []
-    for i in sorted(front, key=lambda k: fixed[k]["usd_per_query"]):
-        r = fixed[i]
-        changes = {}
-        for name, sweep in result["sweeps"].items():
-            _, usd = at_equal_accuracy(sweep, r["accuracy"])
-            changes[name] = usd / r["usd_per_query"] - 1
-        out.append({"fixed": r["name"], "accuracy": r["accuracy"], "usd_per_1k_queries": r["usd_per_1k_queries"],
-                    "cost_change_at_equal_accuracy": changes})  # fmt: skip
-    return out
+    oracle = swept["oracle"]
+    blind = swept.get("oracle-count-blind")
+    summaries: dict[str, LearnedSummary] = {}
+    for policy in learned:
+        p = swept[policy.name]
+        summary = _learned_summary(p, oracle, blind, tables, fixed[best.name], target, n_boot=n_boot, seed=seed)  # fmt: skip
+        if expected is not None:
+            sensitivity = None
+            if math.isfinite(p.lam_at_equal_accuracy):
+                sensitivity = decision_sensitivity(policy, items, env, p.lam_at_equal_accuracy)
+            summary = dataclasses.replace(summary, decision_breakdown=decision_breakdown(items, p.at_equal_accuracy[0]),
+                                          decision_sensitivity=sensitivity)  # fmt: skip
+        summaries[policy.name] = summary
+    front = pareto_front([r.accuracy for r in rows], [r.usd_per_query for r in rows])
+    return Comparison(
+        tuple(rows), point, swept, summaries, tuple(rows[i].name for i in front), tables
+    )

@@ -36,8 +36,13 @@ from sleeptime.policy._learned import (
     choose_sleep,
     expected_prompt_tokens,
 )
-from sleeptime.runtime import FEATURES_VERSION, FORMAT, SCHEMA_VERSION, validate_artifact
-from sleeptime.runtime._features import feature_spec
+from sleeptime.runtime import (
+    FEATURES_VERSION,
+    FORMAT,
+    SCHEMA_VERSION,
+    feature_spec,
+    validate_artifact,
+)
 from sleeptime.simulators import SimItems
 
 #: Features that are models of other features: folded into the distilled trees.

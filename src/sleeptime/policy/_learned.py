@@ -47,11 +47,11 @@ class LearnedPolicy(RegressorMixin, BaseEstimator, Policy):  # type: ignore[misc
     ``X`` passed to :meth:`fit` / :meth:`predict` holds the feature columns (named by
     ``features``, in that order) followed by two action columns: the effective sleep level
     (0 when ``c'`` was not used) and the budget level. ``y`` is whether the answer was correct
-    (0/1), or its probability. ``lam`` prices cost in accuracy per USD. The other parameters
-    are those of the gradient-boosting regressor inside.
+    (0/1), or its probability. ``lam`` prices cost in accuracy per USD; change it with
+    ``set_params(lam=...)`` (deciding for another price needs no refit). ``name`` labels the
+    policy in comparisons and reports. The other parameters are those of the gradient-boosting
+    regressor inside.
     """
-
-    name = "learned"
 
     def __init__(
         self,
@@ -64,6 +64,7 @@ class LearnedPolicy(RegressorMixin, BaseEstimator, Policy):  # type: ignore[misc
         min_samples_leaf: int = 40,
         l2_regularization: float = 0.0,
         random_state: int | None = 0,
+        name: str = "learned",
     ) -> None:
         self.lam = lam
         self.features = features
@@ -73,6 +74,7 @@ class LearnedPolicy(RegressorMixin, BaseEstimator, Policy):  # type: ignore[misc
         self.min_samples_leaf = min_samples_leaf
         self.l2_regularization = l2_regularization
         self.random_state = random_state
+        self.name = name
 
     # ------------------------------------------------------------------ estimator
     def fit(
@@ -188,13 +190,16 @@ class LearnedPolicy(RegressorMixin, BaseEstimator, Policy):  # type: ignore[misc
         expected_queries: FloatArray,
         context_tokens: FloatArray,
         prompt_tokens: FloatArray,
+        *,
+        lam: float | None = None,
     ) -> IntArray:
         """Sleep levels for contexts with (imputed) feature rows ``F_context``, expected queries,
-        context length and the expected prompt length of their queries, in tokens."""
+        context length and the expected prompt length of their queries, in tokens; priced at
+        ``lam`` (default: the policy's own)."""
         test, sleep_cost, ready_share = self._tables()
         return choose_sleep(
             self.context_prediction_table(F_context), test, sleep_cost, ready_share,
-            expected_queries, context_tokens, prompt_tokens, self.lam,
+            expected_queries, context_tokens, prompt_tokens, self.lam if lam is None else lam,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ the Policy interface
@@ -203,11 +208,13 @@ class LearnedPolicy(RegressorMixin, BaseEstimator, Policy):  # type: ignore[misc
             raise ValueError("set features=(...) to name the item features this policy reads")
         return self.features
 
-    def decide_sleep(self, items: SimItems, env: Environment) -> IntArray:
+    def decide_sleep(
+        self, items: SimItems, env: Environment, *, lam: float | None = None
+    ) -> IntArray:
         f = items.context_features
         F = np.column_stack([f[n] for n in self._names()])
         return self.decide_sleep_arrays(
-            F, f["expected_queries"], items.context_tokens, expected_prompt_tokens(items)
+            F, f["expected_queries"], items.context_tokens, expected_prompt_tokens(items), lam=lam
         )
 
     def decide_test(

@@ -12,7 +12,8 @@ test checks it), so a router can vendor it or install sleeptime without its extr
                                 sleep_level=plan["sleep_level"], c_prime_ready=True)
 
 Loading an artifact never executes anything from it; a bad file raises :class:`ArtifactError`
-naming the field at fault.
+naming the field at fault. Copied out alone (``sleeptime/runtime/`` in a ``sleeptime`` folder
+without the rest of the package), it works the same (a test checks it).
 """
 
 from __future__ import annotations
@@ -20,20 +21,21 @@ from __future__ import annotations
 from sleeptime.runtime._artifact import (
     FORMAT,
     SCHEMA_VERSION,
-    ArtifactError,
     load_artifact,
     parse_artifact,
     schema_path,
     validate_artifact,
 )
+from sleeptime.runtime._errors import ArtifactError, DecisionError, SleeptimeError
 from sleeptime.runtime._features import (
     CHEAP_FEATURES,
     FEATURE_SPECS,
     FEATURES_VERSION,
     cheap_features,
+    feature_spec,
     question_features,
 )
-from sleeptime.runtime._policy import DecisionError, RuntimePolicy
+from sleeptime.runtime._policy import RuntimePolicy
 
 __all__ = [
     "CHEAP_FEATURES",
@@ -44,7 +46,9 @@ __all__ = [
     "ArtifactError",
     "DecisionError",
     "RuntimePolicy",
+    "SleeptimeError",
     "cheap_features",
+    "feature_spec",
     "load_artifact",
     "parse_artifact",
     "question_features",

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sleeptime._errors import SleeptimeError, read_text
+from sleeptime.runtime._errors import ArtifactError
 
 #: The artifact format this runtime reads.
 FORMAT = "sleeptime.policy"
@@ -24,10 +24,6 @@ TEST_PARAMS = frozenset({"max_tokens", "reasoning_effort", "verbosity_prompt"})
 SLEEP_PARAMS = frozenset({"n_rewrites", "reasoning_effort", "max_tokens", "batch"})
 REASONING_EFFORTS = frozenset({"minimal", "low", "medium", "high"})
 FEATURE_SOURCES = frozenset({"context_text", "question_text", "caller"})
-
-
-class ArtifactError(SleeptimeError, ValueError):
-    """A policy artifact that cannot be used; the message names the file and the field."""
 
 
 def schema_path() -> Path:
@@ -56,7 +52,14 @@ def parse_artifact(text: str, source: str = "<artifact>") -> dict[str, Any]:
 
 def load_artifact(path: str | Path) -> dict[str, Any]:
     """Read, parse and validate the artifact at ``path``."""
-    return parse_artifact(read_text(path, ArtifactError), str(Path(path)))
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ArtifactError(f"{p}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{p}: cannot read it: {exc}") from None
+    return parse_artifact(text, str(p))
 
 
 class _Checker:

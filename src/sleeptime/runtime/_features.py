@@ -13,6 +13,8 @@ import math
 import re
 from collections import Counter
 
+from sleeptime.runtime._errors import DecisionError
+
 #: Names of the cheap context features, in the order :func:`cheap_features` returns them.
 CHEAP_FEATURES = (
     "n_chars",
@@ -47,6 +49,11 @@ def _entropy(counts: Counter[str]) -> float:
     return -sum(c / total * math.log2(c / total) for c in counts.values())
 
 
+def _require_text(what: str, text: object) -> None:
+    if not isinstance(text, str):
+        raise DecisionError(f"the {what} must be text (a str), got {type(text).__name__}")
+
+
 def cheap_features(text: str) -> dict[str, float]:
     """The features of :data:`CHEAP_FEATURES` for ``text`` (a context).
 
@@ -54,6 +61,7 @@ def cheap_features(text: str) -> dict[str, float]:
     ``numeric_density`` is quantities per word; ``n_conditionals`` counts words that usually
     attach a condition or a rate (*if*, *each*, *per*, ...).
     """
+    _require_text("context", text)
     words = _WORD.findall(text)
     numbers = _NUMBER.findall(text)
     lowered = [w.lower() for w in words]
@@ -123,4 +131,5 @@ def feature_spec(name: str) -> tuple[str, str]:
 
 def question_features(question: str) -> dict[str, float]:
     """The features computed from the question text."""
+    _require_text("question", question)
     return {"question_chars": float(len(question))}

@@ -21,13 +21,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sleeptime._errors import SleeptimeError
 from sleeptime.runtime._artifact import load_artifact, parse_artifact, validate_artifact
+from sleeptime.runtime._errors import DecisionError
 from sleeptime.runtime._features import cheap_features, question_features
-
-
-class DecisionError(SleeptimeError, ValueError):
-    """A decision asked with missing or invalid inputs."""
 
 
 class _Tree:

@@ -1,5 +1,6 @@
-"""Simulators: price books, outcome models (calibrated to the paper or fitted to traces),
-vectorized replay, metrics, Pareto fronts and the paper's figures in simulation."""
+"""Simulators: price books, outcome models (calibrated to the paper's digitized figures or
+fitted to traces), vectorized replay, metrics and Pareto fronts. No presentation: figures and
+reports are drawn by :mod:`sleeptime.experiments`."""
 
 from __future__ import annotations
 
@@ -28,10 +29,19 @@ from sleeptime.simulators._outcomes import (
     SleepScaling,
     fit_predictability_effect,
 )
+from sleeptime.simulators._paper import (
+    paper_amortization_points,
+    paper_calibration,
+    paper_data,
+    paper_outcome_model,
+    paper_quintile_gains,
+)
 from sleeptime.simulators._prices import (
+    PRICE_KEYS,
     ModelPrice,
     PriceBook,
     PriceBookError,
+    builtin_price_books,
     list_prices_2025,
     load_price_book,
     paper_abstract_prices,
@@ -42,6 +52,7 @@ from sleeptime.simulators._replay import (
     bootstrap_interval,
     fixed_actions,
     pareto_front,
+    poisson_bootstrap,
     replay,
     replay_stream,
     sleep_ready,
@@ -53,6 +64,7 @@ __all__ = [
     "CONDITIONS",
     "EFFORT_SLEEP_LEVELS",
     "GSM_SLEEP_LEVELS",
+    "PRICE_KEYS",
     "TRACE_FIELDS",
     "VIEWS",
     "Calibration",
@@ -71,6 +83,7 @@ __all__ = [
     "SleepScaling",
     "TraceOutcomeModel",
     "bootstrap_interval",
+    "builtin_price_books",
     "calibrate",
     "fit_amortization",
     "fit_curve",
@@ -82,7 +95,13 @@ __all__ = [
     "list_prices_2025",
     "load_price_book",
     "paper_abstract_prices",
+    "paper_amortization_points",
+    "paper_calibration",
+    "paper_data",
+    "paper_outcome_model",
+    "paper_quintile_gains",
     "pareto_front",
+    "poisson_bootstrap",
     "read_points",
     "read_quintiles",
     "read_traces",

@@ -58,6 +58,9 @@ class CurveFit:
     accuracy: tuple[float, ...]
     rmse: float
     max_abs_error: float
+    #: Observations in the fit (the series' points and any ``extra``) less the 3 parameters; at
+    #: 0 the curve passes through every point, whatever its shape: the RMSE then says nothing.
+    degrees_of_freedom: int = 0
 
     def __call__(self, tokens: ArrayLike) -> NDArray[np.float64]:
         t = np.maximum(np.asarray(tokens, dtype=np.float64), 1e-9)
@@ -82,6 +85,7 @@ class CurveFit:
             "rmse": self.rmse,
             "max_abs_error": self.max_abs_error,
             "n_points": len(self.tokens),
+            "degrees_of_freedom": self.degrees_of_freedom,
             "ceiling": self.ceiling,
             "midpoint_tokens": math.exp(self.midpoint),
             "scale": self.scale,
@@ -182,7 +186,7 @@ def fit_curve(
     return CurveFit(
         benchmark, model, condition, ceiling, mid, scale,
         tuple(float(v) for v in t), tuple(float(v) for v in y),
-        float(np.sqrt(np.mean(err**2))), float(np.max(np.abs(err))),
+        float(np.sqrt(np.mean(err**2))), float(np.max(np.abs(err))), int(ft.size) - 3,
     )  # fmt: skip
 
 

@@ -60,6 +60,19 @@ class ModelPrice:
 
 _KEYS = {f.name for f in fields(ModelPrice)}
 
+#: What each key of a price book's model entry means (units in the names).
+PRICE_KEYS: Mapping[str, str] = {
+    "input_usd_per_mtok": "USD per million input (prompt) tokens; required",
+    "output_usd_per_mtok": "USD per million output tokens; required",
+    "batch_discount": "fraction of the list price that sleep-time work pays through a batch API (0.5 = half price; default 0.5)",
+    "cache_read_multiplier": "input price multiplier for a prompt prefix read from the provider's cache (default 1)",
+    "cache_write_multiplier": "input price multiplier for a prefix written to the cache (default 1)",
+    "cache_ttl_s": "seconds a cached prefix lives; a context's next query within it reads the cache (default 300)",
+    "decode_tokens_per_s": "output tokens per second, for latency (default 80)",
+    "ttft_s": "seconds to the first token, for latency (default 0.5)",
+    "batch_latency_s": "seconds from submitting sleep-time work until it starts (default 600)",
+}  # fmt: skip
+
 
 @dataclass(frozen=True)
 class PriceBook:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,6 +91,23 @@ def _as_int(name: str, values: ArrayLike, size: int) -> IntArray:
     return arr.astype(np.int64, copy=False)
 
 
+def poisson_bootstrap(
+    stat: Callable[[FloatArray], FloatArray],
+    n_units: int,
+    *,
+    n_boot: int,
+    rng: np.random.Generator,
+    level: float = 0.95,
+) -> tuple[float, float]:
+    """Percentile interval of a statistic under a Poisson bootstrap: each unit (a context) gets
+    a Poisson(1) weight per draw. ``stat`` maps the weights, ``(n_boot, n_units)``, to one value
+    per draw, ``(n_boot,)``."""
+    w = rng.poisson(1.0, size=(n_boot, n_units)).astype(np.float64)
+    stats = np.asarray(stat(w), dtype=np.float64)
+    lo, hi = np.quantile(stats, [round((1 - level) / 2, 12), round((1 + level) / 2, 12)])
+    return float(lo), float(hi)
+
+
 def bootstrap_interval(
     correct: FloatArray,
     query_context: IntArray,
@@ -101,7 +118,7 @@ def bootstrap_interval(
     level: float = 0.95,
     max_blocks: int = 5000,
 ) -> tuple[float, float]:
-    """Percentile interval of accuracy, resampling contexts (a Poisson bootstrap).
+    """Percentile interval of accuracy, resampling contexts (:func:`poisson_bootstrap`).
 
     Contexts are independent, so beyond ``max_blocks`` of them they are first grouped into
     ``max_blocks`` random blocks, which are resampled instead: the same interval in the limit,
@@ -118,10 +135,11 @@ def bootstrap_interval(
         block = rng.integers(0, max_blocks, size=n_contexts)
         sums = np.bincount(block, weights=sums, minlength=max_blocks).astype(np.float64)
         counts = np.bincount(block, weights=counts, minlength=max_blocks).astype(np.float64)
-    w = rng.poisson(1.0, size=(n_boot, sums.size)).astype(np.float64)
-    stats = (w @ sums) / np.maximum(w @ counts, 1.0)
-    lo, hi = np.quantile(stats, [(1 - level) / 2, (1 + level) / 2])
-    return float(lo), float(hi)
+
+    def accuracy(w: FloatArray) -> FloatArray:
+        return np.asarray((w @ sums) / np.maximum(w @ counts, 1.0), dtype=np.float64)
+
+    return poisson_bootstrap(accuracy, sums.size, n_boot=n_boot, rng=rng, level=level)
 
 
 @dataclass(frozen=True)
@@ -309,21 +327,6 @@ def fixed_actions(items: SimItems, sleep_level: int, budget: int) -> tuple[IntAr
     return (
         np.full(items.n_contexts, sleep_level, dtype=np.int64),
         np.full(items.n_queries, budget, dtype=np.int64),
-    )
-
-
-def summarize(aggregates: Mapping[str, Any]) -> str:
-    """One human-readable block of replay aggregates (simulated)."""
-    a = aggregates
-    lo, hi = a["accuracy_ci95"]
-    return (
-        f"queries {a['queries']:,} on {a['contexts']:,} contexts ({a['mode']} mode, simulated)\n"
-        f"accuracy              {a['accuracy']:.3f}  (95% CI {lo:.3f}-{hi:.3f})\n"
-        f"USD per 1k queries    {a['usd_per_1k_queries']:.4f}  (sleep-time share {a['sleep_share_of_usd']:.0%})\n"
-        f"test tokens / query   {a['test_tokens_per_query']:.1f}\n"
-        f"sleep tokens / ctx    {a['sleep_tokens_per_context']:.1f}\n"
-        f"latency p50 / p95     {a['latency_p50_s']:.2f} s / {a['latency_p95_s']:.2f} s\n"
-        f"before sleep done     {a['share_before_sleep_done']:.1%} of queries on slept contexts"
     )
 
 

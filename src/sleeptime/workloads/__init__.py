@@ -15,7 +15,12 @@ from sleeptime.workloads._arrivals import (
     PoissonCount,
     QueryCount,
 )
-from sleeptime.workloads._generator import PREDICTABILITY_LEVELS, generate_workload
+from sleeptime.workloads._generator import (
+    BUILTIN_CONTEXTS,
+    BUILTIN_QUERY_MEANS,
+    PREDICTABILITY_LEVELS,
+    generate_workload,
+)
 from sleeptime.workloads._loaders import (
     FORMATS,
     FieldMap,
@@ -28,6 +33,8 @@ from sleeptime.workloads._types import ANSWER_KINDS, Context, Query, Workload
 
 __all__ = [
     "ANSWER_KINDS",
+    "BUILTIN_CONTEXTS",
+    "BUILTIN_QUERY_MEANS",
     "FORMATS",
     "PREDICTABILITY_LEVELS",
     "ArrivalProcess",

@@ -1,7 +1,7 @@
 """The built-in workload generator: word-problem contexts with several questions each.
 
-Templates (written for this project, in :mod:`sleeptime.workloads._templates`) sample their
-values from a seeded random generator, so ``generate_workload(n, seed)`` is the same on every
+Templates (written for this project, in :mod:`sleeptime.workloads._templates`, which also holds
+their types) sample their values from a seeded random generator, so ``generate_workload(n, seed)`` is the same on every
 machine. Every answer is computed exactly (fractions) from the sampled values. Each question
 records its number of reasoning steps and how predictable it is from the context: ``high`` (the
 obvious next question), ``medium`` (a natural follow-up) or ``low`` (a surprising question).
@@ -10,51 +10,28 @@ obvious next question), ``medium`` (a natural follow-up) or ``low`` (a surprisin
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any
 
 from sleeptime._errors import WorkloadError
+from sleeptime.workloads._templates import TEMPLATES, ContextTemplate, V
 from sleeptime.workloads._types import Context, Query, Workload
 
 Number = int | Fraction
-Values = Mapping[str, Any]
+
+#: Contexts of the built-in workload (``load_workload("builtin")``): the quickstart's size.
+BUILTIN_CONTEXTS = 1400
+#: Mean queries per context by domain in the policy scenarios: hot and cold documents; the
+#: mean over domains is 4. The scenarios draw each context's count from a geometric
+#: distribution with its domain's mean (a context's questions are drawn from its pool).
+BUILTIN_QUERY_MEANS: dict[str, float] = {
+    "shopping": 1.5, "cooking": 2.0, "travel": 2.5, "finance": 3.5,
+    "school": 5.0, "garden and farm": 5.5, "home and health": 8.0,
+}  # fmt: skip
 
 #: Predictability levels of generated questions, from most to least expected.
 PREDICTABILITY_LEVELS = ("high", "medium", "low")
 _LEVEL_SCORE = {"high": 2, "medium": 1, "low": 0}
-
-
-class V(dict[str, Any]):
-    """Sampled values, readable as attributes in templates (``v.price``)."""
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError as exc:
-            raise AttributeError(name) from exc
-
-
-@dataclass(frozen=True)
-class QuestionTemplate:
-    """A question about a template's context: its text, exact answer, steps and predictability."""
-
-    text: str
-    answer: Callable[[V], Number]
-    n_steps: int
-    predictability: str
-
-
-@dataclass(frozen=True)
-class ContextTemplate:
-    """A context with sampled values and the questions that may be asked about it."""
-
-    name: str
-    domain: str
-    sample: Callable[[random.Random], dict[str, Any]]
-    text: str
-    questions: Sequence[QuestionTemplate]
 
 
 def format_number(value: Number) -> str:
@@ -96,8 +73,6 @@ def generate_workload(
     ``domain``, and the sampled ``values``; query meta: ``n_steps``, ``predictability`` (a level
     of :data:`PREDICTABILITY_LEVELS`) and ``predictability_score`` (2, 1 or 0).
     """
-    from sleeptime.workloads._templates import TEMPLATES
-
     if n_contexts < 1:
         raise WorkloadError(f"n_contexts must be at least 1, not {n_contexts}")
     templates = [t for t in TEMPLATES if domains is None or t.domain in domains]

@@ -358,7 +358,9 @@ def load_workload(
     fields: FieldMap | None = None,
     limit: int | None = None,
 ) -> Workload:
-    """Read a workload from a JSONL or CSV file, or ``"builtin"`` for the generator's default.
+    """Read a workload from a JSONL or CSV file, or ``"builtin"`` for the generator's default
+    (the quickstart's 1,400 contexts, or ``limit`` of them; their question pools, of which the
+    policy scenarios draw a geometric number per context, see ``report``).
 
     ``format`` is one of :data:`FORMATS`; without it the format is detected from the fields of
     the first record (``fields`` implies the ``fields`` format). ``limit`` keeps the first
@@ -366,9 +368,17 @@ def load_workload(
     message names the file, line and field at fault.
     """
     if str(source) == "builtin":
-        from sleeptime.workloads._generator import generate_workload
+        import dataclasses
 
-        return generate_workload(n_contexts=limit or 200, seed=0)
+        from sleeptime.workloads._generator import (
+            BUILTIN_CONTEXTS,
+            BUILTIN_QUERY_MEANS,
+            generate_workload,
+        )
+
+        workload = generate_workload(n_contexts=limit or BUILTIN_CONTEXTS, seed=0)
+        note = {"distribution": "geometric per context, drawn from its question pool", "mean_by_domain": dict(BUILTIN_QUERY_MEANS)}  # fmt: skip
+        return dataclasses.replace(workload, report={"scenario_queries_per_context": note})
     path = Path(source)
     if format is not None and format not in FORMATS:
         raise UnknownFormatError(f"unknown format {format!r}; choose one of: {', '.join(FORMATS)}")

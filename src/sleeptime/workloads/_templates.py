@@ -7,11 +7,48 @@ Written for this project. Values are sampled so that every answer is exact and n
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
 from fractions import Fraction as F
 from typing import Any
 
-from sleeptime.workloads._generator import ContextTemplate as T
-from sleeptime.workloads._generator import QuestionTemplate as Q
+Number = int | Fraction
+
+
+class V(dict[str, Any]):
+    """Sampled values, readable as attributes in templates (``v.price``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError as exc:
+            raise AttributeError(name) from exc
+
+
+@dataclass(frozen=True)
+class QuestionTemplate:
+    """A question about a template's context: its text, exact answer, steps and predictability."""
+
+    text: str
+    answer: Callable[[V], Number]
+    n_steps: int
+    predictability: str
+
+
+@dataclass(frozen=True)
+class ContextTemplate:
+    """A context with sampled values and the questions that may be asked about it."""
+
+    name: str
+    domain: str
+    sample: Callable[[random.Random], dict[str, Any]]
+    text: str
+    questions: Sequence[QuestionTemplate]
+
+
+T = ContextTemplate
+Q = QuestionTemplate
 
 NAMES = (
     "Amara", "Ben", "Carmen", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,12 +108,6 @@ class Workload:
     def queries_per_context(self) -> np.ndarray:
         """Number of queries of each context, shape ``(n_contexts,)``, int64."""
         return np.fromiter((len(c.queries) for c in self.contexts), dtype=np.int64)
-
-    def iter_queries(self) -> Iterator[tuple[Context, Query]]:
-        """Every (context, query) pair, in order."""
-        for ctx in self.contexts:
-            for q in ctx.queries:
-                yield ctx, q
 
     def summary(self) -> dict[str, Any]:
         """Counts a user checks first: format, contexts, queries, queries per context."""

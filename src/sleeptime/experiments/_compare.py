@@ -1,0 +1,149 @@
+"""Every policy on a scenario's held-out templates: what ``sleeptime compare`` and the policy
+experiments (``sleeptime quickstart``, ``sleeptime run``) share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sleeptime.experiments._running import Stages
+from sleeptime.experiments._scenario import (
+    CHEAP_POLICY_FEATURES,
+    Scenario,
+    ScenarioConfig,
+    build_scenario,
+    train_learned_policy,
+)
+from sleeptime.policy import (
+    Comparison,
+    LearnedPolicy,
+    LearnedSummary,
+    ThresholdPolicy,
+    compare_policies,
+    paper_policy,
+)
+
+#: The operating point a comparison defaults to: the best fixed strategy within this spend, USD
+#: per 1,000 queries (the one the README and the quickstart report).
+DEFAULT_BUDGET_USD_PER_1K = 0.2
+
+
+def threshold_policy(scenario: Scenario) -> ThresholdPolicy:
+    """The threshold rule: sleep where predicted predictability is above the training contexts'
+    median and at least three queries are expected."""
+    median = float(np.median(scenario.train.context_features["predicted_predictability"]))
+    return ThresholdPolicy(median, 3.0)
+
+
+def learned_policies(scenario: Scenario, *, learned: bool = True, cheap: bool = True) -> list[LearnedPolicy]:  # fmt: skip
+    """The learned policy on all features and its cheap-feature variant, trained on the
+    scenario's training templates."""
+    out = []
+    if learned:
+        out.append(train_learned_policy(scenario))
+    if cheap:
+        out.append(train_learned_policy(scenario, features=CHEAP_POLICY_FEATURES, name="learned-cheap"))  # fmt: skip
+    return out
+
+
+def compare_steps(learned: Sequence[str], *, count_blind: bool = True) -> tuple[str, ...]:
+    """The steps :func:`compare_scenario` reports, in order."""
+    return ("fixed strategies and baselines", "oracle", *(["oracle-count-blind"] if count_blind else []), *learned)  # fmt: skip
+
+
+def compare_scenario(
+    scenario: Scenario,
+    policies: Sequence[LearnedPolicy],
+    *,
+    budget_usd_per_1k: float | None = DEFAULT_BUDGET_USD_PER_1K,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> Comparison:
+    """Fixed strategies, the paper's strategy, the threshold rule, ``policies`` and both
+    oracles on the scenario's held-out templates (simulated)."""
+    return compare_policies(scenario.env, scenario.test, learned=policies, extra=[paper_policy(), threshold_policy(scenario)],
+                            budget_usd_per_1k=budget_usd_per_1k, seed=seed, progress=progress)  # fmt: skip
+
+
+def headline_policy(comparison: Comparison) -> str | None:
+    """The learned policy a headline names: the one that saves most at equal accuracy."""
+    ranked = sorted(comparison.learned.items(), key=lambda kv: -kv[1].cost_reduction_at_equal_accuracy)  # fmt: skip
+    return ranked[0][0] if ranked else None
+
+
+@dataclass(frozen=True)
+class CompareRun:
+    """``sleeptime compare``: the comparison on held-out templates and where it was logged."""
+
+    comparison: Comparison
+    held_out_templates: tuple[str, ...]
+    mlflow_run_id: str
+    plot: Path | None = None
+
+    @property
+    def main(self) -> LearnedSummary:
+        return self.comparison.learned["learned"]
+
+    def to_json(self) -> dict[str, Any]:
+        c, main = self.comparison, self.main
+        out = {
+            "simulated": True,
+            "policies": [r.to_json() for r in c.rows],
+            "summary": {
+                "best_static": c.operating_point.best_static,
+                "cost_reduction_at_equal_accuracy": main.cost_reduction_at_equal_accuracy,
+                "accuracy_gain_at_equal_cost": main.accuracy_gain_at_equal_cost,
+                "oracle_gap_closed": main.oracle_gap_closed,
+            },
+            "details": c.details_json(),
+            "operating_points": [p.to_json() for p in c.operating_points()],
+            "pareto_front": list(c.pareto_front),
+            "held_out_templates": list(self.held_out_templates),
+            "mlflow_run_id": self.mlflow_run_id,
+        }
+        if self.plot is not None:
+            out["plot"] = str(self.plot)
+        return out
+
+
+def compare(
+    config: ScenarioConfig,
+    *,
+    budget_usd_per_1k: float | None = DEFAULT_BUDGET_USD_PER_1K,
+    plot: str | Path | None = None,
+    tracking_uri: str | None = None,
+    progress: bool = True,
+) -> CompareRun:
+    """Build the scenario, train the learned policies, compare every policy at the operating
+    point, log it all to MLflow (and draw the Pareto plot where asked)."""
+    from sleeptime.experiments._plots import plot_pareto
+    from sleeptime.experiments._tracking import log_file, log_json, log_metrics, mlflow_run
+
+    stages = Stages("compare", ("workload and LM features", "learned policies", *compare_steps(["learned", "learned-cheap"])), progress)  # fmt: skip
+    try:
+        with stages.step("workload and LM features"):
+            scenario = build_scenario(config, progress=progress)
+        params = {**scenario.config.to_params(), "budget_usd_per_1k": budget_usd_per_1k}
+        with mlflow_run("compare", params=params, uri=tracking_uri, kind="compare") as run:
+            with stages.step("learned policies"):
+                policies = learned_policies(scenario)
+            comparison = compare_scenario(scenario, policies, budget_usd_per_1k=budget_usd_per_1k,
+                                          seed=config.seed, progress=stages.start)  # fmt: skip
+            result = CompareRun(comparison, scenario.test_templates, run.info.run_id)
+            metrics: dict[str, Any] = {"accuracy_best_static": comparison.operating_point.accuracy}
+            for name, prefix in (("learned", "learned"), ("learned-cheap", "learned_cheap")):
+                metrics.update({f"{prefix}.{k}": v for k, v in comparison.learned[name].to_json().items()})  # fmt: skip
+            log_metrics(metrics)
+            log_json(result.to_json(), "compare.json")
+            if plot:
+                path = plot_pareto(comparison.rows, plot, title=f"Policies on held-out templates, {config.model} (simulated)",
+                                   reference=comparison.operating_point.best_static)  # fmt: skip
+                log_file(path, "plots")
+                result = CompareRun(comparison, scenario.test_templates, run.info.run_id, path)
+    finally:
+        stages.close()
+    return result

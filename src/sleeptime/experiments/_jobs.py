@@ -1,0 +1,226 @@
+"""The jobs behind ``sleeptime score``, ``predictability``, ``calibrate``, ``simulate``,
+``prices`` and ``validate``: each takes plain arguments and returns a result whose
+``to_json()`` is the command's ``--json`` output."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sleeptime._errors import SleeptimeError
+from sleeptime.workloads import FieldMap, Workload, load_workload
+
+
+def read_workload(source: str, *, format: str | None = None, fields: FieldMap | None = None, limit: int | None = None) -> Workload:  # fmt: skip
+    """A workload file (or ``builtin``), as every command that takes one reads it."""
+    return load_workload(source, format=format, fields=fields, limit=limit)
+
+
+@dataclass(frozen=True)
+class ScoreRun:
+    """``sleeptime score``: what was scored, with which model, and where the table went."""
+
+    source: str
+    model: str
+    contexts: int
+    queries: int
+    logprob_mean: Mapping[str, float]
+    seconds: float
+    out: Path
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "model": self.model, "contexts": self.contexts, "queries": self.queries,
+                "logprob_mean": dict(self.logprob_mean), "seconds": self.seconds, "out": str(self.out)}  # fmt: skip
+
+
+def score(source: str, out: str | Path, *, model: str | None = None, batch_size: int = 8, cache: bool = True,
+          progress: bool = True, **workload: Any) -> ScoreRun:  # fmt: skip
+    """log p(q | c) and context features of every query of a workload, written as a table."""
+    from sleeptime.estimators import CausalLMScorer, score_workload, write_table
+
+    if Path(out).suffix.lower() not in (".csv", ".parquet"):
+        raise SleeptimeError(f"{out}: the output must end in .csv or .parquet")
+    w = read_workload(source, **workload)
+    started = time.perf_counter()
+    scorer = CausalLMScorer(model, batch_size=batch_size, cache=cache)
+    rows = score_workload(w, scorer, progress=progress)
+    path = write_table(rows, out)
+    lps = [r["logprob_mean"] for r in rows]
+    stats = {"mean": sum(lps) / len(lps), "min": min(lps), "max": max(lps)}
+    return ScoreRun(str(source), scorer.source.location, len({r["context_id"] for r in rows}), len(rows), stats,
+                    round(time.perf_counter() - started, 2), path)  # fmt: skip
+
+
+def predictability(scores: str | Path, *, group_by: str = "template", seed: int = 0) -> dict[str, Any]:  # fmt: skip
+    """Fit the context-only predictor of predictability on a score table, held out by
+    ``group_by``; its Spearman correlation and the quintile edges of log p(q | c)."""
+    from sleeptime.estimators import (
+        CHEAP_FEATURES,
+        LM_FEATURES,
+        context_matrix,
+        evaluate_predictor,
+        predictability_quintiles,
+        read_table,
+    )
+
+    rows = read_table(scores)
+    if not rows or "logprob_mean" not in rows[0]:
+        raise SleeptimeError(f"{scores}: not a score table; write one with `sleeptime score`")
+    names = [n for n in (*LM_FEATURES, *CHEAP_FEATURES) if n in rows[0]]
+    ctx_rows, X, y = context_matrix(rows, names)
+    groups = [str(r.get(group_by, r["context_id"])) for r in ctx_rows]
+    report = evaluate_predictor(X, y, groups, seed=seed)
+    report.pop("model")
+    quintile = predictability_quintiles([float(r["logprob_mean"]) for r in rows])
+    edges = [float(max(float(r["logprob_mean"]) for r, b in zip(rows, quintile, strict=True) if b == k)) for k in range(1, 6)]  # fmt: skip
+    return {"contexts": len(ctx_rows), "features": names, "split": f"held out by {group_by}", **report, "quintile_upper_edges": edges}  # fmt: skip
+
+
+def calibrate_points(points: str | Path, *, quintiles: str | Path | None = None, amortization: str | Path | None = None,
+                     plot: str | Path | None = None) -> dict[str, Any]:  # fmt: skip
+    """Fit accuracy curves to digitized (or your own) points; the fits, the token savings and,
+    with ``plot``, a PNG of curves and points."""
+    from sleeptime.experiments._plots import plot_calibration
+    from sleeptime.simulators import calibrate
+
+    calibration = calibrate(points, quintiles=quintiles, amortization=amortization)
+    result = calibration.to_json()
+    if plot:
+        result["plot"] = str(plot_calibration(calibration, plot))
+    return result
+
+
+def simulate(
+    source: str = "builtin",
+    *,
+    benchmark: str = "stateful-gsm-symbolic-p1",
+    model: str = "gpt-4o-mini",
+    points: str | None = None,
+    fit_traces: str | None = None,
+    sleep: str = "k1",
+    budget: int = 0,
+    prices: str | None = None,
+    queries_per_context: float = 4.0,
+    fixed_queries: int | None = None,
+    idle_mean_s: float = 1800.0,
+    rho: float = 0.5,
+    mode: str = "expected",
+    seed: int = 0,
+    scores: str | None = None,
+    traces: str | None = None,
+    track: bool = True,
+    tracking_uri: str | None = None,
+    **workload: Any,
+) -> dict[str, Any]:
+    """Replay one fixed strategy (sleep level ``sleep`` for every context, budget level
+    ``budget`` for every query) on a workload; the replay's aggregates (simulated)."""
+    import numpy as np
+
+    from sleeptime.simulators import (
+        PaperOutcomeModel,
+        TraceOutcomeModel,
+        calibrate,
+        items_from_workload,
+        load_price_book,
+        paper_calibration,
+        read_traces,
+        replay,
+    )
+    from sleeptime.workloads import ArrivalProcess, ExponentialDurations, FixedCount, GeometricCount
+
+    if fixed_queries is None and not queries_per_context > 0:
+        raise SleeptimeError(f"--queries-per-context must be a positive mean, got {queries_per_context}")  # fmt: skip
+    if fixed_queries is not None and fixed_queries < 1:
+        raise SleeptimeError(f"--fixed-queries must be at least 1, got {fixed_queries}")
+    if not idle_mean_s > 0:
+        raise SleeptimeError(f"--idle-mean-s must be positive, got {idle_mean_s}")
+    outcome: Any = PaperOutcomeModel(
+        calibrate(points) if points else paper_calibration(), benchmark, model
+    )
+    if fit_traces:
+        # your own runs' traces replace the paper's curves; levels and budgets keep their names
+        outcome = TraceOutcomeModel.fit(read_traces(fit_traces), sleep_levels=outcome.sleep_levels, budgets=outcome.budgets)  # fmt: skip
+    levels = [lv.name for lv in outcome.sleep_levels]
+    if sleep not in levels:
+        raise SleeptimeError(f"--sleep must be one of {levels} for {benchmark}, got {sleep!r}")
+    if not 0 <= budget < len(outcome.budgets):
+        raise SleeptimeError(f"--budget must be 0..{len(outcome.budgets) - 1} (test tokens {outcome.tokens_test_only.tolist()})")  # fmt: skip
+    book = load_price_book(prices)
+    counts = FixedCount(fixed_queries) if fixed_queries else GeometricCount(queries_per_context)
+    process = ArrivalProcess(queries=counts, idle=ExponentialDurations(idle_mean_s))
+    w = read_workload(source, **workload)
+    score_rows = None
+    if scores:
+        from sleeptime.estimators import read_table
+
+        score_rows = {(str(r["context_id"]), str(r["query_id"])): r for r in read_table(scores)}
+    items = items_from_workload(
+        w, arrivals=process, scores=score_rows, rho_predictability=rho, seed=seed
+    )
+    result_obj = replay(
+        items, sleep_action=np.full(items.n_contexts, levels.index(sleep)), test_action=np.full(items.n_queries, budget),
+        outcome=outcome, prices=book, model=model, mode=mode, seed=seed,
+    )  # fmt: skip
+    result: dict[str, Any] = {"policy": {"sleep": sleep, "budget": budget}, "benchmark": benchmark, "model": model,
+                              "price_book": book.version, "simulated": True, **result_obj.aggregates}  # fmt: skip
+    if traces:
+        result["traces"] = str(result_obj.write_traces(traces, model=model, items=items))
+    if track:
+        from sleeptime.experiments._tracking import log_json, log_metrics, mlflow_run
+
+        params = {"source": source, "benchmark": benchmark, "model": model, "sleep": sleep, "budget": budget,
+                  "queries_per_context": queries_per_context, "fixed_queries": fixed_queries, "idle_mean_s": idle_mean_s,
+                  "rho": rho, "mode": mode, "seed": seed, "limit": workload.get("limit"), "price_book": book.version}  # fmt: skip
+        with mlflow_run("simulate", params=params, uri=tracking_uri) as run:
+            log_metrics(result_obj.aggregates)
+            log_json(result_obj.records(200, model=model, items=items), "traces_sample.json")
+            result["mlflow_run_id"] = run.info.run_id
+    return result
+
+
+def price_book(book: str | None = None) -> dict[str, Any]:
+    """A price book (a built-in one by name, or a file) as data, with what each key means."""
+    from sleeptime.simulators import PRICE_KEYS, builtin_price_books, load_price_book
+
+    loaded = load_price_book(book)
+    return {**loaded.to_dict(), "source": loaded.source, "keys": dict(PRICE_KEYS), "builtin": sorted(builtin_price_books())}  # fmt: skip
+
+
+def validate_policy(path: str | Path) -> dict[str, Any]:
+    """Check a policy artifact the way a router loads it; what it holds."""
+    from sleeptime.runtime import RuntimePolicy
+
+    policy = RuntimePolicy.load(path)
+    a = policy.artifact
+    dec = a["decision"]
+    return {
+        "path": str(path),
+        "valid": True,
+        "schema_version": a["schema_version"],
+        "package_version": a["package_version"],
+        "created_at": a["created_at"],
+        "mlflow_run_id": a["mlflow_run_id"],
+        "model": a["actions"]["model"],
+        "price_book": a["price_book"]["version"],
+        "sleep_levels": dec["sleep_levels"],
+        "budgets": dec["budgets"],
+        "lam": dec["lam"],
+        "question_draws": dec["question_draws"],
+        "features": {
+            "query": [f["name"] for f in a["features"]["query"]],
+            "context": [f["name"] for f in a["features"]["context"]],
+        },
+        "caller_features": sorted(
+            {
+                f["name"]
+                for part in ("query", "context")
+                for f in a["features"][part]
+                if f["source"] == "caller"
+            }
+        ),
+        "fidelity": a.get("fidelity", {}),
+        "bytes": Path(path).stat().st_size,
+    }
