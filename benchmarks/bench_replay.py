@@ -2,7 +2,7 @@
 
 The reference, ``plain_loop``, is the same outcome model, prices, cache and arrival rules
 written one query at a time: it reads each query's values from the items' arrays, computes with
-``math``, and appends one trace record (a dict) per query, as DESIGN.md's trace format has it.
+``math``, and appends one trace record (a dict) per query, as the trace format (the README's trace fields) has it.
 ``lean_loop`` is the same loop hand-tuned (arrays converted to lists first, columns instead of
 records); its time is printed too, so the reader sees both. In expected mode all three must
 agree. Run: ``.venv/bin/python benchmarks/bench_replay.py [--queries 1000000]``. The last line

@@ -23,8 +23,9 @@ def with_scripts_on_path(env: dict[str, str]) -> dict[str, str]:
     return {**env, "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])}
 
 
-def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
-    """Wait until ``url`` answers 200; fail with the server's log if it exits or times out."""
+def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 900) -> None:
+    """Wait until ``url`` answers 200; fail with the server's log if it exits, or if it has not
+    answered after ``timeout`` s (far above the seconds a server takes here, even on a busy machine)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -7,6 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from sleeptime._threads import limit_threads
+
+# one thread per free core, set before numpy, scikit-learn or torch load (they thrash on a busy
+# 2-core machine otherwise); the commands the tests start as processes do the same by default
+limit_threads()
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 

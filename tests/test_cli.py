@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +15,7 @@ from sleeptime._cli.main import build_parser, main
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "sleeptime", *args], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "sleeptime", *args], capture_output=True, text=True, timeout=900
     )
 
 
@@ -118,3 +120,105 @@ def test_simulate_fits_the_outcome_model_to_traces(tmp_path: Path, capsys: pytes
     assert fitted["accuracy"] == pytest.approx(paper["accuracy"], abs=0.01)
     assert main([*base, "--fit-traces", str(tmp_path / "missing.jsonl")]) == 1
     assert "no such trace file" in capsys.readouterr().err
+
+
+def _strict(text: str) -> Any:
+    def reject(token: str) -> None:
+        raise AssertionError(f"{token} is not JSON: a value that does not exist must be null")
+
+    return json.loads(text, parse_constant=reject)
+
+
+#: Every command with --json, and how to run it small. ``run`` and ``quickstart`` are run by
+#: tests/experiments/test_specs.py, which parses their output just as strictly.
+JSON_CASES: dict[str, list[str]] = {
+    "workload inspect": ["workload", "inspect", "builtin", "--limit", "20"],
+    "workload convert": ["workload", "convert", "builtin", "--limit", "20", "--out", "{tmp}/w.jsonl"],
+    "workload generate": ["workload", "generate", "--contexts", "20", "--out", "{tmp}/g.jsonl"],
+    "score": ["score", "builtin", "--limit", "40", "--out", "{tmp}/s.csv"],
+    "predictability": ["predictability", "{tmp}/s.csv"],
+    "calibrate": ["calibrate", "{paper}/test_time_scaling.csv", "--quintiles", "{paper}/predictability_quintiles.csv"],
+    "simulate": ["simulate", "builtin", "--limit", "50", "--no-track"],
+    "paper-figures": ["paper-figures", "--contexts", "300", "--out", "{tmp}/pf"],
+    "prices": ["prices", "paper-abstract"],
+    "compare": ["compare", "--contexts", "140"],
+    "train": ["train", "--contexts", "140"],
+    "export": ["export", "--contexts", "140", "--out", "{tmp}/policy.json"],
+    "validate": ["validate", "{tmp}/policy.json"],
+    "optimize": ["optimize", "--contexts", "140", "--trials", "2", "--study-name", "json-test"],
+}  # fmt: skip
+COVERED_ELSEWHERE = {"run", "quickstart"}
+
+
+def test_every_command_with_json_has_a_strict_json_case() -> None:
+    with_json = {" ".join(p) for p in _all_subcommands() if p != ["workload"]}
+    assert with_json == set(JSON_CASES) | COVERED_ELSEWHERE
+
+
+@pytest.mark.slow
+def test_every_command_prints_strict_json(tmp_path: Path, paper_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    for (
+        name,
+        argv,
+    ) in JSON_CASES.items():  # in order: predictability reads score's table, validate export's
+        args = [a.format(tmp=tmp_path, paper=paper_dir) for a in argv]
+        assert main([*args, "--json"]) == 0, name
+        out = _strict(capsys.readouterr().out)
+        assert isinstance(out, dict) and out, name
+
+
+def test_json_has_null_where_a_value_does_not_exist() -> None:
+    from sleeptime._json import dumps
+
+    text = dumps({"cost_change": float("nan"), "nested": [1.0, float("inf")], "ok": 0.5})
+    assert _strict(text) == {"cost_change": None, "nested": [1.0, None], "ok": 0.5}
+
+
+def test_a_bad_query_rate_names_the_flag() -> None:
+    result = _run("simulate", "--queries-per-context", "0", "--no-track", "--limit", "10")
+    assert (
+        result.returncode == 1 and "--queries-per-context must be a positive mean" in result.stderr
+    )
+    assert "GeometricCount" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_calibrate_says_when_a_fit_has_no_degrees_of_freedom(paper_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    assert main(["calibrate", str(paper_dir / "test_time_scaling.csv"), "--json"]) == 0
+    fits = _strict(capsys.readouterr().out)["fits"]
+    exact = [f for f in fits if f["degrees_of_freedom"] <= 0]
+    assert exact and all(f["n_points"] <= 3 for f in exact)
+    assert all(f["degrees_of_freedom"] == f["n_points"] - 3 for f in fits)  # no extra points here
+    assert main(["calibrate", str(paper_dir / "test_time_scaling.csv")]) == 0
+    text = capsys.readouterr().out
+    rows = [line for line in text.splitlines() if line.split()[-1:] == ["0"]]
+    assert rows and all(" n/a " in row and "0.000" not in row.split()[3] for row in rows)
+    assert "the curve passes through every point" in text
+
+
+def test_prices_lists_the_builtin_book_and_its_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["prices", "--json"]) == 0
+    out = _strict(capsys.readouterr().out)
+    assert (
+        out["version"] == "list-2025" and out["models"]["gpt-4o-mini"]["output_usd_per_mtok"] == 0.6
+    )
+    assert (
+        set(out["keys"]) == set(out["models"]["gpt-4o-mini"]) and "paper-abstract" in out["builtin"]
+    )
+    assert main(["prices"]) == 0
+    assert "batch_discount: fraction of the list price" in capsys.readouterr().out
+
+
+def test_commands_that_do_not_track_create_no_mlruns(tmp_path: Path) -> None:
+    for argv in (["workload", "inspect", "builtin", "--limit", "5"], ["prices"], ["simulate", "--limit", "10", "--no-track"]):  # fmt: skip
+        done = subprocess.run([sys.executable, "-m", "sleeptime", *argv], capture_output=True, text=True, cwd=tmp_path, timeout=900)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "mlruns").exists()
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    done = subprocess.run([sys.executable, "-m", "sleeptime", "simulate", "--limit", "10", "--json"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=900)  # fmt: skip
+    assert done.returncode == 0 and (tmp_path / "mlruns" / "mlflow.db").is_file()
+    assert f"created {tmp_path / 'mlruns'}" in done.stderr
+    assert "INFO" not in done.stderr and "Creating initial MLflow database" not in done.stderr
+    _strict(done.stdout)

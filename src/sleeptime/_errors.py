@@ -5,18 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 # the root exception lives in the runtime, which a router may copy out alone
-from sleeptime.runtime import SleeptimeError
-
-__all__ = [
-    "DuplicateIdError",
-    "EmptyWorkloadError",
-    "MalformedRecordError",
-    "MissingFieldError",
-    "SleeptimeError",
-    "UnknownFormatError",
-    "WorkloadError",
-    "read_text",
-]
+from sleeptime.runtime import SleeptimeError as SleeptimeError
 
 
 class WorkloadError(SleeptimeError, ValueError):

@@ -34,9 +34,7 @@ def test_cheap_features_values() -> None:
 def test_cheap_features_import_only_the_standard_library() -> None:
     tree = ast.parse(Path(cheap_module.__file__).read_text())
     imported = {
-        node.module or ""
-        if isinstance(node, ast.ImportFrom)
-        else alias.name
+        node.module or "" if isinstance(node, ast.ImportFrom) else alias.name
         for node in ast.walk(tree)
         if isinstance(node, (ast.Import, ast.ImportFrom))
         for alias in node.names

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,11 @@ def _run(argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     assert main([*argv, "--json"]) == 0
-    return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+
+    def reject(token: str) -> None:
+        raise AssertionError(f"{token} is not JSON")
+
+    return json.loads(capsys.readouterr().out, parse_constant=reject)  # type: ignore[no-any-return]
 
 
 @pytest.mark.slow
@@ -47,6 +52,9 @@ def test_spec_runs_reduced_and_leaves_a_report(spec: Path, tmp_path: Path, monke
     assert "src='http" not in html and 'src="http' not in html
     assert "simulated" in html and result["headline"].split(":")[0] in html
     assert "Reproduce" in html and "scikit-learn" in html
+    # what the tool writes is readable by a teammate or a web server (the umask's mode, not 0600)
+    for file in out.iterdir():
+        assert stat.S_IMODE(file.stat().st_mode) & 0o044 == 0o044, file.name
     runs = mlflow.search_runs(experiment_names=["sleeptime"], filter_string=f"params.`spec.name` = '{load_spec(spec).name}'")  # fmt: skip
     assert len(runs) >= 1 and runs.iloc[0]["params.spec.reduced"] == "True"
     if load_spec(spec).kind == "policy":
@@ -58,6 +66,13 @@ def test_spec_runs_reduced_and_leaves_a_report(spec: Path, tmp_path: Path, monke
         assert {"learned @ equal accuracy", "oracle @ equal accuracy", "paper(k1,b0)"} <= names
         assert result["study"]["trials"] == 4
         assert result["decisions"]["decision_breakdown"]
+        # every "N% less" of the headline is in the report's tables as a cost change of -N%,
+        # the sign the README and the JSON's cost changes use
+        import re
+
+        for pct in re.findall(r"(\d+\.\d)% less", result["headline"]):
+            assert f"-{pct}%" in html, pct
+        assert "cost change at equal accuracy" in html and "Negative is cheaper" in html
 
 
 @pytest.mark.slow
@@ -90,7 +105,7 @@ def test_spec_defaults_and_reduced_size(monkeypatch: pytest.MonkeyPatch, tmp_pat
         ('name = "x"\nkind = "train"', "'kind' must be one of"),
         (
             'name = "x"\nkind = "policy"\n[workload]\ncontexts = "many"',
-            r"\[workload\] contexts has the wrong type",
+            r"\[workload\] contexts has the wrong type: it must be an integer, got 'many' \(a string\)",
         ),
         (
             'name = "x"\nkind = "policy"\n[workload]\ncontext = 10',

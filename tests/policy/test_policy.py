@@ -240,6 +240,26 @@ def test_optuna_study_resumes_under_the_same_name(
 
 
 @pytest.mark.slow
+def test_a_resumed_study_does_not_replay_its_parameters(
+    scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Resumed with the same seed, a study used to draw the same parameters again (trial 3
+    repeated trial 0, trial 4 trial 1): the sampler's seed now moves with the trials done."""
+    from sleeptime.experiments._study import PolicySearch, resumed_seed, run_study, storage_for
+
+    monkeypatch.chdir(tmp_path)
+    search = PolicySearch(scenario)
+    run_study(search, n_trials=4, study_name="again", seed=0)
+    study = run_study(search, n_trials=4, study_name="again", seed=0)
+    first, resumed = [t.params for t in study.trials[:4]], [t.params for t in study.trials[4:]]
+    assert len(resumed) == 4 and resumed != first
+    assert sum(a == b for a, b in zip(first, resumed, strict=True)) <= 1
+    storage = storage_for(None)
+    assert resumed_seed(0, storage, "new-study") == 0  # a new study keeps its seed
+    assert resumed_seed(0, storage, "again") == resumed_seed(0, storage, "again") != 0
+
+
+@pytest.mark.slow
 def test_fifty_optuna_trials_match_the_exhaustive_grid(
     scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]

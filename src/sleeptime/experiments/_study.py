@@ -59,7 +59,9 @@ def storage_for(url: str | None) -> Any:
             if importlib.util.find_spec("psycopg2") is None and importlib.util.find_spec("psycopg"):
                 url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         return _rdb_storage(url)
-    folder = Path("mlruns") / "optuna"
+    from sleeptime.experiments._tracking import local_store
+
+    folder = local_store() / "optuna"
     folder.mkdir(parents=True, exist_ok=True)
     return journal(str(folder / "journal.log"))
 
@@ -385,9 +387,12 @@ def optimize(
             log_metrics({"trials": len(complete), "pareto_points": len(front)})
             log_json(out, "pareto_front.json")
             if front:
+                import tempfile
+
                 pts = [{"name": f"t{t.number}", "group": "trials", "usd_per_1k_queries": 1000 * t.values[1], "accuracy": t.values[0]} for t in complete]  # fmt: skip
-                path = Path("mlruns") / "plots" / f"{study.study_name}-pareto.png"
-                log_file(plot_pareto(pts, path, title="Optuna trials (simulated)"), "plots")
+                with tempfile.TemporaryDirectory(prefix="sleeptime-") as tmp:
+                    path = Path(tmp) / f"{study.study_name}-pareto.png"
+                    log_file(plot_pareto(pts, path, title="Optuna trials (simulated)"), "plots")
     finally:
         stages.close()
     return out

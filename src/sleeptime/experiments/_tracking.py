@@ -19,14 +19,26 @@ from sleeptime import __version__
 EXPERIMENT = "sleeptime"
 
 
+def local_store() -> Path:
+    """``mlruns/`` of the working folder, the default local store of runs and studies; created
+    on first use with a line on stderr saying so (only commands that track create it)."""
+    folder = Path("mlruns")
+    if not folder.is_dir():
+        import sys
+
+        folder.mkdir(parents=True, exist_ok=True)
+        print(f"sleeptime: created {folder.resolve()} for MLflow runs and Optuna studies "
+              "(set MLFLOW_TRACKING_URI or pass --tracking-uri to log elsewhere)", file=sys.stderr)  # fmt: skip
+    return folder
+
+
 def tracking_uri(uri: str | None = None) -> str:
     """``uri``, else ``$MLFLOW_TRACKING_URI``, else SQLite under ``mlruns/``."""
     if uri:
         return uri
     if os.environ.get("MLFLOW_TRACKING_URI"):
         return os.environ["MLFLOW_TRACKING_URI"]
-    Path("mlruns").mkdir(exist_ok=True)
-    return f"sqlite:///{Path('mlruns').resolve() / 'mlflow.db'}"
+    return f"sqlite:///{local_store().resolve() / 'mlflow.db'}"
 
 
 def _flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
@@ -59,7 +71,7 @@ def mlflow_run(
 
     mlflow.set_tracking_uri(tracking_uri(uri))
     if mlflow.get_experiment_by_name(EXPERIMENT) is None:
-        artifacts = Path("mlruns") / "artifacts"
+        artifacts = local_store() / "artifacts"
         location = (
             None
             if str(mlflow.get_tracking_uri()).startswith("http")

@@ -29,7 +29,7 @@ VIEWS = ("c", "c_prime", "both")
 
 @dataclass(frozen=True)
 class ReplayResult:
-    """Aggregates and, where asked for, one trace record per query (DESIGN.md's fields).
+    """Aggregates and, where asked for, one trace record per query (:data:`TRACE_FIELDS` and more).
 
     ``traces`` holds arrays of length ``n_queries``: ``context_index``, ``sleep_action``,
     ``test_action``, ``sleep_input_tokens`` / ``sleep_output_tokens`` (the context's sleep-time
