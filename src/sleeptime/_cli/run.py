@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
 from sleeptime._cli import _options as opt
@@ -61,7 +62,8 @@ def _spec_help() -> str:
 
     kinds = "; ".join(f"{k.name}: {k.summary}" for k in KINDS.values())
     keys = "\n".join(
-        f"  [{t}] {k} ({kind}, default {d!r}): {doc}" for t, k, kind, d, doc in spec_keys()
+        f"  [{t}] {k} ({kind}, default {json.dumps(d)}): {doc}"
+        for t, k, kind, d, doc in spec_keys()
     )
     return f"A spec has name, kind and description, then any of these tables and keys.\nkinds: {kinds}\n{keys}"
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from sleeptime._errors import SleeptimeError
 from sleeptime.policy._base import ActionTables, Environment, FloatArray, IntArray, Policy
 from sleeptime.policy._baselines import FixedPolicy, oracle_decisions
 from sleeptime.policy._learned import (
@@ -509,6 +510,13 @@ def compare_policies(
         middle = f"fixed(none,b{min(1, env.n_budgets - 1)})"
         budget_usd_per_1k = next(r.usd_per_1k_queries for r in fixed_rows if r.name == middle)
     within = [r for r in fixed_rows if r.usd_per_1k_queries <= budget_usd_per_1k * (1 + 1e-9)]
+    if not within:
+        cheapest = min(fixed_rows, key=lambda r: r.usd_per_1k_queries)
+        raise SleeptimeError(
+            f"no fixed strategy costs at most {budget_usd_per_1k:g} USD per 1,000 queries under the price book "
+            f"{env.prices.version!r} (the cheapest, {cheapest.name}, costs {cheapest.usd_per_1k_queries:.4g}): "
+            "raise the operating point's budget (--budget-usd-per-1k, or [policies] budget_usd_per_1k in a spec)"
+        )  # fmt: skip
     best = max(within, key=lambda r: r.accuracy)
     target = tables.evaluate(*fixed[best.name])
     point = OperatingPoint(best.name, target[0], 1000 * target[1], budget_usd_per_1k)
