@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sleeptime.experiments._plots import (
+    budget_label,
     plot_amortization,
     plot_calibration,
     plot_pareto,
@@ -197,8 +198,8 @@ def run_amortization(ctx: RunContext) -> RunOutput:
             amortization_ratio(paper_rows),
         )
         tables = [Table("Cost per query, 1 vs 10 queries per context", ["budget", "abstract cost (simulated)", "digitized", f"{book} (simulated)"],
-                        [[b, ra[b], rp.get(b, ""), rl.get(b, "")] for b in ra]),
-                  table_from_rows("Simulated cost per query", abstract, (("budget", "budget"), ("queries_per_context", "queries per context"), ("cost", "cost (test tokens)"), ("accuracy", "accuracy")))]  # fmt: skip
+                        [[budget_label(b), ra[b], rp.get(b, ""), rl.get(b, "")] for b in ra]),
+                  table_from_rows("Simulated cost per query", [{**r, "budget": budget_label(r["budget"])} for r in abstract], (("budget", "budget"), ("queries_per_context", "queries per context"), ("cost", "cost (test tokens)"), ("accuracy", "accuracy")))]  # fmt: skip
         first = next(iter(ra))
         headline = f"Simulated: with the paper's abstract cost, one query per context costs {ra[first]:.2f}x as much per query as ten at the lowest budget (digitized {rp.get(first, float('nan')):.2f}x)."  # fmt: skip
         report = Report(title=f"sleeptime: {spec.name}", headline=headline, intro=spec.description, figures=figs, tables=tables,
