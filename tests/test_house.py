@@ -196,10 +196,14 @@ def test_steps_are_declared_and_entered_in_order() -> None:
 
 
 def test_threads_default_to_the_free_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sleeptime._threads as th
     from sleeptime import SleeptimeError
     from sleeptime._threads import free_cores, threads
 
     monkeypatch.delenv("SLEEPTIME_THREADS", raising=False)
+    busy = th._busy_cores(0.05)
+    assert busy is None or 0 <= busy <= (os.cpu_count() or 1) + 1e-9
+    monkeypatch.setattr(th, "_busy_cores", lambda: None)  # then the load average decides
     monkeypatch.setattr(os, "getloadavg", lambda: (1.2, 0.0, 0.0))
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     assert free_cores() == 1 and threads() == 1
@@ -207,6 +211,8 @@ def test_threads_default_to_the_free_cores(monkeypatch: pytest.MonkeyPatch) -> N
     assert free_cores() == 1
     monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.0, 0.0))
     assert free_cores() == 2
+    monkeypatch.setattr(th, "_busy_cores", lambda: 0.9)  # one core busy right now
+    assert free_cores() == 1
     monkeypatch.setenv("SLEEPTIME_THREADS", "3")
     assert threads() == 3
     monkeypatch.setenv("SLEEPTIME_THREADS", "many")

@@ -1,7 +1,8 @@
 """sleeptime: learn how to split LLM compute between sleep time and test time.
 
-The parts live in subpackages (``sleeptime.workloads`` and, as they land, the estimators,
-simulators, policy and experiments). Importing ``sleeptime`` is light: heavy backends are
+The parts live in subpackages: ``workloads``, ``estimators``, ``simulators``, ``policy``,
+``runtime`` (the router side, standard library only), ``integrations`` and ``experiments`` (the
+jobs the ``sleeptime`` command runs). Importing ``sleeptime`` is light: heavy backends are
 imported by the functions that need them.
 """
 

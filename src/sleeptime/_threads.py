@@ -3,8 +3,8 @@
 On a small shared machine, BLAS, OpenMP (scikit-learn) and torch each start one thread per core
 by default; with another job running they thrash (measured on 2 cores: a warm quickstart took
 7:40 and 356 s of CPU beside a competing process, against 18 s and 29 s alone). The default is
-therefore the cores that are free when a command starts (the core count less the 1-minute load
-average, at least 1); ``--threads N`` or ``SLEEPTIME_THREADS=N`` sets it. Explicit
+therefore the cores that are free when a command starts (the core count less the cores busy
+over a fifth of a second, at least 1; a load average lags by a minute); ``--threads N`` or ``SLEEPTIME_THREADS=N`` sets it. Explicit
 ``OMP_NUM_THREADS`` and friends are respected.
 """
 
@@ -18,14 +18,38 @@ LIBRARY_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS
                      "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")  # fmt: skip
 
 
-def free_cores() -> int:
-    """Cores not busy with other work right now: the core count less the 1-minute load, >= 1."""
-    cores = os.cpu_count() or 1
+def _busy_cores(interval_s: float = 0.2) -> float | None:
+    """Cores busy right now, from two readings of ``/proc/stat`` (Linux); None elsewhere."""
+    import time
+
+    def read() -> tuple[int, int]:
+        with open("/proc/stat", encoding="ascii") as handle:
+            values = [int(v) for v in handle.readline().split()[1:]]
+        idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+        return sum(values), idle
+
     try:
-        load = os.getloadavg()[0]
-    except OSError:  # not available on this platform
-        return cores
-    return max(1, min(cores, cores - math.floor(load + 0.5)))
+        total0, idle0 = read()
+        time.sleep(interval_s)
+        total1, idle1 = read()
+    except (OSError, ValueError, IndexError):
+        return None
+    if total1 <= total0:
+        return None
+    return (os.cpu_count() or 1) * (1 - (idle1 - idle0) / (total1 - total0))
+
+
+def free_cores() -> int:
+    """Cores not busy with other work right now (at least 1): the core count less the cores
+    busy over a fifth of a second (Linux), else less the 1-minute load average."""
+    cores = os.cpu_count() or 1
+    busy = _busy_cores()
+    if busy is None:
+        try:
+            busy = os.getloadavg()[0]
+        except OSError:  # not available on this platform
+            return cores
+    return max(1, min(cores, cores - math.floor(busy + 0.5)))
 
 
 def threads() -> int:

@@ -48,7 +48,8 @@ def policy_headline(c: Comparison, *, exported: str | None = None) -> str:
 
     label = {"learned": "the learned policy", "learned-cheap": "the learned policy on cheap features"}.get(best, best)  # fmt: skip
     exported_note = " (the one exported)" if best == exported else ""
-    others = [f"{n} {spends(o.cost_reduction_at_equal_accuracy)}" for n, o in c.learned.items() if n != best]  # fmt: skip
+    variants = {"learned": "on all features (learned)", "learned-cheap": "on cheap features (learned-cheap)"}  # fmt: skip
+    others = [f"{variants.get(n, n)} it spends {spends(o.cost_reduction_at_equal_accuracy)}" for n, o in c.learned.items() if n != best]  # fmt: skip
     blind = s.count_blind_oracle_cost_reduction_at_equal_accuracy
     return (
         f"Simulated: {label}{exported_note} spends {spends(s.cost_reduction_at_equal_accuracy)} per query than the best fixed strategy "
