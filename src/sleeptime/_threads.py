@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 
 #: Environment variables the numeric libraries read when they load.
 LIBRARY_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
@@ -23,7 +24,7 @@ def _busy_cores(interval_s: float = 0.2) -> float | None:
     import time
 
     def read() -> tuple[int, int]:
-        with open("/proc/stat", encoding="ascii") as handle:
+        with Path("/proc/stat").open(encoding="ascii") as handle:
             values = [int(v) for v in handle.readline().split()[1:]]
         idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
         return sum(values), idle
