@@ -22,8 +22,8 @@ SIMULATED = "simulated"
 COLORS = {"test_only": "#4C72B0", "sleep_time": "#DD8452"}
 #: One colour per sleep level (test-only first) and per named policy.
 LEVEL_COLORS = ("#4C72B0", "#DD8452", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#CCB974")
-POLICY_COLORS = {"oracle": "#2CA02C", "oracle-count-blind": "#98DF8A", "learned": "#D62728",
-                 "learned-cheap": "#FF7F0E", "paper(k1,b0)": "#7F7F7F", "threshold": "#17BECF"}  # fmt: skip
+POLICY_COLORS = {"oracle": "#2CA02C", "oracle-count-blind": "#98DF8A", "learned": "#E7298A",
+                 "learned-cheap": "#17BECF", "paper(k1,b0)": "#7F7F7F", "threshold": "#BCBD22"}  # fmt: skip
 BUDGET_MARKERS = ("v", "o", "^", "s", "P")
 #: Groups whose points are told apart by the policy's name (other groups are one series each).
 _BY_NAME = frozenset({"oracle", "oracle (count-blind)", "learned", "baseline"})
