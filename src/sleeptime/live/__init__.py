@@ -1,0 +1,77 @@
+"""Real runs: sleep-time and test-time compute against real LLM endpoints, written as traces.
+
+An OpenAI-compatible base URL or a LiteLLM model string (:class:`Endpoint`), an async client
+with retries and a SQLite response cache (:class:`ChatClient`, :class:`ResponseCache`), the
+protocol's prompts and levels (:class:`Protocol`), the designs (:class:`Grid`,
+:class:`PolicyDesign`) and the collector that writes one trace record per answer
+(:func:`collect`), Batch API files (:func:`write_batch_file`, :func:`import_batch_results`),
+and a local llama.cpp server for the embedded default (:class:`LocalServer`). Every number a
+real run produces is *measured*.
+"""
+
+from __future__ import annotations
+
+from sleeptime.live._batch import BatchImport, import_batch_results, write_batch_file
+from sleeptime.live._cache import ResponseCache, request_key
+from sleeptime.live._client import (
+    ChatClient,
+    ChatRequest,
+    ChatResponse,
+    ClientStats,
+    Endpoint,
+    parse_completion,
+    preflight,
+)
+from sleeptime.live._collect import (
+    LIVE_TRACE_FIELDS,
+    CollectStats,
+    Grid,
+    PolicyDesign,
+    Pricing,
+    collect,
+    design_records,
+    read_records,
+    sleep_outputs_path,
+)
+from sleeptime.live._errors import LiveError, RequestFailed
+from sleeptime.live._protocol import VIEWS, Budget, Prompts, Protocol, SleepLevel, sleep_output_id
+from sleeptime.live._server import LocalServer, default_model_file, local_server, server_executable
+from sleeptime.live._summary import CellSummary, summarize_cells
+
+__all__ = [
+    "LIVE_TRACE_FIELDS",
+    "VIEWS",
+    "BatchImport",
+    "Budget",
+    "CellSummary",
+    "ChatClient",
+    "ChatRequest",
+    "ChatResponse",
+    "ClientStats",
+    "CollectStats",
+    "Endpoint",
+    "Grid",
+    "LiveError",
+    "LocalServer",
+    "PolicyDesign",
+    "Pricing",
+    "Prompts",
+    "Protocol",
+    "RequestFailed",
+    "ResponseCache",
+    "SleepLevel",
+    "collect",
+    "default_model_file",
+    "design_records",
+    "import_batch_results",
+    "local_server",
+    "parse_completion",
+    "preflight",
+    "read_records",
+    "request_key",
+    "server_executable",
+    "sleep_output_id",
+    "sleep_outputs_path",
+    "summarize_cells",
+    "write_batch_file",
+]

@@ -1,0 +1,319 @@
+"""An async chat client for any OpenAI-compatible endpoint (or any LiteLLM model string), with
+bounded concurrency, retries and a response cache.
+
+Retries: 429, 5xx, timeouts and dropped connections are retried with exponential backoff and
+full jitter (``random() * min(max_backoff_s, backoff_s * 2**attempt)``), waiting at least what a
+``Retry-After`` header asks; after the last retry a :class:`RequestFailed` names the request
+(its label: context, query, action) and the status. Other 4xx answers are not retried. API keys
+are read from the environment variable an :class:`Endpoint` names, when a request is sent, and
+are never stored, logged or hashed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import os
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sleeptime.live._cache import ResponseCache, request_key
+from sleeptime.live._errors import LiveError, RequestFailed
+
+RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where requests go. ``base_url``: an OpenAI-compatible API (``http://host:port/v1``);
+    ``model``: the model name sent, or with ``litellm=True`` a LiteLLM model string
+    (``openai/NAME``, ``anthropic/...``, ``ollama/...``; ``base_url`` is then its ``api_base``,
+    optional). ``api_key_env``: the name of the environment variable holding the key (never
+    the key itself). ``identity``: what names the endpoint in cache keys and records where its
+    URL does not (the embedded server runs on a new port each time; its identity is its model
+    file), default the base URL."""
+
+    base_url: str | None
+    model: str
+    api_key_env: str | None = None
+    litellm: bool = False
+    identity: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.identity or self.base_url or "litellm"
+
+    def describe(self) -> dict[str, Any]:
+        """What may be logged: no key, only the name of its variable."""
+        return {"base_url": self.base_url, "model": self.model, "api_key_env": self.api_key_env, "litellm": self.litellm, "identity": self.name}  # fmt: skip
+
+    def api_key(self) -> str | None:
+        return os.environ.get(self.api_key_env) if self.api_key_env else None
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One chat completion: messages and parameters (``max_tokens``, ``temperature``, ``seed``,
+    ``reasoning_effort``...); ``label`` names it in errors and progress."""
+
+    messages: tuple[Mapping[str, str], ...]
+    params: Mapping[str, Any]
+    label: str = ""
+
+    def key(self, endpoint: Endpoint) -> str:
+        return request_key(endpoint.name, endpoint.model, self.messages, self.params)
+
+
+@dataclass(frozen=True)
+class ChatResponse:
+    """What came back: the text, why it ended, the provider's own token counts (None where it
+    reported none), the wall time (None for an answer of a batch) and, where streamed, the time
+    to the first token."""
+
+    content: str
+    finish_reason: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    cached_prompt_tokens: int | None
+    latency_s: float | None
+    ttft_s: float | None = None
+    response_id: str | None = None
+    cached: bool = False
+    batch: bool = False
+
+    @property
+    def usage_reported(self) -> bool:
+        return self.prompt_tokens is not None and self.completion_tokens is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("content", "finish_reason", "prompt_tokens", "completion_tokens",
+                                              "cached_prompt_tokens", "latency_s", "ttft_s", "response_id")}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], *, cached: bool) -> ChatResponse:
+        def count(key: str) -> int | None:
+            value = data.get(key)
+            return int(value) if isinstance(value, int) else None
+
+        def seconds(key: str) -> float | None:
+            value = data.get(key)
+            return float(value) if isinstance(value, (int, float)) else None
+
+        reason = data.get("finish_reason")
+        rid = data.get("response_id")
+        return cls(str(data.get("content") or ""), reason if isinstance(reason, str) else None, count("prompt_tokens"),
+                   count("completion_tokens"), count("cached_prompt_tokens"), seconds("latency_s"), seconds("ttft_s"),
+                   rid if isinstance(rid, str) else None, cached=cached, batch=bool(data.get("batch", False)))  # fmt: skip
+
+
+def parse_completion(body: Mapping[str, Any], latency_s: float | None, ttft_s: float | None = None) -> ChatResponse:  # fmt: skip
+    """A chat completion body (OpenAI's shape) as a :class:`ChatResponse`; a body without
+    ``usage`` or with an empty message is kept as such, never read as zeros."""
+    choices = body.get("choices") or []
+    first = choices[0] if choices and isinstance(choices[0], Mapping) else {}
+    message = first.get("message") or {}
+    content = message.get("content") if isinstance(message, Mapping) else None
+    usage = body.get("usage") if isinstance(body.get("usage"), Mapping) else None
+    details = (usage or {}).get("prompt_tokens_details") or {}
+
+    def count(value: Any) -> int | None:
+        return (
+            int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        )
+
+    return ChatResponse(
+        content=str(content or ""),
+        finish_reason=first.get("finish_reason"),
+        prompt_tokens=count((usage or {}).get("prompt_tokens")),
+        completion_tokens=count((usage or {}).get("completion_tokens")),
+        cached_prompt_tokens=count(details.get("cached_tokens")) if isinstance(details, Mapping) else None,
+        latency_s=latency_s,
+        ttft_s=ttft_s,
+        response_id=body.get("id") if isinstance(body.get("id"), str) else None,
+    )  # fmt: skip
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        when = email.utils.parsedate_to_datetime(value)
+        return max(0.0, when.timestamp() - time.time()) if when else None
+
+
+@dataclass
+class ClientStats:
+    """What a client did: requests sent (each try counts once), answers from the cache,
+    retries, failures, and the provider-reported tokens of the answers that came back."""
+
+    sent: int = 0
+    cache_hits: int = 0
+    retries: int = 0
+    failed: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass
+class ChatClient:
+    """Sends :class:`ChatRequest` s to an :class:`Endpoint`, at most ``concurrency`` at once.
+
+    ``cache``: answers already received are returned from it without a request, and every new
+    answer is committed to it before it is returned (so a run killed at any moment loses none).
+    Use inside ``async with`` (it holds one HTTP connection pool)."""
+
+    endpoint: Endpoint
+    cache: ResponseCache | None = None
+    concurrency: int = 4
+    retries: int = 5
+    backoff_s: float = 0.5
+    max_backoff_s: float = 30.0
+    timeout_s: float = 300.0
+    seed: int = 0
+    stats: ClientStats = field(default_factory=ClientStats)
+    _http: Any = None
+    _slots: asyncio.Semaphore | None = None
+    _rng: random.Random = field(default_factory=random.Random)
+
+    async def __aenter__(self) -> ChatClient:
+        import httpx
+
+        self._rng = random.Random(self.seed)
+        self._slots = asyncio.Semaphore(self.concurrency)
+        if not self.endpoint.litellm:
+            headers = {"Content-Type": "application/json"}
+            key = self.endpoint.api_key()
+            if key:
+                headers["Authorization"] = f"Bearer {key}"
+            limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)  # fmt: skip
+            self._http = httpx.AsyncClient(headers=headers, timeout=self.timeout_s, limits=limits)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    def cached(self, request: ChatRequest) -> ChatResponse | None:
+        """The cached answer to ``request``, if there is one (no request is sent)."""
+        if self.cache is None:
+            return None
+        hit = self.cache.get(request.key(self.endpoint))
+        return None if hit is None else ChatResponse.from_json(hit, cached=True)
+
+    async def complete(self, request: ChatRequest) -> ChatResponse:
+        """The answer to ``request``: from the cache, or sent (with retries) and cached."""
+        hit = self.cached(request)
+        if hit is not None:
+            self.stats.cache_hits += 1
+            return hit
+        assert self._slots is not None, "use the client inside `async with`"
+        async with self._slots:
+            response = await self._send_with_retries(request)
+        if self.cache is not None:
+            self.cache.put(request.key(self.endpoint), response.to_json())
+        if response.usage_reported:
+            self.stats.prompt_tokens += response.prompt_tokens or 0
+            self.stats.completion_tokens += response.completion_tokens or 0
+        return response
+
+    async def _send_with_retries(self, request: ChatRequest) -> ChatResponse:
+        last = "no attempt"
+        status: int | None = None
+        for attempt in range(self.retries + 1):
+            wait: float | None = None
+            try:
+                self.stats.sent += 1
+                return await self._send(request)
+            except _Retryable as exc:
+                last, status, wait = exc.reason, exc.status, exc.retry_after
+            except RequestFailed:
+                self.stats.failed += 1
+                raise
+            if attempt == self.retries:
+                break
+            self.stats.retries += 1
+            backoff = self._rng.random() * min(self.max_backoff_s, self.backoff_s * 2**attempt)
+            await asyncio.sleep(max(backoff, wait or 0.0))
+        self.stats.failed += 1
+        raise RequestFailed(f"{request.label or 'request'}: {last} after {self.retries + 1} attempts", status=status)  # fmt: skip
+
+    async def _send(self, request: ChatRequest) -> ChatResponse:
+        if self.endpoint.litellm:
+            return await self._send_litellm(request)
+        import httpx
+
+        url = f"{(self.endpoint.base_url or '').rstrip('/')}/chat/completions"
+        body = {"model": self.endpoint.model, "messages": list(request.messages), **request.params}
+        started = time.perf_counter()
+        try:
+            r = await self._http.post(url, content=json.dumps(body))
+        except httpx.TimeoutException as exc:
+            raise _Retryable(f"timed out ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            raise _Retryable(f"connection failed ({type(exc).__name__}: {exc})") from None
+        latency = time.perf_counter() - started
+        if r.status_code in RETRY_STATUS:
+            raise _Retryable(f"HTTP {r.status_code}", r.status_code, _retry_after(r.headers))
+        if r.status_code >= 400:
+            raise RequestFailed(f"{request.label or 'request'}: HTTP {r.status_code} from {url}: {r.text[:300]}", status=r.status_code)  # fmt: skip
+        try:
+            data = r.json()
+        except ValueError:
+            raise _Retryable(f"HTTP {r.status_code} with a body that is not JSON") from None
+        if not isinstance(data, Mapping):
+            raise _Retryable("a response that is not a JSON object")
+        return parse_completion(data, latency)
+
+    async def _send_litellm(self, request: ChatRequest) -> ChatResponse:
+        try:
+            import litellm
+        except ImportError:
+            raise LiveError("LiteLLM model strings need litellm: pip install 'sleeptime[litellm]'") from None  # fmt: skip
+        kwargs: dict[str, Any] = {"model": self.endpoint.model, "messages": list(request.messages), **request.params,
+                                  "num_retries": 0, "timeout": self.timeout_s}  # fmt: skip
+        if self.endpoint.base_url:
+            kwargs["api_base"] = self.endpoint.base_url
+        key = self.endpoint.api_key()
+        if key:
+            kwargs["api_key"] = key
+        elif self.endpoint.base_url:
+            kwargs["api_key"] = "none"  # a server of one's own checks no key; LiteLLM wants one
+        started = time.perf_counter()
+        try:
+            result = await litellm.acompletion(**kwargs)
+        except Exception as exc:  # LiteLLM maps every provider's errors onto its own classes
+            status = getattr(exc, "status_code", None)
+            if status is None or status in RETRY_STATUS:
+                raise _Retryable(f"{type(exc).__name__}: {str(exc)[:200]}", status) from None
+            raise RequestFailed(f"{request.label or 'request'}: {type(exc).__name__} (status {status}): {str(exc)[:300]}", status=status) from None  # fmt: skip
+        body = result.model_dump() if hasattr(result, "model_dump") else dict(result)
+        return parse_completion(body, time.perf_counter() - started)
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: str, status: int | None = None, retry_after: float | None = None) -> None:  # fmt: skip
+        super().__init__(reason)
+        self.reason, self.status, self.retry_after = reason, status, retry_after
+
+
+async def preflight(endpoint: Endpoint, timeout_s: float = 5.0) -> None:
+    """Fail within seconds, with one clear line, where the endpoint cannot be reached."""
+    if endpoint.litellm or not endpoint.base_url:
+        return
+    import httpx
+
+    url = f"{endpoint.base_url.rstrip('/')}/models"
+    try:
+        async with httpx.AsyncClient(timeout=timeout_s) as http:
+            await http.get(url)
+    except httpx.HTTPError as exc:
+        raise LiveError(f"cannot reach {endpoint.base_url} ({type(exc).__name__}: {exc or 'no answer'}); start a server "
+                        "(sleeptime serve-local) or pass --endpoint with an OpenAI-compatible base URL") from None  # fmt: skip

@@ -1,0 +1,433 @@
+"""Collect real outcomes: every answer of a design written as a trace record.
+
+Designs: :class:`Grid` (*exploration*: every query of the sample under every sleep level, budget
+and view of the grid, so that any policy can be scored offline from the table) and
+:class:`PolicyDesign` (the decisions of an exported policy, one answer per query, as a router
+would serve it). Sleep-time outputs (``c'`` with its notes and usage) go to a file beside the
+traces (``NAME.sleep.jsonl``).
+
+Records are appended one by one as answers arrive (a partial last line, from a process killed
+while writing, is dropped on resume); with the response cache, a rerun or a resumed run sends no
+request for an answer it has and writes each record of the design exactly once. ``max_usd``
+stops the run before a request would pass it (each new request is priced at its prompt and its
+``max_tokens`` before it is sent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sleeptime.live._batch import BatchImport, import_batch_results, write_batch_file
+from sleeptime.live._cache import ResponseCache
+from sleeptime.live._client import ChatClient, ChatRequest, ChatResponse, Endpoint, preflight
+from sleeptime.live._errors import LiveError, RequestFailed
+from sleeptime.live._protocol import VIEWS, Budget, Protocol, SleepLevel, sleep_output_id
+from sleeptime.simulators import ModelPrice, PriceBook
+from sleeptime.workloads import Context, Query, Workload, check_answer, extract_answer
+
+#: The fields of a real run's trace record (the simulator's trace fields, and what a real run
+#: adds); ``features`` holds the context's cheap features.
+LIVE_TRACE_FIELDS = (
+    "context_id", "query_id", "model", "design", "sleep_action", "sleep_level", "test_action", "budget", "view",
+    "served_with_sleep", "sleep_input_tokens", "sleep_output_tokens", "sleep_output_id", "test_input_tokens",
+    "test_output_tokens", "cached_prompt_tokens", "usage_reported", "finish_reason", "correct", "answer", "gold",
+    "response", "latency_s", "ttft_s", "usd", "test_usd", "sleep_usd", "max_tokens", "verbosity", "reasoning_effort",
+    "temperature", "seed", "endpoint", "question_chars", "features",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The exploration design: sleep levels, budgets and views. A query is answered under every
+    cell that applies: test-only (``none``) sees ``c``; a sleep level sees ``c_prime`` or
+    ``both`` (``c`` alone would be test-only again)."""
+
+    sleep_levels: tuple[SleepLevel, ...]
+    budgets: tuple[Budget, ...]
+    views: tuple[str, ...] = VIEWS
+
+    def cells(self) -> list[tuple[int, SleepLevel, Budget, str]]:
+        out = []
+        for s, level in enumerate(self.sleep_levels):
+            views = [v for v in self.views if (v == "c") == (level.rewrites == 0)]
+            out += [(s, level, b, v) for b in self.budgets for v in views]
+        return out
+
+
+@dataclass(frozen=True)
+class PolicyDesign:
+    """The decisions of an exported policy (``sleeptime.runtime``): its sleep level per
+    context, its budget and view per query. ``expected_queries``: what the router expects per
+    context (default: the number of the context's queries in the sample)."""
+
+    artifact: Path
+    expected_queries: float | None = None
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """USD of an answer from the price book's entry for ``model``: sleep-time work at the batch
+    discount where it came back from a batch, else at ``live_sleep_discount`` (1 unless the book
+    says otherwise)."""
+
+    book: PriceBook
+    model: str
+
+    @property
+    def price(self) -> ModelPrice:
+        return self.book.price(self.model)
+
+    def usd(self, prompt_tokens: float, completion_tokens: float, *, sleep: bool, batch: bool = False) -> float:  # fmt: skip
+        p = self.price
+        factor = (p.batch_discount if batch else p.live_sleep_discount) if sleep else 1.0
+        return factor * (p.input_usd_per_mtok * prompt_tokens + p.output_usd_per_mtok * completion_tokens) / 1e6  # fmt: skip
+
+    def estimate(self, request: ChatRequest, *, sleep: bool) -> float:
+        """An upper bound before sending: the prompt at 4 characters a token, and max_tokens."""
+        chars = sum(len(m.get("content", "")) for m in request.messages)
+        return self.usd(
+            chars / 3.0 + 16, float(request.params.get("max_tokens") or 4096), sleep=sleep
+        )
+
+
+@dataclass
+class CollectStats:
+    """What a collection did, in this process."""
+
+    written: int = 0
+    skipped_done: int = 0
+    failed_records: int = 0
+    usd_new: float = 0.0
+    stopped_at_cap: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+class _CapReached(Exception):
+    pass
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """The records of a JSONL file written by :func:`collect`; a partial last line (a process
+    killed while writing it) is cut off the file."""
+    if not path.is_file():
+        return []
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        keep = data.rfind(b"\n") + 1
+        with path.open("r+b") as handle:
+            handle.truncate(keep)
+        data = data[:keep]
+    out = []
+    for n, line in enumerate(data.decode("utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise LiveError(f"{path}:{n}: not a JSON record ({exc.msg}); this file was not written by sleeptime collect") from None  # fmt: skip
+    return out
+
+
+class _Appender:
+    """Appends JSON lines, flushed one by one (the kernel keeps them if the process dies)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = path.open("a", encoding="utf-8")
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        self.handle.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
+        self.handle.flush()
+
+    def close(self) -> None:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+
+
+def sleep_outputs_path(traces: Path) -> Path:
+    """Where the sleep-time outputs of a trace file go: ``NAME.sleep.jsonl`` beside it."""
+    return traces.with_name(traces.name.removesuffix(".jsonl") + ".sleep.jsonl")
+
+
+@dataclass
+class Collector:
+    """One collection run (see :func:`collect`)."""
+
+    workload: Workload
+    client: ChatClient
+    protocol: Protocol
+    pricing: Pricing
+    design: Grid | PolicyDesign
+    traces: Path
+    max_usd: float | None = None
+    questions_per_context: int | None = None
+    progress: Callable[[CollectStats, ChatClient], None] | None = None
+    stats: CollectStats = field(default_factory=CollectStats)
+    _in_flight_usd: float = 0.0
+    _policy: Any = None
+
+    # ------------------------------------------------------------------ requests under the cap
+    async def _ask(self, request: ChatRequest, *, sleep: bool) -> ChatResponse:
+        if self.max_usd is not None and self.client.cached(request) is None:
+            estimate = self.pricing.estimate(request, sleep=sleep)
+            if self.stats.usd_new + self._in_flight_usd + estimate > self.max_usd:
+                self.stats.stopped_at_cap = True
+                raise _CapReached
+            self._in_flight_usd += estimate
+            try:
+                response = await self.client.complete(request)
+            finally:
+                self._in_flight_usd -= estimate
+            self.stats.usd_new += self.pricing.usd(response.prompt_tokens or 0, response.completion_tokens or 0, sleep=sleep)  # fmt: skip
+            return response
+        before = self.client.stats.cache_hits
+        response = await self.client.complete(request)
+        if self.client.stats.cache_hits == before:
+            self.stats.usd_new += self.pricing.usd(response.prompt_tokens or 0, response.completion_tokens or 0, sleep=sleep)  # fmt: skip
+        return response
+
+    # ------------------------------------------------------------------ sleep time
+    async def _sleep(self, ctx: Context, level: SleepLevel, done: Mapping[tuple[str, str], dict[str, Any]], out: _Appender) -> dict[str, Any]:  # fmt: skip
+        if (ctx.context_id, level.name) in done:
+            return done[(ctx.context_id, level.name)]
+        requests = self.protocol.sleep_requests(ctx.context, level, f"context {ctx.context_id}")
+        responses = await asyncio.gather(*(self._ask(r, sleep=True) for r in requests))
+        text = self.protocol.merge([r.content for r in responses])
+        reported = all(r.usage_reported for r in responses)
+        tokens_in = sum(r.prompt_tokens or 0 for r in responses) if reported else None
+        tokens_out = sum(r.completion_tokens or 0 for r in responses) if reported else None
+        record = {
+            "context_id": ctx.context_id, "sleep_level": level.name, "sleep_output_id": sleep_output_id(ctx.context_id, level.name, text),
+            "c_prime": text, "notes": [r.content for r in responses], "rewrites": level.rewrites, "merge": "joined" if level.rewrites > 1 else "single",
+            "input_tokens": tokens_in, "output_tokens": tokens_out, "usage_reported": reported,
+            "finish_reasons": [r.finish_reason for r in responses], "latency_s": max((r.latency_s for r in responses if r.latency_s is not None), default=None),
+            "usd": float(sum(self.pricing.usd(r.prompt_tokens or 0, r.completion_tokens or 0, sleep=True, batch=r.batch) for r in responses)) if reported else None,
+            "as_batch": all(r.batch for r in responses), "model": self.client.endpoint.model, "params": [dict(r.params) for r in requests],
+        }  # fmt: skip
+        out.write(record)
+        return record
+
+    # ------------------------------------------------------------------ test time
+    def _record(self, ctx: Context, query: Query, cell: tuple[int, SleepLevel, Budget, str], sleep: dict[str, Any] | None,
+                request: ChatRequest, response: ChatResponse, n_queries: int, features: Mapping[str, float]) -> dict[str, Any]:  # fmt: skip
+        s, level, budget, view = cell
+        reported = response.usage_reported
+        test_usd = self.pricing.usd(response.prompt_tokens or 0, response.completion_tokens or 0, sleep=False) if reported else None  # fmt: skip
+        sleep_usd = (sleep or {}).get("usd", 0.0) if sleep is not None else 0.0
+        usd = (
+            None
+            if test_usd is None or sleep_usd is None
+            else test_usd + sleep_usd / max(n_queries, 1)
+        )
+        return {
+            "context_id": ctx.context_id, "query_id": query.query_id, "model": self.client.endpoint.model,
+            "design": "exploration" if isinstance(self.design, Grid) else "policy",
+            "sleep_action": s, "sleep_level": level.name, "test_action": budget.index, "budget": budget.name, "view": view,
+            "served_with_sleep": view != "c",
+            "sleep_input_tokens": (sleep or {}).get("input_tokens", 0), "sleep_output_tokens": (sleep or {}).get("output_tokens", 0),
+            "sleep_output_id": (sleep or {}).get("sleep_output_id"),
+            "test_input_tokens": response.prompt_tokens, "test_output_tokens": response.completion_tokens,
+            "cached_prompt_tokens": response.cached_prompt_tokens, "usage_reported": reported, "finish_reason": response.finish_reason,
+            "correct": float(check_answer(response.content, query.answer, query.answer_kind)),
+            "answer": extract_answer(response.content, query.answer_kind), "gold": query.answer, "response": response.content,
+            "latency_s": response.latency_s, "ttft_s": response.ttft_s, "usd": usd, "test_usd": test_usd, "sleep_usd": sleep_usd,
+            "max_tokens": request.params.get("max_tokens"), "verbosity": budget.verbosity, "reasoning_effort": budget.reasoning_effort,
+            "temperature": request.params.get("temperature"), "seed": request.params.get("seed"),
+            "endpoint": self.client.endpoint.name, "question_chars": float(len(query.question)), "features": dict(features),
+        }  # fmt: skip
+
+    def _cells(self, ctx: Context, queries: Sequence[Query], features: Mapping[str, float]) -> dict[str, list[tuple[int, SleepLevel, Budget, str]]]:  # fmt: skip
+        """Per query id, the cells it is answered under."""
+        if isinstance(self.design, Grid):
+            cells = self.design.cells()
+            return {q.query_id: cells for q in queries}
+        from sleeptime.runtime import RuntimePolicy
+
+        policy = self._policy
+        assert isinstance(policy, RuntimePolicy)
+        expected = self.design.expected_queries or float(len(queries))
+        feats = {**features, "expected_queries": expected}
+        tokens = len(ctx.context) / policy.chars_per_token
+        plan = policy.decide_sleep(feats, context_tokens=tokens)
+        level = SleepLevel.parse(plan["sleep_level"])
+        s = policy.sleep_levels.index(level.name)
+        out = {}
+        n_b = len(policy.budgets)
+        for q in queries:
+            d = policy.decide_test({**feats, "question_chars": float(len(q.question))}, sleep_level=level.name, c_prime_ready=True,
+                                   prompt_tokens=tokens + len(q.question) / policy.chars_per_token)  # fmt: skip
+            b = policy.budgets.index(d["budget"])
+            budget = Budget(
+                b,
+                round(b * 4 / max(1, n_b - 1)),
+                int(d["max_tokens"] or 256),
+                d["reasoning_effort"],
+            )
+            view = "both" if level.rewrites and d["send_c_prime"] else "c"
+            out[q.query_id] = [(s, level, budget, view)]
+        return out
+
+    async def _context(self, ctx: Context, done: set[tuple[Any, ...]], sleep_done: Mapping[tuple[str, str], dict[str, Any]],
+                       traces: _Appender, sleeps: _Appender) -> None:  # fmt: skip
+        from sleeptime.runtime import cheap_features
+
+        queries = list(ctx.queries[: self.questions_per_context])
+        features = cheap_features(ctx.context)
+        cells = self._cells(ctx, queries, features)
+        levels = {c[1].name: c[1] for cs in cells.values() for c in cs if c[1].rewrites}
+        outputs: dict[str, dict[str, Any] | None] = {}
+        for name, level in levels.items():
+            try:
+                outputs[name] = await self._sleep(ctx, level, sleep_done, sleeps)
+            except RequestFailed as exc:
+                self.stats.errors.append(str(exc))
+                outputs[name] = None
+            except _CapReached:
+                outputs[name] = None
+        tasks = []
+        for q in queries:
+            for cell in cells[q.query_id]:
+                key = self._key(ctx, q, cell)
+                if key in done:
+                    self.stats.skipped_done += 1
+                    continue
+                tasks.append(self._answer(ctx, q, cell, outputs, len(queries), features, traces))
+        await asyncio.gather(*tasks)
+
+    def _key(
+        self, ctx: Context, q: Query, cell: tuple[int, SleepLevel, Budget, str]
+    ) -> tuple[Any, ...]:
+        if isinstance(self.design, PolicyDesign):
+            return (ctx.context_id, q.query_id)
+        return (ctx.context_id, q.query_id, cell[1].name, cell[2].name, cell[3])
+
+    async def _answer(self, ctx: Context, q: Query, cell: tuple[int, SleepLevel, Budget, str], outputs: Mapping[str, dict[str, Any] | None],
+                      n_queries: int, features: Mapping[str, float], traces: _Appender) -> None:  # fmt: skip
+        _, level, budget, view = cell
+        sleep = outputs.get(level.name) if level.rewrites else None
+        if level.rewrites and sleep is None:
+            self.stats.failed_records += 1  # its sleep-time work failed or was not afforded
+            return
+        label = f"context {ctx.context_id} query {q.query_id} ({level.name}, {budget.name}, {view})"
+        request = self.protocol.answer_request(
+            ctx.context, q.question, (sleep or {}).get("c_prime"), budget, view, label
+        )
+        try:
+            response = await self._ask(request, sleep=False)
+        except RequestFailed as exc:
+            self.stats.failed_records += 1
+            self.stats.errors.append(str(exc))
+            return
+        except _CapReached:
+            return
+        traces.write(self._record(ctx, q, cell, sleep, request, response, n_queries, features))
+        self.stats.written += 1
+        if self.progress:
+            self.progress(self.stats, self.client)
+
+    async def run(self) -> None:
+        """Collect every record of the design that the trace file does not hold yet."""
+        if isinstance(self.design, PolicyDesign) and self._policy is None:
+            from sleeptime.runtime import RuntimePolicy
+
+            self._policy = RuntimePolicy.load(self.design.artifact)
+        done = {self._key_of(r) for r in read_records(self.traces)}
+        sleep_file = sleep_outputs_path(self.traces)
+        sleep_done = {(r["context_id"], r["sleep_level"]): r for r in read_records(sleep_file)}
+        traces, sleeps = _Appender(self.traces), _Appender(sleep_file)
+        try:
+            async with self.client:
+                await asyncio.gather(*(self._context(ctx, done, sleep_done, traces, sleeps) for ctx in self.workload.contexts))  # fmt: skip
+        finally:
+            traces.close()
+            sleeps.close()
+
+    def planned_sleep_requests(self) -> list[ChatRequest]:
+        """Every sleep-time request of the design (for a batch file)."""
+        from sleeptime.runtime import RuntimePolicy, cheap_features
+
+        if isinstance(self.design, PolicyDesign) and self._policy is None:
+            self._policy = RuntimePolicy.load(self.design.artifact)
+        out = []
+        for ctx in self.workload.contexts:
+            queries = list(ctx.queries[: self.questions_per_context])
+            cells = self._cells(ctx, queries, cheap_features(ctx.context))
+            levels = {c[1].name: c[1] for cs in cells.values() for c in cs if c[1].rewrites}
+            for level in levels.values():
+                out += self.protocol.sleep_requests(ctx.context, level, f"context {ctx.context_id}")
+        return out
+
+    def _key_of(self, r: Mapping[str, Any]) -> tuple[Any, ...]:
+        if isinstance(self.design, PolicyDesign):
+            return (r["context_id"], r["query_id"])
+        return (r["context_id"], r["query_id"], r["sleep_level"], r["budget"], r["view"])
+
+
+def design_records(traces: Path, design: Grid | PolicyDesign) -> list[dict[str, Any]]:
+    """The records of ``traces`` that belong to ``design`` (a file may hold several runs)."""
+    kind = "exploration" if isinstance(design, Grid) else "policy"
+    return [r for r in read_records(traces) if r.get("design") == kind]
+
+
+def collect(
+    workload: Workload,
+    endpoint: Endpoint,
+    traces: str | Path,
+    *,
+    design: Grid | PolicyDesign,
+    protocol: Protocol,
+    pricing: Pricing,
+    cache: str | Path | None = None,
+    concurrency: int = 4,
+    retries: int = 5,
+    backoff_s: float = 0.5,
+    timeout_s: float = 300.0,
+    max_usd: float | None = None,
+    questions_per_context: int | None = None,
+    progress: Callable[[CollectStats, ChatClient], None] | None = None,
+    batch_file: str | Path | None = None,
+    batch_results: tuple[str | Path, str | Path | None] | None = None,
+) -> tuple[CollectStats, ChatClient, BatchImport | None]:
+    """Answer the design on ``workload`` at ``endpoint``; append its records to ``traces`` (and
+    the sleep-time outputs beside it). Returns what this process did, the client (its request
+    counts) and, with ``batch_results``, what the batch's files held. ``cache`` defaults to
+    ``NAME.cache.sqlite`` beside the traces.
+
+    ``batch_file``: write the design's sleep-time requests (those the cache lacks) as a Batch
+    API input file and stop there. ``batch_results``: (output file, error file or None) of that
+    batch, read into the cache before the run; its sleep-time work is then priced as a batch."""
+    path = Path(traces)
+    if max_usd is not None and not (math.isfinite(max_usd) and max_usd >= 0):
+        raise LiveError(f"--max-usd must be a number >= 0, got {max_usd}")
+    store = ResponseCache(cache if cache else path.with_name(path.name.removesuffix(".jsonl") + ".cache.sqlite"))  # fmt: skip
+    client = ChatClient(endpoint, store, concurrency=concurrency, retries=retries, backoff_s=backoff_s, timeout_s=timeout_s, seed=protocol.seed)  # fmt: skip
+    collector = Collector(
+        workload, client, protocol, pricing, design, path, max_usd, questions_per_context, progress
+    )
+    imported = None
+    try:
+        if batch_file is not None:
+            todo = [
+                r for r in collector.planned_sleep_requests() if store.get(r.key(endpoint)) is None
+            ]
+            write_batch_file(todo, endpoint, batch_file)
+            return collector.stats, client, None
+        if batch_results is not None:
+            imported = import_batch_results(
+                collector.planned_sleep_requests(), endpoint, store, *batch_results
+            )
+            collector.stats.errors += [
+                f"batch request {cid}: {why}" for cid, why in imported.failed
+            ]
+        asyncio.run(preflight(endpoint))
+        asyncio.run(collector.run())
+    finally:
+        store.close()
+    return collector.stats, client, imported

@@ -1,0 +1,178 @@
+"""The protocol of a real run: prompts, sleep levels, budget levels, views, and the requests
+they make.
+
+- **Sleep time** (per context, question unknown): ``kN`` sends N rewrite requests (seeds
+  ``seed``..``seed+N-1``; one request each, because an OpenAI-compatible server that returns
+  ``n`` choices may count the tokens of one only, as llama.cpp's does); ``low``/``medium``/
+  ``high`` send one request with that ``reasoning_effort``. The N notes are **merged** (joined,
+  each marked), not filtered: before the question is known nothing can tell which note will
+  hold the quantity it needs, and every note's computations may; the price is a longer ``c'``,
+  which is capped at ``c_prime_max_chars`` (5,000 by default) that every later prompt carries.
+- **Test time** (per query): the answer sees ``c``, ``c'`` or both (:data:`VIEWS`) and a budget
+  level: a verbosity instruction 0-4 (chat models) or a ``reasoning_effort`` (reasoning models),
+  capped by ``max_tokens``. Greedy (temperature 0) by default, with a fixed seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from sleeptime.live._client import ChatRequest
+from sleeptime.live._errors import LiveError
+
+VIEWS = ("c", "c_prime", "both")
+PROMPT_KEYS = ("sleep_system", "sleep_user", "answer_system", "view_c", "view_c_prime", "view_both", "verbosity")  # fmt: skip
+#: ``max_tokens`` of the answer at each verbosity level (chat models).
+VERBOSITY_MAX_TOKENS = (32, 64, 128, 256, 512)
+EFFORTS = ("low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class Prompts:
+    """The prompt texts of one benchmark family (``prompts/gsm.toml``, ``prompts/aime.toml``)."""
+
+    family: str
+    sleep_system: str
+    sleep_user: str
+    answer_system: str
+    view_c: str
+    view_c_prime: str
+    view_both: str
+    verbosity: tuple[str, ...]
+    source: str
+
+    @classmethod
+    def load(cls, source: str | Path = "gsm") -> Prompts:
+        """A built-in family by name (``gsm``, ``aime``) or a TOML file with :data:`PROMPT_KEYS`."""
+        name = str(source)
+        if name in ("gsm", "aime"):
+            text, where = (files("sleeptime.live") / "prompts" / f"{name}.toml").read_text(encoding="utf-8"), f"prompts/{name}.toml"  # fmt: skip
+        else:
+            path = Path(source)
+            if not path.is_file():
+                raise LiveError(f"{path}: no such prompts file (or pass gsm or aime)")
+            text, where = path.read_text(encoding="utf-8"), str(path)
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise LiveError(f"{where}: not valid TOML: {exc}") from None
+        missing = [k for k in PROMPT_KEYS if k not in data]
+        if missing:
+            raise LiveError(f"{where}: missing keys {missing} (a prompts file has {', '.join(PROMPT_KEYS)})")  # fmt: skip
+        verbosity = data["verbosity"]
+        if not isinstance(verbosity, list) or len(verbosity) != 5 or not all(isinstance(v, str) for v in verbosity):  # fmt: skip
+            raise LiveError(f"{where}: verbosity must be a list of 5 instructions (levels 0-4)")
+        for key in PROMPT_KEYS[:-1]:
+            if not isinstance(data[key], str):
+                raise LiveError(f"{where}: {key} must be a string")
+        for key, fields in (("sleep_user", ("{context}",)), ("view_c", ("{context}", "{question}")),
+                            ("view_c_prime", ("{c_prime}", "{question}")), ("view_both", ("{context}", "{c_prime}", "{question}"))):  # fmt: skip
+            absent = [f for f in fields if f not in data[key]]
+            if absent:
+                raise LiveError(f"{where}: {key} must contain {', '.join(absent)}")
+        return cls(str(data.get("family", name)), data["sleep_system"], data["sleep_user"], data["answer_system"],
+                   data["view_c"], data["view_c_prime"], data["view_both"], tuple(verbosity), where)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SleepLevel:
+    """``none``, ``kN`` (N rewrites) or an effort (``low``, ``medium``, ``high``: one rewrite
+    with that ``reasoning_effort``)."""
+
+    name: str
+    rewrites: int
+    reasoning_effort: str | None = None
+
+    @classmethod
+    def parse(cls, name: str) -> SleepLevel:
+        if name == "none":
+            return cls("none", 0)
+        if name in EFFORTS:
+            return cls(name, 1, name)
+        m = re.fullmatch(r"k(\d+)", name)
+        if m and 1 <= int(m.group(1)) <= 32:
+            return cls(name, int(m.group(1)))
+        raise LiveError(f"unknown sleep level {name!r}: use none, k1..k32 (parallel rewrites) or low, medium, high (reasoning effort)")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A test-time budget level: a verbosity instruction (0-4) or a reasoning effort, and a
+    ``max_tokens`` cap."""
+
+    index: int
+    verbosity: int | None
+    max_tokens: int
+    reasoning_effort: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"b{self.index}"
+
+    @classmethod
+    def level(cls, index: int, *, reasoning: bool = False) -> Budget:
+        """Budget level ``index``: verbosity 0-4 (chat models) or low/medium/high effort."""
+        if reasoning:
+            if not 0 <= index < len(EFFORTS):
+                raise LiveError(f"budget {index}: a reasoning model has budgets 0-2 (low, medium, high effort)")  # fmt: skip
+            return cls(index, None, 1024 * 2**index, EFFORTS[index])
+        if not 0 <= index < len(VERBOSITY_MAX_TOKENS):
+            raise LiveError(f"budget {index}: budgets are 0-4 (the verbosity levels)")
+        return cls(index, index, VERBOSITY_MAX_TOKENS[index])
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """The requests of a real run."""
+
+    prompts: Prompts
+    temperature: float = 0.0
+    seed: int = 0
+    sleep_max_tokens: int = 384
+    c_prime_max_chars: int = 5000
+
+    def sleep_requests(self, context: str, level: SleepLevel, label: str) -> list[ChatRequest]:
+        p = self.prompts
+        messages = ({"role": "system", "content": p.sleep_system}, {"role": "user", "content": p.sleep_user.format(context=context)})  # fmt: skip
+        out = []
+        for i in range(level.rewrites):
+            params: dict[str, Any] = {"max_tokens": self.sleep_max_tokens, "temperature": self.temperature, "seed": self.seed + i}  # fmt: skip
+            if level.reasoning_effort:
+                params["reasoning_effort"] = level.reasoning_effort
+            out.append(ChatRequest(messages, params, f"{label} sleep {level.name} rewrite {i + 1}/{level.rewrites}"))  # fmt: skip
+        return out
+
+    def merge(self, notes: Sequence[str]) -> str:
+        """One ``c'`` from the notes of k rewrites (joined, each marked), at most
+        ``c_prime_max_chars`` characters."""
+        notes = [n.strip() for n in notes]
+        text = notes[0] if len(notes) == 1 else "\n\n".join(f"Notes {i + 1}:\n{n}" for i, n in enumerate(notes))  # fmt: skip
+        return text[: self.c_prime_max_chars]
+
+    def answer_request(self, context: str, question: str, c_prime: str | None, budget: Budget, view: str, label: str) -> ChatRequest:  # fmt: skip
+        p = self.prompts
+        if view not in VIEWS:
+            raise LiveError(f"unknown view {view!r}: use {', '.join(VIEWS)}")
+        if view != "c" and c_prime is None:
+            raise LiveError(f"{label}: view {view} needs a sleep-time output")
+        template = {"c": p.view_c, "c_prime": p.view_c_prime, "both": p.view_both}[view]
+        user = template.format(context=context, c_prime=c_prime or "", question=question)
+        system = p.answer_system
+        params: dict[str, Any] = {"max_tokens": budget.max_tokens, "temperature": self.temperature, "seed": self.seed}  # fmt: skip
+        if budget.reasoning_effort:
+            params["reasoning_effort"] = budget.reasoning_effort
+        if budget.verbosity is not None:
+            system = f"{system}\n{p.verbosity[budget.verbosity]}"
+        return ChatRequest(({"role": "system", "content": system}, {"role": "user", "content": user}), params, label)  # fmt: skip
+
+
+def sleep_output_id(context_id: str, level: str, text: str) -> str:
+    """A stable id of a sleep-time output: its context, level and a hash of its text."""
+    return f"{context_id}:{level}:{hashlib.sha256(text.encode('utf-8')).hexdigest()[:12]}"

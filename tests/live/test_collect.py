@@ -1,0 +1,299 @@
+"""Real runs against the real local server (llama.cpp serving SmolLM2-135M on loopback): no mock
+of the model or of HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sleeptime.live import (
+    LIVE_TRACE_FIELDS,
+    Budget,
+    Endpoint,
+    Grid,
+    LocalServer,
+    Pricing,
+    Prompts,
+    Protocol,
+    ResponseCache,
+    SleepLevel,
+    collect,
+    read_records,
+    sleep_outputs_path,
+)
+from sleeptime.simulators import load_price_book
+from sleeptime.workloads import check_answer, load_workload
+
+GRID = Grid((SleepLevel.parse("none"), SleepLevel.parse("k1")), (Budget.level(0), Budget.level(1)))
+QUESTIONS = 2
+PRICING = Pricing(load_price_book("list-2025"), "gpt-4o-mini")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    from sleeptime.live import LiveError, server_executable
+
+    try:
+        server_executable()
+    except LiveError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    with LocalServer(log_file=log) as srv:
+        yield srv
+    assert srv.pid is None
+
+
+def _endpoint(server: LocalServer) -> Endpoint:
+    return Endpoint(server.base_url, server.name, identity=server.identity)
+
+
+def _collect(server: LocalServer, out: Path, contexts: int = 3, **kwargs: Any) -> Any:
+    workload = load_workload("builtin", limit=contexts)
+    return collect(workload, _endpoint(server), out, design=GRID, protocol=Protocol(Prompts.load("gsm")), pricing=PRICING,
+                   questions_per_context=QUESTIONS, **kwargs)  # fmt: skip
+
+
+def _design_size(contexts: int) -> int:
+    return contexts * QUESTIONS * len(GRID.cells())
+
+
+def _keys(records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [
+        (r["context_id"], r["query_id"], r["sleep_level"], r["budget"], r["view"]) for r in records
+    ]
+
+
+@pytest.mark.slow
+def test_an_exploration_run_writes_every_record_with_what_the_server_reported(server: LocalServer, tmp_path: Path) -> None:  # fmt: skip
+    out = tmp_path / "traces.jsonl"
+    stats, client, _ = _collect(server, out)
+    records = read_records(out)
+    assert len(records) == _design_size(3) == stats.written == 36
+    assert len(set(_keys(records))) == len(records)  # every cell once
+    assert (
+        client.stats.sent == len(records) + 3 and client.stats.failed == 0
+    )  # 3 sleep-time rewrites
+    # sleep levels and views as the grid says: test-only sees c, k1 sees c' or both
+    assert {(r["sleep_level"], r["view"]) for r in records} == {
+        ("none", "c"),
+        ("k1", "c_prime"),
+        ("k1", "both"),
+    }
+    cache = ResponseCache(out.with_name("traces.cache.sqlite"))
+    protocol = Protocol(Prompts.load("gsm"))
+    workload = {c.context_id: c for c in load_workload("builtin", limit=3).contexts}
+    sleeps = {(r["context_id"], r["sleep_level"]): r for r in read_records(sleep_outputs_path(out))}
+    assert len(sleeps) == 3 and all(
+        s["c_prime"] and s["output_tokens"] > 0 for s in sleeps.values()
+    )
+    for r in records:
+        assert set(LIVE_TRACE_FIELDS) <= set(r)
+        assert r["latency_s"] > 0 and r["usage_reported"] and r["test_output_tokens"] > 0
+        ctx = workload[r["context_id"]]
+        query = next(q for q in ctx.queries if q.query_id == r["query_id"])
+        assert r["correct"] == float(check_answer(r["response"], query.answer, query.answer_kind))
+        # the tokens are the server's own: the cached answer holds its usage as it came
+        sleep = sleeps.get((r["context_id"], "k1")) if r["sleep_level"] == "k1" else None
+        request = protocol.answer_request(ctx.context, query.question, sleep["c_prime"] if sleep else None,
+                                          Budget.level(r["test_action"]), r["view"], "")  # fmt: skip
+        raw = cache.get(request.key(_endpoint(server)))
+        assert raw is not None and (raw["prompt_tokens"], raw["completion_tokens"]) == (r["test_input_tokens"], r["test_output_tokens"])  # fmt: skip
+        assert r["usd"] == pytest.approx(r["test_usd"] + r["sleep_usd"] / QUESTIONS)
+        assert r["sleep_output_id"] == (sleep["sleep_output_id"] if sleep else None)
+    # one request sent again by hand: the server counts its prompt as the record does
+    r = records[0]
+    ctx = workload[r["context_id"]]
+    query = next(q for q in ctx.queries if q.query_id == r["query_id"])
+    sleep = sleeps.get((r["context_id"], "k1")) if r["sleep_level"] == "k1" else None
+    request = protocol.answer_request(ctx.context, query.question, sleep["c_prime"] if sleep else None, Budget.level(r["test_action"]), r["view"], "")  # fmt: skip
+    body = json.dumps(
+        {"model": server.name, "messages": list(request.messages), **request.params}
+    ).encode()
+    with urllib.request.urlopen(urllib.request.Request(f"{server.base_url}/chat/completions", body, {"Content-Type": "application/json"}), timeout=120) as resp:  # fmt: skip
+        usage = json.loads(resp.read())["usage"]
+    assert usage["prompt_tokens"] == r["test_input_tokens"]
+
+    # a rerun sends nothing and writes the same records
+    again = tmp_path / "again.jsonl"
+    _stats2, client2, _ = _collect(server, again, cache=out.with_name("traces.cache.sqlite"))
+    assert client2.stats.sent == 0 and client2.stats.cache_hits == len(records) + 3
+
+    def strip(rs):
+        return sorted(
+            json.dumps({k: v for k, v in x.items() if k != "latency_s"}, sort_keys=True) for x in rs
+        )
+
+    assert strip(read_records(again)) == strip(records)
+    # and the same file again: nothing to do at all
+    stats3, client3, _ = _collect(server, out)
+    assert stats3.written == 0 and stats3.skipped_done == len(records) and client3.stats.sent == 0
+
+
+@pytest.mark.slow
+def test_a_run_killed_with_sigkill_resumes_with_every_record_once(server: LocalServer, tmp_path: Path) -> None:  # fmt: skip
+    out = tmp_path / "killed.jsonl"
+    cmd = [sys.executable, "-m", "sleeptime", "collect", "--endpoint", server.base_url, "--model", server.name,
+           "--contexts", "3", "--questions-per-context", str(QUESTIONS), "--sleep-levels", "none,k1", "--budgets", "0,1",
+           "--out", str(out), "--no-track", "--json"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last, last_change = -1, time.monotonic()
+    while True:  # kill once a few records are out: wait on progress, not on the clock
+        n = len(out.read_text().splitlines()) if out.is_file() else 0
+        if n >= 6:
+            break
+        if n != last:
+            last, last_change = n, time.monotonic()
+        assert proc.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() - last_change < 900, "no progress"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = read_records(out)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    records = read_records(out)
+    assert len(records) == _design_size(3) == result["traces"]
+    assert len(set(_keys(records))) == len(records)  # exactly once each
+    assert _keys(records)[: len(before)] == _keys(before)  # nothing written before was lost
+    assert result["requests_sent"] <= _design_size(3) + 3 - len(before)  # nothing done twice
+
+
+@pytest.mark.slow
+def test_the_spending_cap_stops_the_run_before_it_would_pass(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    out = tmp_path / "capped.jsonl"
+    cap = 0.0004
+    stats, _client, _ = _collect(server, out, max_usd=cap)
+    records = read_records(out)
+    assert stats.stopped_at_cap and 0 < len(records) < _design_size(3)
+    assert stats.usd_new <= cap
+    spent = sum(r["test_usd"] for r in records) + sum(
+        s["usd"] for s in read_records(sleep_outputs_path(out))
+    )
+    assert spent <= cap + 1e-12
+    stats2, _, _ = _collect(server, out, max_usd=1.0)  # a higher cap goes on from there
+    assert not stats2.stopped_at_cap and len(read_records(out)) == _design_size(3)
+
+
+@pytest.mark.slow
+def test_the_api_key_never_reaches_a_file(server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from sleeptime.experiments import collect_live
+
+    secret = "sk-sleeptimetest" + "".join(random.choice("abcdefghijk0123456789") for _ in range(24))
+    monkeypatch.setenv("SLEEPTIME_TEST_API_KEY", secret)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    result = collect_live(out=tmp_path / "keyed.jsonl", endpoint=server.base_url, model=server.name, api_key_env="SLEEPTIME_TEST_API_KEY",
+                          contexts=1, questions_per_context=1, budgets=(0,), progress=False)  # fmt: skip
+    assert result.records == 3 and result.mlflow_run_id
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".sqlite" for p in files) and any(p.name == "mlflow.db" for p in files)
+    for path in files:
+        assert secret.encode() not in path.read_bytes(), path
+
+
+@pytest.mark.slow
+def test_sleep_time_work_through_batch_files(server: LocalServer, tmp_path: Path) -> None:
+    """The requests written as a Batch API file, answered (here by the local server, since no
+    provider is reachable), returned in another order with one failure, and read back."""
+    out = tmp_path / "batched.jsonl"
+    batch = tmp_path / "batch_input.jsonl"
+    stats, client, _ = _collect(server, out, batch_file=batch)
+    lines = [json.loads(x) for x in batch.read_text().splitlines()]
+    assert len(lines) == 3 and client.stats.sent == 0 and not out.exists()
+    assert all(x["method"] == "POST" and x["url"] == "/v1/chat/completions" and x["body"]["model"] == server.name for x in lines)  # fmt: skip
+    results, errors = [], []
+    for i, line in enumerate(lines):
+        if i == 1:
+            errors.append({"id": f"r{i}", "custom_id": line["custom_id"], "response": None, "error": {"code": "server_error", "message": "the batch worker failed"}})  # fmt: skip
+            continue
+        body = json.dumps(line["body"]).encode()
+        with urllib.request.urlopen(urllib.request.Request(f"{server.base_url}/chat/completions", body, {"Content-Type": "application/json"}), timeout=300) as resp:  # fmt: skip
+            results.append({"id": f"r{i}", "custom_id": line["custom_id"], "response": {"status_code": 200, "body": json.loads(resp.read())}, "error": None})  # fmt: skip
+    results.reverse()  # any order
+    (tmp_path / "out.jsonl").write_text("".join(json.dumps(r) + "\n" for r in results))
+    (tmp_path / "err.jsonl").write_text("".join(json.dumps(r) + "\n" for r in errors))
+    stats, client, imported = _collect(server, out, batch_results=(tmp_path / "out.jsonl", tmp_path / "err.jsonl"))  # fmt: skip
+    assert (
+        imported is not None
+        and imported.imported == 2
+        and len(imported.failed) == 1
+        and imported.missing == []
+    )
+    assert any("the batch worker failed" in e for e in stats.errors)
+    sleeps = read_records(sleep_outputs_path(out))
+    assert len(sleeps) == 3 and sum(s["as_batch"] for s in sleeps) == 2
+    # the failed one was sent live (at the live price); the two from the batch were not
+    assert client.stats.sent == _design_size(3) + 1
+    price = PRICING.price
+    for s in sleeps:
+        factor = price.batch_discount if s["as_batch"] else price.live_sleep_discount
+        assert s["usd"] == pytest.approx(factor * (price.input_usd_per_mtok * s["input_tokens"] + price.output_usd_per_mtok * s["output_tokens"]) / 1e6)  # fmt: skip
+    assert len(read_records(out)) == _design_size(3)
+
+
+@pytest.mark.slow
+def test_a_litellm_model_string_reaches_the_same_server(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    pytest.importorskip("litellm")
+    endpoint = Endpoint(server.base_url, f"openai/{server.name}", litellm=True)
+    workload = load_workload("builtin", limit=1)
+    grid = Grid((SleepLevel.parse("none"),), (Budget.level(0),))
+    _stats, client, _ = collect(workload, endpoint, tmp_path / "litellm.jsonl", design=grid, protocol=Protocol(Prompts.load("gsm")),
+                               pricing=PRICING, questions_per_context=2)  # fmt: skip
+    records = read_records(tmp_path / "litellm.jsonl")
+    assert len(records) == 2 and client.stats.sent == 2 and client.stats.failed == 0
+    assert all(r["usage_reported"] and r["test_input_tokens"] > 0 for r in records)
+
+
+def test_serve_local_prints_where_it_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
+    from sleeptime.live import LiveError, server_executable
+
+    try:
+        server_executable()
+    except LiveError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    proc = subprocess.Popen([sys.executable, "-m", "sleeptime", "serve-local", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        assert set(info) == {"base_url", "model", "pid"}
+        with urllib.request.urlopen(
+            info["base_url"].removesuffix("/v1") + "/health", timeout=30
+        ) as r:
+            assert r.status == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        with pytest.raises(ProcessLookupError):
+            os.kill(info["pid"], 0)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_a_prompts_file_without_a_key_names_it(tmp_path: Path) -> None:
+    from sleeptime.live import LiveError
+
+    bad = tmp_path / "prompts.toml"
+    bad.write_text('sleep_system = "x"\n')
+    with pytest.raises(LiveError, match=r"prompts\.toml: missing keys \['sleep_user'"):
+        Prompts.load(bad)
+    assert Prompts.load("aime").family == "aime" and len(Prompts.load("gsm").verbosity) == 5
