@@ -13,7 +13,12 @@ from sleeptime.estimators._quintiles import predictability_quintiles
 
 if TYPE_CHECKING:
     from sleeptime.estimators._cache import FeatureCache
-    from sleeptime.estimators._models import DEFAULT_MODEL, ModelLoadError, default_gguf_path
+    from sleeptime.estimators._models import (
+        DEFAULT_MODEL,
+        ModelLoadError,
+        cache_dir,
+        default_gguf_path,
+    )
     from sleeptime.estimators._predictor import PredictabilityPredictor, evaluate_predictor
     from sleeptime.estimators._scorer import LM_FEATURES, SEPARATOR, CausalLMScorer, QuestionScore
     from sleeptime.estimators._workload import (
@@ -29,6 +34,7 @@ _LAZY = {
     "DEFAULT_MODEL": "_models",
     "ModelLoadError": "_models",
     "default_gguf_path": "_models",
+    "cache_dir": "_models",
     "PredictabilityPredictor": "_predictor",
     "evaluate_predictor": "_predictor",
     "LM_FEATURES": "_scorer",
@@ -62,6 +68,7 @@ __all__ = [
     "ModelLoadError",
     "PredictabilityPredictor",
     "QuestionScore",
+    "cache_dir",
     "cheap_features",
     "context_matrix",
     "default_gguf_path",

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sleeptime.experiments._collect_run import collect_steps, run_collect
 from sleeptime.experiments._paper_run import (  # fmt: skip
     amortization_steps,
     paper_steps,
@@ -59,6 +60,12 @@ KINDS: Mapping[str, ExperimentKind] = {
             run_what_if,
             what_if_steps,
             "the same policy under another price book and query rate",
+        ),
+        ExperimentKind(
+            "collect",
+            run_collect,
+            collect_steps,
+            "a real run against the [live] endpoint (measured)",
         ),
     )
 }

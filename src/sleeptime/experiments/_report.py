@@ -85,7 +85,7 @@ def _cell(value: Any) -> str:
 def render_html(report: Report, folder: Path) -> str:
     """The report as one HTML document; images are read from ``folder`` and embedded."""
     e = html.escape
-    badge = '<span class="badge">simulated</span>' if report.simulated else ""
+    badge = f'<span class="badge">{"simulated" if report.simulated else "measured"}</span>'
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<meta name='viewport' content='width=device-width,initial-scale=1'><title>{e(report.title)}</title>",

@@ -95,6 +95,26 @@ class WhatIfTable:
 
 
 @dataclass(frozen=True)
+class LiveTable:
+    """``[live]``: a real run (``kind = "collect"``) against an endpoint."""
+
+    endpoint: str = _key("local", "'local' (the embedded llama.cpp server), an OpenAI-compatible base URL, or 'litellm'")  # fmt: skip
+    model: str = _key("", "the model at the endpoint, or a LiteLLM model string with litellm = true (unused for local)")  # fmt: skip
+    litellm: bool = _key(False, "send through LiteLLM")
+    api_key_env: str = _key("", "the environment variable holding the API key (never the key)")
+    model_file: str = _key("", "with endpoint = 'local': the .gguf file to serve (default SmolLM2-135M-Instruct)")  # fmt: skip
+    prompts: str = _key("gsm", "gsm, aime, or a TOML file with the same keys (sleeptime/live/prompts/gsm.toml)")  # fmt: skip
+    questions_per_context: int = _key(3, "the first N questions of each context")
+    sleep_levels: str = _key("none,k1", "comma-separated: none, kN (N rewrites), low, medium, high")
+    budgets: str = _key("0,2,4", "comma-separated budget levels (verbosity 0-4)")
+    views: str = _key("c,c_prime,both", "comma-separated: c, c_prime, both")
+    concurrency: int = _key(4, "requests in flight at most")
+    max_usd: float = _key(0.0, "stop before the run's new spend passes this (0: no cap)")
+    price_model: str = _key("gpt-4o-mini", "price the tokens as this model of the price book")
+    temperature: float = _key(0.0, "sampling temperature (0: greedy)")
+
+
+@dataclass(frozen=True)
 class SeedsTable:
     """``[seeds]``: every random choice of a run."""
 
@@ -107,8 +127,9 @@ class SeedsTable:
 class ReducedTable:
     """``[reduced]``: the size ``--reduced`` (or ``SLEEPTIME_REDUCED=1``) runs at."""
 
-    contexts: int = _key(140, "contexts at most")
+    contexts: int = _key(140, "contexts at most (a real run: the spec's contexts are a cap too)")
     trials: int = _key(4, "study trials at most")
+    questions_per_context: int = _key(1, "a real run's questions per context at most")
 
 
 #: TOML table name -> its dataclass; the attribute of :class:`ExperimentSpec` has the same name
@@ -122,6 +143,7 @@ TABLES: Mapping[str, type] = {
     "study": StudyTable,
     "export": ExportTable,
     "what_if": WhatIfTable,
+    "live": LiveTable,
     "seeds": SeedsTable,
     "reduced": ReducedTable,
 }
@@ -146,6 +168,7 @@ class ExperimentSpec:
     study: StudyTable = StudyTable()
     export: ExportTable = ExportTable()
     what_if: WhatIfTable = WhatIfTable()
+    live: LiveTable = LiveTable()
     seeds: SeedsTable = SeedsTable()
     reduced_size: ReducedTable = ReducedTable()
     path: Path | None = None
@@ -234,6 +257,7 @@ def parse_spec(text: str, *, source: str = "<spec>", reduced: bool = False) -> E
             spec,
             workload=dataclasses.replace(spec.workload, contexts=min(spec.workload.contexts, size.contexts)),
             study=dataclasses.replace(spec.study, trials=min(spec.study.trials, size.trials)),
+            live=dataclasses.replace(spec.live, questions_per_context=min(spec.live.questions_per_context, size.questions_per_context)),
             reduced=True,
         )  # fmt: skip
     return spec
