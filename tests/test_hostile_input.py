@@ -277,3 +277,52 @@ def test_policy_artifacts(artifact_text: str) -> None:
         _check("policy artifact", lambda p: p.write_text(text, encoding="utf-8", errors="surrogatepass"), load, valid)  # fmt: skip
 
     run()
+
+
+# ------------------------------------------------------------------ batch result files
+def _batch_lines() -> tuple[list[Any], list[dict[str, Any]]]:
+    from sleeptime.live import ChatRequest
+
+    requests = [ChatRequest(({"role": "user", "content": f"q{i}"},), {"max_tokens": 8, "seed": i}) for i in range(3)]  # fmt: skip
+    body = {"choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "6"}}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 1}}  # fmt: skip
+    return requests, [{"id": f"r{i}", "custom_id": "", "response": {"status_code": 200, "body": body}, "error": None} for i in range(3)]  # fmt: skip
+
+
+@SETTINGS
+@given(data=st.data())
+def test_batch_results(data: st.DataObject) -> None:
+    from sleeptime.live import Endpoint, ResponseCache, import_batch_results
+
+    endpoint = Endpoint("http://127.0.0.1:1/v1", "m")
+    requests, lines = _batch_lines()
+    for r, line in zip(requests, lines, strict=True):
+        line["custom_id"] = r.key(endpoint)
+    lines = _mutate(lines, data)
+    text = "\n".join(json.dumps(x, allow_nan=True) for x in lines) if isinstance(lines, list) else json.dumps(lines)  # fmt: skip
+    if data.draw(st.booleans()):
+        text = _text_variants(text, data)
+
+    def load(p: Path) -> Any:
+        cache = ResponseCache(p.with_suffix(".sqlite"))
+        try:
+            report = import_batch_results(requests, endpoint, cache, p.with_suffix(".jsonl"))
+            return report, [cache.get(r.key(endpoint)) for r in requests]
+        finally:
+            cache.close()
+
+    def valid(result: Any) -> None:
+        report, cached = result
+        assert (
+            report.imported + len(report.failed) + len(report.missing)
+            >= len(requests) - report.imported
+        )
+        assert report.imported == sum(c is not None for c in cached) and report.imported <= len(
+            requests
+        )
+        for c in cached:
+            if c is not None:
+                assert isinstance(c["content"], str)
+                assert c["prompt_tokens"] is None or isinstance(c["prompt_tokens"], int)
+
+    _check("batch results", lambda p: p.with_suffix(".jsonl").write_text(text, encoding="utf-8", errors="surrogatepass"), load, valid)  # fmt: skip

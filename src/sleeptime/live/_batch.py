@@ -89,13 +89,16 @@ def import_batch_results(
             if cid not in wanted:
                 report.unknown += 1
                 continue
-            response = rec.get("response") or {}
+            response = rec.get("response")
+            response = response if isinstance(response, dict) else {}
             status = response.get("status_code")
             body = response.get("body")
             if rec.get("error") or status != 200 or not isinstance(body, dict):
-                err = rec.get("error") or {}
-                message = err.get("message") if isinstance(err, dict) else str(err)
-                report.failed.append((cid, message or f"status {status} ({path.name}:{n})"))
+                err = rec.get("error")
+                message = (
+                    err.get("message") if isinstance(err, dict) else (str(err) if err else None)
+                )
+                report.failed.append((cid, str(message or f"status {status!r} ({path.name}:{n})")))
                 answered.add(cid)
                 continue
             parsed = parse_completion(body, latency_s=None)

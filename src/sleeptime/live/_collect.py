@@ -128,9 +128,12 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     for n, line in enumerate(data.decode("utf-8").splitlines(), start=1):
         if line.strip():
             try:
-                out.append(json.loads(line))
+                rec = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise LiveError(f"{path}:{n}: not a JSON record ({exc.msg}); this file was not written by sleeptime collect") from None  # fmt: skip
+            if not isinstance(rec, dict):
+                raise LiveError(f"{path}:{n}: a record must be a JSON object; this file was not written by sleeptime collect")  # fmt: skip
+            out.append(rec)
     return out
 
 
@@ -338,9 +341,16 @@ class Collector:
             from sleeptime.runtime import RuntimePolicy
 
             self._policy = RuntimePolicy.load(self.design.artifact)
-        done = {self._key_of(r) for r in read_records(self.traces)}
+        done = {
+            self._key_of(r, self.traces, n)
+            for n, r in enumerate(read_records(self.traces), start=1)
+        }
         sleep_file = sleep_outputs_path(self.traces)
-        sleep_done = {(r["context_id"], r["sleep_level"]): r for r in read_records(sleep_file)}
+        sleep_done = {}
+        for n, r in enumerate(read_records(sleep_file), start=1):
+            if not isinstance(r.get("c_prime"), str) or not isinstance(r.get("context_id"), str) or not isinstance(r.get("sleep_level"), str):  # fmt: skip
+                raise LiveError(f"{sleep_file}: record {n} lacks context_id, sleep_level or c_prime; this file was not written by sleeptime collect")  # fmt: skip
+            sleep_done[(r["context_id"], r["sleep_level"])] = r
         traces, sleeps = _Appender(self.traces), _Appender(sleep_file)
         try:
             async with self.client:
@@ -364,10 +374,12 @@ class Collector:
                 out += self.protocol.sleep_requests(ctx.context, level, f"context {ctx.context_id}")
         return out
 
-    def _key_of(self, r: Mapping[str, Any]) -> tuple[Any, ...]:
-        if isinstance(self.design, PolicyDesign):
-            return (r["context_id"], r["query_id"])
-        return (r["context_id"], r["query_id"], r["sleep_level"], r["budget"], r["view"])
+    def _key_of(self, r: Mapping[str, Any], path: Path, n: int) -> tuple[Any, ...]:
+        names = ("context_id", "query_id") if isinstance(self.design, PolicyDesign) else ("context_id", "query_id", "sleep_level", "budget", "view")  # fmt: skip
+        missing = [k for k in names if not isinstance(r.get(k), str)]
+        if missing:
+            raise LiveError(f"{path}: record {n} lacks {missing}; this file was not written by sleeptime collect (pass another --out)")  # fmt: skip
+        return tuple(r[k] for k in names)
 
 
 def design_records(traces: Path, design: Grid | PolicyDesign) -> list[dict[str, Any]]:
