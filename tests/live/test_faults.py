@@ -150,3 +150,17 @@ def test_a_refused_connection_is_one_clear_error_within_seconds() -> None:
     with pytest.raises(LiveError, match=r"cannot reach http://127\.0\.0\.1:\d+/v1 \(ConnectError"):
         asyncio.run(preflight(Endpoint(url, "m")))
     assert time.monotonic() - started < 5
+
+
+def test_collect_against_a_refused_endpoint_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "sleeptime", "collect", "--endpoint", url, "--model", "m", "--contexts", "1",
+                           "--out", str(tmp_path / "t.jsonl"), "--no-track"], capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"sleeptime: error: cannot reach {url}" in done.stderr
+    assert time.monotonic() - started < 60  # most of it is the interpreter starting
+    assert not (tmp_path / "t.jsonl").exists() or not (tmp_path / "t.jsonl").read_text()

@@ -180,21 +180,36 @@ class ChatClient:
     stats: ClientStats = field(default_factory=ClientStats)
     _http: Any = None
     _slots: asyncio.Semaphore | None = None
+    _opening: asyncio.Lock | None = None
     _rng: random.Random = field(default_factory=random.Random)
 
     async def __aenter__(self) -> ChatClient:
-        import httpx
-
         self._rng = random.Random(self.seed)
         self._slots = asyncio.Semaphore(self.concurrency)
-        if not self.endpoint.litellm:
-            headers = {"Content-Type": "application/json"}
-            key = self.endpoint.api_key()
-            if key:
-                headers["Authorization"] = f"Bearer {key}"
-            limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)  # fmt: skip
-            self._http = httpx.AsyncClient(headers=headers, timeout=self.timeout_s, limits=limits)
+        self._opening = asyncio.Lock()
         return self
+
+    async def _connect(self) -> Any:
+        """The HTTP connection pool, made (and the endpoint checked, :func:`preflight`) when the
+        first request is sent: a run whose answers are all cached never opens one."""
+        assert self._opening is not None, "use the client inside `async with`"
+        async with self._opening:
+            if self._http is None:
+                import httpx
+
+                headers = {"Content-Type": "application/json"}
+                key = self.endpoint.api_key()
+                if key:
+                    headers["Authorization"] = f"Bearer {key}"
+                limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)  # fmt: skip
+                http = httpx.AsyncClient(headers=headers, timeout=self.timeout_s, limits=limits)
+                try:
+                    await preflight(self.endpoint, http=http)
+                except BaseException:
+                    await http.aclose()
+                    raise
+                self._http = http
+        return self._http
 
     async def __aexit__(self, *exc: object) -> None:
         if self._http is not None:
@@ -252,9 +267,10 @@ class ChatClient:
 
         url = f"{(self.endpoint.base_url or '').rstrip('/')}/chat/completions"
         body = {"model": self.endpoint.model, "messages": list(request.messages), **request.params}
+        http = await self._connect()
         started = time.perf_counter()
         try:
-            r = await self._http.post(url, content=json.dumps(body))
+            r = await http.post(url, content=json.dumps(body))
         except httpx.TimeoutException as exc:
             raise _Retryable(f"timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
@@ -304,7 +320,7 @@ class _Retryable(Exception):
         self.reason, self.status, self.retry_after = reason, status, retry_after
 
 
-async def preflight(endpoint: Endpoint, timeout_s: float = 5.0) -> None:
+async def preflight(endpoint: Endpoint, timeout_s: float = 5.0, *, http: Any = None) -> None:
     """Fail within seconds, with one clear line, where the endpoint cannot be reached."""
     if endpoint.litellm or not endpoint.base_url:
         return
@@ -312,8 +328,11 @@ async def preflight(endpoint: Endpoint, timeout_s: float = 5.0) -> None:
 
     url = f"{endpoint.base_url.rstrip('/')}/models"
     try:
-        async with httpx.AsyncClient(timeout=timeout_s) as http:
-            await http.get(url)
+        if http is not None:
+            await http.get(url, timeout=timeout_s)
+        else:
+            async with httpx.AsyncClient(timeout=timeout_s) as own:
+                await own.get(url)
     except httpx.HTTPError as exc:
         raise LiveError(f"cannot reach {endpoint.base_url} ({type(exc).__name__}: {exc or 'no answer'}); start a server "
                         "(sleeptime serve-local) or pass --endpoint with an OpenAI-compatible base URL") from None  # fmt: skip

@@ -26,7 +26,7 @@ from typing import Any
 
 from sleeptime.live._batch import BatchImport, import_batch_results, write_batch_file
 from sleeptime.live._cache import ResponseCache
-from sleeptime.live._client import ChatClient, ChatRequest, ChatResponse, Endpoint, preflight
+from sleeptime.live._client import ChatClient, ChatRequest, ChatResponse, Endpoint
 from sleeptime.live._errors import LiveError, RequestFailed
 from sleeptime.live._protocol import VIEWS, Budget, Protocol, SleepLevel, sleep_output_id
 from sleeptime.simulators import ModelPrice, PriceBook
@@ -438,7 +438,6 @@ def collect(
             collector.stats.errors += [
                 f"batch request {cid}: {why}" for cid, why in imported.failed
             ]
-        asyncio.run(preflight(endpoint))
         asyncio.run(collector.run())
     finally:
         store.close()
