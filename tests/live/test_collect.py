@@ -297,3 +297,58 @@ def test_a_prompts_file_without_a_key_names_it(tmp_path: Path) -> None:
     with pytest.raises(LiveError, match=r"prompts\.toml: missing keys \['sleep_user'"):
         Prompts.load(bad)
     assert Prompts.load("aime").family == "aime" and len(Prompts.load("gsm").verbosity) == 5
+
+
+@pytest.mark.slow
+def test_the_policy_design_answers_as_the_exported_policy_decides(server: LocalServer, tmp_path: Path, exported: dict[str, Any]) -> None:  # fmt: skip
+    from sleeptime.live import PolicyDesign
+    from sleeptime.runtime import RuntimePolicy, cheap_features
+
+    artifact = exported["cheap"]["path"]
+    workload = load_workload("builtin", limit=3)
+    out = tmp_path / "served.jsonl"
+    _stats, client, _ = collect(workload, _endpoint(server), out, design=PolicyDesign(artifact), protocol=Protocol(Prompts.load("gsm")),
+                               pricing=PRICING, questions_per_context=2)  # fmt: skip
+    records = read_records(out)
+    assert (
+        len(records) == 6
+        and {r["design"] for r in records} == {"policy"}
+        and client.stats.failed == 0
+    )
+    policy = RuntimePolicy.load(artifact)
+    for ctx in workload.contexts:
+        feats = {**cheap_features(ctx.context), "expected_queries": 2.0}
+        tokens = len(ctx.context) / policy.chars_per_token
+        plan = policy.decide_sleep(feats, context_tokens=tokens)
+        for r in (r for r in records if r["context_id"] == ctx.context_id):
+            q = next(q for q in ctx.queries if q.query_id == r["query_id"])
+            d = policy.decide_test({**feats, "question_chars": float(len(q.question))}, sleep_level=plan["sleep_level"], c_prime_ready=True,
+                                   prompt_tokens=tokens + len(q.question) / policy.chars_per_token)  # fmt: skip
+            assert (
+                r["sleep_level"] == plan["sleep_level"]
+                and r["budget"] == f"b{policy.budgets.index(d['budget'])}"
+            )
+            assert r["max_tokens"] == d["max_tokens"]
+            assert r["view"] == (
+                "both" if plan["sleep_level"] != "none" and d["send_c_prime"] else "c"
+            )
+    # the rerun of the same design sends nothing
+    stats2, client2, _ = collect(workload, _endpoint(server), out, design=PolicyDesign(artifact), protocol=Protocol(Prompts.load("gsm")),
+                                 pricing=PRICING, questions_per_context=2)  # fmt: skip
+    assert stats2.written == 0 and client2.stats.sent == 0
+
+
+@pytest.mark.slow
+def test_streamed_answers_measure_the_time_to_the_first_token(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    workload = load_workload("builtin", limit=1)
+    grid = Grid((SleepLevel.parse("none"),), (Budget.level(1),))
+    out = tmp_path / "streamed.jsonl"
+    _, client, _ = collect(workload, _endpoint(server), out, design=grid, protocol=Protocol(Prompts.load("gsm")), pricing=PRICING,
+                           questions_per_context=2, stream=True)  # fmt: skip
+    records = read_records(out)
+    assert len(records) == 2 and client.stats.sent == 2
+    for r in records:
+        assert r["usage_reported"] and r["test_output_tokens"] > 0 and r["response"]
+        assert 0 < r["ttft_s"] < r["latency_s"]

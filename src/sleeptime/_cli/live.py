@@ -79,6 +79,7 @@ def _collect(args: argparse.Namespace) -> None:
         policy=args.policy, expected_queries=args.expected_queries, concurrency=args.concurrency, cache=args.cache,
         max_usd=args.max_usd, batch_file=args.batch_file, batch_results=args.batch_results, batch_errors=args.batch_errors,
         prompts=args.prompts, prices=args.prices, price_model=args.price_model, seed=args.seed, temperature=args.temperature,
+        stream=args.stream, sleep_max_tokens=args.sleep_max_tokens,
         track=not args.no_track, tracking_uri=args.tracking_uri, progress=not args.json, **opt.workload_kwargs(args),
     )  # fmt: skip
     emit(args, result, collect_text)
@@ -123,6 +124,8 @@ def register(sub: Any) -> None:
     c.add_argument("--prices", default="list-2025", help="price book for USD (default list-2025; see sleeptime prices)")  # fmt: skip
     c.add_argument("--price-model", default="gpt-4o-mini", help="price the tokens as this model of the book (default gpt-4o-mini)")  # fmt: skip
     c.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default 0, greedy)")  # fmt: skip
+    c.add_argument("--sleep-max-tokens", type=int, default=384, help="max_tokens of each sleep-time rewrite (default 384)")  # fmt: skip
+    c.add_argument("--stream", action="store_true", help="receive answers as server-sent events: also measures the time to the first token")  # fmt: skip
     opt.seed(c)
     opt.tracking_uri(c)
     c.add_argument("--no-track", action="store_true", help="do not log the run to MLflow")

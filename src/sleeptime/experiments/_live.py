@@ -131,6 +131,8 @@ def collect_live(
     seed: int = 0,
     temperature: float = 0.0,
     retries: int = 5,
+    stream: bool = False,
+    sleep_max_tokens: int = 384,
     track: bool = True,
     tracking_uri: str | None = None,
     progress: bool = True,
@@ -151,13 +153,17 @@ def collect_live(
     book = load_price_book(prices)
     book.price(price_model)  # a clear error now, not after the first answer
     design: Grid | PolicyDesign = PolicyDesign(Path(policy), expected_queries) if policy else _grid(sleep_levels, budgets, views, reasoning)  # fmt: skip
-    protocol = Protocol(Prompts.load(prompts), temperature=temperature, seed=seed)
+    if sleep_max_tokens < 1:
+        raise LiveError(f"--sleep-max-tokens must be at least 1, got {sleep_max_tokens}")
+    protocol = Protocol(
+        Prompts.load(prompts), temperature=temperature, seed=seed, sleep_max_tokens=sleep_max_tokens
+    )
     traces = Path(out)
     started = time.perf_counter()
     kind = "policy" if policy else "exploration"
     params: dict[str, Any] = {"source": source, "design": kind, "policy": policy, "contexts": len(w.contexts),
               "questions_per_context": questions_per_context, "sleep_levels": ",".join(sleep_levels), "budgets": ",".join(map(str, budgets)),
-              "views": ",".join(views), "prompts": protocol.prompts.source, "temperature": temperature, "seed": seed,
+              "views": ",".join(views), "prompts": protocol.prompts.source, "temperature": temperature, "seed": seed, "stream": stream, "sleep_max_tokens": sleep_max_tokens,
               "prices": book.version, "price_model": price_model, "concurrency": concurrency, "max_usd": max_usd}  # fmt: skip
     with contextlib.ExitStack() as stack:
         ep = stack.enter_context(_endpoint(endpoint, model, api_key_env, litellm, model_file, concurrency, traces.with_name(traces.name + ".server.log")))  # fmt: skip
@@ -172,7 +178,7 @@ def collect_live(
                 w, ep, traces, design=design, protocol=protocol, pricing=Pricing(book, price_model), cache=cache,
                 concurrency=concurrency, retries=retries, max_usd=max_usd, questions_per_context=questions_per_context,
                 progress=bar.update, batch_file=batch_file,
-                batch_results=(batch_results, batch_errors) if batch_results else None,
+                batch_results=(batch_results, batch_errors) if batch_results else None, stream=stream,
             )  # fmt: skip
         finally:
             bar.close()

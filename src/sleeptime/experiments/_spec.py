@@ -112,6 +112,10 @@ class LiveTable:
     max_usd: float = _key(0.0, "stop before the run's new spend passes this (0: no cap)")
     price_model: str = _key("gpt-4o-mini", "price the tokens as this model of the price book")
     temperature: float = _key(0.0, "sampling temperature (0: greedy)")
+    sleep_max_tokens: int = _key(384, "max_tokens of each sleep-time rewrite")
+    stream: bool = _key(
+        False, "receive answers as server-sent events (measures the time to the first token)"
+    )
 
 
 @dataclass(frozen=True)

@@ -167,7 +167,10 @@ class ChatClient:
 
     ``cache``: answers already received are returned from it without a request, and every new
     answer is committed to it before it is returned (so a run killed at any moment loses none).
-    Use inside ``async with`` (it holds one HTTP connection pool)."""
+    Use inside ``async with`` (it holds one HTTP connection pool). ``stream``: receive answers
+    as server-sent events, which also measures the time to the first token (the usage comes in
+    the last event, ``stream_options.include_usage``); the answer and its cache key are the same.
+    """
 
     endpoint: Endpoint
     cache: ResponseCache | None = None
@@ -177,6 +180,7 @@ class ChatClient:
     max_backoff_s: float = 30.0
     timeout_s: float = 300.0
     seed: int = 0
+    stream: bool = False
     stats: ClientStats = field(default_factory=ClientStats)
     _http: Any = None
     _slots: asyncio.Semaphore | None = None
@@ -268,6 +272,8 @@ class ChatClient:
         url = f"{(self.endpoint.base_url or '').rstrip('/')}/chat/completions"
         body = {"model": self.endpoint.model, "messages": list(request.messages), **request.params}
         http = await self._connect()
+        if self.stream:
+            return await self._send_streamed(http, url, body, request)
         started = time.perf_counter()
         try:
             r = await http.post(url, content=json.dumps(body))
@@ -287,6 +293,50 @@ class ChatClient:
         if not isinstance(data, Mapping):
             raise _Retryable("a response that is not a JSON object")
         return parse_completion(data, latency)
+
+    async def _send_streamed(self, http: Any, url: str, body: dict[str, Any], request: ChatRequest) -> ChatResponse:  # fmt: skip
+        import httpx
+
+        body = {**body, "stream": True, "stream_options": {"include_usage": True}}
+        started = time.perf_counter()
+        first: float | None = None
+        parts: list[str] = []
+        last: dict[str, Any] = {}
+        reason = None
+        try:
+            async with http.stream("POST", url, content=json.dumps(body)) as r:
+                if r.status_code in RETRY_STATUS:
+                    raise _Retryable(
+                        f"HTTP {r.status_code}", r.status_code, _retry_after(r.headers)
+                    )
+                if r.status_code >= 400:
+                    text = (await r.aread()).decode(errors="replace")
+                    raise RequestFailed(f"{request.label or 'request'}: HTTP {r.status_code} from {url}: {text[:300]}", status=r.status_code)  # fmt: skip
+                async for line in r.aiter_lines():
+                    if not line.startswith("data:") or line.strip() == "data: [DONE]":
+                        continue
+                    try:
+                        event = json.loads(line[5:])
+                    except ValueError:
+                        continue
+                    if not isinstance(event, Mapping):
+                        continue
+                    for choice in event.get("choices") or []:
+                        delta = (choice or {}).get("delta") or {}
+                        if delta.get("content"):
+                            if first is None:
+                                first = time.perf_counter() - started
+                            parts.append(str(delta["content"]))
+                        reason = choice.get("finish_reason") or reason
+                    if event.get("usage"):
+                        last = dict(event)
+        except httpx.TimeoutException as exc:
+            raise _Retryable(f"timed out ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            raise _Retryable(f"connection failed ({type(exc).__name__}: {exc})") from None
+        merged = {"id": last.get("id"), "usage": last.get("usage"),
+                  "choices": [{"index": 0, "finish_reason": reason, "message": {"role": "assistant", "content": "".join(parts)}}]}  # fmt: skip
+        return parse_completion(merged, time.perf_counter() - started, first)
 
     async def _send_litellm(self, request: ChatRequest) -> ChatResponse:
         try:

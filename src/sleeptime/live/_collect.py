@@ -406,10 +406,12 @@ def collect(
     progress: Callable[[CollectStats, ChatClient], None] | None = None,
     batch_file: str | Path | None = None,
     batch_results: tuple[str | Path, str | Path | None] | None = None,
+    stream: bool = False,
 ) -> tuple[CollectStats, ChatClient, BatchImport | None]:
     """Answer the design on ``workload`` at ``endpoint``; append its records to ``traces`` (and
     the sleep-time outputs beside it). Returns what this process did, the client (its request
-    counts) and, with ``batch_results``, what the batch's files held. ``cache`` defaults to
+    counts) and, with ``batch_results``, what the batch's files held. ``stream``: answers as
+    server-sent events (time to first token measured). ``cache`` defaults to
     ``NAME.cache.sqlite`` beside the traces.
 
     ``batch_file``: write the design's sleep-time requests (those the cache lacks) as a Batch
@@ -419,7 +421,8 @@ def collect(
     if max_usd is not None and not (math.isfinite(max_usd) and max_usd >= 0):
         raise LiveError(f"--max-usd must be a number >= 0, got {max_usd}")
     store = ResponseCache(cache if cache else path.with_name(path.name.removesuffix(".jsonl") + ".cache.sqlite"))  # fmt: skip
-    client = ChatClient(endpoint, store, concurrency=concurrency, retries=retries, backoff_s=backoff_s, timeout_s=timeout_s, seed=protocol.seed)  # fmt: skip
+    client = ChatClient(endpoint, store, concurrency=concurrency, retries=retries, backoff_s=backoff_s, timeout_s=timeout_s,
+                        seed=protocol.seed, stream=stream)  # fmt: skip
     collector = Collector(
         workload, client, protocol, pricing, design, path, max_usd, questions_per_context, progress
     )

@@ -65,7 +65,8 @@ def free_port() -> int:
 
 @dataclass
 class LocalServer:
-    """A ``llama-server`` on 127.0.0.1 serving ``model_file`` under the name ``name``.
+    """A ``llama-server`` on 127.0.0.1 serving ``model_file`` under the name ``name`` (default:
+    the file's name without ``.gguf``; ``smollm2-135m-instruct`` for the default model).
 
     ``slots`` requests are served at once (batched); ``threads`` defaults to the free cores
     (:mod:`sleeptime._threads`); ``context_tokens`` is the context of each slot. Use it as a
@@ -73,7 +74,7 @@ class LocalServer:
     """
 
     model_file: Path | None = None
-    name: str = "smollm2-135m-instruct"
+    name: str = ""
     port: int | None = None
     slots: int = 4
     threads: int | None = None
@@ -81,6 +82,12 @@ class LocalServer:
     log_file: Path | None = None
     ready_timeout_s: float = 120.0
     _proc: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            self.name = (
+                Path(self.model_file).stem.lower() if self.model_file else "smollm2-135m-instruct"
+            )
 
     @property
     def base_url(self) -> str:
