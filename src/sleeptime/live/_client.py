@@ -113,10 +113,15 @@ class ChatResponse:
 def parse_completion(body: Mapping[str, Any], latency_s: float | None, ttft_s: float | None = None) -> ChatResponse:  # fmt: skip
     """A chat completion body (OpenAI's shape) as a :class:`ChatResponse`; a body without
     ``usage`` or with an empty message is kept as such, never read as zeros."""
-    choices = body.get("choices") or []
-    first = choices[0] if choices and isinstance(choices[0], Mapping) else {}
-    message = first.get("message") or {}
+    choices = body.get("choices")
+    first = (
+        choices[0]
+        if isinstance(choices, list) and choices and isinstance(choices[0], Mapping)
+        else {}
+    )
+    message = first.get("message")
     content = message.get("content") if isinstance(message, Mapping) else None
+    content = content if isinstance(content, str) else None
     usage = body.get("usage") if isinstance(body.get("usage"), Mapping) else None
     details = (usage or {}).get("prompt_tokens_details") or {}
 
@@ -127,7 +132,7 @@ def parse_completion(body: Mapping[str, Any], latency_s: float | None, ttft_s: f
 
     return ChatResponse(
         content=str(content or ""),
-        finish_reason=first.get("finish_reason"),
+        finish_reason=first.get("finish_reason") if isinstance(first.get("finish_reason"), str) else None,
         prompt_tokens=count((usage or {}).get("prompt_tokens")),
         completion_tokens=count((usage or {}).get("completion_tokens")),
         cached_prompt_tokens=count(details.get("cached_tokens")) if isinstance(details, Mapping) else None,
