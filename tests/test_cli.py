@@ -149,8 +149,9 @@ JSON_CASES: dict[str, list[str]] = {
     "optimize": ["optimize", "--contexts", "140", "--trials", "2", "--study-name", "json-test"],
     "collect": ["collect", "--contexts", "1", "--questions-per-context", "1", "--sleep-levels", "none", "--budgets", "0", "--out", "{tmp}/c.jsonl"],
 }  # fmt: skip
-#: ``serve-local --json`` prints one JSON line and serves until stopped: tests/live/test_collect.py
-COVERED_ELSEWHERE = {"run", "quickstart", "serve-local"}
+#: ``serve-local --json`` prints one JSON line and serves until stopped: tests/live/test_collect.py;
+#: ``export-notes`` (and ``compare --traces``) read a real run: tests/live/test_measured.py
+COVERED_ELSEWHERE = {"run", "quickstart", "serve-local", "export-notes"}
 
 
 def test_every_command_with_json_has_a_strict_json_case() -> None:

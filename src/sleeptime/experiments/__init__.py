@@ -35,7 +35,13 @@ from sleeptime.experiments._jobs import (
     simulate,
     validate_policy,
 )
-from sleeptime.experiments._live import LiveRun, collect_live, serve_local
+from sleeptime.experiments._live import LiveRun, collect_live, export_notes, serve_local
+from sleeptime.experiments._measured import (
+    MeasuredData,
+    TracesCompareRun,
+    compare_traces,
+    load_measured,
+)
 from sleeptime.experiments._paper_run import PaperFigures, paper_figures
 from sleeptime.experiments._scenario import (
     ALL_FEATURES,
@@ -78,23 +84,28 @@ __all__ = [
     "ExperimentSpec",
     "ExplorationData",
     "LiveRun",
+    "MeasuredData",
     "PaperFigures",
     "PolicySearch",
     "Scenario",
     "ScenarioConfig",
     "SpecError",
+    "TracesCompareRun",
     "build_scenario",
     "calibrate_points",
     "collect_live",
     "compare",
     "compare_scenario",
+    "compare_traces",
     "exploration_data",
     "export",
+    "export_notes",
     "export_policy",
     "feature_set",
     "fit_policy",
     "headline_policy",
     "learned_policies",
+    "load_measured",
     "load_spec",
     "optimize",
     "paper_figures",

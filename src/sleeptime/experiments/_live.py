@@ -4,6 +4,7 @@ endpoint (the embedded local server by default), logged to MLflow. Every number 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from sleeptime.live import (
     VIEWS,
     Budget,
     CellSummary,
+    CollectStats,
     Endpoint,
     Grid,
     LiveError,
@@ -136,9 +138,12 @@ def collect_live(
     track: bool = True,
     tracking_uri: str | None = None,
     progress: bool = True,
+    router: bool = False,
     **workload: Any,
 ) -> LiveRun:
-    """Run a design for real and append its trace records to ``out`` (measured)."""
+    """Run a design for real and append its trace records to ``out`` (measured). ``router``:
+    serve the ``policy`` artifact through ``litellm.Router`` with the
+    :class:`~sleeptime.integrations.litellm_hook.SleeptimeHook` deciding (a deployment)."""
     from sleeptime.experiments._jobs import read_workload
     from sleeptime.simulators import load_price_book
     from sleeptime.workloads import Workload
@@ -174,7 +179,11 @@ def collect_live(
             run = stack.enter_context(mlflow_run("collect", params={**params, **{f"endpoint.{k}": v for k, v in ep.describe().items()}}, uri=tracking_uri, kind="collect"))  # fmt: skip
         bar = _Progress(progress)
         try:
-            stats, client, imported = collect(
+            client: Any
+            if router:
+                (stats, client), imported = _deployed(w, policy, ep, traces, protocol, Pricing(book, price_model), questions_per_context, expected_queries, concurrency), None  # fmt: skip
+            else:
+                stats, client, imported = collect(
                 w, ep, traces, design=design, protocol=protocol, pricing=Pricing(book, price_model), cache=cache,
                 concurrency=concurrency, retries=retries, max_usd=max_usd, questions_per_context=questions_per_context,
                 progress=bar.update, batch_file=batch_file,
@@ -198,6 +207,8 @@ def collect_live(
             {"file": batch_file} if batch_file else ({"imported": imported.imported, "failed": len(imported.failed), "missing": len(imported.missing)} if imported else {}),
             run.info.run_id if run is not None else None,
         )  # fmt: skip
+        if router:
+            result = dataclasses.replace(result, design="policy, served through litellm.Router with the SleeptimeHook deciding")  # fmt: skip
         if run is not None:
             from sleeptime.experiments._tracking import log_file, log_json, log_metrics
 
@@ -209,6 +220,26 @@ def collect_live(
     if stats.errors and not records:
         raise SleeptimeError(f"no answer came back: {stats.errors[0]}")
     return result
+
+
+@dataclass
+class _Served:
+    """The request counts of a deployment run, as a client reports them."""
+
+    stats: Any
+
+
+def _deployed(w: Any, policy: str | None, ep: Any, traces: Path, protocol: Protocol, pricing: Pricing, questions_per_context: int | None,
+              expected_queries: float | None, concurrency: int) -> tuple[CollectStats, _Served]:  # fmt: skip
+    from sleeptime.live import ClientStats, serve_through_litellm
+
+    if not policy:
+        raise LiveError("--router serves an exported policy: pass --policy ARTIFACT")
+    run = serve_through_litellm(w, policy, ep, traces, protocol=protocol, pricing=pricing, questions_per_context=questions_per_context,
+                                expected_queries=expected_queries, concurrency=concurrency)  # fmt: skip
+    return CollectStats(written=run.answers, usd_new=run.usd_new), _Served(
+        ClientStats(sent=run.requests_sent)
+    )
 
 
 class _Progress:
@@ -226,3 +257,13 @@ class _Progress:
 
     def close(self) -> None:
         self.bar.close()
+
+
+def export_notes(traces: str | Path, out: str | Path, *, source: str = "builtin", prompts: str = "gsm", **workload: Any) -> Any:  # fmt: skip
+    """``sleeptime export-notes``: a run's sleep-time outputs as chat examples (measured)."""
+    from sleeptime.experiments._jobs import read_workload
+    from sleeptime.live import export_notes as write_notes
+
+    return write_notes(
+        traces, read_workload(source, **workload), Protocol(Prompts.load(prompts)), out
+    )

@@ -136,12 +136,38 @@ def build_scenario(
     )  # fmt: skip
     train_t, test_t = template_split(workload, cfg.test_share, cfg.seed)
     templates = np.array([str(c.meta["template"]) for c in workload.contexts])
-    domains = np.array([str(c.meta.get("domain")) for c in workload.contexts])
     train_idx = np.flatnonzero(np.isin(templates, sorted(train_t)))
     test_idx = np.flatnonzero(np.isin(templates, sorted(test_t)))
+    items = add_policy_features(workload, items, scores, train_idx, test_idx, cfg.seed)
+    env = Environment(
+        paper_outcome_model(cfg.benchmark, cfg.model), load_price_book(cfg.prices), cfg.model
+    )
+    return Scenario(
+        cfg,
+        env,
+        workload,
+        items.subset(train_idx),
+        items.subset(test_idx),
+        tuple(sorted(train_t)),
+        tuple(sorted(test_t)),
+    )
 
+
+def add_policy_features(
+    workload: Workload,
+    items: SimItems,
+    scores: Mapping[tuple[str, str], Mapping[str, Any]],
+    train_idx: NDArray[np.int64],
+    test_idx: NDArray[np.int64],
+    seed: int,
+) -> SimItems:
+    """The items with the context features the policies read: predicted predictability (all
+    and cheap features; out-of-fold on the training contexts), expected queries (the training
+    contexts' history by domain), and each question's features imputed per context."""
+    templates = np.array([str(c.meta.get("template", c.context_id)) for c in workload.contexts])
+    domains = np.array([str(c.meta.get("domain")) for c in workload.contexts])
     question_chars = _question_chars(workload, items)
-    predicted, predicted_cheap = _predicted_predictability(workload, items, scores, templates, train_idx, test_idx, cfg.seed)  # fmt: skip
+    predicted, predicted_cheap = _predicted_predictability(workload, items, scores, templates, train_idx, test_idx, seed)  # fmt: skip
     expected = _expected_queries(items, domains, train_idx)
     ctx_extra = {
         "predicted_predictability": predicted,
@@ -154,22 +180,10 @@ def build_scenario(
     }
     query_extra = {k: items.per_query(v) for k, v in ctx_extra.items() if k not in QUESTION_LEVEL}
     query_extra["question_chars"] = question_chars
-    items = dataclasses.replace(
+    return dataclasses.replace(
         items,
         features={**items.features, **query_extra},
         context_features={**items.context_features, **ctx_extra},
-    )
-    env = Environment(
-        paper_outcome_model(cfg.benchmark, cfg.model), load_price_book(cfg.prices), cfg.model
-    )
-    return Scenario(
-        cfg,
-        env,
-        workload,
-        items.subset(train_idx),
-        items.subset(test_idx),
-        tuple(sorted(train_t)),
-        tuple(sorted(test_t)),
     )
 
 
@@ -286,13 +300,25 @@ def exploration_data(
     0/1 outcomes in logs); ``"sampled"`` gives 0/1 outcomes, as logged traces of real runs
     would.
     """
-    env, items, cfg = scenario.env, scenario.train, scenario.config
+    return action_exploration_data(scenario.env, scenario.train, features, mode=mode, seed=scenario.config.seed)  # fmt: skip
+
+
+def action_exploration_data(
+    env: Environment,
+    items: SimItems,
+    features: Sequence[str],
+    *,
+    mode: str = "expected",
+    seed: int = 0,
+) -> ExplorationData:
+    """:func:`exploration_data` for any environment and items: on a measured environment the
+    targets are the measured 0/1 outcomes and the costs the measured ones."""
     tables = env.action_tables(items)
     assert tables.sleep_usd is not None
     F = np.column_stack([items.features[n] for n in features])
     n_s, n_b = env.n_sleep, env.n_budgets
     counts = items.per_query(tables.counts.astype(np.float64))
-    rng = np.random.default_rng(cfg.seed + 17)
+    rng = np.random.default_rng(seed + 17)
     X_parts, y_parts = [], []
     test_usd = np.zeros((n_s, n_b, 2))  # (intercept, USD per prompt token)
     sleep_usd = np.zeros((n_s, 2))  # (intercept, USD per context token)

@@ -20,6 +20,7 @@ The decision made is written back to ``metadata["sleeptime"]["decision"]`` for l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,10 @@ except ImportError as exc:  # the hook subclasses LiteLLM's callback class: it n
     ) from exc
 
 C_PRIME_HEADER = "Notes prepared in advance about this context:"
+#: ``compose(context_text, c_prime or None, question, decision)``: the messages to send instead
+#: of the request's own (e.g. the prompts an exploration run used, so that served answers are
+#: asked exactly as the policy was judged on).
+Compose = Callable[[str, "str | None", str, dict[str, Any]], list[dict[str, str]]]
 
 
 @dataclass
@@ -48,10 +53,11 @@ class _Context:
 class SleeptimeHook(CustomLogger):
     """A LiteLLM callback that applies a sleeptime policy per request."""
 
-    def __init__(self, policy: RuntimePolicy | str | Path, **kwargs: Any) -> None:
+    def __init__(self, policy: RuntimePolicy | str | Path, *, compose: Compose | None = None, **kwargs: Any) -> None:  # fmt: skip
         super().__init__(**kwargs)
         self.policy = policy if isinstance(policy, RuntimePolicy) else RuntimePolicy.load(policy)
         self.contexts: dict[str, _Context] = {}
+        self.compose = compose
 
     # ------------------------------------------------------------------ contexts
     def ingest(
@@ -80,6 +86,15 @@ class SleeptimeHook(CustomLogger):
             raise DecisionError(f"unknown context {context_id!r}: call ingest() first") from None
 
     # ------------------------------------------------------------------ requests
+    def decide(self, context_id: str, question: str, features: dict[str, float] | None = None) -> dict[str, Any]:  # fmt: skip
+        """The policy's test-time decision for ``question`` on an ingested context."""
+        ctx = self._context(context_id)
+        feats = {**ctx.features, **(features or {}), "question_chars": float(len(question))}
+        return self.policy.decide_test(
+            feats, sleep_level=ctx.sleep_level, c_prime_ready=ctx.c_prime is not None,
+            prompt_tokens=(len(ctx.text) + 1 + len(question)) / self.policy.chars_per_token,
+        )  # fmt: skip
+
     def apply(self, data: dict[str, Any]) -> dict[str, Any]:
         """Rewrite one request's parameters (a dict of LiteLLM kwargs); returns it."""
         metadata = data.get("metadata") or {}
@@ -89,15 +104,16 @@ class SleeptimeHook(CustomLogger):
         ctx = self._context(str(info["context_id"]))
         messages = list(data.get("messages") or [])
         question = next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), "")  # fmt: skip
-        feats = {**ctx.features, **(info.get("features") or {}), "question_chars": float(len(question))}  # fmt: skip
-        decision = self.policy.decide_test(
-            feats, sleep_level=ctx.sleep_level, c_prime_ready=ctx.c_prime is not None,
-            prompt_tokens=(len(ctx.text) + 1 + len(question)) / self.policy.chars_per_token,
-        )  # fmt: skip
+        decision = self.decide(str(info["context_id"]), question, info.get("features"))
         if decision["max_tokens"] is not None:
             data["max_tokens"] = decision["max_tokens"]
         if decision["reasoning_effort"] is not None:
             data["reasoning_effort"] = decision["reasoning_effort"]
+        if self.compose is not None:
+            c_prime = ctx.c_prime if decision["send_c_prime"] else None
+            data["messages"] = self.compose(ctx.text, c_prime, question, decision)
+            info["decision"] = decision
+            return data
         system = []
         if decision["verbosity_prompt"]:
             system.append({"role": "system", "content": decision["verbosity_prompt"]})

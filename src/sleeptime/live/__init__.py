@@ -33,7 +33,9 @@ from sleeptime.live._collect import (
     read_records,
     sleep_outputs_path,
 )
+from sleeptime.live._deploy import DeployRun, protocol_composer, serve_through_litellm
 from sleeptime.live._errors import LiveError, RequestFailed
+from sleeptime.live._notes import NotesExport, export_notes, note_examples, trace_files
 from sleeptime.live._protocol import VIEWS, Budget, Prompts, Protocol, SleepLevel, sleep_output_id
 from sleeptime.live._server import LocalServer, default_model_file, local_server, server_executable
 from sleeptime.live._summary import CellSummary, summarize_cells
@@ -49,10 +51,12 @@ __all__ = [
     "ChatResponse",
     "ClientStats",
     "CollectStats",
+    "DeployRun",
     "Endpoint",
     "Grid",
     "LiveError",
     "LocalServer",
+    "NotesExport",
     "PolicyDesign",
     "Pricing",
     "Prompts",
@@ -63,15 +67,20 @@ __all__ = [
     "collect",
     "default_model_file",
     "design_records",
+    "export_notes",
     "import_batch_results",
     "local_server",
+    "note_examples",
     "parse_completion",
     "preflight",
+    "protocol_composer",
     "read_records",
     "request_key",
+    "serve_through_litellm",
     "server_executable",
     "sleep_output_id",
     "sleep_outputs_path",
     "summarize_cells",
+    "trace_files",
     "write_batch_file",
 ]

@@ -266,13 +266,7 @@ class Collector:
         for q in queries:
             d = policy.decide_test({**feats, "question_chars": float(len(q.question))}, sleep_level=level.name, c_prime_ready=True,
                                    prompt_tokens=tokens + len(q.question) / policy.chars_per_token)  # fmt: skip
-            b = policy.budgets.index(d["budget"])
-            budget = Budget(
-                b,
-                round(b * 4 / max(1, n_b - 1)),
-                int(d["max_tokens"] or 256),
-                d["reasoning_effort"],
-            )
+            budget = policy_budget(d, policy.budgets.index(d["budget"]), n_b)
             view = "both" if level.rewrites and d["send_c_prime"] else "c"
             out[q.query_id] = [(s, level, budget, view)]
         return out
@@ -380,6 +374,19 @@ class Collector:
         if missing:
             raise LiveError(f"{path}: record {n} lacks {missing}; this file was not written by sleeptime collect (pass another --out)")  # fmt: skip
         return tuple(r[k] for k in names)
+
+
+def policy_budget(decision: Mapping[str, Any], index: int, n_budgets: int) -> Budget:
+    """The budget of a router's test-time decision: a budget named ``bV`` (a policy learned on
+    a real run) is verbosity V; other names (a simulated policy's levels) spread over 0-4."""
+    name = str(decision["budget"])
+    if decision.get("reasoning_effort"):
+        return Budget(
+            index, None, int(decision["max_tokens"] or 1024), decision["reasoning_effort"]
+        )
+    if name[:1] == "b" and name[1:].isdigit():  # named as the run that taught it: the same budget
+        return Budget(int(name[1:]), int(name[1:]), int(decision["max_tokens"] or 256), None)
+    return Budget(index, round(index * 4 / max(1, n_budgets - 1)), int(decision["max_tokens"] or 256), None)  # fmt: skip
 
 
 def design_records(traces: Path, design: Grid | PolicyDesign) -> list[dict[str, Any]]:

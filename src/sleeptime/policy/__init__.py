@@ -33,6 +33,12 @@ from sleeptime.policy._export import (
     write_artifact,
 )
 from sleeptime.policy._learned import LearnedPolicy, question_offsets
+from sleeptime.policy._measured import (
+    MeasuredEnvironment,
+    MeasuredError,
+    MeasuredTable,
+    measured_fixed_rows,
+)
 
 __all__ = [
     "DERIVED_FEATURES",
@@ -47,6 +53,9 @@ __all__ = [
     "LearnedPolicy",
     "LearnedSummary",
     "LearnedTables",
+    "MeasuredEnvironment",
+    "MeasuredError",
+    "MeasuredTable",
     "OperatingPoint",
     "OraclePolicy",
     "Policy",
@@ -57,6 +66,7 @@ __all__ = [
     "compare_policies",
     "decision_sensitivity",
     "distill",
+    "measured_fixed_rows",
     "oracle_decisions",
     "paper_policy",
     "policy_artifact",

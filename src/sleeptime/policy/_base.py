@@ -58,6 +58,10 @@ class Environment:
             self.outcome.sleep_levels[sleep].name, self.outcome.budgets[budget], VIEWS[view]
         )
 
+    def fixed_name(self, sleep: int, budget: int) -> str:
+        """The name of the fixed strategy (sleep level, budget level) in comparisons."""
+        return f"fixed({self.outcome.sleep_levels[sleep].name},b{budget})"
+
     def ready(self, items: SimItems, sleep_action: IntArray) -> NDArray[np.bool_]:
         return sleep_ready(
             items, sleep_action, outcome=self.outcome, prices=self.prices, model=self.model

@@ -191,6 +191,8 @@ class PolicyRow:
     latency_p95_s: float
     contexts_with_sleep: float
     lam: float | None = None
+    usd_per_query_ci95: tuple[float, float] | None = None
+    test_tokens_per_query_ci95: tuple[float, float] | None = None
 
     #: The fields of a row in ``--json`` output and results, in order.
     JSON_FIELDS = ("name", "accuracy", "usd_per_query", "test_tokens_per_query", "sleep_tokens_per_context",
@@ -201,7 +203,11 @@ class PolicyRow:
         return self.group in Group.FIXED
 
     def to_json(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.JSON_FIELDS}
+        out = {k: getattr(self, k) for k in self.JSON_FIELDS}
+        for k in ("usd_per_query_ci95", "test_tokens_per_query_ci95"):  # measured rows have them
+            if getattr(self, k) is not None:
+                out[k] = getattr(self, k)
+        return out
 
 
 def policy_row(name: str, group: str, env: Environment, items: SimItems, sleep: IntArray, test: IntArray, *, seed: int = 0, lam: float | None = None) -> PolicyRow:  # fmt: skip
@@ -210,7 +216,12 @@ def policy_row(name: str, group: str, env: Environment, items: SimItems, sleep: 
     lo, hi = agg["accuracy_ci95"]
     return PolicyRow(name, group, agg["accuracy"], (lo, hi), agg["usd_per_query"], agg["usd_per_1k_queries"],
                      agg["test_tokens_per_query"], agg["sleep_tokens_per_context"], agg["latency_p95_s"],
-                     agg["contexts_with_sleep"], lam)  # fmt: skip
+                     agg["contexts_with_sleep"], lam, _pair(agg.get("usd_per_query_ci95")),
+                     _pair(agg.get("test_tokens_per_query_ci95")))  # fmt: skip
+
+
+def _pair(value: Any) -> tuple[float, float] | None:
+    return None if value is None else (float(value[0]), float(value[1]))
 
 
 @dataclass(frozen=True)
@@ -499,7 +510,7 @@ def compare_policies(
     step("fixed strategies and baselines")
     for s in range(env.n_sleep):
         for b in range(env.n_budgets):
-            pol = FixedPolicy(s, b, name=f"fixed({env.outcome.sleep_levels[s].name},b{b})")
+            pol = FixedPolicy(s, b, name=env.fixed_name(s, b))
             fixed[pol.name] = pol.decide(items, env)
             group = Group.TEST_ONLY if s == 0 else Group.FIXED_SLEEP
             rows.append(policy_row(pol.name, group, env, items, *fixed[pol.name], seed=seed))
@@ -507,7 +518,7 @@ def compare_policies(
         rows.append(policy_row(other.name, Group.BASELINE, env, items, *other.decide(items, env), seed=seed))  # fmt: skip
     fixed_rows = [r for r in rows if r.name in fixed]
     if budget_usd_per_1k is None:
-        middle = f"fixed(none,b{min(1, env.n_budgets - 1)})"
+        middle = env.fixed_name(0, min(1, env.n_budgets - 1))
         budget_usd_per_1k = next(r.usd_per_1k_queries for r in fixed_rows if r.name == middle)
     within = [r for r in fixed_rows if r.usd_per_1k_queries <= budget_usd_per_1k * (1 + 1e-9)]
     if not within:

@@ -287,10 +287,16 @@ def request_actions(env: Environment) -> dict[str, Any]:
     # budget levels in order onto low / medium / high (evenly, when there are more or fewer)
     efforts = [("low", "medium", "high")[round(b * 2 / (n_b - 1)) if n_b > 1 else 1] for b in range(n_b)]  # fmt: skip
     tokens = getattr(outcome, "tokens_test_only", None)
+    measured = getattr(outcome, "budget_params", ())  # a real run's own request parameters
     test = []
     for b, level in enumerate(outcome.budgets):
         max_tokens = None if tokens is None else max(64, math.ceil(2 * float(tokens[b])))
-        if reasoning:
+        if measured:
+            used = measured[b]
+            verbosity = used.get("verbosity")
+            prompt = None if verbosity is None else VERBOSITY_PROMPTS[int(verbosity)]
+            params = {"max_tokens": used.get("max_tokens"), "reasoning_effort": used.get("reasoning_effort"), "verbosity_prompt": prompt}  # fmt: skip
+        elif reasoning:
             params = {"max_tokens": max_tokens, "reasoning_effort": efforts[b], "verbosity_prompt": None}  # fmt: skip
         else:
             prompt = VERBOSITY_PROMPTS[round(b * (len(VERBOSITY_PROMPTS) - 1) / max(1, n_b - 1))]

@@ -101,8 +101,13 @@ def poisson_bootstrap(
 ) -> tuple[float, float]:
     """Percentile interval of a statistic under a Poisson bootstrap: each unit (a context) gets
     a Poisson(1) weight per draw. ``stat`` maps the weights, ``(n_boot, n_units)``, to one value
-    per draw, ``(n_boot,)``."""
+    per draw, ``(n_boot,)``. A draw that weights no unit at all (likely only with a handful
+    of units) is drawn again: a resample of nothing has no statistic."""
     w = rng.poisson(1.0, size=(n_boot, n_units)).astype(np.float64)
+    empty = w.sum(axis=1) == 0
+    while n_units and empty.any():
+        w[empty] = rng.poisson(1.0, size=(int(empty.sum()), n_units))
+        empty = w.sum(axis=1) == 0
     stats = np.asarray(stat(w), dtype=np.float64)
     lo, hi = np.quantile(stats, [round((1 - level) / 2, 12), round((1 + level) / 2, 12)])
     return float(lo), float(hi)

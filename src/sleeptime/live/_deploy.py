@@ -1,0 +1,184 @@
+"""An exported policy deployed for real: LiteLLM's ``Router`` in front of an endpoint, the
+:class:`~sleeptime.integrations.litellm_hook.SleeptimeHook` deciding, and every served answer
+written as a trace record of the *policy* design (the collector's own record format).
+
+Per context: the hook ingests it and decides its sleep-time work; that work is sent through the
+router and ``c'`` set on the hook when it returns; then each query goes through the router as a
+bare question with the context named in its metadata, and the hook chooses its budget and
+composes the request (the protocol's own prompts, so that a served answer is asked exactly as
+the exploration run asked the one the policy was judged on).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sleeptime.live._client import ChatClient, ChatRequest, ChatResponse, Endpoint, parse_completion
+from sleeptime.live._collect import (
+    Collector,
+    PolicyDesign,
+    Pricing,
+    _Appender,
+    policy_budget,
+    read_records,
+    sleep_outputs_path,
+)
+from sleeptime.live._errors import LiveError
+from sleeptime.live._protocol import Protocol, SleepLevel, sleep_output_id
+from sleeptime.workloads import Workload
+
+#: The model name the router's single deployment is known by.
+ROUTER_MODEL = "sleeptime-endpoint"
+
+
+def protocol_composer(protocol: Protocol) -> Callable[[str, str | None, str, dict[str, Any]], list[dict[str, str]]]:  # fmt: skip
+    """A ``compose`` for the hook: the protocol's answer request for the decision."""
+
+    def compose(context: str, c_prime: str | None, question: str, decision: dict[str, Any]) -> list[dict[str, str]]:  # fmt: skip
+        budget = policy_budget(decision, 0, 1)
+        view = "both" if c_prime is not None else "c"
+        request = protocol.answer_request(context, question, c_prime, budget, view, "")
+        return [dict(m) for m in request.messages]
+
+    return compose
+
+
+@dataclass(frozen=True)
+class DeployRun:
+    """What :func:`serve_through_litellm` served: answers, sleep-time outputs, tokens."""
+
+    traces: Path
+    answers: int
+    requests_sent: int
+    usd_new: float
+    sleep_outputs: int
+    prompt_tokens: int
+    completion_tokens: int
+    accuracy: float | None
+    usd: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: str(v) if isinstance(v, Path) else v for k, v in self.__dict__.items()}
+
+
+async def _routed(router: Any, messages: list[dict[str, str]], params: Mapping[str, Any], metadata: dict[str, Any] | None) -> ChatResponse:  # fmt: skip
+    started = time.perf_counter()
+    kwargs: dict[str, Any] = {"model": ROUTER_MODEL, "messages": messages, **params}
+    if metadata is not None:
+        kwargs["metadata"] = metadata
+    result = await router.acompletion(**kwargs)
+    body = result.model_dump() if hasattr(result, "model_dump") else dict(result)
+    return parse_completion(body, time.perf_counter() - started)
+
+
+def serve_through_litellm(
+    workload: Workload,
+    artifact: str | Path,
+    endpoint: Endpoint,
+    traces: str | Path,
+    *,
+    protocol: Protocol,
+    pricing: Pricing,
+    questions_per_context: int | None = None,
+    expected_queries: float | None = None,
+    concurrency: int = 4,
+) -> DeployRun:
+    """Serve every query of ``workload`` through ``litellm.Router`` (one deployment: the
+    endpoint) with the hook deciding; append one record per answer to ``traces``."""
+    try:
+        import litellm
+
+        from sleeptime.integrations.litellm_hook import SleeptimeHook
+    except ImportError:
+        raise LiveError("serving through LiteLLM needs litellm: pip install 'sleeptime[litellm]'") from None  # fmt: skip
+    if not endpoint.base_url:
+        raise LiveError("serving through LiteLLM here needs an OpenAI-compatible base URL for the router's deployment")  # fmt: skip
+    hook = SleeptimeHook(artifact, compose=protocol_composer(protocol))
+    key = endpoint.api_key() or "none"
+    deployment = {
+        "model": f"openai/{endpoint.model}",
+        "api_base": endpoint.base_url,
+        "api_key": key,
+    }
+    router = litellm.Router(model_list=[{"model_name": ROUTER_MODEL, "litellm_params": deployment}], num_retries=3)  # type: ignore[attr-defined]  # fmt: skip
+    # the collector's record format, for the policy design
+    recorder = Collector(workload, ChatClient(endpoint), protocol, pricing, PolicyDesign(Path(artifact), expected_queries), Path(traces))  # fmt: skip
+    # a rerun answers only what the trace file lacks, with the notes it already has
+    done = {(r.get("context_id"), r.get("query_id")) for r in read_records(Path(traces)) if r.get("design") == "policy"}  # fmt: skip
+    sleep_done = {(r.get("context_id"), r.get("sleep_level")): r for r in read_records(sleep_outputs_path(Path(traces)))}  # fmt: skip
+    out, sleeps = _Appender(Path(traces)), _Appender(sleep_outputs_path(Path(traces)))
+    records: list[dict[str, Any]] = []
+    n_sleep = sent = 0
+    spent = 0.0
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one_context(ctx: Any) -> None:
+        nonlocal n_sleep, sent, spent
+        queries = list(ctx.queries[:questions_per_context])
+        plan = hook.ingest(ctx.context_id, ctx.context, expected_queries=expected_queries or float(len(queries)))  # fmt: skip
+        level = SleepLevel.parse(str(plan["sleep_level"]))
+        sleep: dict[str, Any] | None = sleep_done.get((ctx.context_id, level.name))
+        if all((ctx.context_id, q.query_id) in done for q in queries):
+            return
+        if sleep is not None:
+            hook.set_c_prime(ctx.context_id, str(sleep["c_prime"]))
+        elif level.rewrites:
+            requests = protocol.sleep_requests(ctx.context, level, f"context {ctx.context_id}")
+            async with gate:
+                responses = [await _routed(router, [dict(m) for m in r.messages], r.params, None) for r in requests]  # fmt: skip
+            text = protocol.merge([r.content for r in responses])
+            sleep = {"context_id": ctx.context_id, "sleep_level": level.name, "sleep_output_id": sleep_output_id(ctx.context_id, level.name, text),
+                     "c_prime": text, "notes": [r.content for r in responses], "rewrites": level.rewrites,
+                     "input_tokens": sum(r.prompt_tokens or 0 for r in responses), "output_tokens": sum(r.completion_tokens or 0 for r in responses),
+                     "usd": sum(pricing.usd(r.prompt_tokens or 0, r.completion_tokens or 0, sleep=True) for r in responses),
+                     "model": endpoint.model, "served_through": "litellm.Router"}  # fmt: skip
+            sleeps.write(sleep)
+            n_sleep += 1
+            sent += len(requests)
+            spent += float(sleep["usd"])
+            hook.set_c_prime(ctx.context_id, text)
+        from sleeptime.runtime import cheap_features
+
+        features = cheap_features(ctx.context)
+        s = hook.policy.sleep_levels.index(level.name)
+        for q in queries:
+            if (ctx.context_id, q.query_id) in done:
+                continue
+            meta: dict[str, Any] = {"sleeptime": {"context_id": ctx.context_id}}
+            decision = hook.decide(ctx.context_id, q.question)
+            async with gate:
+                response = await _routed(router, [{"role": "user", "content": q.question}],
+                                         {"temperature": protocol.temperature, "seed": protocol.seed}, meta)  # fmt: skip
+            budget = policy_budget(decision, hook.policy.budgets.index(decision["budget"]), len(hook.policy.budgets))  # fmt: skip
+            view = "both" if level.rewrites and decision["send_c_prime"] else "c"
+            asked = ChatRequest((), {"max_tokens": decision["max_tokens"], "temperature": protocol.temperature, "seed": protocol.seed})  # fmt: skip
+            rec = recorder._record(ctx, q, (s, level, budget, view), sleep, asked, response, len(queries), features)  # fmt: skip
+            rec["served_through"] = "litellm.Router + SleeptimeHook"
+            sent += 1
+            spent += float(rec.get("test_usd") or 0.0)
+            out.write(rec)
+            records.append(rec)
+
+    async def run() -> None:
+        await asyncio.gather(*(one_context(c) for c in workload.contexts))
+
+    previous = list(litellm.callbacks)
+    litellm.callbacks = [hook]
+    try:
+        asyncio.run(run())
+    finally:
+        litellm.callbacks = previous
+        out.close()
+        sleeps.close()
+    usd = [r.get("usd") for r in records]
+    return DeployRun(
+        Path(traces), len(records), sent, spent, n_sleep, sum(r.get("test_input_tokens") or 0 for r in records),
+        sum(r.get("test_output_tokens") or 0 for r in records),
+        sum(r["correct"] for r in records) / len(records) if records else None,
+        None if not records or None in usd else float(sum(u or 0.0 for u in usd)) / len(records),
+    )  # fmt: skip

@@ -1,0 +1,262 @@
+"""Policies judged on a real exploration run (the real local server, SmolLM2-135M): the
+measured table holds what the server answered, replays read it exactly, and ``sleeptime
+compare --traces`` judges every policy on the held-out contexts."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sleeptime.live import read_records
+from sleeptime.policy import MeasuredEnvironment, MeasuredError, MeasuredTable
+from sleeptime.simulators import load_price_book
+from tests.live.test_collect import _collect, _require_server
+
+CONTEXTS = 6
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """An exploration run of 6 built-in contexts x 2 questions x (none, k1) x (b0, b1) x views."""
+    _require_server()
+    from sleeptime.live import LocalServer
+
+    folder = tmp_path_factory.mktemp("measured")
+    with LocalServer(log_file=folder / "server.log") as server:
+        _collect(server, folder / "t.jsonl", contexts=CONTEXTS)
+    return {
+        "path": folder / "t.jsonl",
+        "records": read_records(folder / "t.jsonl"),
+        "folder": folder,
+    }
+
+
+@pytest.mark.slow
+def test_the_table_holds_what_the_server_answered(run: dict[str, Any]) -> None:
+    records = run["records"]
+    table = MeasuredTable.from_records(records)
+    assert table.sleep_levels == ("none", "k1") and table.budgets == ("b0", "b1")
+    assert table.n_contexts == CONTEXTS and table.n_queries == CONTEXTS * 2 and not table.incomplete
+    cell = {
+        (r["context_id"], r["query_id"], r["sleep_level"], r["budget"], r["view"]): r
+        for r in records
+    }
+    for j, q in enumerate(table.query_ids):
+        c = table.context_ids[table.query_context[j]]
+        for s, level in enumerate(table.sleep_levels):
+            for b, budget in enumerate(table.budgets):
+                rec = cell[(c, q, level, budget, "c" if s == 0 else "both")]
+                assert table.correct[s, b, j] == rec["correct"]
+                assert table.test_output_tokens[s, b, j] == rec["test_output_tokens"]
+                assert table.test_input_tokens[s, b, j] == rec["test_input_tokens"]
+            if s:
+                assert (
+                    table.sleep_output_tokens[s, table.query_context[j]]
+                    == rec["sleep_output_tokens"]
+                )
+    # the c'-only view is another table of the same run; a context with a cell missing is left out
+    assert MeasuredTable.from_records(records, view="c_prime").n_queries == table.n_queries
+    first = table.context_ids[0]
+    dropped = [r for r in records if not (r["context_id"] == first and r["sleep_level"] == "k1" and r["budget"] == "b1")]  # fmt: skip
+    partial = MeasuredTable.from_records(dropped)
+    assert partial.incomplete == (first,) and first not in partial.context_ids
+
+
+@pytest.mark.slow
+def test_a_replay_reads_the_table_exactly(run: dict[str, Any]) -> None:
+    records = run["records"]
+    table = MeasuredTable.from_records(records)
+    book = load_price_book("list-2025")
+    price = book.price("gpt-4o-mini")
+    env = MeasuredEnvironment.build(table, book, "gpt-4o-mini", sleep_price="live")
+    from sleeptime.simulators import SimItems
+
+    n = table.n_queries
+    zeros = np.zeros(n)
+    items = SimItems(table.query_context, zeros, zeros, zeros, zeros, zeros + 1, np.ones(table.n_contexts), query_ids=table.query_ids)  # fmt: skip
+    for s, level in enumerate(table.sleep_levels):
+        for b, budget in enumerate(table.budgets):
+            rows = [r for r in records if r["sleep_level"] == level and r["budget"] == budget and r["view"] == ("c" if s == 0 else "both")]  # fmt: skip
+            agg = env.replay(items, np.full(table.n_contexts, s), np.full(n, b)).aggregates
+            assert agg["mode"] == "measured"
+            assert agg["accuracy"] == pytest.approx(sum(r["correct"] for r in rows) / len(rows))
+            assert agg["test_tokens_per_query"] == pytest.approx(np.mean([r["test_output_tokens"] for r in rows]))  # fmt: skip
+            # at the live price (full list price for sleep-time work here) the USD are the run's own
+            assert agg["usd_per_query"] == pytest.approx(
+                np.mean([r["usd"] for r in rows]), rel=1e-9
+            )
+            assert price.live_sleep_discount == 1.0
+    batch = MeasuredEnvironment.build(table, book, "gpt-4o-mini")
+    assert batch.sleep_discount == price.batch_discount
+    slept = batch.replay(
+        items, np.ones(table.n_contexts, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    ).aggregates
+    live = env.replay(
+        items, np.ones(table.n_contexts, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    ).aggregates
+    assert slept["usd_per_query"] < live["usd_per_query"]
+
+
+@pytest.mark.slow
+def test_compare_traces_judges_every_policy_on_the_held_out_contexts(run: dict[str, Any]) -> None:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    figures = run["folder"] / "figures"
+    out = subprocess.run(
+        [sys.executable, "-m", "sleeptime", "--threads", "1", "compare", "--traces", str(run["path"]), "--json",
+         "--figures", str(figures), "--tracking-uri", f"sqlite:///{run['folder'] / 'mlflow.db'}"],
+        capture_output=True, text=True, env=env, timeout=1800, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    r = json.loads(out.stdout, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
+    assert r["measured"] is True and r["contexts"] == {"train": 3, "held_out": 3, "incomplete": []}
+    names = {p["name"] for p in r["policies"]}
+    assert {"fixed(none,b0)", "fixed(none,b1)", "fixed(k1,b0)", "fixed(k1,b1)", "paper(k1,b0)", "threshold",
+            "learned @ equal accuracy", "learned-cheap @ equal cost", "oracle @ equal cost"} <= names  # fmt: skip
+    assert {p["name"] for p in r["other_view"]} == {"fixed(k1,b0) c' only", "fixed(k1,b1) c' only"}
+    rows = {p["name"]: p for p in r["policies"]}
+    for p in r["policies"]:
+        lo, hi = p["accuracy_ci95"]
+        assert lo <= p["accuracy"] <= hi
+        u_lo, u_hi = p["usd_per_query_ci95"]
+        assert u_lo <= p["usd_per_query"] * (1 + 1e-9) and p["usd_per_query"] <= u_hi * (1 + 1e-9)
+    # the hindsight oracle at equal cost is at least as accurate as every fixed strategy it can afford
+    oracle = rows["oracle @ equal cost"]
+    for p in r["policies"]:
+        if p["name"].startswith("fixed(") and p["usd_per_query"] <= oracle["usd_per_query"]:
+            assert oracle["accuracy"] >= p["accuracy"] - 1e-12
+    # the measured held-out accuracy of each action is the mean of the held-out records
+    records = run["records"]
+    table = MeasuredTable.from_records(records)
+    held = set(table.context_ids) - _train_contexts(table, r)
+    assert len(held) == 3
+    by_cell: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for rec in records:
+        if rec["context_id"] in held and rec["view"] in ("c", "both"):
+            by_cell[(rec["sleep_level"], rec["budget"])].append(rec["correct"])
+    for e in r["outcome_model_errors"]:
+        cell = by_cell[(e["sleep_level"], e["budget"])]
+        assert e["measured_accuracy"] == pytest.approx(sum(cell) / len(cell))
+        assert 0 <= e["trace_model_accuracy"] <= 1 and 0 <= e["paper_model_accuracy"] <= 1
+        assert math.isclose(
+            e["paper_model_error"], e["paper_model_accuracy"] - e["measured_accuracy"]
+        )
+    assert set(r["figures"]) == {"accuracy_vs_test_tokens", "cost_by_queries_per_context", "gain_by_predictability_quintile", "pareto"}  # fmt: skip
+    for path in r["figures"].values():
+        assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _train_contexts(table: MeasuredTable, r: dict[str, Any]) -> set[str]:
+    """The training contexts of the comparison: the split is a seeded permutation of contexts."""
+    order = np.random.default_rng(0).permutation(table.n_contexts)
+    k = round(table.n_contexts * 0.5)
+    assert r["contexts"]["held_out"] == k
+    return {table.context_ids[i] for i in order[k:]}
+
+
+@pytest.mark.slow
+def test_records_that_are_not_an_exploration_run_are_named(
+    run: dict[str, Any], tmp_path: Path
+) -> None:
+    records = [dict(r) for r in run["records"]]
+    records[4]["design"] = "policy"
+    with pytest.raises(MeasuredError, match="record 5: design 'policy'"):
+        MeasuredTable.from_records(records)
+    twice = [*run["records"], run["records"][0]]
+    with pytest.raises(MeasuredError, match=f"record {len(twice)}: context .* answered twice"):
+        MeasuredTable.from_records(twice)
+    unpriced = [dict(r) for r in run["records"]]
+    i = next(i for i, r in enumerate(unpriced) if r["view"] == "both")
+    unpriced[i]["test_output_tokens"] = None
+    with pytest.raises(
+        MeasuredError, match=f"record {i + 1}: 'test_output_tokens' must be a count"
+    ):
+        MeasuredTable.from_records(unpriced)
+    from sleeptime.experiments import load_measured
+
+    other = tmp_path / "other.jsonl"
+    other.write_text("".join(json.dumps({**r, "context_id": "elsewhere-" + r["context_id"]}) + "\n" for r in run["records"]))  # fmt: skip
+    with pytest.raises(MeasuredError, match=r"context 'elsewhere-.*' is not in builtin"):
+        load_measured(other, progress=False)
+
+
+@pytest.mark.slow
+def test_export_notes_writes_each_sleep_time_output_with_the_queries_it_served(
+    run: dict[str, Any],
+) -> None:
+    out = run["folder"] / "notes.jsonl"
+    done = subprocess.run([sys.executable, "-m", "sleeptime", "export-notes", str(run["folder"]), "--out", str(out), "--json"],
+                          capture_output=True, text=True, timeout=900, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
+    sleep = [json.loads(line) for line in Path(str(run["path"]).replace(".jsonl", ".sleep.jsonl")).read_text().splitlines()]  # fmt: skip
+    examples = [json.loads(line) for line in out.read_text().splitlines()]
+    assert summary["examples"] == len(examples) == len(sleep) == CONTEXTS
+    by_id = {s["sleep_output_id"]: s for s in sleep}
+    records = run["records"]
+    for ex in examples:
+        roles = [m["role"] for m in ex["messages"]]
+        assert roles == ["system", "user", "assistant"]
+        meta = ex["metadata"]
+        assert ex["messages"][-1]["content"] == by_id[meta["sleep_output_id"]]["notes"][0]
+        served = [r for r in records if r["sleep_output_id"] == meta["sleep_output_id"]]
+        assert len(meta["queries"]) == len(served) == 2 * 2 * 2  # questions x budgets x views
+        assert meta["accuracy_with_notes"] == pytest.approx(
+            sum(r["correct"] for r in served) / len(served)
+        )
+        assert all(q["correct_without_notes"] is not None for q in meta["queries"])
+    assert summary["queries_served"] == CONTEXTS * 8
+
+
+@pytest.mark.slow
+def test_the_policy_deployed_in_litellm_serves_what_the_table_estimates(
+    run: dict[str, Any],
+) -> None:
+    """The policy learned on the run, exported, inside LiteLLM's Router in front of the real
+    server: its served answers agree with the offline estimate from the exploration table."""
+    from sleeptime.experiments import load_measured
+    from sleeptime.experiments._measured import (
+        export_measured_policy,
+        offline_estimate,
+        train_measured_policies,
+    )
+
+    data = load_measured(
+        run["path"], sleep_price="live", progress=False
+    )  # the served run pays sleep-time work live
+    cheap = next(p for p in train_measured_policies(data) if p.name == "learned-cheap")
+    artifact = run["folder"] / "policy.json"
+    export_measured_policy(data, cheap, artifact, config={"test": True})
+    everything = np.arange(data.table.n_contexts)
+    estimate = offline_estimate(data, artifact, everything)
+    served = run["folder"] / "served.jsonl"
+    out = subprocess.run(
+        [sys.executable, "-m", "sleeptime", "--threads", "1", "collect", "builtin", "--contexts", str(CONTEXTS), "--questions-per-context", "2",
+         "--policy", str(artifact), "--router", "--no-track", "--out", str(served), "--json"],
+        capture_output=True, text=True, timeout=1800, check=False, env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    records = [json.loads(line) for line in served.read_text().splitlines()]
+    assert len(records) == CONTEXTS * 2 and all(r["design"] == "policy" and r["served_through"].startswith("litellm.Router") for r in records)  # fmt: skip
+    # the decisions served are the ones the offline estimate scored
+    for r in records:
+        level, per_query = estimate.decisions[r["context_id"]]
+        assert r["sleep_level"] == level
+        assert (r["query_id"], r["budget"], r["view"]) in per_query
+    accuracy = sum(r["correct"] for r in records) / len(records)
+    usd = sum(r["usd"] for r in records) / len(records)
+    lo, hi = estimate.accuracy_ci95
+    assert lo - 1e-9 <= accuracy <= hi + 1e-9
+    u_lo, u_hi = estimate.usd_per_query_ci95
+    assert u_lo * 0.9 <= usd <= u_hi * 1.1
+    # a rerun serves nothing again
+    again = subprocess.run(out.args, capture_output=True, text=True, timeout=1800, check=False, env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"})  # fmt: skip
+    assert again.returncode == 0 and len(served.read_text().splitlines()) == CONTEXTS * 2
