@@ -34,13 +34,15 @@ def _run(argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
 
 @pytest.mark.slow
 @pytest.mark.parametrize("spec", SPECS, ids=[p.stem for p in SPECS])
-def test_spec_runs_reduced_and_leaves_a_report(spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_spec_runs_reduced_and_leaves_a_report(spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest) -> None:  # fmt: skip
     import mlflow
 
+    if load_spec(spec).workload.source.endswith("GSM_p2.jsonl"):
+        request.getfixturevalue("gsm_p2")  # the shared data: fails under CI when missing
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "report"
     result = _run(["run", str(spec), "--reduced", "--out", str(out)], tmp_path, monkeypatch, capsys)
-    label = "measured" if load_spec(spec).kind == "collect" else "simulated"
+    label = "measured" if load_spec(spec).kind in ("collect", "live") else "simulated"
     assert result["reduced"] is True and result[label] is True
     html = (out / "index.html").read_text()
     pngs = sorted(out.glob("*.png"))
@@ -74,6 +76,18 @@ def test_spec_runs_reduced_and_leaves_a_report(spec: Path, tmp_path: Path, monke
         for pct in re.findall(r"(\d+\.\d)% less", result["headline"]):
             assert f"-{pct}%" in html, pct
         assert "cost change at equal accuracy" in html and "Negative is cheaper" in html
+    if load_spec(spec).kind == "live":
+        from sleeptime.runtime import RuntimePolicy
+
+        policy = RuntimePolicy.load(out / "policy.json")
+        assert policy.artifact["mlflow_run_id"] == result["mlflow_run_id"]
+        assert result["compare"]["measured"] is True and result["compare"]["outcome_model_errors"]
+        assert {"learned @ equal accuracy", "oracle @ equal cost", "fixed(none,b0)", "fixed(k1,b2)"} <= {p["name"] for p in result["compare"]["policies"]}  # fmt: skip
+        assert (
+            len(pngs) == 4
+            and "Cost change at each fixed Pareto point" in html
+            and "digitized" in html
+        )
 
 
 @pytest.mark.slow

@@ -44,6 +44,11 @@ def comparison_text(r: dict[str, Any]) -> str:
         for pt in points:
             ch = pt["cost_change_at_equal_accuracy"]
             lines.append(f"  {pt['fixed']:<18} {pt['accuracy']:>8.3f}  " + "  ".join(f"{'n/a' if ch[n] is None else format(ch[n], '+.1%'):>18}" for n in swept))  # fmt: skip
+    for pt in r.get("operating_point_intervals") or []:
+        if pt is (r.get("operating_point_intervals") or [None])[0]:
+            lines += ["", "at each fixed Pareto point, each policy's first swept point reaching its accuracy: cost change (paired 95% interval over contexts):"]  # fmt: skip
+        cells = [f"{n} {'n/a' if v is None else format(v['cost_change_at_reaching_point'], '+.1%') + ' (' + format(v['ci95'][0], '+.1%') + ' to ' + format(v['ci95'][1], '+.1%') + ')'}" for n, v in pt["policies"].items()]  # fmt: skip
+        lines.append(f"  {pt['fixed']:<18} {pt['accuracy']:.3f}: " + "; ".join(cells))
     if "plot" in r:
         lines.append(f"wrote {r['plot']}")
     lines += [f"wrote {path}" for path in (r.get("figures") or {}).values()]

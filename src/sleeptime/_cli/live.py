@@ -79,7 +79,7 @@ def _collect(args: argparse.Namespace) -> None:
         policy=args.policy, expected_queries=args.expected_queries, concurrency=args.concurrency, cache=args.cache,
         max_usd=args.max_usd, batch_file=args.batch_file, batch_results=args.batch_results, batch_errors=args.batch_errors,
         prompts=args.prompts, prices=args.prices, price_model=args.price_model, seed=args.seed, temperature=args.temperature,
-        stream=args.stream, sleep_max_tokens=args.sleep_max_tokens, router=args.router,
+        stream=args.stream, sleep_max_tokens=args.sleep_max_tokens, router=args.router, sample=args.sample,
         track=not args.no_track, tracking_uri=args.tracking_uri, progress=not args.json, **opt.workload_kwargs(args),
     )  # fmt: skip
     emit(args, result, collect_text)
@@ -104,7 +104,8 @@ def register(sub: Any) -> None:
     c.add_argument(
         "--model-file", default=None, help="with --endpoint local: the .gguf file to serve"
     )
-    c.add_argument("--contexts", type=int, default=20, help="the first N contexts of the source (default 20)")  # fmt: skip
+    c.add_argument("--contexts", type=int, default=20, help="N contexts of the source (default 20; see --sample)")  # fmt: skip
+    c.add_argument("--sample", choices=("first", "templates"), default="first", help="the first N contexts (default) or one of each template in turn")  # fmt: skip
     c.add_argument("--questions-per-context", type=int, default=None, help="the first N questions of each context (default all)")  # fmt: skip
     c.add_argument("--sleep-levels", default="none,k1", help="exploration grid: none, kN (N rewrites), low/medium/high (default none,k1)")  # fmt: skip
     c.add_argument("--budgets", default="0,1,2", help="exploration grid: budget levels, verbosity 0-4 (reasoning models 0-2) (default 0,1,2)")  # fmt: skip

@@ -47,6 +47,12 @@ def _run(args: argparse.Namespace) -> None:
     from sleeptime.experiments import load_spec, run_experiment
 
     spec = load_spec(args.spec, reduced=True if args.reduced else None)
+    if args.source:
+        import dataclasses
+
+        spec = dataclasses.replace(
+            spec, workload=dataclasses.replace(spec.workload, source=args.source)
+        )
     emit(args, run_experiment(spec, out=args.out, tracking_uri=args.tracking_uri, progress=not args.json), run_text)  # fmt: skip
 
 
@@ -75,6 +81,9 @@ def register(sub: Any) -> None:
 
     run = sub.add_parser("run", help="run an experiment spec (experiments/NAME.toml)", formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     run.add_argument("spec", help="path of a TOML experiment spec")
+    run.add_argument(
+        "--source", default=None, help="the workload file instead of the spec's [workload] source"
+    )
     _run_args(run)
     run.set_defaults(handler=_run)
     plain = run.format_help

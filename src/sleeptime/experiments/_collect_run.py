@@ -38,7 +38,7 @@ def run_collect(ctx: RunContext) -> RunOutput:
             budgets=[int(b) for b in _split(live.budgets)], views=_split(live.views), concurrency=live.concurrency,
             cache=str(cache_dir() / "responses.sqlite"), max_usd=live.max_usd or None, prompts=live.prompts,
             prices=spec.prices.book, price_model=live.price_model, seed=spec.seeds.workload, temperature=live.temperature,
-            stream=live.stream, sleep_max_tokens=live.sleep_max_tokens,
+            stream=live.stream, sleep_max_tokens=live.sleep_max_tokens, sample=live.sample,
             track=False, progress=ctx.progress,
         )  # fmt: skip
         log_metrics({k: v for k, v in run.to_json().items() if isinstance(v, (int, float))})

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sleeptime.experiments._collect_run import collect_steps, run_collect
+from sleeptime.experiments._live_run import live_steps, run_live
 from sleeptime.experiments._paper_run import (  # fmt: skip
     amortization_steps,
     paper_steps,
@@ -66,6 +67,12 @@ KINDS: Mapping[str, ExperimentKind] = {
             run_collect,
             collect_steps,
             "a real run against the [live] endpoint (measured)",
+        ),
+        ExperimentKind(
+            "live",
+            run_live,
+            live_steps,
+            "a real run, every policy judged on its held-out contexts, the simulator against it, the export (measured)",
         ),
     )
 }

@@ -104,6 +104,20 @@ def _grid(
     return Grid(tuple(SleepLevel.parse(s) for s in sleep_levels), tuple(Budget.level(b, reasoning=reasoning) for b in budgets), tuple(views))  # fmt: skip
 
 
+def spread_over_templates(contexts: Sequence[Any]) -> tuple[Any, ...]:
+    """The contexts in an order that takes one of each template in turn (a file that lists
+    every instance of one template before the next gives a sample of many templates)."""
+    by: dict[str, list[Any]] = {}
+    for c in contexts:
+        by.setdefault(str(c.meta.get("template", c.context_id)), []).append(c)
+    out: list[Any] = []
+    rank = 0
+    while len(out) < len(contexts):
+        out += [group[rank] for group in by.values() if rank < len(group)]
+        rank += 1
+    return tuple(out)
+
+
 def collect_live(
     source: str = "builtin",
     out: str | Path = "traces.jsonl",
@@ -139,6 +153,7 @@ def collect_live(
     tracking_uri: str | None = None,
     progress: bool = True,
     router: bool = False,
+    sample: str = "first",
     **workload: Any,
 ) -> LiveRun:
     """Run a design for real and append its trace records to ``out`` (measured). ``router``:
@@ -151,10 +166,13 @@ def collect_live(
     if concurrency < 1:
         raise LiveError(f"--concurrency must be at least 1, got {concurrency}")
     w = read_workload(source, **workload)
+    if sample not in ("first", "templates"):
+        raise LiveError(f"--sample must be 'first' or 'templates', got {sample!r}")
     if contexts is not None:
         if contexts < 1:
             raise LiveError(f"--contexts must be at least 1, got {contexts}")
-        w = Workload(w.contexts[:contexts], w.format, w.source, w.report)
+        picked = spread_over_templates(w.contexts) if sample == "templates" else w.contexts
+        w = Workload(tuple(picked[:contexts]), w.format, w.source, w.report)
     book = load_price_book(prices)
     book.price(price_model)  # a clear error now, not after the first answer
     design: Grid | PolicyDesign = PolicyDesign(Path(policy), expected_queries) if policy else _grid(sleep_levels, budgets, views, reasoning)  # fmt: skip
@@ -168,7 +186,7 @@ def collect_live(
     kind = "policy" if policy else "exploration"
     params: dict[str, Any] = {"source": source, "design": kind, "policy": policy, "contexts": len(w.contexts),
               "questions_per_context": questions_per_context, "sleep_levels": ",".join(sleep_levels), "budgets": ",".join(map(str, budgets)),
-              "views": ",".join(views), "prompts": protocol.prompts.source, "temperature": temperature, "seed": seed, "stream": stream, "sleep_max_tokens": sleep_max_tokens,
+              "views": ",".join(views), "sample": sample, "prompts": protocol.prompts.source, "temperature": temperature, "seed": seed, "stream": stream, "sleep_max_tokens": sleep_max_tokens,
               "prices": book.version, "price_model": price_model, "concurrency": concurrency, "max_usd": max_usd}  # fmt: skip
     with contextlib.ExitStack() as stack:
         ep = stack.enter_context(_endpoint(endpoint, model, api_key_env, litellm, model_file, concurrency, traces.with_name(traces.name + ".server.log")))  # fmt: skip

@@ -4,7 +4,7 @@ exploration run (measured), the simulator held against it, and the paper's figur
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -228,6 +228,61 @@ def outcome_model_errors(data: MeasuredData) -> list[ActionError]:
     return out
 
 
+def _decider(
+    lt: Any, items: SimItems, env: MeasuredEnvironment
+) -> Callable[[float], tuple[Any, Any]]:
+    return lambda lam: lt.decide(items, env, lam)
+
+
+def point_intervals(comparison: Comparison, env: MeasuredEnvironment, items: SimItems, policies: Sequence[LearnedPolicy],
+                    *, n_boot: int = 1000, seed: int = 0) -> list[dict[str, Any]]:  # fmt: skip
+    """At every fixed strategy on the fixed Pareto front: each swept policy's first swept point
+    that reaches its accuracy, that point's accuracy and cost change against the strategy, and a
+    paired 95% bootstrap interval of the change over contexts (negative is cheaper)."""
+    from sleeptime.policy import (
+        LearnedTables,
+        at_equal_accuracy,
+        oracle_decisions,
+        paired_bootstrap,
+        per_context_sums,
+    )
+
+    tables = comparison.tables
+    expected = items.context_features.get("expected_queries")
+    deciders: dict[str, Callable[[float], tuple[Any, Any]]] = {
+        "oracle": lambda lam: oracle_decisions(tables, lam)
+    }
+    if expected is not None:
+        deciders["oracle-count-blind"] = lambda lam: oracle_decisions(tables, lam, counts="expected", expected_queries=expected)  # fmt: skip
+    for policy in policies:
+        deciders[policy.name] = _decider(LearnedTables.build(policy, items), items, env)
+    fixed = {env.fixed_name(s, b): (np.full(items.n_contexts, s, dtype=np.int64), np.full(items.n_queries, b, dtype=np.int64))
+             for s in range(env.n_sleep) for b in range(env.n_budgets)}  # fmt: skip
+    out = []
+    for point in comparison.operating_points():
+        _, c_fixed = per_context_sums(tables, *fixed[point.fixed])
+        row: dict[str, Any] = {"fixed": point.fixed, "accuracy": point.accuracy, "usd_per_1k_queries": point.usd_per_1k_queries, "policies": {}}  # fmt: skip
+        for name, decide in deciders.items():
+            lam, _ = at_equal_accuracy(comparison.swept[name].sweep, point.accuracy)
+            if not math.isfinite(lam):
+                row["policies"][name] = None
+                continue
+            decisions = decide(lam)
+            acc, c_policy = per_context_sums(tables, *decisions)
+
+            def change(
+                w: np.ndarray, c_policy: np.ndarray = c_policy, c_fixed: np.ndarray = c_fixed
+            ) -> float:
+                return float(w @ c_policy) / float(w @ c_fixed) - 1
+
+            row["policies"][name] = {
+                "accuracy": float(acc.sum() / items.n_queries), "cost_change_at_reaching_point": change(np.ones(items.n_contexts)),
+                "ci95": paired_bootstrap(change, items.n_contexts, n_boot=n_boot, seed=seed),
+            }  # fmt: skip
+        out.append(row)
+    return out
+
+
 @dataclass(frozen=True)
 class TracesCompareRun:
     """``sleeptime compare --traces``: every policy on the held-out contexts of a real run."""
@@ -237,6 +292,7 @@ class TracesCompareRun:
     other_view: tuple[PolicyRow, ...]
     errors: tuple[ActionError, ...]
     settings: Mapping[str, Any]
+    point_intervals: tuple[Mapping[str, Any], ...] = ()
     figures: Mapping[str, str] = field(default_factory=dict)
     mlflow_run_id: str | None = None
 
@@ -268,6 +324,7 @@ class TracesCompareRun:
             },
             "details": c.details_json(),
             "operating_points": [p.to_json() for p in c.operating_points()],
+            "operating_point_intervals": list(self.point_intervals),
             "pareto_front": list(c.pareto_front),
             "other_view": [r.to_json() for r in self.other_view],
             "outcome_model_errors": [e.to_json() for e in self.errors],
@@ -277,7 +334,7 @@ class TracesCompareRun:
 
 
 def compare_measured(data: MeasuredData, *, budget_usd_per_1k: float | None = None, seed: int = 0,
-                     progress: Callable[[str], None] | None = None) -> tuple[Comparison, tuple[PolicyRow, ...]]:  # fmt: skip
+                     progress: Callable[[str], None] | None = None) -> tuple[Comparison, tuple[PolicyRow, ...], list[dict[str, Any]]]:  # fmt: skip
     """Fixed strategies, the paper's strategy, the threshold rule, the learned policies and
     both oracles on the held-out contexts, from the measured table; and the fixed strategies
     that answer from the other sleep-time view."""
@@ -300,7 +357,7 @@ def compare_measured(data: MeasuredData, *, budget_usd_per_1k: float | None = No
             other_env = env.for_table(other_table.take(cols).subset(data.test_idx))
             suffix = "c' only" if other_view == "c_prime" else "c and c'"
             other = tuple(measured_fixed_rows(other_env, items, group=Group.BASELINE, suffix=suffix, seed=seed))  # fmt: skip
-    return comparison, other
+    return comparison, other, point_intervals(comparison, env, items, policies, seed=seed)
 
 
 def compare_traces(
@@ -345,7 +402,7 @@ def compare_traces(
                 from sleeptime.experiments._tracking import mlflow_run
 
                 run = stack.enter_context(mlflow_run("compare-traces", params=settings, uri=tracking_uri, kind="compare"))  # fmt: skip
-            comparison, other = compare_measured(data, budget_usd_per_1k=budget_usd_per_1k, seed=seed, progress=stages.start)  # fmt: skip
+            comparison, other, intervals = compare_measured(data, budget_usd_per_1k=budget_usd_per_1k, seed=seed, progress=stages.start)  # fmt: skip
             with stages.step("outcome models"):
                 errors = tuple(outcome_model_errors(data))
             figures: dict[str, str] = {}
@@ -353,7 +410,7 @@ def compare_traces(
                 from sleeptime.experiments._measured_plots import measured_figures
 
                 figures = {k: str(v) for k, v in measured_figures(data, comparison, Path(figures_dir)).items()}  # fmt: skip
-            result = TracesCompareRun(comparison, data, other, errors, settings, figures, run.info.run_id if run else None)  # fmt: skip
+            result = TracesCompareRun(comparison, data, other, errors, settings, tuple(intervals), figures, run.info.run_id if run else None)  # fmt: skip
             if run is not None:
                 from sleeptime.experiments._tracking import log_file, log_json, log_metrics
 

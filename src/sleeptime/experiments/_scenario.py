@@ -233,7 +233,9 @@ def _predicted_predictability(
         for k in range(5):
             fit_rows = train_idx[folds[train_idx] != k]
             pred_rows = train_idx[folds[train_idx] == k]
-            if pred_rows.size:
+            if pred_rows.size and not fit_rows.size:  # every training context in one fold
+                target[pred_rows] = float(ctx_mean_lp[train_idx].mean())
+            elif pred_rows.size:
                 target[pred_rows] = (
                     PredictabilityPredictor(random_state=seed)
                     .fit(X[fit_rows], ctx_mean_lp[fit_rows])

@@ -96,7 +96,7 @@ class WhatIfTable:
 
 @dataclass(frozen=True)
 class LiveTable:
-    """``[live]``: a real run (``kind = "collect"``) against an endpoint."""
+    """``[live]``: a real run (``kind = "collect"`` or ``"live"``) against an endpoint."""
 
     endpoint: str = _key("local", "'local' (the embedded llama.cpp server), an OpenAI-compatible base URL, or 'litellm'")  # fmt: skip
     model: str = _key("", "the model at the endpoint, or a LiteLLM model string with litellm = true (unused for local)")  # fmt: skip
@@ -116,6 +116,11 @@ class LiveTable:
     stream: bool = _key(
         False, "receive answers as server-sent events (measures the time to the first token)"
     )
+    sample: str = _key("first", "which contexts: the first N of the source (first) or one of each template in turn (templates)")  # fmt: skip
+    view: str = _key("both", "kind = 'live': what a sleep-time answer of the policies sees, both (c and c') or c_prime")  # fmt: skip
+    split: str = _key("context", "kind = 'live': hold out contexts at random (context) or whole templates (template)")  # fmt: skip
+    test_share: float = _key(0.5, "kind = 'live': share of contexts held out to judge the policies on")  # fmt: skip
+    sleep_price: str = _key("batch", "kind = 'live': price sleep-time work at the book's batch discount (batch) or live")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,8 @@ TABLES: Mapping[str, type] = {
     "reduced": ReducedTable,
 }
 _ATTRIBUTE = {"reduced": "reduced_size"}
+#: Kinds that run against a real endpoint: they read any workload file.
+REAL_KINDS = frozenset({"collect", "live"})
 _TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 _VALUE_NAMES = {int: "an integer", float: "a number", bool: "a boolean", str: "a string"}
 
@@ -251,8 +258,8 @@ def parse_spec(text: str, *, source: str = "<spec>", reduced: bool = False) -> E
     if raw:
         raise SpecError(f"{source}: unknown tables or keys {sorted(raw)} (known: name, kind, description, {', '.join(TABLES)})")  # fmt: skip
     spec = ExperimentSpec(name, kind, description, **tables, text=text)
-    if spec.workload.source != "builtin":
-        raise SpecError(f"{source}: [workload] source: only 'builtin' runs as an experiment so far")
+    if spec.workload.source != "builtin" and kind not in REAL_KINDS:
+        raise SpecError(f"{source}: [workload] source: only 'builtin' runs as a simulated experiment so far (a file: kind = 'collect' or 'live')")  # fmt: skip
     if spec.workload.contexts < 20:
         raise SpecError(f"{source}: [workload] contexts must be at least 20")
     if reduced:
@@ -268,12 +275,18 @@ def parse_spec(text: str, *, source: str = "<spec>", reduced: bool = False) -> E
 
 
 def load_spec(path: str | Path, *, reduced: bool | None = None) -> ExperimentSpec:
-    """Read the spec at ``path`` (``reduced`` defaults to ``$SLEEPTIME_REDUCED``)."""
+    """Read the spec at ``path`` (``reduced`` defaults to ``$SLEEPTIME_REDUCED``). A relative
+    workload path that is not found from the working folder is read from the folder above the
+    spec's (the checkout, for ``experiments/NAME.toml``)."""
     p = Path(path)
     text = read_text(p, SpecError, "no such spec (the specs that ship are in experiments/)")
     spec = parse_spec(
         text, source=str(p), reduced=reduced_from_env() if reduced is None else reduced
     )
+    source = Path(spec.workload.source)
+    beside = p.resolve().parent.parent / source
+    if spec.workload.source != "builtin" and not source.is_absolute() and not source.exists() and beside.exists():  # fmt: skip
+        spec = dataclasses.replace(spec, workload=dataclasses.replace(spec.workload, source=str(beside)))  # fmt: skip
     return dataclasses.replace(spec, path=p)
 
 
