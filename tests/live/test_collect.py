@@ -287,6 +287,30 @@ def test_serve_local_prints_where_it_serves_and_stops_on_sigterm(tmp_path: Path)
             proc.kill()
 
 
+@pytest.mark.slow
+def test_the_server_does_not_outlive_a_run_killed_with_sigkill(tmp_path: Path) -> None:
+    _require_server()
+    proc = subprocess.Popen([sys.executable, "-m", "sleeptime", "serve-local", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        pid = json.loads(proc.stdout.readline())["pid"]
+        os.kill(pid, 0)  # serving
+        proc.kill()  # no handler runs: the kernel tells the server its parent died
+        proc.wait(timeout=60)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 def test_a_prompts_file_without_a_key_names_it(tmp_path: Path) -> None:
     from sleeptime.live import LiveError
 

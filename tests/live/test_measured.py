@@ -255,6 +255,9 @@ def test_the_policy_deployed_in_litellm_serves_what_the_table_estimates(
     usd = sum(r["usd"] for r in records) / len(records)
     lo, hi = estimate.accuracy_ci95
     assert lo - 1e-9 <= accuracy <= hi + 1e-9
+    # the served run writes its notes anew, and llama.cpp's batched decoding is not bit-for-bit
+    # reproducible, so a note (hence every prompt that carries it) may come out another length:
+    # the cost interval over contexts does not cover that, and the check allows 10% beside it
     u_lo, u_hi = estimate.usd_per_query_ci95
     assert u_lo * 0.9 <= usd <= u_hi * 1.1
     # a rerun serves nothing again

@@ -35,7 +35,7 @@ def comparison_text(r: dict[str, Any]) -> str:
         blind = main.get("count_blind_oracle_cost_reduction_at_equal_accuracy")
         if blind is not None:
             lines.append(f"count-blind oracle ({'hindsight outcomes' if r.get('measured') else 'latents'}, but only expected query counts): {-blind:+.1%}; "
-                         + "; ".join(f"{n} closes {d[n]['count_blind_gap_closed']:.2f} of its gap" for n in names))  # fmt: skip
+                         + "; ".join(f"{n} closes {number(d[n]['count_blind_gap_closed'], '.2f')} of its gap" for n in names))  # fmt: skip
     points = r["operating_points"]
     if points:
         swept = list(points[0]["cost_change_at_equal_accuracy"])

@@ -121,7 +121,7 @@ class LocalServer:
         cmd = self.command()
         log = Path(self.log_file).open("wb") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         try:
-            self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+            self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent)  # fmt: skip
         finally:
             if self.log_file:
                 log.close()  # type: ignore[union-attr]
@@ -166,3 +166,14 @@ def local_server(model_file: str | Path | None = None, **kwargs: object) -> Iter
     server = LocalServer(Path(model_file) if model_file else None, **kwargs)  # type: ignore[arg-type]
     with server:
         yield server
+
+
+def _die_with_parent() -> None:
+    """In the server's process before it starts (Linux): SIGKILL it when the process that
+    started it dies, even by SIGKILL, so that no server outlives its run."""
+    import contextlib
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):  # elsewhere stop() still stops it by its PID
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG

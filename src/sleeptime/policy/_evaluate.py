@@ -463,15 +463,17 @@ def _learned_summary(
     ones = np.ones(tables.n_contexts)
     saved = target_usd - swept.usd_at_equal_accuracy
     blind_usd = blind.usd_at_equal_accuracy if blind is not None else None
+    reaches = math.isfinite(swept.lam_at_equal_accuracy)  # else there is no reaching point
+    nan2 = (math.nan, math.nan)
     return LearnedSummary(
         cost_reduction_at_equal_accuracy=1 - swept.usd_at_equal_accuracy / target_usd,
-        cost_reduction_at_reaching_point=reduction(ones),
-        cost_reduction_at_reaching_point_ci95=interval(reduction),
+        cost_reduction_at_reaching_point=reduction(ones) if reaches else math.nan,
+        cost_reduction_at_reaching_point_ci95=interval(reduction) if reaches else nan2,
         accuracy_gain_at_equal_cost=swept.accuracy_at_equal_cost - target_acc,
         accuracy_gain_ci95=interval(gain),
         oracle_gap_closed=saved / max(target_usd - oracle.usd_at_equal_accuracy, 1e-15),
-        oracle_gap_closed_at_reaching_point=gap(ones),
-        oracle_gap_closed_at_reaching_point_ci95=interval(gap),
+        oracle_gap_closed_at_reaching_point=gap(ones) if reaches else math.nan,
+        oracle_gap_closed_at_reaching_point_ci95=interval(gap) if reaches else nan2,
         oracle_cost_reduction_at_equal_accuracy=1 - oracle.usd_at_equal_accuracy / target_usd,
         oracle_cost_reduction_at_reaching_point=1 - float(c_oracle.sum()) / float(c_static.sum()),
         count_blind_oracle_cost_reduction_at_equal_accuracy=None if blind_usd is None else 1 - blind_usd / target_usd,
