@@ -70,7 +70,7 @@ def run_live(ctx: RunContext) -> RunOutput:
         log_file(artifact_path, "policy")
     with stages.step("report"):
         report = _report(spec, run, judged, out, estimate)
-    return RunOutput(report, report.headline, {"measured": True, "collect": run.to_json(), "compare": out, "export": {"artifact": str(artifact_path), **estimate.to_json()}})  # fmt: skip
+    return RunOutput(report, report.headline, {"measured": True, "collect": run.to_json(), "compare": out, "export": {"path": str(artifact_path), **estimate.to_json()}})  # fmt: skip
 
 
 def _ci(pair: Any, scale: float = 1.0, spec: str = ".3f") -> str:
