@@ -3,6 +3,7 @@ endpoint, its measured table, a figure, and a report headed *measured*."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sleeptime.experiments._plots import plot_pareto, plot_test_tokens
@@ -23,28 +24,35 @@ def _split(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
-def run_collect(ctx: RunContext) -> RunOutput:
+def collect_from_spec(ctx: RunContext, traces: Path) -> Any:
+    """The spec's real run (``[workload]``, ``[live]``, prices, seed) into ``traces``, answers
+    cached in the shared response cache; its metrics and files logged to the run."""
     from sleeptime.estimators import cache_dir
     from sleeptime.experiments._live import collect_live
     from sleeptime.experiments._tracking import log_file, log_metrics
 
-    spec, stages, live = ctx.spec, ctx.stages, ctx.spec.live
-    traces = ctx.folder / "traces.jsonl"
+    spec, live = ctx.spec, ctx.spec.live
+    run = collect_live(
+        spec.workload.source, traces, endpoint=live.endpoint, model=live.model or None, api_key_env=live.api_key_env or None,
+        litellm=live.litellm, model_file=live.model_file or None, contexts=spec.workload.contexts,
+        questions_per_context=live.questions_per_context, sleep_levels=_split(live.sleep_levels),
+        budgets=[int(b) for b in _split(live.budgets)], views=_split(live.views), concurrency=live.concurrency,
+        cache=str(cache_dir() / "responses.sqlite"), max_usd=live.max_usd or None, prompts=live.prompts,
+        prices=spec.prices.book, price_model=live.price_model, seed=spec.seeds.workload, temperature=live.temperature,
+        stream=live.stream, sleep_max_tokens=live.sleep_max_tokens, sample=live.sample,
+        track=False, progress=ctx.progress,
+    )  # fmt: skip
+    log_metrics({k: v for k, v in run.to_json().items() if isinstance(v, (int, float))})
+    for path in (run.traces, run.sleep_outputs):
+        if path.is_file():
+            log_file(path, "traces")
+    return run
+
+
+def run_collect(ctx: RunContext) -> RunOutput:
+    spec, stages = ctx.spec, ctx.stages
     with stages.step("real run"):
-        run = collect_live(
-            spec.workload.source, traces, endpoint=live.endpoint, model=live.model or None, api_key_env=live.api_key_env or None,
-            litellm=live.litellm, model_file=live.model_file or None, contexts=spec.workload.contexts,
-            questions_per_context=live.questions_per_context, sleep_levels=_split(live.sleep_levels),
-            budgets=[int(b) for b in _split(live.budgets)], views=_split(live.views), concurrency=live.concurrency,
-            cache=str(cache_dir() / "responses.sqlite"), max_usd=live.max_usd or None, prompts=live.prompts,
-            prices=spec.prices.book, price_model=live.price_model, seed=spec.seeds.workload, temperature=live.temperature,
-            stream=live.stream, sleep_max_tokens=live.sleep_max_tokens, sample=live.sample,
-            track=False, progress=ctx.progress,
-        )  # fmt: skip
-        log_metrics({k: v for k, v in run.to_json().items() if isinstance(v, (int, float))})
-        for path in (run.traces, run.sleep_outputs):
-            if path.is_file():
-                log_file(path, "traces")
+        run = collect_from_spec(ctx, ctx.folder / "traces.jsonl")
     with stages.step("report"):
         cells = run.cells
         curves: dict[str, list[tuple[float, float]]] = {}

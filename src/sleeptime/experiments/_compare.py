@@ -89,16 +89,11 @@ class CompareRun:
         return self.comparison.learned["learned"]
 
     def to_json(self) -> dict[str, Any]:
-        c, main = self.comparison, self.main
+        c = self.comparison
         out = {
             "simulated": True,
             "policies": [r.to_json() for r in c.rows],
-            "summary": {
-                "best_static": c.operating_point.best_static,
-                "cost_reduction_at_equal_accuracy": main.cost_reduction_at_equal_accuracy,
-                "accuracy_gain_at_equal_cost": main.accuracy_gain_at_equal_cost,
-                "oracle_gap_closed": main.oracle_gap_closed,
-            },
+            "summary": c.summary_json("learned"),
             "details": c.details_json(),
             "operating_points": [p.to_json() for p in c.operating_points()],
             "pareto_front": list(c.pareto_front),

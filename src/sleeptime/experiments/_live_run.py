@@ -4,11 +4,12 @@ write a report headed *measured*."""
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sleeptime.experiments._collect_run import _split
+from sleeptime.experiments._collect_run import collect_from_spec
 from sleeptime.experiments._report import Figure, Report, Table, command_line
 from sleeptime.experiments._running import RunContext, RunOutput
 
@@ -23,13 +24,10 @@ def live_steps(spec: ExperimentSpec) -> tuple[str, ...]:
 
 
 def run_live(ctx: RunContext) -> RunOutput:
-    from sleeptime.estimators import cache_dir
-    from sleeptime.experiments._live import collect_live
     from sleeptime.experiments._measured import (
         compare_traces,
         export_measured_policy,
         offline_estimate,
-        train_measured_policies,
     )
     from sleeptime.experiments._tracking import log_file, log_json, log_metrics
 
@@ -37,18 +35,7 @@ def run_live(ctx: RunContext) -> RunOutput:
     seed = spec.seeds.workload
     traces = ctx.folder / "traces.jsonl"
     with stages.step("real run"):
-        run = collect_live(
-            spec.workload.source, traces, endpoint=live.endpoint, model=live.model or None, api_key_env=live.api_key_env or None,
-            litellm=live.litellm, model_file=live.model_file or None, contexts=spec.workload.contexts,
-            questions_per_context=live.questions_per_context, sleep_levels=_split(live.sleep_levels),
-            budgets=[int(b) for b in _split(live.budgets)], views=_split(live.views), concurrency=live.concurrency,
-            cache=str(cache_dir() / "responses.sqlite"), max_usd=live.max_usd or None, prompts=live.prompts,
-            prices=spec.prices.book, price_model=live.price_model, seed=seed, temperature=live.temperature,
-            stream=live.stream, sleep_max_tokens=live.sleep_max_tokens, sample=live.sample, track=False, progress=ctx.progress,
-        )  # fmt: skip
-        for path in (run.traces, run.sleep_outputs):
-            if path.is_file():
-                log_file(path, "traces")
+        run = collect_from_spec(ctx, traces)
     with stages.step("policies on held-out contexts"):
         judged = compare_traces(traces, source=spec.workload.source, view=live.view, split=live.split, test_share=live.test_share,
                                 prices=spec.prices.book, price_model=live.price_model, sleep_price=live.sleep_price, seed=seed,
@@ -58,9 +45,8 @@ def run_live(ctx: RunContext) -> RunOutput:
         log_metrics({f"{n.replace('-', '_')}.{k}": v for n, s in judged.comparison.learned.items() for k, v in s.to_json().items()})  # fmt: skip
     with stages.step("export"):
         data = judged.data
-        cheap = next(
-            p for p in train_measured_policies(data, seed=seed) if p.name == "learned-cheap"
-        )
+        # the policy the comparison judged (a copy: its lam moves to the operating point)
+        cheap = copy.deepcopy(next(p for p in judged.policies if p.name == "learned-cheap"))
         lam = judged.comparison.swept["learned-cheap"].lam_at_equal_accuracy
         if math.isfinite(lam):
             cheap.set_params(lam=lam)

@@ -295,10 +295,10 @@ class TracesCompareRun:
     point_intervals: tuple[Mapping[str, Any], ...] = ()
     figures: Mapping[str, str] = field(default_factory=dict)
     mlflow_run_id: str | None = None
+    policies: tuple[LearnedPolicy, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         c = self.comparison
-        main = c.learned.get("learned")
         d = self.data
         return {
             "measured": True,
@@ -314,14 +314,7 @@ class TracesCompareRun:
             "queries_held_out": int(d.items.subset(d.test_idx).n_queries),
             "prices": self.settings["prices"],
             "policies": [r.to_json() for r in c.rows],
-            "summary": None
-            if main is None
-            else {
-                "best_static": c.operating_point.best_static,
-                "cost_reduction_at_equal_accuracy": main.cost_reduction_at_equal_accuracy,
-                "accuracy_gain_at_equal_cost": main.accuracy_gain_at_equal_cost,
-                "oracle_gap_closed": main.oracle_gap_closed,
-            },
+            "summary": c.summary_json("learned"),
             "details": c.details_json(),
             "operating_points": [p.to_json() for p in c.operating_points()],
             "operating_point_intervals": list(self.point_intervals),
@@ -334,10 +327,11 @@ class TracesCompareRun:
 
 
 def compare_measured(data: MeasuredData, *, budget_usd_per_1k: float | None = None, seed: int = 0,
-                     progress: Callable[[str], None] | None = None) -> tuple[Comparison, tuple[PolicyRow, ...], list[dict[str, Any]]]:  # fmt: skip
+                     progress: Callable[[str], None] | None = None) -> tuple[Comparison, tuple[PolicyRow, ...], list[dict[str, Any]], list[LearnedPolicy]]:  # fmt: skip
     """Fixed strategies, the paper's strategy, the threshold rule, the learned policies and
-    both oracles on the held-out contexts, from the measured table; and the fixed strategies
-    that answer from the other sleep-time view."""
+    both oracles on the held-out contexts, from the measured table; the fixed strategies that
+    answer from the other sleep-time view, the intervals at each fixed Pareto point, and the
+    learned policies judged (fitted on the training contexts)."""
     policies = train_measured_policies(data, seed=seed)
     env, items = data.part("test")
     train_pp = data.items.subset(data.train_idx).context_features["predicted_predictability"]
@@ -357,7 +351,7 @@ def compare_measured(data: MeasuredData, *, budget_usd_per_1k: float | None = No
             other_env = env.for_table(other_table.take(cols).subset(data.test_idx))
             suffix = "c' only" if other_view == "c_prime" else "c and c'"
             other = tuple(measured_fixed_rows(other_env, items, group=Group.BASELINE, suffix=suffix, seed=seed))  # fmt: skip
-    return comparison, other, point_intervals(comparison, env, items, policies, seed=seed)
+    return comparison, other, point_intervals(comparison, env, items, policies, seed=seed), policies
 
 
 def compare_traces(
@@ -402,7 +396,7 @@ def compare_traces(
                 from sleeptime.experiments._tracking import mlflow_run
 
                 run = stack.enter_context(mlflow_run("compare-traces", params=settings, uri=tracking_uri, kind="compare"))  # fmt: skip
-            comparison, other, intervals = compare_measured(data, budget_usd_per_1k=budget_usd_per_1k, seed=seed, progress=stages.start)  # fmt: skip
+            comparison, other, intervals, policies = compare_measured(data, budget_usd_per_1k=budget_usd_per_1k, seed=seed, progress=stages.start)  # fmt: skip
             with stages.step("outcome models"):
                 errors = tuple(outcome_model_errors(data))
             figures: dict[str, str] = {}
@@ -410,7 +404,7 @@ def compare_traces(
                 from sleeptime.experiments._measured_plots import measured_figures
 
                 figures = {k: str(v) for k, v in measured_figures(data, comparison, Path(figures_dir)).items()}  # fmt: skip
-            result = TracesCompareRun(comparison, data, other, errors, settings, tuple(intervals), figures, run.info.run_id if run else None)  # fmt: skip
+            result = TracesCompareRun(comparison, data, other, errors, settings, tuple(intervals), figures, run.info.run_id if run else None, tuple(policies))  # fmt: skip
             if run is not None:
                 from sleeptime.experiments._tracking import log_file, log_json, log_metrics
 

@@ -21,6 +21,7 @@ from sleeptime._atomic import atomic_open
 from sleeptime.live._cache import ResponseCache
 from sleeptime.live._client import ChatRequest, Endpoint, parse_completion
 from sleeptime.live._errors import LiveError
+from sleeptime.live._jsonl import jsonl_objects
 
 BATCH_URL = "/v1/chat/completions"
 #: OpenAI's limit on the requests of one batch file.
@@ -58,17 +59,10 @@ class BatchImport:
 def _lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
     if not path.is_file():
         raise LiveError(f"{path}: no such batch result file")
-    out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise LiveError(f"{path}:{n}: not valid JSON ({exc.msg})") from None
-        if not isinstance(rec, dict) or not isinstance(rec.get("custom_id"), str):
+    out = jsonl_objects(path.read_text(encoding="utf-8"), path, hint="; a batch result line is a JSON object with a custom_id")  # fmt: skip
+    for n, rec in out:
+        if not isinstance(rec.get("custom_id"), str):
             raise LiveError(f"{path}:{n}: a batch result line needs a custom_id")
-        out.append((n, rec))
     return out
 
 

@@ -28,6 +28,7 @@ from sleeptime.live._batch import BatchImport, import_batch_results, write_batch
 from sleeptime.live._cache import ResponseCache
 from sleeptime.live._client import ChatClient, ChatRequest, ChatResponse, Endpoint
 from sleeptime.live._errors import LiveError, RequestFailed
+from sleeptime.live._jsonl import jsonl_objects
 from sleeptime.live._protocol import VIEWS, Budget, Protocol, SleepLevel, sleep_output_id
 from sleeptime.simulators import ModelPrice, PriceBook
 from sleeptime.workloads import Context, Query, Workload, check_answer, extract_answer
@@ -124,17 +125,8 @@ def read_records(path: Path) -> list[dict[str, Any]]:
         with path.open("r+b") as handle:
             handle.truncate(keep)
         data = data[:keep]
-    out = []
-    for n, line in enumerate(data.decode("utf-8").splitlines(), start=1):
-        if line.strip():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise LiveError(f"{path}:{n}: not a JSON record ({exc.msg}); this file was not written by sleeptime collect") from None  # fmt: skip
-            if not isinstance(rec, dict):
-                raise LiveError(f"{path}:{n}: a record must be a JSON object; this file was not written by sleeptime collect")  # fmt: skip
-            out.append(rec)
-    return out
+    hint = "; this file was not written by sleeptime collect"
+    return [rec for _, rec in jsonl_objects(data.decode("utf-8"), path, hint=hint)]
 
 
 class _Appender:

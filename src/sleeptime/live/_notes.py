@@ -15,24 +15,14 @@ from typing import Any
 from sleeptime._atomic import atomic_open
 from sleeptime.live._collect import sleep_outputs_path
 from sleeptime.live._errors import LiveError
+from sleeptime.live._jsonl import jsonl_objects
 from sleeptime.live._protocol import Protocol, SleepLevel
 from sleeptime.workloads import Workload
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
     """The records of a JSONL file (read only); a bad line is named."""
-    out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise LiveError(f"{path}:{n}: not a JSON record ({exc.msg})") from None
-        if not isinstance(rec, dict):
-            raise LiveError(f"{path}:{n}: a record must be a JSON object")
-        out.append(rec)
-    return out
+    return [rec for _, rec in jsonl_objects(path.read_text(encoding="utf-8"), path)]
 
 
 def trace_files(source: str | Path) -> list[Path]:

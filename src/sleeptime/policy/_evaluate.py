@@ -340,6 +340,15 @@ class Comparison:
             out.append(FixedPointChange(r.name, r.accuracy, r.usd_per_1k_queries, changes))
         return out
 
+    def summary_json(self, name: str) -> dict[str, Any] | None:
+        """The headline of learned policy ``name`` against the operating point (``--json``'s
+        ``summary``), or None where it was not compared."""
+        main = self.learned.get(name)
+        if main is None:
+            return None
+        return {"best_static": self.operating_point.best_static, "cost_reduction_at_equal_accuracy": main.cost_reduction_at_equal_accuracy,
+                "accuracy_gain_at_equal_cost": main.accuracy_gain_at_equal_cost, "oracle_gap_closed": main.oracle_gap_closed}  # fmt: skip
+
     def details_json(self) -> dict[str, Any]:
         """The operating point and every learned policy's summary (``--json``'s ``details``)."""
         return {**self.operating_point.to_json(), **{n: s.to_json() for n, s in self.learned.items()}}  # fmt: skip
