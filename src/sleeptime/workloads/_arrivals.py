@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -151,6 +152,16 @@ class ArrivalProcess:
     gap: Durations = ExponentialDurations(300.0)
     edit_rate: float = 0.0
 
+    @staticmethod
+    def fit(log: Any, **kwargs: Any) -> Any:
+        """Fit every count family to an access log (a path to CSV/JSONL ``(context_id,
+        timestamp)`` rows, or an :class:`~sleeptime.workloads.AccessLog`); returns an
+        :class:`~sleeptime.workloads.ArrivalFit` (see :func:`~sleeptime.workloads.fit_arrivals`)
+        whose ``process`` samples from the best family."""
+        from sleeptime.workloads._arrival_fits import fit_arrivals
+
+        return fit_arrivals(log, **kwargs)
+
     def sample(self, n_contexts: int, *, seed: Seed) -> Arrivals:
         """Draw one arrival pattern; the same seed gives the same arrays."""
         if n_contexts < 1:
@@ -158,15 +169,20 @@ class ArrivalProcess:
         if not np.isfinite(self.edit_rate) or self.edit_rate < 0:
             raise WorkloadError(f"edit_rate must be finite and >= 0, got {self.edit_rate}")
         rng = _rng(seed)
-        counts = self.queries.sample(n_contexts, rng)
-        idle = self.idle.sample(n_contexts, rng)
-        n = int(counts.sum())
+        timed = getattr(self.queries, "sample_with_times", None)
+        if timed is not None:  # a process that draws its own times (bursts): no gap draws
+            counts, within = timed(n_contexts, rng)
+            idle = self.idle.sample(n_contexts, rng)
+        else:
+            counts = self.queries.sample(n_contexts, rng)
+            idle = self.idle.sample(n_contexts, rng)
+            n = int(counts.sum())
+            gaps = self.gap.sample(n, rng)
+            starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+            gaps[starts] = 0.0  # the first query of a context arrives right after the idle window
+            cum = np.cumsum(gaps)
+            within = cum - np.repeat(cum[starts], counts)
         query_context = np.repeat(np.arange(n_contexts, dtype=np.int64), counts)
-        gaps = self.gap.sample(n, rng)
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        gaps[starts] = 0.0  # the first query of a context arrives right after the idle window
-        cum = np.cumsum(gaps)
-        within = cum - np.repeat(cum[starts], counts)
         query_time = np.repeat(idle, counts) + within
         edits = rng.poisson(self.edit_rate, size=n_contexts).astype(np.int64)
         return Arrivals(counts, idle, query_context, query_time, edits)
