@@ -74,7 +74,11 @@ def test_waiting_tells_nothing_for_geometric_counts_and_something_for_the_others
     seen = np.arange(1, 6)
     flat = expected_remaining(GeometricCount(4.0), seen)
     assert np.allclose(flat, 3.0)
-    for count in (GammaPoissonCount(4.0, 0.5), SelfExcitingCount.with_mean(4.0), PowerLawCount(2.5)):
+    for count in (
+        GammaPoissonCount(4.0, 0.5),
+        SelfExcitingCount.with_mean(4.0),
+        PowerLawCount(2.5),
+    ):
         rising = expected_remaining(count, seen)
         assert np.all(np.diff(rising) > 0), (count, rising)
     # by simulation: contexts that reached 3 queries got on average that many more
@@ -95,13 +99,17 @@ def test_bursts_cluster_in_time() -> None:
 
 def test_access_logs_from_csv_and_jsonl(tmp_path: Path) -> None:
     csv_path = tmp_path / "log.csv"
-    csv_path.write_text("context_id,timestamp\na,2026-01-01T00:00:00Z\na,2026-01-01T00:01:00Z\nb,10\nc,5\nd,1\nd,3\nd,9\n")
+    csv_path.write_text(
+        "context_id,timestamp\na,2026-01-01T00:00:00Z\na,2026-01-01T00:01:00Z\nb,10\nc,5\nd,1\nd,3\nd,9\n"
+    )
     log = read_access_log(csv_path)
     assert log.context_ids == ("a", "b", "c", "d")
     assert log.counts.tolist() == [2, 1, 1, 3]
     assert sorted(log.gaps_s.tolist()) == [2.0, 6.0, 60.0]
     jsonl = tmp_path / "log.jsonl"
-    jsonl.write_text("\n".join(json.dumps({"doc": c, "t": t}) for c, t in (("x", 1), ("x", 4), ("y", 2))))
+    jsonl.write_text(
+        "\n".join(json.dumps({"doc": c, "t": t}) for c, t in (("x", 1), ("x", 4), ("y", 2)))
+    )
     assert read_access_log(jsonl, context_field="doc", time_field="t").counts.tolist() == [2, 1]
     bad = tmp_path / "bad.csv"
     bad.write_text("context_id,timestamp\na,1\nb,yesterday\n")
@@ -109,7 +117,9 @@ def test_access_logs_from_csv_and_jsonl(tmp_path: Path) -> None:
         read_access_log(bad)
     nohead = tmp_path / "nohead.csv"
     nohead.write_text("doc,time\na,1\n")
-    with pytest.raises(WorkloadError, match=r"nohead\.csv:1: the header has no context_id, timestamp"):
+    with pytest.raises(
+        WorkloadError, match=r"nohead\.csv:1: the header has no context_id, timestamp"
+    ):
         read_access_log(nohead)
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"context_id": "a", "timestamp": 1}\n{"context_id": "a"}\n')

@@ -12,10 +12,21 @@ import sys
 from collections.abc import Sequence
 
 from sleeptime import __version__
-from sleeptime._cli import compare, live, notes, optimize, run, score, simulate, train, workload
+from sleeptime._cli import (
+    compare,
+    live,
+    notes,
+    optimize,
+    run,
+    score,
+    simulate,
+    train,
+    when,
+    workload,
+)
 from sleeptime._errors import SleeptimeError
 
-COMMANDS = (run, score, simulate, compare, train, optimize, live, notes, workload)
+COMMANDS = (run, score, simulate, compare, train, optimize, live, notes, when, workload)
 
 
 def _global_options(parser: argparse.ArgumentParser) -> None:

@@ -20,6 +20,7 @@ from sleeptime.experiments._paper_run import (  # fmt: skip
 from sleeptime.experiments._policy_run import policy_steps, run_policy
 from sleeptime.experiments._running import RunContext, RunOutput, Stages
 from sleeptime.experiments._what_if_run import run_what_if, what_if_steps
+from sleeptime.experiments._when_run import run_when, when_steps
 
 if TYPE_CHECKING:
     from sleeptime.experiments._spec import ExperimentSpec
@@ -73,6 +74,12 @@ KINDS: Mapping[str, ExperimentKind] = {
             run_live,
             live_steps,
             "a real run, every policy judged on its held-out contexts, the simulator against it, the export (measured)",
+        ),
+        ExperimentKind(
+            "when_to_sleep",
+            run_when,
+            when_steps,
+            "when sleep-time work pays: triggers, refresh after edits, the size of c', idle capacity, pass@k",
         ),
     )
 }

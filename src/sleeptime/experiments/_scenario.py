@@ -70,6 +70,12 @@ class ScenarioConfig:
         default_factory=lambda: dict(DOMAIN_QUERY_MEANS)
     )
     test_share: float = 0.4
+    #: how many queries a context gets: ``geometric`` (memoryless), ``gamma-poisson`` (rates
+    #: vary by context, shape ``dispersion``), ``self-exciting`` (bursts), each with the domain
+    #: means; or ``fitted`` (the best family fitted to ``access_log``, one mean for all)
+    arrivals: str = "geometric"
+    dispersion: float = 0.5
+    access_log: str | None = None
 
     def to_params(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k != "domain_query_means"}
@@ -125,11 +131,7 @@ def build_scenario(
     means = np.array(
         [cfg.domain_query_means.get(str(c.meta.get("domain")), 4.0) for c in workload.contexts]
     )
-    process = ArrivalProcess(
-        queries=GeometricCount(means),
-        idle=ExponentialDurations(cfg.idle_mean_s),
-        gap=ExponentialDurations(cfg.gap_mean_s),
-    )
+    process = scenario_arrivals(cfg, means)
     items = items_from_workload(
         workload, arrivals=process, scores=scores, rho_predictability=cfg.rho_predictability,
         rho_difficulty=cfg.rho_difficulty, seed=cfg.seed,
@@ -151,6 +153,36 @@ def build_scenario(
         tuple(sorted(train_t)),
         tuple(sorted(test_t)),
     )
+
+
+#: The arrival families a scenario names (``ScenarioConfig.arrivals``).
+SCENARIO_ARRIVALS = ("geometric", "gamma-poisson", "self-exciting", "fitted")
+
+
+def scenario_arrivals(cfg: ScenarioConfig, means: FloatArray) -> ArrivalProcess:
+    """The scenario's arrival process: its count family with the domain means (per context),
+    idle windows and gaps exponential with the configured means; ``fitted`` samples the best
+    family fitted to the access log instead."""
+    from sleeptime.workloads import GammaPoissonCount, QueryCount, SelfExcitingCount, fit_arrivals
+
+    idle, gap = ExponentialDurations(cfg.idle_mean_s), ExponentialDurations(cfg.gap_mean_s)
+    queries: QueryCount
+    if cfg.arrivals == "geometric":
+        queries = GeometricCount(means)
+    elif cfg.arrivals == "gamma-poisson":
+        queries = GammaPoissonCount(means, cfg.dispersion)
+    elif cfg.arrivals == "self-exciting":
+        queries = SelfExcitingCount.with_mean(means, cfg.gap_mean_s)
+    elif cfg.arrivals == "fitted":
+        if not cfg.access_log:
+            raise ValueError(
+                "arrivals = 'fitted' needs an access log (access_log = PATH, or --access-log)"
+            )
+        fitted = fit_arrivals(cfg.access_log, seed=cfg.seed, idle_mean_s=cfg.idle_mean_s).process
+        return dataclasses.replace(fitted, idle=idle)
+    else:
+        raise ValueError(f"arrivals must be one of {', '.join(SCENARIO_ARRIVALS)}, got {cfg.arrivals!r}")  # fmt: skip
+    return ArrivalProcess(queries=queries, idle=idle, gap=gap)
 
 
 def add_policy_features(

@@ -124,6 +124,32 @@ class LiveTable:
 
 
 @dataclass(frozen=True)
+class WhenTable:
+    """``[when]``: the when-to-sleep study (``kind = "when_to_sleep"``)."""
+
+    sections: str = _key("triggers,edits,cprime,idle,passk", "comma-separated sections to run")
+    arrivals: str = _key("geometric,gamma-poisson:2,gamma-poisson:0.5,gamma-poisson:0.25,self-exciting,fitted", "arrival laws of the trigger section (gamma-poisson:SHAPE; fitted: the best family fitted to access_log)")  # fmt: skip
+    access_log: str = _key("", "a CSV/JSONL (context_id, timestamp) log for 'fitted' (default: a synthetic bursty log)")  # fmt: skip
+    edit_rates: str = _key("0,0.5,1,2", "edits per context lifetime")
+    edit_arrivals: str = _key("gamma-poisson:0.5", "the arrival law of the edits section")
+    stale_effect: str = _key("share", "a stale c' keeps a share of its gain (share) or is wrong on the edited part (wrong)")  # fmt: skip
+    stale_loss: float = _key(0.5, "share of the sleep-time gain a stale c' loses")
+    touched: float = _key(
+        0.3, "with stale_effect = 'wrong': share of questions about the edited part"
+    )
+    incremental_cost: float = _key(0.3, "an incremental rewrite's price as a share of a whole one")
+    cprime_scales: str = _key(
+        "0.125,0.25,0.5,1,2,4,8", "c' lengths as multiples of the calibrated one"
+    )
+    query_rates: str = _key("1,2,4,8,16,32", "queries per context in the c' sweep")
+    fleet_multiples: str = _key(
+        "0.25,0.5,1,2,4", "fleet sizes as multiples of the sleep-time demand"
+    )
+    pass_k: str = _key("1,2,4,8", "k of the pass@k baseline")
+    n_boot: int = _key(500, "bootstrap draws for intervals")
+
+
+@dataclass(frozen=True)
 class SeedsTable:
     """``[seeds]``: every random choice of a run."""
 
@@ -153,6 +179,7 @@ TABLES: Mapping[str, type] = {
     "export": ExportTable,
     "what_if": WhatIfTable,
     "live": LiveTable,
+    "when": WhenTable,
     "seeds": SeedsTable,
     "reduced": ReducedTable,
 }
@@ -180,6 +207,7 @@ class ExperimentSpec:
     export: ExportTable = ExportTable()
     what_if: WhatIfTable = WhatIfTable()
     live: LiveTable = LiveTable()
+    when: WhenTable = WhenTable()
     seeds: SeedsTable = SeedsTable()
     reduced_size: ReducedTable = ReducedTable()
     path: Path | None = None

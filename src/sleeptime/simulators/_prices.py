@@ -39,9 +39,21 @@ class ModelPrice:
     ttft_s: float = 0.5
     batch_latency_s: float = 600.0
     live_sleep_discount: float = 1.0
+    fleet_tokens_per_s: float = 0.0
+    fleet_usd_per_mtok: float = 0.0
+    fleet_deadline_s: float = 3600.0
+    fleet_load: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
+        load = self.fleet_load
+        if not isinstance(load, (list, tuple)) or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1 for v in load):  # fmt: skip
+            raise PriceBookError(f"fleet_load must be a list of shares of capacity busy (0..1), one per hour of the day, got {load!r}")  # fmt: skip
+        if load and len(load) != 24:
+            raise PriceBookError(f"fleet_load must have 24 values (hours 0-23), got {len(load)}")
+        object.__setattr__(self, "fleet_load", tuple(float(v) for v in load))
         for f in fields(self):
+            if f.name == "fleet_load":
+                continue
             value = getattr(self, f.name)
             if (
                 isinstance(value, bool)
@@ -74,6 +86,10 @@ PRICE_KEYS: Mapping[str, str] = {
     "decode_tokens_per_s": "output tokens per second, for latency (default 80)",
     "ttft_s": "seconds to the first token, for latency (default 0.5)",
     "batch_latency_s": "seconds from submitting sleep-time work until it starts (default 600)",
+    "fleet_tokens_per_s": "a self-hosted fleet's capacity in tokens per second (sleep-time work in and out); 0: no fleet (default 0)",
+    "fleet_usd_per_mtok": "marginal USD per million tokens of sleep-time work run in the fleet's idle capacity, e.g. energy (default 0)",
+    "fleet_deadline_s": "seconds after a context arrives by which its sleep-time work must finish in the fleet, else it goes to the batch API (default 3600)",
+    "fleet_load": "24 shares of the fleet's capacity busy with live traffic, by hour 0-23 (default: a diurnal curve, 0.2 at 3:00 to 0.9 at 15:00)",
     "live_sleep_discount": "fraction of the list price that sleep-time work pays when it runs live, not through a batch API: real runs only (default 1, full price; e.g. idle self-hosted capacity)",
 }  # fmt: skip
 
@@ -161,7 +177,7 @@ class PriceBook:
 
 # Public list prices (USD / 1M tokens) as of 2025, to verify before relying on them. Decode
 # speeds, time to first token and batch latency are assumptions for latency estimates.
-_LIST_2025: dict[str, dict[str, float]] = {
+_LIST_2025: dict[str, dict[str, Any]] = {
     "gpt-4o": {"input_usd_per_mtok": 2.50, "output_usd_per_mtok": 10.00, "cache_read_multiplier": 0.5, "decode_tokens_per_s": 90, "ttft_s": 0.5},
     "gpt-4o-mini": {"input_usd_per_mtok": 0.15, "output_usd_per_mtok": 0.60, "cache_read_multiplier": 0.5, "decode_tokens_per_s": 80, "ttft_s": 0.4},
     "o1": {"input_usd_per_mtok": 15.0, "output_usd_per_mtok": 60.0, "cache_read_multiplier": 0.5, "decode_tokens_per_s": 60, "ttft_s": 2.0},

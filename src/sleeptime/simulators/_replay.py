@@ -189,6 +189,7 @@ def replay(
     bootstrap: int = 1000,
     return_traces: bool = True,
     view: ArrayLike | None = None,
+    served: ArrayLike | None = None,
 ) -> ReplayResult:
     """Replay ``items`` with one sleep action per context and one test action per query.
 
@@ -200,7 +201,9 @@ def replay(
     decode time) is answered without ``c'``. Sleep-time tokens are priced with the batch
     discount; a test prompt's context (and ``c'``) prefix is a cache read when the context's
     previous query came within the cache lifetime, else a cache write. ``mode="expected"`` uses
-    probabilities, ``"sampled"`` seeded Bernoulli draws.
+    probabilities, ``"sampled"`` seeded Bernoulli draws. ``served`` (per query, optional) says
+    instead whether ``c'`` is there when the query arrives: for sleep-time work submitted later
+    than the context's arrival (a trigger, a refresh, an idle window), decided by the caller.
     """
     if mode not in MODES:
         raise SleeptimeError(f"mode must be one of {MODES}, got {mode!r}")
@@ -214,7 +217,10 @@ def replay(
     plan = _sleep_plan(items, ctx_sleep, outcome, price)
     sleep_out, sleep_in = plan.output_tokens, plan.input_tokens
     sleep_done_s = np.where(plan.units > 0, plan.done_s, 0.0)
-    ready = (q_sleep > 0) & (items.query_time_s >= items.per_query(sleep_done_s))
+    if served is None:
+        ready = (q_sleep > 0) & (items.query_time_s >= items.per_query(sleep_done_s))
+    else:
+        ready = (q_sleep > 0) & np.broadcast_to(np.asarray(served, dtype=bool), (n_q,))
     if view is None:  # the default, "both": no per-query view arrays to build
         served, cprime_only = ready, None
     else:

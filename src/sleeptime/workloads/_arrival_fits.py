@@ -76,16 +76,19 @@ class SelfExcitingCount(QueryCount):
     exponential delay of mean ``delay_mean_s`` from the query that triggered it. Counts are
     Borel distributed with mean ``1 / (1 - branching)``; ``branching`` must be below 1."""
 
-    branching: float
+    branching: float | Sequence[float] | NDArray[np.float64]
     delay_mean_s: float = 300.0
 
     @classmethod
-    def with_mean(cls, mean: float, delay_mean_s: float = 300.0) -> SelfExcitingCount:
-        """The process whose counts have mean ``mean`` (> 1)."""
-        return cls(1.0 - 1.0 / float(_positive("mean", mean, 1.0)), delay_mean_s)
+    def with_mean(
+        cls, mean: float | Sequence[float] | NDArray[np.float64], delay_mean_s: float = 300.0
+    ) -> SelfExcitingCount:
+        """The process whose counts have mean ``mean`` (> 1; scalar or per context)."""
+        return cls(1.0 - 1.0 / _positive("mean", mean, 1.0), delay_mean_s)
 
     def _check(self) -> None:
-        if not 0 <= self.branching < 1:
+        eta = np.asarray(self.branching, dtype=np.float64)
+        if eta.size == 0 or not np.all((eta >= 0) & (eta < 1)):
             raise WorkloadError(f"SelfExcitingCount.branching must be in [0, 1), got {self.branching}")  # fmt: skip
         _positive("SelfExcitingCount.delay_mean_s", self.delay_mean_s)
 
@@ -97,11 +100,12 @@ class SelfExcitingCount(QueryCount):
         per context (contexts in order); generations are drawn vectorized across contexts."""
         self._check()
         rng = _rng(seed)
+        eta = np.broadcast_to(np.asarray(self.branching, dtype=np.float64), (n_contexts,))
         owner = [np.arange(n_contexts, dtype=np.int64)]
         times = [np.zeros(n_contexts)]
         parent_owner, parent_time = owner[0], times[0]
         while parent_owner.size:
-            kids = rng.poisson(self.branching, parent_owner.size)
+            kids = rng.poisson(eta[parent_owner])
             parent_owner = np.repeat(parent_owner, kids)
             parent_time = np.repeat(parent_time, kids) + rng.exponential(
                 self.delay_mean_s, int(kids.sum())
@@ -116,11 +120,11 @@ class SelfExcitingCount(QueryCount):
     def log_pmf(self, n: IntArray) -> FloatArray:
         from scipy.special import gammaln
 
-        eta = self.branching
+        eta = np.asarray(self.branching, dtype=np.float64)
         nf = n.astype(np.float64)
-        if eta == 0:
-            return np.where(n == 1, 0.0, -np.inf)
-        return np.asarray(-eta * nf + (nf - 1) * np.log(eta * nf) - gammaln(nf + 1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = -eta * nf + (nf - 1) * np.log(eta * nf) - gammaln(nf + 1)
+        return np.asarray(np.where(eta == 0, np.where(n == 1, 0.0, -np.inf), out))
 
 
 @dataclass(frozen=True)
