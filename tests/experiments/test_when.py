@@ -38,16 +38,19 @@ def test_triggers_edits_and_oracles_order_as_they_must(base) -> None:  # type: i
     from sleeptime.experiments._when import EditEffect, edits_section, trigger_section
 
     sc, true, policy = base
-    sec = trigger_section(
-        sc.env, sc.train, sc.test, policy, true, arrivals="gamma-poisson:0.5", n_boot=50
-    )
-    again = trigger_section(
-        sc.env, sc.train, sc.test, policy, true, arrivals="gamma-poisson:0.5", n_boot=50
-    )
+    observed = np.concatenate([sc.train.observed_predictability, sc.test.observed_predictability])
+    kw = {"arrivals": "gamma-poisson:0.5", "n_boot": 50, "observed_all": observed}
+    sec = trigger_section(sc.env, sc.train, sc.test, policy, true, **kw)
+    again = trigger_section(sc.env, sc.train, sc.test, policy, true, **kw)
     assert sec.to_json() == again.to_json()  # deterministic for a seed
-    im, hs = sec.point("oracle (information-matched) trigger"), sec.point("oracle (hindsight)")
+    im, hs = sec.point("oracle (count-blind) trigger"), sec.point("oracle (hindsight)")
     assert hs.cost_change <= im.cost_change <= sec.point("learned trigger").cost_change + 1e-12
     assert im.gap_closed == pytest.approx(1.0)
+    matched = sec.point("oracle (information-matched) trigger")
+    assert matched.gap_closed_observable == pytest.approx(1.0)
+    # it decides without the latents: never better than the one that has them
+    assert matched.cost_change >= im.cost_change - 1e-12
+    assert sec.point("learned trigger").gap_closed_observable is not None
     lo, hi = sec.point("learned trigger").cost_change_ci95
     assert lo <= hi
     assert sec.prior.family in ("geometric", "gamma-poisson", "self-exciting")
@@ -109,3 +112,44 @@ def test_when_to_sleep_and_fit_arrivals_commands(tmp_path: Path, capsys: pytest.
     assert "<- best" in capsys.readouterr().out
     assert main(["when-to-sleep", "--arrivals", "bursty"]) == 1
     assert "arrivals 'bursty'" in capsys.readouterr().err
+
+
+def test_the_stale_effect_is_fitted_from_verdicts(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from sleeptime.live._stale import fit_stale_effect, read_stale_records
+
+    rows = []
+    # 10 contexts x 2 questions; fresh right 8/10 per question slot, stale 5/10, none 2/10
+    for c in range(10):
+        for q, changed in (("q0", True), ("q1", False)):
+            for cond, right in (
+                ("fresh", c < 8),
+                ("stale", c < 5 if changed else c < 8),
+                ("none", c < 2),
+            ):
+                rows.append({"context_id": f"c{c}", "query_id": q, "condition": cond, "correct": float(right), "answer_changed": changed})  # fmt: skip
+    e = fit_stale_effect(rows)
+    assert e.accuracy == pytest.approx({"fresh": 0.8, "stale": 0.65, "none": 0.2})
+    assert e.loss == pytest.approx(1 - (0.65 - 0.2) / (0.8 - 0.2))  # 0.25 of the gain lost
+    assert e.loss_ci95[0] <= e.loss <= e.loss_ci95[1]
+    assert e.touched == pytest.approx(0.5)
+    assert e.wrong_when_changed == pytest.approx(
+        3 / 8
+    )  # of the 8 fresh-right changed, 3 stale-wrong
+    assert e.accuracy_changed["stale"] == pytest.approx(0.5) and e.accuracy_unchanged[
+        "stale"
+    ] == pytest.approx(0.8)
+    path = tmp_path / "stale.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert len(read_stale_records(path)) == 60
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        json.dumps({"context_id": "c", "query_id": "q", "condition": "later", "correct": 1}) + "\n"
+    )
+    with pytest.raises(Exception, match=r"bad\.jsonl:1: not a stale-effect record"):
+        read_stale_records(bad)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    argv = ["when-to-sleep", "--contexts", "140", "--sections", "edits", "--edit-rates", "0,1", "--stale-fit", str(path), "--json"]  # fmt: skip
+    assert main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["config"]["stale_loss"] == pytest.approx(0.25)
+    assert data["stale_fit"]["loss"] == pytest.approx(0.25) and len(data["edits"]) == 2

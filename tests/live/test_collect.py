@@ -374,3 +374,32 @@ def test_streamed_answers_measure_the_time_to_the_first_token(
     for r in records:
         assert r["usage_reported"] and r["test_output_tokens"] > 0 and r["response"]
         assert 0 < r["ttft_s"] < r["latency_s"]
+
+
+def test_answers_from_a_stale_c_prime_are_measured_and_fitted(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    from sleeptime.live._stale import CONDITIONS, measure_stale, read_stale_records
+    from sleeptime.workloads._generator import edit_context
+
+    workload = load_workload("builtin", limit=1)
+    out = tmp_path / "stale.jsonl"
+    effect = measure_stale(workload, _endpoint(server), out, protocol=Protocol(Prompts.load("gsm")), questions_per_context=2)  # fmt: skip
+    records = read_stale_records(out)
+    assert len(records) == 2 * len(CONDITIONS) and {r["condition"] for r in records} == set(
+        CONDITIONS
+    )
+    edited, key = edit_context(workload.contexts[0])
+    gold = {q.query_id: q.answer for q in edited.queries}
+    for r in records:  # graded against the edited context's answers
+        assert r["gold"] == gold[r["query_id"]] and r["edited_key"] == key
+        assert r["correct"] in (0.0, 1.0) and r["model"] == server.name
+    assert effect.answers == 6 and effect.contexts == 1
+    before = out.read_text()
+    cache = ResponseCache(tmp_path / "stale.cache.sqlite")
+    try:
+        assert len(cache) == 2 + 6  # two rewrites (original, edited) and six answers
+    finally:
+        cache.close()
+    measure_stale(workload, _endpoint(server), out, protocol=Protocol(Prompts.load("gsm")), questions_per_context=2)  # fmt: skip
+    assert out.read_text() == before  # from the cache: the same answers

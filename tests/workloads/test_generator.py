@@ -122,3 +122,31 @@ def test_domain_filter_and_errors() -> None:
         generate_workload(5, domains=["space"])
     with pytest.raises(WorkloadError, match="at least 1"):
         generate_workload(0)
+
+
+def test_an_edit_changes_one_value_and_the_answers_that_depend_on_it() -> None:
+    from sleeptime import WorkloadError
+    from sleeptime.workloads import Context
+    from sleeptime.workloads._generator import edit_context
+
+    w = generate_workload(120, seed=3)
+    changed = total = 0
+    for ctx in w.contexts:
+        edited, key = edit_context(ctx)
+        assert edited.context_id == ctx.context_id and edited.context != ctx.context
+        assert edited.meta["edited_key"] == key and key in ctx.meta["values"]
+        assert edited.meta["values"][key] != ctx.meta["values"][key]
+        assert [
+            k for k in ctx.meta["values"] if edited.meta["values"][k] != ctx.meta["values"][k]
+        ] == [key]
+        flags = [q.meta["answer_changed"] for q in edited.queries]
+        assert flags == [
+            a.answer != b.answer for a, b in zip(ctx.queries, edited.queries, strict=True)
+        ]
+        assert any(flags)
+        changed += sum(flags)
+        total += len(flags)
+        assert edit_context(ctx) == (edited, key)  # the same seed, the same edit
+    assert 0.2 < changed / total < 0.9
+    with pytest.raises(WorkloadError, match="only built-in contexts"):
+        edit_context(Context("doc-1", "text", w.contexts[0].queries, {}))

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sleeptime._cli import _options as opt
-from sleeptime._cli._render import emit
+from sleeptime._cli._render import emit, number
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -57,6 +57,17 @@ def _when(args: argparse.Namespace) -> None:
     from sleeptime._errors import SleeptimeError
     from sleeptime.experiments._when_run import WhenConfig, when_figures, when_tables, when_to_sleep
 
+    stale = None
+    if args.stale_fit:
+        from sleeptime.live._stale import fit_stale_effect, read_stale_records
+
+        stale = fit_stale_effect(read_stale_records(args.stale_fit), source=args.stale_fit)
+        if args.stale_effect == "share":
+            if not 0 <= stale.loss <= 1:
+                raise SleeptimeError(f"{args.stale_fit}: the measured loss {stale.loss:.3f} is outside [0, 1] (no gain to lose, or a stale c' better than a fresh one): pass --stale-loss instead")  # fmt: skip
+            args.stale_loss = stale.loss
+        else:
+            args.touched = stale.touched * stale.wrong_when_changed
     try:
         cfg = WhenConfig(
             contexts=args.contexts, seed=args.seed, prices=args.prices, arrivals=args.arrivals, access_log=args.access_log,
@@ -71,7 +82,11 @@ def _when(args: argparse.Namespace) -> None:
     figures = (
         [str(f.path) for f in when_figures(result, Path(args.figures))] if args.figures else []
     )
-    data = {**result.to_json(), "figures": figures}
+    data = {
+        **result.to_json(),
+        "figures": figures,
+        **({"stale_fit": stale.to_json()} if stale else {}),
+    }
     emit(args, data, lambda d: when_text(d, when_tables(result), figures))
 
 
@@ -121,6 +136,30 @@ DEFAULTS = argparse.Namespace(
 )  # fmt: skip
 
 
+def _measure_stale(args: argparse.Namespace) -> None:
+    from sleeptime.experiments._live import measure_stale_effect
+
+    effect = measure_stale_effect(args.out, contexts=args.contexts, questions_per_context=args.questions_per_context, endpoint=args.endpoint,
+                                  model=args.model, api_key_env=args.api_key_env, litellm=args.litellm, model_file=args.model_file,
+                                  budget=args.budget, level=args.sleep_level, concurrency=args.concurrency, seed=args.seed)  # fmt: skip
+
+    def text(d: dict[str, Any]) -> str:
+        acc, ci = d["accuracy"], d["accuracy_ci95"]
+        lines = [
+            f"{d['answers']} answers on {d['contexts']} edited contexts (measured), written to {d['source']}"
+        ]
+        lines += [
+            f"  {c:<6} accuracy {acc[c]:.3f} ({ci[c][0]:.3f}-{ci[c][1]:.3f})"
+            for c in ("fresh", "stale", "none")
+        ]
+        lo, hi = d["loss_ci95"]
+        lines.append(f"stale c' loses {number(d['loss'], '.2f')} of the sleep-time gain (95% CI {number(lo, '.2f')} to {number(hi, '.2f')}; n/a: no gain to lose); "
+                     f"{number(d['touched'], '.0%')} of the questions' answers changed; on those a stale c' is wrong {number(d['wrong_when_changed'], '.0%')} of the times a fresh one is right")  # fmt: skip
+        return "\n".join(lines)
+
+    emit(args, effect.to_json(), text)
+
+
 def register(sub: Any) -> None:
     d = DEFAULTS
     p = sub.add_parser("when-to-sleep", help="when sleep-time work pays: triggers by arrival law, refresh after edits, the size of c', idle capacity, pass@k (simulated)")  # fmt: skip
@@ -134,6 +173,7 @@ def register(sub: Any) -> None:
     p.add_argument("--edit-arrivals", default=d.edit_arrivals, help=f"arrival law of the edits section (default {d.edit_arrivals})")  # fmt: skip
     p.add_argument("--stale-effect", choices=("share", "wrong"), default=d.stale_effect, help="a stale c' keeps a share of its gain (share, default) or is wrong on the edited part (wrong)")  # fmt: skip
     p.add_argument("--stale-loss", type=float, default=d.stale_loss, help=f"share of the sleep-time gain a stale c' loses (default {d.stale_loss})")  # fmt: skip
+    p.add_argument("--stale-fit", default=None, metavar="RECORDS", help="set the stale effect from measured answers (sleeptime measure-stale's file): the share lost, or touched x wrong")  # fmt: skip
     p.add_argument("--touched", type=float, default=d.touched, help=f"with --stale-effect wrong: share of questions about the edited part (default {d.touched})")  # fmt: skip
     p.add_argument("--incremental-cost", type=float, default=d.incremental_cost, help=f"an incremental rewrite's price as a share of a whole one (default {d.incremental_cost})")  # fmt: skip
     p.add_argument("--cprime-scales", type=_floats, default=d.cprime_scales, help="c' lengths as multiples of the calibrated one (default " + ",".join(map(str, d.cprime_scales)) + ")")  # fmt: skip
@@ -149,6 +189,24 @@ def register(sub: Any) -> None:
     )
     opt.json_flag(p)
     p.set_defaults(handler=_when)
+
+    m = sub.add_parser("measure-stale", help="measure answers from a stale c' on edited built-in contexts (fresh, stale, none) and fit the stale effect (measured)")  # fmt: skip
+    m.add_argument("--out", required=True, help="the JSONL file of answers to write")
+    m.add_argument("--contexts", type=int, default=40, help="built-in contexts (default 40)")
+    m.add_argument("--questions-per-context", type=int, default=3, help="questions of each edited context (default 3)")  # fmt: skip
+    m.add_argument("--endpoint", default="local", help="'local' (the embedded server), an OpenAI-compatible base URL, or 'litellm'")  # fmt: skip
+    m.add_argument("--model", default=None, help="the model at the endpoint")
+    m.add_argument("--litellm", action="store_true", help="send through LiteLLM")
+    m.add_argument("--api-key-env", default=None, metavar="VAR", help="the environment variable holding the API key")  # fmt: skip
+    m.add_argument(
+        "--model-file", default=None, help="with --endpoint local: the .gguf file to serve"
+    )
+    m.add_argument("--budget", type=int, default=0, help="test-time budget level (default 0)")
+    m.add_argument("--sleep-level", default="k1", help="sleep level (default k1)")
+    m.add_argument("--concurrency", type=int, default=4, help="requests in flight (default 4)")
+    opt.seed(m)
+    opt.json_flag(m)
+    m.set_defaults(handler=_measure_stale)
 
     f = sub.add_parser("fit-arrivals", help="fit query-count families (geometric, Poisson, gamma-Poisson, self-exciting, power law) to an access log; best by held-out log-likelihood")  # fmt: skip
     f.add_argument("log", help="CSV with a header, or JSONL, of (context_id, timestamp) rows; timestamps in seconds or ISO 8601")  # fmt: skip

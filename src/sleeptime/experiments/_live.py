@@ -285,3 +285,23 @@ def export_notes(traces: str | Path, out: str | Path, *, source: str = "builtin"
     return write_notes(
         traces, read_workload(source, **workload), Protocol(Prompts.load(prompts)), out
     )
+
+
+def measure_stale_effect(
+    out: str | Path, *, contexts: int = 40, questions_per_context: int = 3, endpoint: str = "local", model: str | None = None,
+    api_key_env: str | None = None, litellm: bool = False, model_file: str | None = None, prompts: str = "gsm", budget: int = 0,
+    level: str = "k1", concurrency: int = 4, seed: int = 0, cache: str | None = None, sleep_max_tokens: int = 384,
+) -> Any:  # fmt: skip
+    """``sleeptime measure-stale``: answers from a stale ``c'`` on edited built-in contexts
+    (measured), and the simulator's stale effects fitted to them."""
+    from sleeptime.live._stale import measure_stale
+    from sleeptime.workloads import generate_workload
+
+    if contexts < 1:
+        raise LiveError(f"--contexts must be at least 1, got {contexts}")
+    w = generate_workload(contexts, seed=seed)
+    protocol = Protocol(Prompts.load(prompts), seed=seed, sleep_max_tokens=sleep_max_tokens)
+    path = Path(out)
+    with _endpoint(endpoint, model, api_key_env, litellm, model_file, concurrency, path.with_name(path.name + ".server.log")) as ep:  # fmt: skip
+        return measure_stale(w, ep, path, protocol=protocol, cache=cache, questions_per_context=questions_per_context,
+                             budget=budget, level=level, concurrency=concurrency, seed=seed)  # fmt: skip

@@ -16,9 +16,12 @@ Policies decide with what they could know at their decision time:
   *posterior* expected number of queries still to come, from a count model fitted to the
   training contexts' history (:func:`fit_count_prior`): for geometric counts waiting tells
   nothing; for overdispersed or bursty ones a context that has had queries will likely get more;
-- the *information-matched oracle*: the same rule with the simulator's latents (the true
-  per-query outcomes) and the true arrival law's posterior: what a policy could do with perfect
-  outcome predictions and the same knowledge of the future queries;
+- the *count-blind oracle* (issue 5's bound, generalized to triggers): the same rule with the
+  simulator's latents (the true per-query outcomes) and the true arrival law's posterior: what a
+  policy could do with perfect outcome predictions and the same knowledge of the future queries;
+- the *information-matched oracle*: the same rule with the simulator's model and only what a
+  policy can observe (each question's observed predictability; no latent), see
+  :func:`observable_tables`: the bound of a policy whose features carry what the LM scores do;
 - the *hindsight oracle*: also the realized number and times of the queries.
 """
 
@@ -51,6 +54,11 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
+#: Oracles deciding with the observables only (see :func:`observable_tables`).
+OBS_TRIGGER, OBS_ARRIVAL = (
+    "oracle (information-matched) trigger",
+    "oracle (information-matched) at arrival",
+)
 #: The sweep of prices (accuracy per USD) every policy here is read off.
 LAMS = np.geomspace(1.0, 1e7, 97)
 #: Trigger points a policy may choose: at arrival (0) or after the m-th query, m <= MAX_TRIGGER.
@@ -116,6 +124,37 @@ def served_tables(env: Environment, items: SimItems) -> ServedTables:
             t1[s, b] = tr["test_output_tokens"]
     return ServedTables(p1[0].copy(), u1[0].copy(), t1[0].copy(), p1, u1, t1, sleep_usd, sleep_tokens,
                         latency, items.query_context, items.query_time_s, items.n_contexts)  # fmt: skip
+
+
+def observable_tables(env: Environment, t: ServedTables, items: SimItems, observed_all: FloatArray, rho: float) -> ServedTables | None:  # fmt: skip
+    """``t`` with each P(correct) replaced by its expectation given what a policy can observe:
+    the question's observed predictability (the latent predictability given it, at correlation
+    ``rho``; standardized over ``observed_all``, as the items were drawn) and nothing of its
+    difficulty (marginal). A probit with normal latents has it in closed form:
+    ``Phi((offset + gamma rho o) / sqrt(1 + sigma^2 + gamma^2 (1 - rho^2)))`` with ``c'``,
+    ``Phi(offset / sqrt(1 + sigma^2))`` without. Costs are kept. None for outcome models other
+    than the paper-calibrated one."""
+    from scipy.special import ndtr
+
+    m = env.outcome
+    table = getattr(m, "_score_table", None)
+    if table is None:
+        return None
+    gamma, sigma = (
+        float(getattr(m, "predictability_effect", 0.0) or 0.0),
+        float(getattr(m, "difficulty_spread", 1.0)),
+    )
+    sd = float(np.std(observed_all))
+    o = (items.observed_predictability - float(np.mean(observed_all))) / (sd if sd > 0 else 1.0)
+    n_b = t.n_budgets
+    p1 = np.empty_like(t.p1)
+    for s in range(t.n_sleep):
+        for b in range(n_b):
+            if s == 0:
+                p1[s, b] = ndtr(table[b] / math.sqrt(1 + sigma**2))
+            else:
+                p1[s, b] = ndtr((table[s * n_b + b] + gamma * rho * o) / math.sqrt(1 + sigma**2 + gamma**2 * (1 - rho**2)))  # fmt: skip
+    return dataclasses.replace(t, p0=p1[0].copy(), p1=p1)
 
 
 @dataclass(frozen=True)
@@ -372,6 +411,8 @@ class PolicyPoint:
     gap_closed_ci95: tuple[float, float] | None = None
     sleep_share: float | None = None
     trigger_shares: Mapping[str, float] | None = None
+    gap_closed_observable: float | None = None
+    gap_closed_observable_ci95: tuple[float, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -468,9 +509,10 @@ class TriggerSection:
 def trigger_section(
     env: Environment, train: SimItems, test: SimItems, policy: LearnedPolicy, true_prior: CountPrior,
     *, arrivals: str, reference: tuple[int, int] = (1, 1), n_boot: int = 500, seed: int = 0,
+    observed_all: FloatArray | None = None, rho: float = 0.5,
 ) -> TriggerSection:  # fmt: skip
     """The learned trigger against sleeping at arrival and never sleeping (both the learned
-    policy's budgets), fixed triggers, the information-matched oracle and the hindsight one."""
+    policy's budgets), fixed triggers, the count-blind, information-matched and hindsight oracles."""
     tt, tr = served_tables(env, test), served_tables(env, train)
     trig, trig_train = trigger_times(tt), trigger_times(tr)
     prior = fit_count_prior(
@@ -501,11 +543,11 @@ def trigger_section(
 
     true_cost = tt.sleep_usd
 
-    def informed(allowed: Sequence[int]) -> Callable[[float], tuple[Plan, IntArray]]:
+    def informed(allowed: Sequence[int], dt: ServedTables = tt) -> Callable[[float], tuple[Plan, IntArray]]:  # fmt: skip
         def decide(lam: float) -> tuple[Plan, IntArray]:
-            d = choose_trigger(true_values(tt, lam), rem_true, ready, true_cost, lam, allowed)
+            d = choose_trigger(true_values(dt, lam), rem_true, ready, true_cost, lam, allowed)
             plan = trigger_plan(tt, trig, d)
-            return plan, oracle_budgets(tt, plan, lam)
+            return plan, oracle_budgets(dt, plan, lam)
 
         return decide
 
@@ -534,19 +576,26 @@ def trigger_section(
         sweep_plans("learned trigger", tt, learned(tuple(range(MAX_TRIGGER + 1)))),
         sweep_plans("learned at arrival", tt, learned((0,))),
         sweep_plans("learned never", tt, never_learned),
-        sweep_plans(
-            "oracle (information-matched) trigger", tt, informed(tuple(range(MAX_TRIGGER + 1)))
-        ),
-        sweep_plans("oracle (information-matched) at arrival", tt, informed((0,))),
+        sweep_plans("oracle (count-blind) trigger", tt, informed(tuple(range(MAX_TRIGGER + 1)))),
+        sweep_plans("oracle (count-blind) at arrival", tt, informed((0,))),
         sweep_plans("oracle (hindsight)", tt, hindsight),
     ]
+    obs = observable_tables(env, tt, test, observed_all, rho) if observed_all is not None else None
+    if obs is not None:
+        swept[3:3] = [
+            sweep_plans(OBS_TRIGGER, tt, informed(tuple(range(MAX_TRIGGER + 1)), obs)),
+            sweep_plans(OBS_ARRIVAL, tt, informed((0,), obs)),
+        ]
     ref = _fixed(tt, trig, *reference)
-    im = "oracle (information-matched) trigger"
+    im = "oracle (count-blind) trigger"
     oracles = {
         "learned trigger": im,
-        "learned at arrival": "oracle (information-matched) at arrival",
+        "learned at arrival": "oracle (count-blind) at arrival",
     }
     acc, usd, points = judge(tt, ref, swept, oracles, n_boot=n_boot, seed=seed)
+    if obs is not None:
+        _, _, vs_obs = judge(tt, ref, swept, {"learned trigger": OBS_TRIGGER, "learned at arrival": OBS_ARRIVAL}, n_boot=n_boot, seed=seed)  # fmt: skip
+        points = [dataclasses.replace(p, gap_closed_observable=o.gap_closed, gap_closed_observable_ci95=o.gap_closed_ci95) for p, o in zip(points, vs_obs, strict=True)]  # fmt: skip
     # which triggers the learned one takes at the operating point
     lam = swept[0].at_accuracy(acc)[0]
     if math.isfinite(lam):

@@ -110,3 +110,49 @@ def generate_workload(
         }
         contexts.append(Context(f"builtin-{seed}-{i:05d}", text, queries, meta))
     return Workload(tuple(contexts), "builtin", f"builtin(seed={seed})")
+
+
+def edit_context(context: Context, *, seed: int = 0) -> tuple[Context, str]:
+    """The built-in ``context`` after an edit: one of its sampled numbers changed (drawn again
+    from its template, the rest kept), the text and every answer recomputed. Returns the edited
+    context (same id; meta ``edited_key``, and per query ``answer_changed``) and the key changed.
+    The key is the first, in a seeded order, whose new value changes at least one answer."""
+    template = next((t for t in TEMPLATES if t.name == context.meta.get("template")), None)
+    parts = context.context_id.split("-")
+    if template is None or len(parts) != 3 or parts[0] != "builtin":
+        raise WorkloadError(f"{context.context_id}: only built-in contexts can be edited (they know their template)")  # fmt: skip
+    values = template.sample(random.Random(f"{parts[1]}:{int(parts[2])}"))
+    rng = random.Random(f"{parts[1]}:{int(parts[2])}:edit:{seed}")
+    numeric = [
+        k for k, v in values.items() if isinstance(v, (int, Fraction)) and not isinstance(v, bool)
+    ]
+    shown_old = {k: format_number(v) if isinstance(v, Fraction) else v for k, v in values.items()}
+    old_answers = [format_number(q.answer(V(values))) for q in template.questions]
+    for _ in range(20):
+        fresh = template.sample(rng)
+        for key in rng.sample(numeric, len(numeric)):
+            if fresh[key] == values[key]:
+                continue
+            changed = V({**values, key: fresh[key]})
+            try:
+                answers = [format_number(q.answer(changed)) for q in template.questions]
+                text = template.text.format(**{**shown_old, key: format_number(fresh[key]) if isinstance(fresh[key], Fraction) else fresh[key]})  # fmt: skip
+            except (ValueError, ZeroDivisionError):
+                continue
+            if (
+                text == context.context
+                or answers == old_answers
+                or any(a.startswith("-") for a in answers)
+            ):
+                continue
+            shown = {
+                k: format_number(v) if isinstance(v, Fraction) else v for k, v in changed.items()
+            }
+            questions = [q.text.format(**shown) for q in template.questions]
+            queries = tuple(
+                Query(q.query_id, questions[j], answers[j], q.answer_kind, {**q.meta, "answer_changed": answers[j] != old_answers[j]})
+                for j, q in enumerate(context.queries)
+            )  # fmt: skip
+            meta = {**context.meta, "edited_key": key, "values": {**context.meta.get("values", {}), key: format_number(changed[key])}}  # fmt: skip
+            return Context(context.context_id, text, queries, meta), key
+    raise WorkloadError(f"{context.context_id}: no edit of one value changes an answer")
