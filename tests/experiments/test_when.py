@@ -153,3 +153,59 @@ def test_the_stale_effect_is_fitted_from_verdicts(tmp_path: Path, capsys: pytest
     data = json.loads(capsys.readouterr().out)
     assert data["config"]["stale_loss"] == pytest.approx(0.25)
     assert data["stale_fit"]["loss"] == pytest.approx(0.25) and len(data["edits"]) == 2
+
+
+def test_every_option_of_the_study_reaches_it(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from sleeptime.experiments._when_run import synthetic_access_log
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    log = synthetic_access_log(tmp_path / "log.csv", contexts=800)
+    book = tmp_path / "fleet.toml"
+    book.write_text(
+        'version = "fleet"\n[models.gpt-4o-mini]\ninput_usd_per_mtok = 0.15\noutput_usd_per_mtok = 0.6\ncache_read_multiplier = 0.5\n'
+        "fleet_tokens_per_s = 3.0\nfleet_usd_per_mtok = 0.02\nfleet_deadline_s = 7200\nfleet_load = [" + ", ".join(["0.5"] * 24) + "]\n"
+    )  # fmt: skip
+    argv = ["when-to-sleep", "--contexts", "140", "--seed", "1", "--prices", str(book), "--sections", "triggers,edits,cprime,idle,passk",
+            "--arrivals", "fitted", "--access-log", str(log), "--edit-rates", "0.5", "--edit-arrivals", "self-exciting",
+            "--stale-effect", "wrong", "--touched", "0.4", "--incremental-cost", "0.5", "--cprime-scales", "0.5,1,2",
+            "--query-rates", "4", "--saturation", "1.0", "--pass-k", "1,3", "--bootstrap", "40", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    d = json.loads(capsys.readouterr().out)
+    c = d["config"]
+    assert (c["seed"], c["arrivals"], c["stale_effect"], c["touched"], c["incremental_cost"], c["saturation"], c["n_boot"]) == (1, "fitted", "wrong", 0.4, 0.5, 1.0, 40)  # fmt: skip
+    assert (
+        d["fitted_access_log"]["best"] == "self-exciting"
+        and d["fitted_access_log"]["synthetic"] is False
+    )
+    assert d["triggers"][0]["count_prior"]["family"] in (
+        "self-exciting",
+        "gamma-poisson",
+        "geometric",
+    )
+    assert [e["edit_rate"] for e in d["edits"]] == [0.5]
+    assert (
+        len(d["cprime"]["cprime_tokens"]) == 3
+        and d["cprime"]["query_rates"] == [4.0]
+        and d["cprime"]["saturation"] == 1.0
+    )
+    idle = d["idle"]  # the book's fleet: one size, its deadline, its energy price
+    assert [r["capacity_tokens_per_s"] for r in idle["rows"]] == [3.0]
+    assert (
+        idle["deadline_s"] == 7200
+        and idle["energy_usd_per_mtok"] == 0.02
+        and idle["load"] == [0.5] * 24
+    )
+    assert 0 < idle["rows"][0]["usd_saved_share"] < 1  # energy costs something
+    assert {p["name"].split()[0] for p in d["passk"]["pass_at_k"]} == {"pass@1", "pass@3"}
+    argv = ["when-to-sleep", "--contexts", "140", "--sections", "idle", "--fleet-multiples", "0.5,2", "--energy-usd-per-mtok", "0", "--deadline-s", "600", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    idle = json.loads(capsys.readouterr().out)["idle"]
+    assert (
+        idle["fleet_multiples"] == [0.5, 2.0]
+        and idle["deadline_s"] == 600
+        and len(idle["rows"]) == 2
+    )
+    shares = [r["idle_share"] for r in idle["rows"]]
+    assert shares[0] <= shares[1] and all(
+        r["usd_saved_share"] == pytest.approx(r["idle_share"], abs=0.15) for r in idle["rows"]
+    )

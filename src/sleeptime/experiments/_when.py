@@ -54,6 +54,8 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
+#: Thresholds of the posterior rule: sleep once the expected queries still to come reach one.
+POSTERIOR_THRESHOLDS = (2.0, 4.0, 6.0)
 #: Oracles deciding with the observables only (see :func:`observable_tables`).
 OBS_TRIGGER, OBS_ARRIVAL = (
     "oracle (information-matched) trigger",
@@ -610,6 +612,14 @@ def trigger_section(
         fixed[f"fixed(k{reference[0]},b{reference[1]}) {label}"] = evaluate_plan(
             tt, *_fixed(tt, trig, s, reference[1], m)
         )
+    for theta in POSTERIOR_THRESHOLDS:  # sleep once the expected queries still to come reach theta
+        first = np.argmax(rem_learned >= theta, axis=0)
+        trigger = np.where((rem_learned >= theta).any(axis=0), first, NEVER)
+        d = TriggerDecision(
+            np.full(tt.n_contexts, reference[0], np.int64), trigger.astype(np.int64)
+        )
+        plan = trigger_plan(tt, trig, d)
+        fixed[f"k{reference[0]},b{reference[1]} once E[queries to come] >= {theta:g}"] = evaluate_plan(tt, plan, np.full(tt.query_context.size, reference[1], np.int64))  # fmt: skip
     name = f"fixed(k{reference[0]},b{reference[1]}) at arrival"
     return TriggerSection(
         arrivals,

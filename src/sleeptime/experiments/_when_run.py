@@ -287,6 +287,12 @@ def when_tables(r: WhenResult) -> list[Table]:
                                  "Information-matched: the simulator's model and what a policy can observe (each question's observed predictability), not the latents. "
                                  "Intervals: paired bootstrap over contexts, the whole sweep re-read in each draw.",
                          highlight=[0]))  # fmt: skip
+    if r.triggers:
+        rules = list(r.triggers[0].fixed)
+        out.append(Table("Trigger rules without a model: accuracy and USD/1k by arrival law",
+                         ["rule", *(s.arrivals for s in r.triggers)],
+                         [[rule, *(f"{s.fixed[rule][0]:.3f} / {1000 * s.fixed[rule][1]:.4f}" for s in r.triggers)] for rule in rules],
+                         caption="Simulated. Sleep-time work submitted at the context's arrival, after its m-th query, or once the posterior expected number of queries still to come (the fitted count prior) reaches a threshold; never: test-only at the same budget."))  # fmt: skip
     if r.edits is not None:
         kinds = list(r.edits[0].usd_per_1k) if r.edits else []
         out.append(Table("Refresh after edits: USD/1k at the accuracy of fixed(k1,b1) refreshed after every edit",
