@@ -151,7 +151,17 @@ JSON_CASES: dict[str, list[str]] = {
 }  # fmt: skip
 #: ``serve-local --json`` prints one JSON line and serves until stopped: tests/live/test_collect.py;
 #: ``export-notes`` (and ``compare --traces``) read a real run: tests/live/test_measured.py
-COVERED_ELSEWHERE = {"run", "quickstart", "serve-local", "export-notes"}
+#: ``when-to-sleep`` and ``fit-arrivals``: tests/experiments/test_when.py (strict JSON parsed);
+#: ``measure-stale`` answers on a real server: tests/live/test_collect.py
+COVERED_ELSEWHERE = {
+    "run",
+    "quickstart",
+    "serve-local",
+    "export-notes",
+    "when-to-sleep",
+    "fit-arrivals",
+    "measure-stale",
+}
 
 
 def test_every_command_with_json_has_a_strict_json_case() -> None:

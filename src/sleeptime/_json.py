@@ -36,3 +36,20 @@ def jsonable(obj: Any) -> Any:
 def dumps(obj: Any, *, indent: int | None = 2) -> str:
     """Strict JSON text of ``obj`` (see :func:`jsonable`)."""
     return json.dumps(jsonable(obj), indent=indent, allow_nan=False)
+
+
+def jsonl_objects(text: str, path: Any, *, error: type[Exception] = ValueError, hint: str = "", what: str = "a record") -> list[tuple[int, dict[str, Any]]]:  # fmt: skip
+    """(line number, object) of every non-empty line of ``text`` (the file at ``path``); a line
+    that is not a JSON object raises ``error`` naming the file and line, then ``hint``."""
+    out = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise error(f"{path}:{n}: not valid JSON ({exc.msg}){hint}") from None
+        if not isinstance(rec, dict):
+            raise error(f"{path}:{n}: {what} must be a JSON object{hint}")
+        out.append((n, rec))
+    return out

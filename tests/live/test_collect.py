@@ -403,3 +403,23 @@ def test_answers_from_a_stale_c_prime_are_measured_and_fitted(
         cache.close()
     measure_stale(workload, _endpoint(server), out, protocol=Protocol(Prompts.load("gsm")), questions_per_context=2)  # fmt: skip
     assert out.read_text() == before  # from the cache: the same answers
+
+
+def test_measure_stale_command(server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    from sleeptime._cli.main import main
+
+    out = tmp_path / "cli.jsonl"
+    argv = ["measure-stale", "--out", str(out), "--contexts", "1", "--questions-per-context", "1", "--endpoint", server.base_url,
+            "--model", server.name, "--budget", "1", "--sleep-level", "k1", "--concurrency", "2", "--seed", "0", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    data = json.loads(
+        capsys.readouterr().out, parse_constant=lambda t: (_ for _ in ()).throw(AssertionError(t))
+    )
+    assert (
+        data["answers"] == 3
+        and data["contexts"] == 1
+        and set(data["accuracy"]) == {"fresh", "stale", "none"}
+    )
+    assert {json.loads(line)["budget"] for line in out.read_text().splitlines()} == {"b1"}
+    assert main(["measure-stale", "--out", str(out), "--contexts", "0"]) == 1
+    assert "--contexts must be at least 1" in capsys.readouterr().err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,16 +27,10 @@ def read_traces(path: str | Path) -> list[dict[str, Any]]:
     p = Path(path)
     if not p.is_file():
         raise OutcomeError(f"{p}: no such trace file")
+    from sleeptime._json import jsonl_objects
+
     records = []
-    for lineno, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise OutcomeError(f"{p}:{lineno}: not valid JSON ({exc.msg})") from None
-        if not isinstance(rec, dict):
-            raise OutcomeError(f"{p}:{lineno}: a trace record must be a JSON object")
+    for lineno, rec in jsonl_objects(p.read_text(encoding="utf-8"), p, error=OutcomeError, what="a trace record"):  # fmt: skip
         missing = [
             f
             for f in ("sleep_action", "test_action", "correct", "test_output_tokens")

@@ -20,7 +20,6 @@ samples from the best.
 from __future__ import annotations
 
 import csv
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -286,17 +285,12 @@ def read_access_log(path: str | Path, *, context_field: str = "context_id", time
         raise WorkloadError(f"{p}: no such access log")
     rows: list[tuple[str, float]] = []
     if p.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        with p.open(encoding="utf-8") as handle:
-            for i, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise WorkloadError(f"{p}:{i}: not JSON ({exc.msg})") from None
-                if not isinstance(obj, Mapping):
-                    raise WorkloadError(f"{p}:{i}: a row must be a JSON object")
-                rows.append(_row(obj, f"{p}:{i}", context_field, time_field))
+        from sleeptime._json import jsonl_objects
+
+        for i, obj in jsonl_objects(
+            p.read_text(encoding="utf-8"), p, error=WorkloadError, what="a row"
+        ):
+            rows.append(_row(obj, f"{p}:{i}", context_field, time_field))
     else:
         with p.open(encoding="utf-8", newline="") as handle:
             reader = csv.DictReader(handle)
