@@ -142,6 +142,7 @@ class WhenTable:
         "0.125,0.25,0.5,1,2,4,8", "c' lengths as multiples of the calibrated one"
     )
     query_rates: str = _key("1,2,4,8,16,32", "queries per context in the c' sweep")
+    saturation: float = _key(0.5, "c' gain saturation, in multiples of the calibrated length (an assumption)")  # fmt: skip
     fleet_multiples: str = _key(
         "0.25,0.5,1,2,4", "fleet sizes as multiples of the sleep-time demand"
     )

@@ -296,7 +296,7 @@ def when_tables(r: WhenResult) -> list[Table]:
     if r.edits is not None:
         kinds = list(r.edits[0].usd_per_1k) if r.edits else []
         out.append(Table("Refresh after edits: USD/1k at the accuracy of fixed(k1,b1) refreshed after every edit",
-                         ["edits per context", "accuracy", *kinds, "learned vs never", "learned vs always", "contexts refreshed"],
+                         ["edits per context", "accuracy", *kinds, "learned vs never", "learned vs always", "edits refreshed (learned)"],
                          [[f"{e.edit_rate:g}", f"{e.accuracy:.3f}", *(_num(e.usd_per_1k[k], ".4f") for k in kinds), _pct(-e.saving_vs_never), _pct(-e.saving_vs_always), _num(e.refresh_share)] for e in r.edits],
                          caption=f"Simulated. Stale effect: {r.config.stale_effect} (" + (f"a stale c' keeps {1 - r.config.stale_loss:.0%} of the gain" if r.config.stale_effect == "share" else f"{r.config.touched:.0%} of stale answers ask about the edited part and are wrong")
                                  + f"); an incremental rewrite costs {r.config.incremental_cost:.0%} of a whole one. Negative is cheaper."))  # fmt: skip
@@ -423,6 +423,8 @@ def when_figures(r: WhenResult, folder: Path) -> list[Figure]:
             label="batch: queries without c'",
         )
         ax.set_xscale("log")
+        ax.minorticks_off()
+        ax.set_xticks(caps, [f"{c:.1f}" for c in caps])
         ax.set_xlabel("fleet capacity, tokens/s")
         ax.set_ylabel("share")
         ax.set_title("Idle capacity (simulated)", fontsize=10)
@@ -495,7 +497,7 @@ def when_config_from_spec(spec: Any) -> WhenConfig:
         arrivals=tuple(a.strip() for a in w.arrivals.split(",") if a.strip()), access_log=w.access_log or None,
         edit_rates=floats(w.edit_rates), edit_arrivals=w.edit_arrivals, stale_effect=w.stale_effect, stale_loss=w.stale_loss,
         touched=w.touched, incremental_cost=w.incremental_cost, cprime_scales=floats(w.cprime_scales),
-        query_rates=tuple(int(x) for x in floats(w.query_rates)), fleet_multiples=floats(w.fleet_multiples),
+        query_rates=tuple(int(x) for x in floats(w.query_rates)), saturation=w.saturation, fleet_multiples=floats(w.fleet_multiples),
         pass_k=tuple(int(x) for x in floats(w.pass_k)), sections=tuple(s.strip() for s in w.sections.split(",") if s.strip()),
         n_boot=w.n_boot,
     )  # fmt: skip
