@@ -104,6 +104,8 @@ def test_when_to_sleep_and_fit_arrivals_commands(tmp_path: Path, capsys: pytest.
     )
     assert data["simulated"] is True and {"cprime", "idle", "passk"} <= set(data)
     assert sorted(p.name for p in figs.glob("*.png")) == ["cprime.png", "idle.png", "passk.png"]
+    assert main(argv) == 0  # deterministic for a seed: the same JSON again
+    assert json.loads(capsys.readouterr().out) == data
     log = synthetic_access_log(tmp_path / "log.csv", contexts=3000)
     assert main(["fit-arrivals", str(log), "--json"]) == 0
     fit = json.loads(capsys.readouterr().out)

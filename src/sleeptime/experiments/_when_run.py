@@ -217,6 +217,12 @@ def when_to_sleep(cfg: WhenConfig, *, step: Callable[[str], Any] | None = None) 
                             **fit_arrivals(log, seed=cfg.seed).to_json(),
                             "synthetic": cfg.access_log is None,
                         }
+                        if (
+                            cfg.access_log is None
+                        ):  # not the temporary file's name: the same run, the same JSON
+                            result.fitted["source"] = (
+                                f"synthetic bursty log (self-exciting, mean 4, 2,000 contexts, seed {cfg.seed + 7})"
+                            )
         if "edits" in cfg.sections:
             with stage("edits"):
                 sc, _, policy = _scenario(cfg, cfg.edit_arrivals, log)
