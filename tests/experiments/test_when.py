@@ -95,6 +95,7 @@ def test_when_to_sleep_and_fit_arrivals_commands(tmp_path: Path, capsys: pytest.
     for key, value in vars(when.DEFAULTS).items():  # the help's defaults are the study's
         assert getattr(d, key) == value, key
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     figs = tmp_path / "figs"
     figs.mkdir()
     argv = ["when-to-sleep", "--contexts", "140", "--sections", "cprime,idle,passk", "--query-rates", "1,16", "--figures", str(figs), "--json"]  # fmt: skip
@@ -104,8 +105,18 @@ def test_when_to_sleep_and_fit_arrivals_commands(tmp_path: Path, capsys: pytest.
     )
     assert data["simulated"] is True and {"cprime", "idle", "passk"} <= set(data)
     assert sorted(p.name for p in figs.glob("*.png")) == ["cprime.png", "idle.png", "passk.png"]
-    assert main(argv) == 0  # deterministic for a seed: the same JSON again
-    assert json.loads(capsys.readouterr().out) == data
+    import mlflow
+
+    from sleeptime import __version__
+
+    assert data["version"] == __version__
+    runs = mlflow.search_runs(
+        experiment_names=["sleeptime"], filter_string="tags.`sleeptime.kind` = 'when-to-sleep'"
+    )
+    assert data["mlflow_run_id"] in set(runs["run_id"])
+    assert main(argv) == 0  # deterministic for a seed: the same JSON again (the run id aside)
+    again = json.loads(capsys.readouterr().out)
+    assert again.pop("mlflow_run_id") != data.pop("mlflow_run_id") and again == data
     log = synthetic_access_log(tmp_path / "log.csv", contexts=3000)
     assert main(["fit-arrivals", str(log), "--json"]) == 0
     fit = json.loads(capsys.readouterr().out)
@@ -150,6 +161,7 @@ def test_the_stale_effect_is_fitted_from_verdicts(tmp_path: Path, capsys: pytest
     with pytest.raises(Exception, match=r"bad\.jsonl:1: not a stale-effect record"):
         read_stale_records(bad)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     argv = ["when-to-sleep", "--contexts", "140", "--sections", "edits", "--edit-rates", "0,1", "--stale-fit", str(path), "--json"]  # fmt: skip
     assert main(argv) == 0
     data = json.loads(capsys.readouterr().out)
@@ -161,6 +173,7 @@ def test_every_option_of_the_study_reaches_it(tmp_path: Path, capsys: pytest.Cap
     from sleeptime.experiments._when_run import synthetic_access_log
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     log = synthetic_access_log(tmp_path / "log.csv", contexts=800)
     book = tmp_path / "fleet.toml"
     book.write_text(

@@ -4,7 +4,6 @@ pass@k; simulated) and ``sleeptime fit-arrivals`` (count families fitted to an a
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from sleeptime._cli import _options as opt
@@ -55,7 +54,7 @@ def when_text(r: dict[str, Any], tables: list[Any], figures: list[str]) -> str:
 
 def _when(args: argparse.Namespace) -> None:
     from sleeptime._errors import SleeptimeError
-    from sleeptime.experiments._when_run import WhenConfig, when_figures, when_tables, when_to_sleep
+    from sleeptime.experiments._when_run import WhenConfig, when_job, when_tables
 
     stale = None
     if args.stale_fit:
@@ -78,33 +77,13 @@ def _when(args: argparse.Namespace) -> None:
         )  # fmt: skip
     except ValueError as exc:
         raise SleeptimeError(str(exc)) from None
-    result = when_to_sleep(cfg, step=_progress(args))
-    figures = (
-        [str(f.path) for f in when_figures(result, Path(args.figures))] if args.figures else []
+    result, data = when_job(
+        cfg, figures=args.figures, tracking_uri=args.tracking_uri, progress=not args.json
     )
-    data = {
-        **result.to_json(),
-        "figures": figures,
-        **({"stale_fit": stale.to_json()} if stale else {}),
-    }
-    emit(args, data, lambda d: when_text(d, when_tables(result), figures))
-
-
-def _progress(args: argparse.Namespace) -> Any:
-    import sys
-    from contextlib import contextmanager
-    from time import perf_counter
-
-    @contextmanager
-    def step(name: str) -> Any:
-        start = perf_counter()
-        if not args.json:
-            print(f"[{name}] ...", file=sys.stderr, flush=True)
-        yield
-        if not args.json:
-            print(f"[{name}] {perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
-
-    return step
+    tables = when_tables(result)
+    if stale is not None:
+        data["stale_fit"] = stale.to_json()
+    emit(args, data, lambda d: when_text(d, tables, d["figures"]))
 
 
 def _fit(args: argparse.Namespace) -> None:
@@ -187,6 +166,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--figures", default=None, help="write the section figures (PNG) into this folder"
     )
+    opt.tracking_uri(p)
     opt.json_flag(p)
     p.set_defaults(handler=_when)
 

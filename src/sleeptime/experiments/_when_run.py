@@ -480,16 +480,47 @@ def headline(r: WhenResult) -> str:
 
 
 # ---------------------------------------------------------------------------- the spec kind
-def when_steps(spec: Any) -> tuple[str, ...]:
-    cfg = when_config_from_spec(spec)
+def study_steps(cfg: WhenConfig) -> tuple[str, ...]:
+    """The steps :func:`when_to_sleep` enters, in its order (for a progress bar)."""
     steps = [f"triggers: {a}" for a in cfg.arrivals] if "triggers" in cfg.sections else []
-    names = {
-        "edits": "edits",
-        "cprime": "the size of c'",
-        "idle": "idle capacity",
-        "passk": "pass@k",
-    }
-    return (*steps, *(names[s] for s in cfg.sections if s != "triggers"), "report")
+    names = {"edits": "edits", "cprime": "the size of c'", "idle": "idle capacity", "passk": "pass@k"}  # fmt: skip
+    return (*steps, *(names[s] for s in SECTIONS if s in cfg.sections and s != "triggers"))
+
+
+def when_steps(spec: Any) -> tuple[str, ...]:
+    return (*study_steps(when_config_from_spec(spec)), "report")
+
+
+def when_job(cfg: WhenConfig, *, figures: str | Path | None = None, tracking_uri: str | None = None, progress: bool = True) -> tuple[WhenResult, dict[str, Any]]:  # fmt: skip
+    """``sleeptime when-to-sleep``: the study, its figures where asked, logged to MLflow (the
+    config as params, the headline numbers as metrics, the result and figures as artifacts).
+    Returns the result and its JSON (with the package version and the MLflow run id)."""
+    from sleeptime import __version__
+    from sleeptime.experiments._running import Stages
+    from sleeptime.experiments._tracking import log_file, log_json, log_metrics, mlflow_run
+
+    stages = Stages("when-to-sleep", study_steps(cfg), progress)
+    try:
+        with mlflow_run("when-to-sleep", params=cfg.to_params(), uri=tracking_uri, kind="when-to-sleep") as run:  # fmt: skip
+            result = when_to_sleep(cfg, step=stages.step)
+            paths: list[Path] = []
+            if figures:
+                folder = Path(figures)
+                folder.mkdir(parents=True, exist_ok=True)
+                paths = [f.path for f in when_figures(result, folder)]
+            metrics: dict[str, Any] = {}
+            for t in result.triggers:
+                p, name = t.point("learned trigger"), t.arrivals.replace(":", "_")
+                metrics.update({f"{name}.learned_trigger.cost_change": p.cost_change, f"{name}.learned_trigger.gap_closed_count_blind": p.gap_closed,
+                                f"{name}.learned_trigger.gap_closed_information_matched": p.gap_closed_observable})  # fmt: skip
+            log_metrics(metrics)
+            data = {**result.to_json(), "version": __version__, "figures": [str(x) for x in paths], "mlflow_run_id": run.info.run_id}  # fmt: skip
+            log_json(data, "when_to_sleep.json")
+            for path in paths:
+                log_file(path, "figures")
+    finally:
+        stages.close()
+    return result, data
 
 
 def when_config_from_spec(spec: Any) -> WhenConfig:
