@@ -77,11 +77,20 @@ def _prices(args: argparse.Namespace) -> None:
     def human(r: dict[str, Any]) -> str:
         keys = list(r["keys"])
         short = {"input_usd_per_mtok": "in $/M", "output_usd_per_mtok": "out $/M", "batch_discount": "batch", "cache_read_multiplier": "cache rd",
-                 "cache_write_multiplier": "cache wr", "cache_ttl_s": "ttl s", "decode_tokens_per_s": "tok/s", "ttft_s": "ttft s", "batch_latency_s": "batch s"}  # fmt: skip
+                 "cache_write_multiplier": "cache wr", "cache_ttl_s": "ttl s", "decode_tokens_per_s": "tok/s", "ttft_s": "ttft s", "batch_latency_s": "batch s",
+                 "live_sleep_discount": "live slp", "fleet_tokens_per_s": "fleet t/s", "fleet_usd_per_mtok": "fleet $/M", "fleet_deadline_s": "fleet dl", "fleet_load": "load"}  # fmt: skip
+
+        def cell(v: Any) -> str:  # fleet_load is 24 hourly shares, or empty for the built-in curve
+            return (
+                f"{('diurnal' if not v else f'{min(v):g}-{max(v):g}'):>10}"
+                if isinstance(v, list)
+                else f"{v:>10g}"
+            )
+
         lines = [f"price book {r['version']} ({r['note'] or r['source']}); built in: {', '.join(r['builtin'])}", "",
                  f"{'model':<20}" + "".join(f"{short.get(k, k):>10}" for k in keys)]  # fmt: skip
         for name, p in r["models"].items():
-            lines.append(f"{name:<20}" + "".join(f"{p[k]:>10g}" for k in keys))
+            lines.append(f"{name:<20}" + "".join(cell(p[k]) for k in keys))
         lines.append("")
         lines.extend(f"  {k}: {doc}" for k, doc in r["keys"].items())
         return "\n".join(lines)

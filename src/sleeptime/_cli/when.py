@@ -54,11 +54,11 @@ def when_text(r: dict[str, Any], tables: list[Any], figures: list[str]) -> str:
 
 def _when(args: argparse.Namespace) -> None:
     from sleeptime._errors import SleeptimeError
-    from sleeptime.experiments._when_run import WhenConfig, when_job, when_tables
+    from sleeptime.experiments import WhenConfig, when_job, when_tables
 
     stale = None
     if args.stale_fit:
-        from sleeptime.live._stale import fit_stale_effect, read_stale_records
+        from sleeptime.live import fit_stale_effect, read_stale_records
 
         stale = fit_stale_effect(read_stale_records(args.stale_fit), source=args.stale_fit)
         if args.stale_effect == "share":
@@ -116,7 +116,7 @@ DEFAULTS = argparse.Namespace(
 
 
 def _measure_stale(args: argparse.Namespace) -> None:
-    from sleeptime.experiments._live import measure_stale_effect
+    from sleeptime.experiments import measure_stale_effect
 
     effect = measure_stale_effect(args.out, contexts=args.contexts, questions_per_context=args.questions_per_context, endpoint=args.endpoint,
                                   model=args.model, api_key_env=args.api_key_env, litellm=args.litellm, model_file=args.model_file,

@@ -35,7 +35,13 @@ from sleeptime.experiments._jobs import (
     simulate,
     validate_policy,
 )
-from sleeptime.experiments._live import LiveRun, collect_live, export_notes, serve_local
+from sleeptime.experiments._live import (
+    LiveRun,
+    collect_live,
+    export_notes,
+    measure_stale_effect,
+    serve_local,
+)
 from sleeptime.experiments._measured import (
     MeasuredData,
     TracesCompareRun,
@@ -68,6 +74,14 @@ from sleeptime.experiments._spec import (
     spec_keys,
 )
 from sleeptime.experiments._study import PolicySearch, optimize, run_study
+from sleeptime.experiments._when_run import (
+    WhenConfig,
+    WhenResult,
+    synthetic_access_log,
+    when_job,
+    when_tables,
+    when_to_sleep,
+)
 
 __all__ = [
     "ALL_FEATURES",
@@ -91,6 +105,8 @@ __all__ = [
     "ScenarioConfig",
     "SpecError",
     "TracesCompareRun",
+    "WhenConfig",
+    "WhenResult",
     "build_scenario",
     "calibrate_points",
     "collect_live",
@@ -107,6 +123,7 @@ __all__ = [
     "learned_policies",
     "load_measured",
     "load_spec",
+    "measure_stale_effect",
     "optimize",
     "paper_figures",
     "parse_spec",
@@ -120,10 +137,14 @@ __all__ = [
     "serve_local",
     "simulate",
     "spec_keys",
+    "synthetic_access_log",
     "template_split",
     "threshold_policy",
     "train",
     "train_for_budget",
     "train_learned_policy",
     "validate_policy",
+    "when_job",
+    "when_tables",
+    "when_to_sleep",
 ]

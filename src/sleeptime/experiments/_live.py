@@ -294,7 +294,7 @@ def measure_stale_effect(
 ) -> Any:  # fmt: skip
     """``sleeptime measure-stale``: answers from a stale ``c'`` on edited built-in contexts
     (measured), and the simulator's stale effects fitted to them."""
-    from sleeptime.live._stale import measure_stale
+    from sleeptime.live import measure_stale
     from sleeptime.workloads import generate_workload
 
     if contexts < 1:

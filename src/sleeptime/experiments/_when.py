@@ -36,11 +36,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sleeptime.policy import Environment, LearnedPolicy
-from sleeptime.policy._evaluate import LearnedTables, Sweep, at_equal_accuracy
-from sleeptime.policy._learned import choose_budget, expected_prompt_tokens
-from sleeptime.simulators import SimItems
-from sleeptime.simulators._replay import _sleep_plan
+from sleeptime.policy import (
+    Environment,
+    LearnedPolicy,
+    LearnedTables,
+    Sweep,
+    at_equal_accuracy,
+    choose_budget,
+    expected_prompt_tokens,
+)
+from sleeptime.simulators import SimItems, sleep_plan
 from sleeptime.workloads import (
     GammaPoissonCount,
     GeometricCount,
@@ -113,7 +118,7 @@ def served_tables(env: Environment, items: SimItems) -> ServedTables:
     latency = np.zeros(n_s)
     for s in range(n_s):
         sleep = np.full(items.n_contexts, s, dtype=np.int64)
-        plan = _sleep_plan(items, sleep, env.outcome, price)
+        plan = sleep_plan(items, sleep, env.outcome, price)
         sleep_usd[s] = price.batch_discount * (inp * plan.input_tokens + outp * plan.output_tokens)
         sleep_tokens[s] = plan.input_tokens + plan.output_tokens
         latency[s] = float(plan.done_s[0]) if s and items.n_contexts else 0.0

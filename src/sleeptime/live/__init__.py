@@ -38,9 +38,17 @@ from sleeptime.live._errors import LiveError, RequestFailed
 from sleeptime.live._notes import NotesExport, export_notes, note_examples, trace_files
 from sleeptime.live._protocol import VIEWS, Budget, Prompts, Protocol, SleepLevel, sleep_output_id
 from sleeptime.live._server import LocalServer, default_model_file, local_server, server_executable
+from sleeptime.live._stale import (
+    CONDITIONS,
+    StaleEffect,
+    fit_stale_effect,
+    measure_stale,
+    read_stale_records,
+)
 from sleeptime.live._summary import CellSummary, summarize_cells
 
 __all__ = [
+    "CONDITIONS",
     "LIVE_TRACE_FIELDS",
     "VIEWS",
     "BatchImport",
@@ -64,17 +72,21 @@ __all__ = [
     "RequestFailed",
     "ResponseCache",
     "SleepLevel",
+    "StaleEffect",
     "collect",
     "default_model_file",
     "design_records",
     "export_notes",
+    "fit_stale_effect",
     "import_batch_results",
     "local_server",
+    "measure_stale",
     "note_examples",
     "parse_completion",
     "preflight",
     "protocol_composer",
     "read_records",
+    "read_stale_records",
     "request_key",
     "serve_through_litellm",
     "server_executable",

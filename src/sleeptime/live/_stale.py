@@ -33,7 +33,7 @@ CONDITIONS = ("fresh", "stale", "none")
 
 
 async def _measure(workload: Workload, client: ChatClient, protocol: Protocol, budget: Budget, level: SleepLevel, questions: int | None, seed: int) -> list[dict[str, Any]]:  # fmt: skip
-    from sleeptime.workloads._generator import edit_context
+    from sleeptime.workloads import edit_context
 
     async def notes(text: str, label: str) -> str:
         rs = await asyncio.gather(

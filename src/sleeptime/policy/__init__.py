@@ -18,6 +18,7 @@ from sleeptime.policy._evaluate import (
     LearnedTables,
     OperatingPoint,
     PolicyRow,
+    Sweep,
     SweptPolicy,
     at_equal_accuracy,
     bisect_lam,
@@ -35,7 +36,13 @@ from sleeptime.policy._export import (
     policy_artifact,
     write_artifact,
 )
-from sleeptime.policy._learned import LearnedPolicy, question_offsets
+from sleeptime.policy._learned import (
+    LearnedPolicy,
+    choose_budget,
+    choose_sleep,
+    expected_prompt_tokens,
+    question_offsets,
+)
 from sleeptime.policy._measured import (
     MeasuredEnvironment,
     MeasuredError,
@@ -63,13 +70,17 @@ __all__ = [
     "OraclePolicy",
     "Policy",
     "PolicyRow",
+    "Sweep",
     "SweptPolicy",
     "ThresholdPolicy",
     "at_equal_accuracy",
     "bisect_lam",
+    "choose_budget",
+    "choose_sleep",
     "compare_policies",
     "decision_sensitivity",
     "distill",
+    "expected_prompt_tokens",
     "measured_fixed_rows",
     "oracle_decisions",
     "paired_bootstrap",

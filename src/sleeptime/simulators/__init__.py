@@ -49,12 +49,14 @@ from sleeptime.simulators._prices import (
 from sleeptime.simulators._replay import (
     VIEWS,
     ReplayResult,
+    SleepPlan,
     bootstrap_interval,
     fixed_actions,
     pareto_front,
     poisson_bootstrap,
     replay,
     replay_stream,
+    sleep_plan,
     sleep_ready,
 )
 from sleeptime.simulators._traces import TRACE_FIELDS, TraceOutcomeModel, read_traces
@@ -80,6 +82,7 @@ __all__ = [
     "ReplayResult",
     "SimItems",
     "SleepLevel",
+    "SleepPlan",
     "SleepScaling",
     "TraceOutcomeModel",
     "bootstrap_interval",
@@ -107,6 +110,7 @@ __all__ = [
     "read_traces",
     "replay",
     "replay_stream",
+    "sleep_plan",
     "sleep_ready",
     "synthetic_items",
 ]

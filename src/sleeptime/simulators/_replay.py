@@ -148,7 +148,7 @@ def bootstrap_interval(
 
 
 @dataclass(frozen=True)
-class _SleepPlan:
+class SleepPlan:
     """Per context: compute units, sleep-time tokens in and out, size of c', finish time."""
 
     units: FloatArray
@@ -158,9 +158,9 @@ class _SleepPlan:
     done_s: FloatArray  # inf where there is no sleep-time work
 
 
-def _sleep_plan(
+def sleep_plan(
     items: SimItems, ctx_sleep: IntArray, outcome: OutcomeModel, price: Any
-) -> _SleepPlan:
+) -> SleepPlan:
     """Sleep-time work per context: every unit of compute reads the context and writes its
     tokens; units run in parallel, so the work is done a batch latency plus one unit's decode
     time after the context arrives."""
@@ -173,7 +173,7 @@ def _sleep_plan(
     per_unit = np.divide(out, units, out=np.zeros_like(out), where=units > 0)
     done = np.where(units > 0, price.batch_latency_s + per_unit / price.decode_tokens_per_s, np.inf)
     sleep_in = np.where(units > 0, units * (items.context_tokens + SLEEP_PROMPT_TOKENS), 0.0)
-    return _SleepPlan(units, sleep_in, out, probe.cprime_tokens, done)
+    return SleepPlan(units, sleep_in, out, probe.cprime_tokens, done)
 
 
 def replay(
@@ -214,7 +214,7 @@ def replay(
     price = prices.price(model)
     qc = items.query_context
     q_sleep = items.per_query(ctx_sleep)
-    plan = _sleep_plan(items, ctx_sleep, outcome, price)
+    plan = sleep_plan(items, ctx_sleep, outcome, price)
     sleep_out, sleep_in = plan.output_tokens, plan.input_tokens
     sleep_done_s = np.where(plan.units > 0, plan.done_s, 0.0)
     if served is None:
@@ -314,7 +314,7 @@ def sleep_ready(
 ) -> NDArray[np.bool_]:
     """Per query: has its context's sleep-time work finished when it arrives (is ``c'`` there)?"""
     ctx_sleep = _as_int("sleep_action", sleep_action, items.n_contexts)
-    done = _sleep_plan(items, ctx_sleep, outcome, prices.price(model)).done_s
+    done = sleep_plan(items, ctx_sleep, outcome, prices.price(model)).done_s
     return np.asarray(items.query_time_s >= items.per_query(done))
 
 

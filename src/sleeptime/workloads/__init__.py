@@ -33,6 +33,7 @@ from sleeptime.workloads._generator import (
     BUILTIN_CONTEXTS,
     BUILTIN_QUERY_MEANS,
     PREDICTABILITY_LEVELS,
+    edit_context,
     generate_workload,
 )
 from sleeptime.workloads._loaders import (
@@ -77,6 +78,7 @@ __all__ = [
     "check_answer",
     "count_log_pmf",
     "detect_format",
+    "edit_context",
     "expected_remaining",
     "extract_answer",
     "fit_arrivals",
