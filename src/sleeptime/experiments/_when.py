@@ -723,6 +723,31 @@ class EditRow:
         return dataclasses.asdict(self)
 
 
+def _seen_before(t: ServedTables, edits: FloatArray) -> IntArray:
+    """``(contexts, max_edits)``: how many of its queries a context has had before each edit."""
+    if not t.n_contexts:
+        return np.zeros((0, edits.shape[1]), np.int64)
+    return np.stack([np.searchsorted(t.query_time_s[t.query_context == c], edits[c]) for c in range(t.n_contexts)])  # fmt: skip
+
+
+def _remaining_factor(t: ServedTables, edits: FloatArray, seen: IntArray, remaining: FloatArray, m_max: int = 5) -> FloatArray:  # fmt: skip
+    """Per number of queries seen before an edit (``m_max`` and more pooled): the queries that
+    came after the edits of ``t``'s contexts over what the count posterior expected (1 where no
+    edit was seen)."""
+    valid = np.isfinite(edits)
+    real = (t.counts[:, None] - seen)[valid]
+    expect = np.take_along_axis(remaining.T, np.minimum(seen, remaining.shape[0] - 1), axis=1)[
+        valid
+    ]
+    bucket = np.minimum(seen[valid], m_max)
+    out = np.ones(m_max + 1)
+    for m in range(m_max + 1):
+        rows = bucket == m
+        if rows.sum() >= 20 and expect[rows].sum() > 0:
+            out[m] = float(real[rows].sum() / expect[rows].sum())
+    return out
+
+
 def edits_section(
     env: Environment, train: SimItems, test: SimItems, policy: LearnedPolicy, *,
     rates: Sequence[float], effect: EditEffect, reference: tuple[int, int] = (1, 1), seed: int = 0,
@@ -743,10 +768,15 @@ def edits_section(
     start = np.zeros(tt.n_contexts)
     rows = []
     last: dict[str, Any] = {}
+    rem_train = prior.remaining(train.context_features["expected_queries"], m_max=64)
     for rate in rates:
         edits = draw_edits(tt, rate, seed + 31)
-        seen = np.stack([np.searchsorted(tt.query_time_s[tt.query_context == c], edits[c]) for c in range(tt.n_contexts)]) if tt.n_contexts else np.zeros((0, edits.shape[1]), np.int64)  # fmt: skip
-        er = np.take_along_axis(rem.T, np.minimum(seen, rem.shape[0] - 1), axis=1)  # (c, k)
+        seen = _seen_before(tt, edits)
+        # the count posterior does not know that an edit falls inside a context's life: calibrate
+        # it on the training contexts' own edits (what an edit log shows), per queries seen
+        train_edits = draw_edits(tr, rate, seed + 37)
+        factor = _remaining_factor(tr, train_edits, _seen_before(tr, train_edits), rem_train)
+        er = np.take_along_axis(rem.T, np.minimum(seen, rem.shape[0] - 1), axis=1) * factor[np.minimum(seen, factor.size - 1)]  # (c, k)  # fmt: skip
 
         def strategy(
             kind: str, edits: FloatArray = edits, er: FloatArray = er
