@@ -142,7 +142,7 @@ def _measure_stale(args: argparse.Namespace) -> None:
 def register(sub: Any) -> None:
     d = DEFAULTS
     p = sub.add_parser("when-to-sleep", help="when sleep-time work pays: triggers by arrival law, refresh after edits, the size of c', idle capacity, pass@k (simulated)")  # fmt: skip
-    p.add_argument("--contexts", type=int, default=d.contexts, help=f"built-in contexts per scenario (default {d.contexts}, issue 5's scenario)")  # fmt: skip
+    p.add_argument("--contexts", type=int, default=d.contexts, help=f"built-in contexts per scenario (default {d.contexts}, the policy scenario of compare and the quickstart)")  # fmt: skip
     opt.seed(p)
     p.add_argument("--prices", default=d.prices, help="price book: list-2025 (default), paper-abstract, or a TOML/JSON file (fleet_* keys for idle capacity)")  # fmt: skip
     p.add_argument("--sections", type=_names, default=d.sections, help=f"comma-separated, of {','.join(SECTIONS)} (default all)")  # fmt: skip

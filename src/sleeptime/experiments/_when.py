@@ -16,7 +16,7 @@ Policies decide with what they could know at their decision time:
   *posterior* expected number of queries still to come, from a count model fitted to the
   training contexts' history (:func:`fit_count_prior`): for geometric counts waiting tells
   nothing; for overdispersed or bursty ones a context that has had queries will likely get more;
-- the *count-blind oracle* (issue 5's bound, generalized to triggers): the same rule with the
+- the *count-blind oracle* (the bound of a policy that decides before the queries come, generalized to triggers): the same rule with the
   simulator's latents (the true per-query outcomes) and the true arrival law's posterior: what a
   policy could do with perfect outcome predictions and the same knowledge of the future queries;
 - the *information-matched oracle*: the same rule with the simulator's model and only what a

@@ -157,7 +157,7 @@ class WhenResult:
 def _scenario(
     cfg: WhenConfig, arrivals: str, log: str | None, *, train: bool = True
 ) -> tuple[Any, CountPrior, Any]:
-    """The issue-5 scenario with the given arrival law: the scenario (its test items carry the
+    """The policy scenario (the quickstart's) with the given arrival law: the scenario (its test items carry the
     true prior means), the true count law, the learned policy."""
     family, shape = parse_arrivals(arrivals)
     sc_cfg = ScenarioConfig(n_contexts=cfg.contexts, seed=cfg.seed, benchmark=cfg.benchmark, model=cfg.model, prices=cfg.prices,
@@ -289,7 +289,7 @@ def when_tables(r: WhenResult) -> list[Table]:
                                  + (f" (shape {prior.param:.2f})" if prior.family == "gamma-poisson" else "")
                                  + "; held-out log-likelihood per context " + ", ".join(f"{k} {v:.3f}" for k, v in prior.heldout_loglik.items())
                                  + ". Gap closed: the share of an oracle's saving, the trigger policy against the trigger oracle, at arrival against at arrival. "
-                                 "Count-blind (issue 5's bound): the simulator's true outcomes and the true arrival law's posterior, not the realized queries. "
+                                 "Count-blind (the bound of a policy deciding before the queries come): the simulator's true outcomes and the true arrival law's posterior, not the realized queries. "
                                  "Information-matched: the simulator's model and what a policy can observe (each question's observed predictability), not the latents. "
                                  "Intervals: paired bootstrap over contexts, the whole sweep re-read in each draw.",
                          highlight=[0]))  # fmt: skip
@@ -550,7 +550,7 @@ def run_when(ctx: RunContext) -> RunOutput:
         text = headline(result)
         notes = [
             "Every number is simulated: the outcome model calibrated to the paper's curves, the price book, and the stated assumptions (stale effect, c' gain share, fleet load); none was tuned toward a target.",
-            "Oracles, each with the learned trigger's decision rule and the true arrival law's posterior: information-matched (the simulator's model and what a policy can observe, each question's observed predictability; no latent), count-blind (also the latents: true per-query outcomes; issue 5's bound); the hindsight oracle also knows each context's realized queries.",
+            "Oracles, each with the learned trigger's decision rule and the true arrival law's posterior: information-matched (the simulator's model and what a policy can observe, each question's observed predictability; no latent), count-blind (also the latents: true per-query outcomes: the bound of a policy deciding before the queries come); the hindsight oracle also knows each context's realized queries.",
         ]
         report = Report(title=f"sleeptime: {ctx.spec.name}", headline=text, intro=ctx.spec.description, figures=figures,
                         tables=when_tables(result), notes=notes, commands=[command_line()], spec_text=ctx.spec.text)  # fmt: skip
