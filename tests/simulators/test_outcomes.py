@@ -112,3 +112,17 @@ def test_unknown_panel_and_actions() -> None:
             prices=list_prices_2025(),
             model="gpt-4o-mini",
         )
+
+
+def test_p_given_latent_moments_is_the_outcome_averaged_over_the_latents() -> None:
+    model = paper_outcome_model()
+    rng = np.random.default_rng(5)
+    n = 400_000
+    mean, var = 0.7, 0.75  # e.g. what an observable at correlation 0.5 says of the latent
+    u = mean + np.sqrt(var) * rng.standard_normal(n)
+    z = rng.standard_normal(n)
+    for s, b in ((0, 1), (1, 0), (2, 2)):
+        sampled = model.outcome(difficulty=z, predictability=u, sleep_action=np.full(n, s), test_action=np.full(n, b),
+                                served_with_sleep=np.ones(n, bool), context_sleep_action=np.full(1, s)).p_correct.mean()  # fmt: skip
+        closed = float(model.p_given_latent_moments(s, b, np.array([mean]), var)[0])
+        assert closed == pytest.approx(float(sampled), abs=3e-3), (s, b)

@@ -21,6 +21,7 @@ from typing import Any
 
 from sleeptime._errors import SleeptimeError, read_text
 from sleeptime.experiments._experiment import KINDS
+from sleeptime.experiments._when_run import WhenConfig
 
 
 class SpecError(SleeptimeError, ValueError):
@@ -123,31 +124,33 @@ class LiveTable:
     sleep_price: str = _key("batch", "kind = 'live': price sleep-time work at the book's batch discount (batch) or live")  # fmt: skip
 
 
+def _joined(values: tuple[Any, ...]) -> str:
+    return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+
+
+_WHEN = WhenConfig()
+
+
 @dataclass(frozen=True)
 class WhenTable:
-    """``[when]``: the when-to-sleep study (``kind = "when_to_sleep"``)."""
+    """``[when]``: the when-to-sleep study (``kind = "when_to_sleep"``); defaults are the
+    study's own (:class:`~sleeptime.experiments.WhenConfig`)."""
 
-    sections: str = _key("triggers,edits,cprime,idle,passk", "comma-separated sections to run")
-    arrivals: str = _key("geometric,gamma-poisson:2,gamma-poisson:0.5,gamma-poisson:0.25,self-exciting,fitted", "arrival laws of the trigger section (gamma-poisson:SHAPE; fitted: the best family fitted to access_log)")  # fmt: skip
+    sections: str = _key(_joined(_WHEN.sections), "comma-separated sections to run")
+    arrivals: str = _key(_joined(_WHEN.arrivals), "arrival laws of the trigger section (gamma-poisson:SHAPE; fitted: the best family fitted to access_log)")  # fmt: skip
     access_log: str = _key("", "a CSV/JSONL (context_id, timestamp) log for 'fitted' (default: a synthetic bursty log)")  # fmt: skip
-    edit_rates: str = _key("0,0.5,1,2", "edits per context lifetime")
-    edit_arrivals: str = _key("gamma-poisson:0.5", "the arrival law of the edits section")
-    stale_effect: str = _key("share", "a stale c' keeps a share of its gain (share) or is wrong on the edited part (wrong)")  # fmt: skip
-    stale_loss: float = _key(0.5, "share of the sleep-time gain a stale c' loses")
-    touched: float = _key(
-        0.3, "with stale_effect = 'wrong': share of questions about the edited part"
-    )
-    incremental_cost: float = _key(0.3, "an incremental rewrite's price as a share of a whole one")
-    cprime_scales: str = _key(
-        "0.125,0.25,0.5,1,2,4,8", "c' lengths as multiples of the calibrated one"
-    )
-    query_rates: str = _key("1,2,4,8,16,32", "queries per context in the c' sweep")
-    saturation: float = _key(0.5, "c' gain saturation, in multiples of the calibrated length (an assumption)")  # fmt: skip
-    fleet_multiples: str = _key(
-        "0.25,0.5,1,2,4", "fleet sizes as multiples of the sleep-time demand"
-    )
-    pass_k: str = _key("1,2,4,8", "k of the pass@k baseline")
-    n_boot: int = _key(500, "bootstrap draws for intervals")
+    edit_rates: str = _key(_joined(_WHEN.edit_rates), "edits per context lifetime")
+    edit_arrivals: str = _key(_WHEN.edit_arrivals, "the arrival law of the edits section")
+    stale_effect: str = _key(_WHEN.stale_effect, "a stale c' keeps a share of its gain (share) or is wrong on the edited part (wrong)")  # fmt: skip
+    stale_loss: float = _key(_WHEN.stale_loss, "share of the sleep-time gain a stale c' loses")
+    touched: float = _key(_WHEN.touched, "with stale_effect = 'wrong': share of questions about the edited part")  # fmt: skip
+    incremental_cost: float = _key(_WHEN.incremental_cost, "an incremental rewrite's price as a share of a whole one")  # fmt: skip
+    cprime_scales: str = _key(_joined(_WHEN.cprime_scales), "c' lengths as multiples of the calibrated one")  # fmt: skip
+    query_rates: str = _key(_joined(_WHEN.query_rates), "queries per context in the c' sweep")
+    saturation: float = _key(_WHEN.saturation, "c' gain saturation, in multiples of the calibrated length (an assumption)")  # fmt: skip
+    fleet_multiples: str = _key(_joined(_WHEN.fleet_multiples), "fleet sizes as multiples of the sleep-time demand")  # fmt: skip
+    pass_k: str = _key(_joined(_WHEN.pass_k), "k of the pass@k baseline")
+    n_boot: int = _key(_WHEN.n_boot, "bootstrap draws for intervals")
 
 
 @dataclass(frozen=True)

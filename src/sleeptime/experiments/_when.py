@@ -31,6 +31,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -94,7 +95,7 @@ class ServedTables:
     query_time_s: FloatArray
     n_contexts: int
 
-    @property
+    @cached_property
     def counts(self) -> IntArray:
         return np.bincount(self.query_context, minlength=self.n_contexts).astype(np.int64)
 
@@ -137,30 +138,14 @@ def observable_tables(env: Environment, t: ServedTables, items: SimItems, observ
     """``t`` with each P(correct) replaced by its expectation given what a policy can observe:
     the question's observed predictability (the latent predictability given it, at correlation
     ``rho``; standardized over ``observed_all``, as the items were drawn) and nothing of its
-    difficulty (marginal). A probit with normal latents has it in closed form:
-    ``Phi((offset + gamma rho o) / sqrt(1 + sigma^2 + gamma^2 (1 - rho^2)))`` with ``c'``,
-    ``Phi(offset / sqrt(1 + sigma^2))`` without. Costs are kept. None for outcome models other
-    than the paper-calibrated one."""
-    from scipy.special import ndtr
-
-    m = env.outcome
-    table = getattr(m, "_score_table", None)
-    if table is None:
+    difficulty (:meth:`~sleeptime.simulators.PaperOutcomeModel.p_given_latent_moments`). Costs
+    are kept. None for outcome models without that closed form."""
+    expect = getattr(env.outcome, "p_given_latent_moments", None)
+    if expect is None:
         return None
-    gamma, sigma = (
-        float(getattr(m, "predictability_effect", 0.0) or 0.0),
-        float(getattr(m, "difficulty_spread", 1.0)),
-    )
     sd = float(np.std(observed_all))
     o = (items.observed_predictability - float(np.mean(observed_all))) / (sd if sd > 0 else 1.0)
-    n_b = t.n_budgets
-    p1 = np.empty_like(t.p1)
-    for s in range(t.n_sleep):
-        for b in range(n_b):
-            if s == 0:
-                p1[s, b] = ndtr(table[b] / math.sqrt(1 + sigma**2))
-            else:
-                p1[s, b] = ndtr((table[s * n_b + b] + gamma * rho * o) / math.sqrt(1 + sigma**2 + gamma**2 * (1 - rho**2)))  # fmt: skip
+    p1 = np.stack([np.stack([expect(s, b, rho * o, 1 - rho**2) for b in range(t.n_budgets)]) for s in range(t.n_sleep)])  # fmt: skip
     return dataclasses.replace(t, p0=p1[0].copy(), p1=p1)
 
 
@@ -445,13 +430,15 @@ def judge(
     reference: tuple[Plan, IntArray],
     swept: Sequence[SweptPlan],
     oracles: Mapping[str, str],
+    observable: Mapping[str, str] | None = None,
     *,
     n_boot: int = 500,
     seed: int = 0,
 ) -> tuple[float, float, list[PolicyPoint]]:
     """Each swept policy at the reference's accuracy: cost change and the share of its oracle's
     saving closed (``oracles`` maps a policy to the oracle it is judged against; the others
-    against the first one named), with paired bootstrap intervals over contexts."""
+    against the first one named; ``observable`` the same for the information-matched gap), with
+    paired bootstrap intervals over contexts (one set of draws for every number)."""
     acc, usd = evaluate_plan(t, *reference)
     c_ref, u_ref = per_context(t, *reference)
     n_ctx = t.counts.astype(np.float64)
@@ -462,21 +449,24 @@ def judge(
     ref_acc, ref_usd = (W @ c_ref) / n_w, (W @ u_ref) / n_w
     at = {s.name: s.at_accuracy(acc) for s in swept}
     boot = {s.name: _weighted_at(s, W, n_w, ref_acc) for s in swept}
-    by_name = {s.name: s for s in swept}
-    default = next(iter(oracles.values()), None)
+
+    def gap(name: str, mapping: Mapping[str, str] | None) -> tuple[float | None, tuple[float, float] | None]:  # fmt: skip
+        oracle = (mapping or {}).get(name, next(iter((mapping or {}).values()), None))
+        if oracle not in boot:
+            return None, None
+        saved = ref_usd - boot[oracle]
+        o_usd = at[oracle][1]
+        point = (usd - at[name][1]) / (usd - o_usd) if usd - o_usd > 0 else math.nan
+        return point, _interval((ref_usd - boot[name]) / np.where(saved > 0, saved, np.nan))
+
     out = []
     for s in swept:
         lam, usd_at = at[s.name]
         change = usd_at / usd - 1 if math.isfinite(usd_at) else math.nan
-        gap = gap_ci = None
-        oracle = oracles.get(s.name, default)
-        if oracle in by_name:
-            o_at = at[oracle][1]
-            gap = (usd - usd_at) / (usd - o_at) if usd - o_at > 0 else math.nan
-            saved = ref_usd - boot[oracle]
-            gap_ci = _interval((ref_usd - boot[s.name]) / np.where(saved > 0, saved, np.nan))
         share = float((s.decide(lam)[0].sleep > 0).mean()) if math.isfinite(lam) else None
-        out.append(PolicyPoint(s.name, 1000 * usd_at, change, _interval(boot[s.name] / ref_usd - 1), gap, gap_ci, share))  # fmt: skip
+        (g, g_ci), (o, o_ci) = gap(s.name, oracles), gap(s.name, observable)
+        out.append(PolicyPoint(s.name, 1000 * usd_at, change, _interval(boot[s.name] / ref_usd - 1), g, g_ci, share,
+                               gap_closed_observable=o, gap_closed_observable_ci95=o_ci))  # fmt: skip
     return acc, usd, out
 
 
@@ -599,10 +589,8 @@ def trigger_section(
         "learned trigger": im,
         "learned at arrival": "oracle (count-blind) at arrival",
     }
-    acc, usd, points = judge(tt, ref, swept, oracles, n_boot=n_boot, seed=seed)
-    if obs is not None:
-        _, _, vs_obs = judge(tt, ref, swept, {"learned trigger": OBS_TRIGGER, "learned at arrival": OBS_ARRIVAL}, n_boot=n_boot, seed=seed)  # fmt: skip
-        points = [dataclasses.replace(p, gap_closed_observable=o.gap_closed, gap_closed_observable_ci95=o.gap_closed_ci95) for p, o in zip(points, vs_obs, strict=True)]  # fmt: skip
+    observable = {"learned trigger": OBS_TRIGGER, "learned at arrival": OBS_ARRIVAL} if obs is not None else None  # fmt: skip
+    acc, usd, points = judge(tt, ref, swept, oracles, observable, n_boot=n_boot, seed=seed)
     # which triggers the learned one takes at the operating point
     lam = swept[0].at_accuracy(acc)[0]
     if math.isfinite(lam):
@@ -727,7 +715,9 @@ def _seen_before(t: ServedTables, edits: FloatArray) -> IntArray:
     """``(contexts, max_edits)``: how many of its queries a context has had before each edit."""
     if not t.n_contexts:
         return np.zeros((0, edits.shape[1]), np.int64)
-    return np.stack([np.searchsorted(t.query_time_s[t.query_context == c], edits[c]) for c in range(t.n_contexts)])  # fmt: skip
+    ends = np.cumsum(t.counts)
+    starts = ends - t.counts  # the queries are sorted by context, then time
+    return np.stack([np.searchsorted(t.query_time_s[a:b], edits[c]) for c, (a, b) in enumerate(zip(starts, ends, strict=True))])  # fmt: skip
 
 
 def _remaining_factor(t: ServedTables, edits: FloatArray, seen: IntArray, remaining: FloatArray, m_max: int = 5) -> FloatArray:  # fmt: skip

@@ -154,38 +154,36 @@ class WhenResult:
         return out
 
 
-def _scenario(
-    cfg: WhenConfig, arrivals: str, log: str | None, *, train: bool = True
-) -> tuple[Any, CountPrior, Any]:
-    """The policy scenario (the quickstart's) with the given arrival law: the scenario (its test items carry the
-    true prior means), the true count law, the learned policy."""
+def _scenario(cfg: WhenConfig, arrivals: str, log: str | None, *, fit: Any = None, train: bool = True) -> tuple[Any, CountPrior, Any]:  # fmt: skip
+    """The policy scenario (the quickstart's) with the given arrival law: the scenario (its test
+    items carry the true prior means), the true count law, the learned policy. ``fit``: the
+    :class:`~sleeptime.workloads.ArrivalFit` of ``log``, for ``fitted``."""
     family, shape = parse_arrivals(arrivals)
     sc_cfg = ScenarioConfig(n_contexts=cfg.contexts, seed=cfg.seed, benchmark=cfg.benchmark, model=cfg.model, prices=cfg.prices,
                             arrivals=family, dispersion=shape or 0.5, access_log=log)  # fmt: skip
     sc = build_scenario(sc_cfg, progress=False)
-    domain = {c.context_id: str(c.meta.get("domain")) for c in sc.workload.contexts}
     ids = sc.test.context_ids or ()
     if family == "fitted":
-        from sleeptime.workloads import GammaPoissonCount, SelfExcitingCount
-
-        q = build_fitted(log)
-        mean = float(np.mean(q.mean)) if isinstance(q, GammaPoissonCount) else (1 / (1 - float(np.mean(q.branching))) if isinstance(q, SelfExcitingCount) else float(np.mean(getattr(q, "mean", 4.0))))  # fmt: skip
+        true, mean = _fitted_prior(fit)
         means = np.full(len(ids), mean)
-        true = CountPrior("gamma-poisson", float(q.shape)) if isinstance(q, GammaPoissonCount) else CountPrior("self-exciting" if isinstance(q, SelfExcitingCount) else "geometric", 0.0)  # fmt: skip
     else:
+        domain = {c.context_id: str(c.meta.get("domain")) for c in sc.workload.contexts}
         means = np.array([sc_cfg.domain_query_means.get(domain[c], 4.0) for c in ids])
         true = CountPrior(family, shape)
-    test = dataclasses.replace(
-        sc.test, context_features={**sc.test.context_features, "true_mean_queries": means}
-    )
+    test = dataclasses.replace(sc.test, context_features={**sc.test.context_features, "true_mean_queries": means})  # fmt: skip
     return dataclasses.replace(sc, test=test), true, train_learned_policy(sc) if train else None
 
 
-def build_fitted(log: str | None) -> Any:
-    from sleeptime.workloads import fit_arrivals
-
-    assert log is not None
-    return fit_arrivals(log).process.queries
+def _fitted_prior(fit: Any) -> tuple[CountPrior, float]:
+    """The count law an access-log fit samples, as a prior (families without a per-mean form,
+    Poisson and power law, as geometric with the same mean), and its mean."""
+    q = fit.process.queries
+    mean = (
+        float(q.mean) if fit.best == "power-law" else fit.mean_count
+    )  # the other MLEs keep the log's mean
+    if fit.best == "gamma-poisson":
+        return CountPrior("gamma-poisson", float(q.shape)), mean
+    return CountPrior("self-exciting" if fit.best == "self-exciting" else "geometric", 0.0), mean
 
 
 def when_to_sleep(cfg: WhenConfig, *, step: Callable[[str], Any] | None = None) -> WhenResult:
@@ -203,29 +201,23 @@ def when_to_sleep(cfg: WhenConfig, *, step: Callable[[str], Any] | None = None) 
         log = cfg.access_log or str(
             synthetic_access_log(Path(tmp) / "synthetic_access_log.csv", seed=cfg.seed + 7)
         )
+        fit = None
+        laws = (cfg.arrivals if "triggers" in cfg.sections else ()) + ((cfg.edit_arrivals,) if "edits" in cfg.sections else ())  # fmt: skip
+        if "fitted" in laws:  # one fit of the log for every section that samples it
+            fit = fit_arrivals(log, seed=cfg.seed)
+            result.fitted = {**fit.to_json(), "synthetic": cfg.access_log is None}
+            if cfg.access_log is None:  # not the temporary file's name: the same run, the same JSON
+                result.fitted["source"] = f"synthetic bursty log (self-exciting, mean 4, 2,000 contexts, seed {cfg.seed + 7})"  # fmt: skip
         if "triggers" in cfg.sections:
             for arrivals in cfg.arrivals:
                 with stage(f"triggers: {arrivals}"):
-                    sc, true, policy = _scenario(cfg, arrivals, log)
-                    observed = np.concatenate(
-                        [sc.train.observed_predictability, sc.test.observed_predictability]
-                    )
+                    sc, true, policy = _scenario(cfg, arrivals, log, fit=fit)
+                    observed = np.concatenate([sc.train.observed_predictability, sc.test.observed_predictability])  # fmt: skip
                     result.triggers.append(trigger_section(sc.env, sc.train, sc.test, policy, true, arrivals=arrivals, n_boot=cfg.n_boot, seed=cfg.seed,
                                                            observed_all=observed, rho=sc.config.rho_predictability))  # fmt: skip
-                    if arrivals == "fitted":
-                        result.fitted = {
-                            **fit_arrivals(log, seed=cfg.seed).to_json(),
-                            "synthetic": cfg.access_log is None,
-                        }
-                        if (
-                            cfg.access_log is None
-                        ):  # not the temporary file's name: the same run, the same JSON
-                            result.fitted["source"] = (
-                                f"synthetic bursty log (self-exciting, mean 4, 2,000 contexts, seed {cfg.seed + 7})"
-                            )
         if "edits" in cfg.sections:
             with stage("edits"):
-                sc, _, policy = _scenario(cfg, cfg.edit_arrivals, log)
+                sc, _, policy = _scenario(cfg, cfg.edit_arrivals, log, fit=fit)
                 result.edits = edits_section(sc.env, sc.train, sc.test, policy, rates=cfg.edit_rates, effect=effect, seed=cfg.seed)  # fmt: skip
         env: Any = None
         test: Any = None
@@ -403,24 +395,10 @@ def when_figures(r: WhenResult, folder: Path) -> list[Figure]:
     if r.idle:
         fig, ax = plt.subplots(figsize=(5.5, 3.6))
         caps = [i.capacity_tokens_per_s for i in r.idle]
-        ax.plot(
-            caps,
-            [i.idle_share for i in r.idle],
-            marker="o",
-            label="share of sleep-time work in idle capacity",
-        )
-        ax.plot(
-            caps,
-            [i.usd_saved_share for i in r.idle],
-            marker="s",
-            label="sleep-time USD saved vs batch",
-        )
-        ax.plot(
-            caps,
-            [i.served_without_cprime for i in r.idle],
-            marker="^",
-            label="queries served without c'",
-        )
+        series = (("idle_share", "o", "share of sleep-time work in idle capacity"), ("usd_saved_share", "s", "sleep-time USD saved vs batch"),
+                  ("served_without_cprime", "^", "queries served without c'"))  # fmt: skip
+        for key, marker, label in series:
+            ax.plot(caps, [getattr(i, key) for i in r.idle], marker=marker, label=label)
         ax.axhline(
             r.idle[0].batch_served_without_cprime,
             color="gray",

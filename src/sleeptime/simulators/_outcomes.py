@@ -329,6 +329,20 @@ class PaperOutcomeModel(OutcomeModel):
         z = (self._d[test_action] + self._boost[sleep_action]) / self._spread_st
         return float(_phi(np.array([z]))[0])
 
+    def p_given_latent_moments(self, sleep_action: int, test_action: int, predictability_mean: FloatArray, predictability_var: float) -> FloatArray:  # fmt: skip
+        """P(correct) with ``c'`` served (level ``sleep_action`` > 0; without it at level 0) when
+        the latent predictability is only known to be normal with this mean and variance and the
+        difficulty not at all (standard normal): a probit with normal latents has it in closed
+        form, ``Phi((offset + gamma mu) / sqrt(1 + sigma^2 + gamma^2 var))`` (``Phi(offset /
+        sqrt(1 + sigma^2))`` without ``c'``). What a policy that sees an observable correlated
+        with the latent could know at best."""
+        self.check_actions(np.array([sleep_action]), np.array([test_action]))
+        gamma = float(self.predictability_effect or 0.0) if sleep_action else 0.0
+        offset = self._score_table[sleep_action * len(self.budgets) + test_action]
+        mean = np.asarray(predictability_mean, dtype=np.float64)
+        spread = math.sqrt(1 + self.difficulty_spread**2 + gamma**2 * predictability_var)
+        return _phi((offset + gamma * mean) / spread)
+
     def outcome(
         self,
         *,
