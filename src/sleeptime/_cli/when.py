@@ -10,22 +10,19 @@ from sleeptime._cli import _options as opt
 from sleeptime._cli._render import emit, number
 
 
-def _floats(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers, got {text!r}"
-        ) from None
+def _numbers(cast: type, what: str) -> Any:
+    """An argparse type: comma-separated ``cast`` values as a tuple."""
+
+    def parse(text: str) -> tuple[Any, ...]:
+        try:
+            return tuple(cast(x) for x in text.split(",") if x.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r}") from None  # fmt: skip
+
+    return parse
 
 
-def _ints(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, got {text!r}"
-        ) from None
+_floats, _ints = _numbers(float, "numbers"), _numbers(int, "integers")
 
 
 def _names(text: str) -> tuple[str, ...]:
