@@ -129,6 +129,56 @@ def test_sigkill_mid_study_then_resume(tmp_path: Path, warm_scores: None) -> Non
     _no_temporary_files(tmp_path)
 
 
+#: ``sleeptime optimize`` (arguments as for ``python -m sleeptime``) in a process that SIGKILLs
+#: itself as soon as ``study.ask`` has created trial number ``$KILL_AT_TRIAL`` (stored, RUNNING),
+#: before the objective or any callback has run: the earliest moment a trial can be orphaned.
+DIE_AFTER_CREATING_A_TRIAL = """
+import os, signal, sys
+import optuna
+
+ask = optuna.Study.ask
+
+def ask_then_die(self, *args, **kwargs):
+    trial = ask(self, *args, **kwargs)
+    if trial.number == int(os.environ["KILL_AT_TRIAL"]):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return trial
+
+optuna.Study.ask = ask_then_die
+from sleeptime._cli.main import main
+sys.exit(main())
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_right_after_a_trial_is_created_then_resume(tmp_path: Path, warm_scores: None) -> None:  # fmt: skip
+    import socket
+
+    import optuna
+    from optuna.trial import TrialState
+
+    env = _env(tmp_path)
+    command = [sys.executable, "-c", DIE_AFTER_CREATING_A_TRIAL, *_optimize("early", 400)[3:]]
+    proc = subprocess.Popen(command, cwd=tmp_path, env={**env, "KILL_AT_TRIAL": "3"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    _, err = proc.communicate(timeout=1800)
+    assert proc.returncode == -signal.SIGKILL, err.decode()[-4000:]
+    before = optuna.load_study(study_name="early", storage=_journal(tmp_path)).get_trials(deepcopy=False)  # fmt: skip
+    assert [t.state for t in before] == [TrialState.COMPLETE] * 3 + [TrialState.RUNNING]
+    orphan = before[3]
+    assert orphan.params == {}  # the objective never ran, yet the trial names its owner
+    assert orphan.user_attrs == {"sleeptime.pid": proc.pid, "sleeptime.host": socket.gethostname()}  # fmt: skip
+
+    again = subprocess.run(_optimize("early", 2), cwd=tmp_path, env=env, capture_output=True, text=True, check=True, timeout=1800)  # fmt: skip
+    out = json.loads(again.stdout)
+    assert out["recovered_trials"] == [3]
+    after = optuna.load_study(study_name="early", storage=_journal(tmp_path)).get_trials(deepcopy=False)  # fmt: skip
+    assert [t.number for t in after] == list(range(6))  # unique, none lost
+    assert [t.state for t in after] == [TrialState.COMPLETE] * 3 + [TrialState.FAIL] + [TrialState.COMPLETE] * 2  # fmt: skip
+    assert [t.values for t in after[:3]] == [t.values for t in before[:3]]
+    assert out["trials"] == 5
+    _no_temporary_files(tmp_path)
+
+
 @pytest.mark.slow
 def test_ctrl_c_ends_cleanly_and_the_study_resumes(tmp_path: Path, warm_scores: None) -> None:
     import mlflow

@@ -131,19 +131,61 @@ def process_alive(pid: int) -> bool:
     return True
 
 
+#: The user attributes of a trial naming the process that runs it (see :func:`record_owners`).
+OWNER_PID, OWNER_HOST = "sleeptime.pid", "sleeptime.host"
+
+
+def record_owners(study: Any) -> None:
+    """Make every trial this ``study`` object creates carry its owner (this process's id and
+    host, :data:`OWNER_PID` and :data:`OWNER_HOST`) from the moment it exists.
+
+    Optuna creates a trial (RUNNING) in ``study.ask`` before the objective runs; an owner
+    written by the objective would leave a window in which a killed process leaves a RUNNING
+    trial that nothing can tell from a live worker's. Here the owner goes into the template
+    trial that the storage creates the trial from: one journal record (``JournalStorage``) or
+    one transaction (``RDBStorage``, behind Optuna's ``_CachedStorage``), so no trial is ever
+    stored without its owner. Only this study object's storage is changed."""
+    import os
+    import socket
+    from datetime import datetime
+
+    from optuna.trial import FrozenTrial, TrialState
+
+    storage = study._storage
+    create = storage.create_new_trial
+
+    def create_new_trial(study_id: int, template_trial: Any = None) -> int:
+        if template_trial is None:  # a plain new trial (study.ask), not a copied one
+            template_trial = FrozenTrial(
+                number=-1, state=TrialState.RUNNING, value=None, datetime_start=datetime.now(),
+                datetime_complete=None, params={}, distributions={}, system_attrs={},
+                user_attrs={OWNER_PID: os.getpid(), OWNER_HOST: socket.gethostname()},
+                intermediate_values={}, trial_id=-1,
+            )  # fmt: skip
+        trial_id: int = create(study_id, template_trial)
+        return trial_id
+
+    storage.create_new_trial = create_new_trial
+
+
 def fail_orphaned_trials(study: Any) -> list[int]:
     """Mark failed the running trials of this study whose process on this machine is gone (a
-    crash or SIGKILL); returns their numbers. Trials of live workers are left alone."""
+    crash or SIGKILL); returns their numbers. Trials of live workers are left alone, and so
+    are trials without an owner (none are stored since :func:`record_owners`)."""
     import socket
 
+    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
     host = socket.gethostname()
     failed = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        pid = trial.user_attrs.get("sleeptime.pid")
-        if trial.user_attrs.get("sleeptime.host") == host and isinstance(pid, int) and not process_alive(pid):  # fmt: skip
-            study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+        pid = trial.user_attrs.get(OWNER_PID)
+        if trial.user_attrs.get(OWNER_HOST) == host and isinstance(pid, int) and not process_alive(pid):  # fmt: skip
+            try:
+                study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+            except UpdateFinishedTrialError:  # another process resuming the study failed it first
+                continue
             failed.append(trial.number)
     return failed
 
@@ -261,14 +303,10 @@ def run_study(
         sampler=optuna.samplers.TPESampler(seed=resumed_seed(seed, store, study_name)), load_if_exists=True,
     )  # fmt: skip
 
-    import os
-    import socket
-
+    record_owners(study)
     study.set_user_attr("sleeptime.recovered_trials", fail_orphaned_trials(study))
 
     def objective(trial: Any) -> tuple[float, float]:
-        trial.set_user_attr("sleeptime.pid", os.getpid())
-        trial.set_user_attr("sleeptime.host", socket.gethostname())
         params = {
             name: trial.suggest_categorical(name, list(values)) for name, values in SPACE.items()
         }
