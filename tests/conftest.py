@@ -1,8 +1,16 @@
-"""Shared fixtures. Data in ../shared/data is read in place (never copied into the repo)."""
+"""Shared fixtures. Data in ../shared/data is read in place (never copied into the repo).
+
+The tests never read the user's caches: ``$SLEEPTIME_CACHE_DIR`` (features, converted models,
+responses of the specs' real runs) is a fresh temporary folder for the whole session, set
+before any test runs so that the commands the tests start as processes inherit it, and removed
+at the end. (The local server's binary is not under it: ``$SLEEPTIME_SERVER_DIR`` stays shared.)
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +20,31 @@ from sleeptime._threads import limit_threads
 # one thread per free core, set before numpy, scikit-learn or torch load (they thrash on a busy
 # 2-core machine otherwise); the commands the tests start as processes do the same by default
 limit_threads()
+
+_CACHE_DIR = pytest.StashKey[tuple[Path, str | None]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A fresh, empty ``$SLEEPTIME_CACHE_DIR`` for the session (a warm cache would let a test of
+    a real run pass without sending a request)."""
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker inherits its controller's
+        return
+    folder = Path(tempfile.mkdtemp(prefix="sleeptime-test-cache-"))
+    config.stash[_CACHE_DIR] = (folder, os.environ.get("SLEEPTIME_CACHE_DIR"))
+    os.environ["SLEEPTIME_CACHE_DIR"] = str(folder)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    saved = config.stash.get(_CACHE_DIR, None)
+    if saved is None:
+        return
+    folder, before = saved
+    if before is None:
+        os.environ.pop("SLEEPTIME_CACHE_DIR", None)
+    else:
+        os.environ["SLEEPTIME_CACHE_DIR"] = before
+    shutil.rmtree(folder, ignore_errors=True)
+
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

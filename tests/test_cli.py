@@ -147,9 +147,10 @@ JSON_CASES: dict[str, list[str]] = {
     "export": ["export", "--contexts", "140", "--out", "{tmp}/policy.json"],
     "validate": ["validate", "{tmp}/policy.json"],
     "optimize": ["optimize", "--contexts", "140", "--trials", "2", "--study-name", "json-test"],
+    "build-server": ["build-server"],  # the machine's build, already there: says where it is
     "collect": ["collect", "--contexts", "1", "--questions-per-context", "1", "--sleep-levels", "none", "--budgets", "0", "--out", "{tmp}/c.jsonl"],
 }  # fmt: skip
-#: ``serve-local --json`` prints one JSON line and serves until stopped: tests/live/test_collect.py;
+#: ``serve-local --json`` prints one JSON line and serves until stopped: tests/live/test_server.py;
 #: ``export-notes`` (and ``compare --traces``) read a real run: tests/live/test_measured.py
 #: ``when-to-sleep`` and ``fit-arrivals``: tests/experiments/test_when.py (strict JSON parsed);
 #: ``measure-stale`` answers on a real server: tests/live/test_collect.py

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -62,7 +61,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
 
 
 def _endpoint(server: LocalServer) -> Endpoint:
-    return Endpoint(server.base_url, server.name, identity=server.identity)
+    return server.endpoint()  # its per-run key included
+
+
+def _headers(server: LocalServer) -> dict[str, str]:
+    return {"Content-Type": "application/json", "Authorization": f"Bearer {server.api_key}"}
 
 
 def _collect(server: LocalServer, out: Path, contexts: int = 3, **kwargs: Any) -> Any:
@@ -127,7 +130,7 @@ def test_an_exploration_run_writes_every_record_with_what_the_server_reported(se
     body = json.dumps(
         {"model": server.name, "messages": list(request.messages), **request.params}
     ).encode()
-    with urllib.request.urlopen(urllib.request.Request(f"{server.base_url}/chat/completions", body, {"Content-Type": "application/json"}), timeout=120) as resp:  # fmt: skip
+    with urllib.request.urlopen(urllib.request.Request(f"{server.base_url}/chat/completions", body, _headers(server)), timeout=120) as resp:  # fmt: skip
         usage = json.loads(resp.read())["usage"]
     assert usage["prompt_tokens"] == r["test_input_tokens"]
 
@@ -152,8 +155,9 @@ def test_a_run_killed_with_sigkill_resumes_with_every_record_once(server: LocalS
     out = tmp_path / "killed.jsonl"
     cmd = [sys.executable, "-m", "sleeptime", "collect", "--endpoint", server.base_url, "--model", server.name,
            "--contexts", "3", "--questions-per-context", str(QUESTIONS), "--sleep-levels", "none,k1", "--budgets", "0,1",
-           "--out", str(out), "--no-track", "--json"]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+           "--out", str(out), "--no-track", "--json", "--api-key-env", "SLEEPTIME_TEST_LOCAL_KEY"]  # fmt: skip
+    env = {**os.environ, "SLEEPTIME_TEST_LOCAL_KEY": str(server.api_key)}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     last, last_change = -1, time.monotonic()
     while True:  # kill once a few records are out: wait on progress, not on the clock
         n = len(out.read_text().splitlines()) if out.is_file() else 0
@@ -167,14 +171,14 @@ def test_a_run_killed_with_sigkill_resumes_with_every_record_once(server: LocalS
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     before = read_records(out)
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout)
     records = read_records(out)
     assert len(records) == _design_size(3) == result["traces"]
     assert len(set(_keys(records))) == len(records)  # exactly once each
     assert _keys(records)[: len(before)] == _keys(before)  # nothing written before was lost
-    assert result["requests_sent"] <= _design_size(3) + 3 - len(before)  # nothing done twice
+    assert 0 < result["requests_sent"] <= _design_size(3) + 3 - len(before)  # nothing done twice
 
 
 @pytest.mark.slow
@@ -183,9 +187,9 @@ def test_the_spending_cap_stops_the_run_before_it_would_pass(
 ) -> None:
     out = tmp_path / "capped.jsonl"
     cap = 0.0004
-    stats, _client, _ = _collect(server, out, max_usd=cap)
+    stats, client, _ = _collect(server, out, max_usd=cap)
     records = read_records(out)
-    assert stats.stopped_at_cap and 0 < len(records) < _design_size(3)
+    assert stats.stopped_at_cap and 0 < len(records) < _design_size(3) and client.stats.sent > 0
     assert stats.usd_new <= cap
     spent = sum(r["test_usd"] for r in records) + sum(
         s["usd"] for s in read_records(sleep_outputs_path(out))
@@ -199,13 +203,13 @@ def test_the_spending_cap_stops_the_run_before_it_would_pass(
 def test_the_api_key_never_reaches_a_file(server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     from sleeptime.experiments import collect_live
 
-    secret = "sk-sleeptimetest" + "".join(random.choice("abcdefghijk0123456789") for _ in range(24))
+    secret = str(server.api_key)  # the server refuses a request without it
     monkeypatch.setenv("SLEEPTIME_TEST_API_KEY", secret)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     result = collect_live(out=tmp_path / "keyed.jsonl", endpoint=server.base_url, model=server.name, api_key_env="SLEEPTIME_TEST_API_KEY",
                           contexts=1, questions_per_context=1, budgets=(0,), progress=False)  # fmt: skip
-    assert result.records == 3 and result.mlflow_run_id
+    assert result.records == 3 and result.mlflow_run_id and result.requests_sent > 0
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert any(p.suffix == ".sqlite" for p in files) and any(p.name == "mlflow.db" for p in files)
     for path in files:
@@ -228,7 +232,7 @@ def test_sleep_time_work_through_batch_files(server: LocalServer, tmp_path: Path
             errors.append({"id": f"r{i}", "custom_id": line["custom_id"], "response": None, "error": {"code": "server_error", "message": "the batch worker failed"}})  # fmt: skip
             continue
         body = json.dumps(line["body"]).encode()
-        with urllib.request.urlopen(urllib.request.Request(f"{server.base_url}/chat/completions", body, {"Content-Type": "application/json"}), timeout=300) as resp:  # fmt: skip
+        with urllib.request.urlopen(urllib.request.Request(f"{server.base_url}/chat/completions", body, _headers(server)), timeout=300) as resp:  # fmt: skip
             results.append({"id": f"r{i}", "custom_id": line["custom_id"], "response": {"status_code": 200, "body": json.loads(resp.read())}, "error": None})  # fmt: skip
     results.reverse()  # any order
     (tmp_path / "out.jsonl").write_text("".join(json.dumps(r) + "\n" for r in results))
@@ -248,7 +252,8 @@ def test_sleep_time_work_through_batch_files(server: LocalServer, tmp_path: Path
     price = PRICING.price
     for s in sleeps:
         factor = price.batch_discount if s["as_batch"] else price.live_sleep_discount
-        assert s["usd"] == pytest.approx(factor * (price.input_usd_per_mtok * s["input_tokens"] + price.output_usd_per_mtok * s["output_tokens"]) / 1e6)  # fmt: skip
+        prompt = s["input_tokens"] - (1 - price.cache_read_multiplier) * s["cached_input_tokens"]
+        assert s["usd"] == pytest.approx(factor * (price.input_usd_per_mtok * prompt + price.output_usd_per_mtok * s["output_tokens"]) / 1e6)  # fmt: skip
     assert len(read_records(out)) == _design_size(3)
 
 
@@ -257,7 +262,9 @@ def test_a_litellm_model_string_reaches_the_same_server(
     server: LocalServer, tmp_path: Path
 ) -> None:
     pytest.importorskip("litellm")
-    endpoint = Endpoint(server.base_url, f"openai/{server.name}", litellm=True)
+    endpoint = Endpoint(
+        server.base_url, f"openai/{server.name}", litellm=True, api_key_value=server.api_key
+    )
     workload = load_workload("builtin", limit=1)
     grid = Grid((SleepLevel.parse("none"),), (Budget.level(0),))
     _stats, client, _ = collect(workload, endpoint, tmp_path / "litellm.jsonl", design=grid, protocol=Protocol(Prompts.load("gsm")),
@@ -273,7 +280,7 @@ def test_serve_local_prints_where_it_serves_and_stops_on_sigterm(tmp_path: Path)
     try:
         assert proc.stdout is not None
         info = json.loads(proc.stdout.readline())
-        assert set(info) == {"base_url", "model", "pid"}
+        assert set(info) == {"base_url", "model", "pid", "api_key", "server"}
         with urllib.request.urlopen(
             info["base_url"].removesuffix("/v1") + "/health", timeout=30
         ) as r:
@@ -336,6 +343,7 @@ def test_the_policy_design_answers_as_the_exported_policy_decides(server: LocalS
         len(records) == 6
         and {r["design"] for r in records} == {"policy"}
         and client.stats.failed == 0
+        and client.stats.sent > 0
     )
     policy = RuntimePolicy.load(artifact)
     for ctx in workload.contexts:
@@ -405,12 +413,14 @@ def test_answers_from_a_stale_c_prime_are_measured_and_fitted(
     assert out.read_text() == before  # from the cache: the same answers
 
 
-def test_measure_stale_command(server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_measure_stale_command(server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     from sleeptime._cli.main import main
 
     out = tmp_path / "cli.jsonl"
     argv = ["measure-stale", "--out", str(out), "--contexts", "1", "--questions-per-context", "1", "--endpoint", server.base_url,
-            "--model", server.name, "--budget", "1", "--sleep-level", "k1", "--concurrency", "2", "--seed", "0", "--json"]  # fmt: skip
+            "--model", server.name, "--budget", "1", "--sleep-level", "k1", "--concurrency", "2", "--seed", "0", "--json",
+            "--api-key-env", "SLEEPTIME_TEST_LOCAL_KEY"]  # fmt: skip
+    monkeypatch.setenv("SLEEPTIME_TEST_LOCAL_KEY", str(server.api_key))
     assert main(argv) == 0
     data = json.loads(
         capsys.readouterr().out, parse_constant=lambda t: (_ for _ in ()).throw(AssertionError(t))

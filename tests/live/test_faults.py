@@ -1,13 +1,18 @@
-"""The client against a real HTTP server on loopback that answers badly on purpose: retries,
-Retry-After, the error after the last retry, and answers without usage, empty or cut."""
+"""The client and ``sleeptime collect`` against a real HTTP server on loopback that answers badly
+on purpose: retries, Retry-After (good and bad), the error after the last retry, answers without
+usage, empty or cut, streams that end early, a server that never answers, the number of
+requests in flight, a key given in memory, and a collection run with failed requests."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -23,25 +28,74 @@ from sleeptime.live import (
     ResponseCache,
     preflight,
 )
+from sleeptime.live._client import _retry_after
 from tests._servers import free_port
 
 OK_BODY = {"id": "x1", "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "The answer is 6."}}],
            "usage": {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16}}  # fmt: skip
 
+Answer = tuple[int, dict[str, str], Any]
+
+#: An answer that never comes: the server reads the request, then holds the connection open
+#: (until the test ends) without a byte.
+HANG = object()
+
+
+@dataclass(frozen=True)
+class SSE:
+    """A streamed answer: each event (a JSON object, or the string ``[DONE]``) as a ``data:``
+    line, then the connection closes (the response has no length: its end is the close)."""
+
+    events: tuple[Any, ...]
+
+
+def chunk(content: str | None = None, finish: str | None = None) -> dict[str, Any]:
+    return {"id": "s1", "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {"content": content} if content else {}, "finish_reason": finish}]}  # fmt: skip
+
+
+USAGE_EVENT = {"id": "s1", "object": "chat.completion.chunk", "choices": [], "usage": {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16}}  # fmt: skip
+FULL_STREAM = SSE((chunk("The answer"), chunk(" is 6."), chunk(finish="stop"), USAGE_EVENT, "[DONE]"))  # fmt: skip
+
 
 class Script:
-    """What the server answers to each POST, in order; the last answer repeats."""
+    """What the server answers to each POST, in order (the last answer repeats), unless
+    ``route`` answers it from its body; what it saw (times, headers, bodies), and the requests
+    in flight (from when a request is read until its answer starts) with their maximum.
+    ``delay_s``: every answer waits that long first."""
 
-    def __init__(self, answers: list[tuple[int, dict[str, str], Any]]) -> None:
+    def __init__(self, answers: list[Answer]) -> None:
         self.answers = answers
+        self.route: Callable[[dict[str, Any]], Answer | None] | None = None
+        self.delay_s = 0.0
         self.posts = 0
+        self.scripted = 0
         self.times: list[float] = []
+        self.headers: list[dict[str, str]] = []
+        self.bodies: list[dict[str, Any]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.released = threading.Event()  # set when the test ends: hung answers give up
+        self.lock = threading.Lock()
 
-    def next(self) -> tuple[int, dict[str, str], Any]:
-        self.times.append(time.monotonic())
-        i = min(self.posts, len(self.answers) - 1)
-        self.posts += 1
-        return self.answers[i]
+    def arrive(self, headers: dict[str, str], body: dict[str, Any]) -> Answer:
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self.times.append(time.monotonic())
+            self.headers.append(headers)
+            self.bodies.append(body)
+            self.posts += 1
+            routed = self.route(body) if self.route is not None else None
+            if routed is not None:
+                return routed
+            i = min(self.scripted, len(self.answers) - 1)
+            self.scripted += 1
+            return self.answers[i]
+
+    def leave(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
 
 
 @pytest.fixture
@@ -62,12 +116,41 @@ def server() -> Iterator[tuple[str, Script]]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _stream(self, status: int, headers: dict[str, str], sse: SSE) -> None:
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            for event in sse.events:
+                text = event if isinstance(event, str) else json.dumps(event)
+                self.wfile.write(f"data: {text}\n\n".encode())
+                self.wfile.flush()
+            self.close_connection = True
+
         def do_GET(self) -> None:
             self._send(200, {}, {"data": []})
 
         def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            self._send(*script.next())
+            raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = {}
+            status, headers, answer = script.arrive({k.lower(): v for k, v in self.headers.items()}, body)  # fmt: skip
+            try:
+                if script.delay_s:
+                    time.sleep(script.delay_s)
+                if answer is HANG:
+                    script.released.wait(60)
+                    self.close_connection = True
+                    return
+            finally:
+                script.leave()
+            if isinstance(answer, SSE):
+                self._stream(status, headers, answer)
+            else:
+                self._send(status, headers, answer)
 
     port = free_port()
     httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
@@ -76,16 +159,20 @@ def server() -> Iterator[tuple[str, Script]]:
     try:
         yield f"http://127.0.0.1:{port}/v1", script
     finally:
+        script.released.set()
         httpd.shutdown()
         httpd.server_close()
 
 
-def _ask(url: str, *, retries: int = 3, cache: ResponseCache | None = None) -> Any:
-    request = ChatRequest(({"role": "user", "content": "3 pens at $2?"},), {"max_tokens": 8, "seed": 0}, "context c1 query q0 (none, b0, c)")  # fmt: skip
+REQUEST = ChatRequest(({"role": "user", "content": "3 pens at $2?"},), {"max_tokens": 8, "seed": 0}, "context c1 query q0 (none, b0, c)")  # fmt: skip
 
+
+def _ask(url: str, *, retries: int = 3, cache: ResponseCache | None = None, stream: bool = False,
+         timeout_s: float = 300.0, endpoint: Endpoint | None = None) -> Any:  # fmt: skip
     async def go() -> Any:
-        async with ChatClient(Endpoint(url, "m"), cache, retries=retries, backoff_s=0.05, max_backoff_s=0.2) as client:  # fmt: skip
-            return await client.complete(request), client.stats
+        async with ChatClient(endpoint or Endpoint(url, "m"), cache, retries=retries, backoff_s=0.05, max_backoff_s=0.2,
+                              timeout_s=timeout_s, stream=stream) as client:  # fmt: skip
+            return await client.complete(REQUEST), client.stats
 
     return asyncio.run(go())
 
@@ -97,6 +184,29 @@ def test_500_and_429_are_retried_and_retry_after_is_honoured(server: tuple[str, 
     assert response.content == "The answer is 6." and response.completion_tokens == 5
     assert script.posts == 3 and stats.retries == 2 and stats.sent == 3 and stats.failed == 0
     assert script.times[2] - script.times[1] >= 0.95  # waited what Retry-After asked
+
+
+@pytest.mark.parametrize("value", ["soon", "inf", "nan", "Fri, 99 Foo 2024 25:61:00 GMT", "-"])
+def test_a_bad_retry_after_is_ignored_and_the_usual_backoff_applies(server: tuple[str, Script], value: str) -> None:  # fmt: skip
+    url, script = server
+    script.answers = [(503, {"Retry-After": value}, {"error": "busy"}), (200, {}, OK_BODY)]
+    response, stats = _ask(url)
+    assert response.content == "The answer is 6."
+    assert script.posts == 2 and stats.retries == 1 and stats.failed == 0
+    assert script.times[1] - script.times[0] < 2.0  # the usual backoff (<= 0.2 s) only
+
+
+def test_retry_after_reads_seconds_and_http_dates() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    future = format_datetime(datetime.now(UTC) + timedelta(seconds=60), usegmt=True)
+    assert _retry_after({"retry-after": "1.5"}) == 1.5
+    assert _retry_after({"retry-after": "-3"}) == 0.0
+    assert _retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0  # past
+    assert 55 < (_retry_after({"retry-after": future}) or 0) <= 60
+    for bad in ("", "soon", "inf", "-inf", "nan", "Wed, 21 Foo 2015 07:28:00 GMT"):
+        assert _retry_after({"retry-after": bad}) is None, bad
+    assert _retry_after({}) is None
 
 
 def test_the_last_retry_ends_in_an_error_naming_the_request(server: tuple[str, Script]) -> None:
@@ -144,6 +254,113 @@ def test_the_cache_answers_a_repeated_request_without_sending_it(server: tuple[s
     )
 
 
+# ---------------------------------------------------------------------- streamed answers
+def test_a_full_stream_is_read_with_its_usage_and_time_to_first_token(server: tuple[str, Script]) -> None:  # fmt: skip
+    url, script = server
+    script.answers = [(200, {}, FULL_STREAM)]
+    response, stats = _ask(url, stream=True)
+    assert response.content == "The answer is 6." and response.finish_reason == "stop"
+    assert (response.prompt_tokens, response.completion_tokens) == (11, 5) and response.response_id == "s1"  # fmt: skip
+    assert response.ttft_s is not None and 0 < response.ttft_s <= (response.latency_s or 0)
+    assert script.posts == 1 and stats.retries == 0
+    assert script.bodies[0]["stream"] is True and script.bodies[0]["stream_options"] == {"include_usage": True}  # fmt: skip
+
+
+CUT_STREAMS = [
+    (SSE((chunk("The answer"),)), "stream ended before its usage event"),  # the connection closed mid-answer
+    (SSE((chunk("The answer is 6."), chunk(finish="stop"), "[DONE]")), "stream ended before its usage event"),
+    (SSE((chunk("The answer"), USAGE_EVENT, "[DONE]")), "stream ended without a finish_reason"),
+]  # fmt: skip
+CUT_IDS = ["closed mid-answer", "[DONE] without usage", "usage without finish_reason"]
+
+
+@pytest.mark.parametrize(("cut", "reason"), CUT_STREAMS, ids=CUT_IDS)
+def test_a_stream_cut_short_is_retried_and_the_full_one_is_cached(server: tuple[str, Script], tmp_path: Path, cut: SSE, reason: str) -> None:  # fmt: skip
+    url, script = server
+    script.answers = [(200, {}, cut), (200, {}, FULL_STREAM)]
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    response, stats = _ask(url, stream=True, cache=cache)
+    assert response.content == "The answer is 6." and response.completion_tokens == 5
+    assert script.posts == 2 and stats.retries == 1 and stats.failed == 0
+    assert len(cache) == 1
+    again, stats = _ask(url, stream=True, cache=cache)  # what was cached is the full answer
+    assert again.cached and again.content == "The answer is 6." and again.usage_reported
+    assert again.finish_reason == "stop" and stats.sent == 0 and script.posts == 2
+
+
+@pytest.mark.parametrize(("cut", "reason"), CUT_STREAMS, ids=CUT_IDS)
+def test_a_stream_always_cut_short_fails_and_is_never_cached(server: tuple[str, Script], tmp_path: Path, cut: SSE, reason: str) -> None:  # fmt: skip
+    url, script = server
+    script.answers = [(200, {}, cut)]
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    with pytest.raises(RequestFailed, match=rf"context c1 query q0 \(none, b0, c\): {reason} after 3 attempts"):  # fmt: skip
+        _ask(url, stream=True, cache=cache, retries=2)
+    assert script.posts == 3 and len(cache) == 0
+
+
+# ---------------------------------------------------------------------- a server that never answers
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
+def test_a_server_that_never_answers_times_out_and_the_request_is_retried(server: tuple[str, Script], stream: bool) -> None:  # fmt: skip
+    url, script = server
+    script.answers = [(200, {}, HANG), (200, {}, FULL_STREAM if stream else OK_BODY)]
+    started = time.monotonic()
+    response, stats = _ask(url, stream=stream, timeout_s=0.5)
+    assert response.content == "The answer is 6." and response.usage_reported
+    assert script.posts == 2 and stats.retries == 1 and stats.failed == 0
+    assert script.times[1] - script.times[0] >= 0.45  # it waited the timeout, not less
+    assert time.monotonic() - started < 10
+
+
+def test_a_server_that_never_answers_fails_after_the_last_retry(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.answers = [(200, {}, HANG)]
+    with pytest.raises(RequestFailed, match=r"context c1 query q0 \(none, b0, c\): timed out \(ReadTimeout\) after 2 attempts"):  # fmt: skip
+        _ask(url, retries=1, timeout_s=0.3)
+    assert script.posts == 2
+
+
+# ---------------------------------------------------------------------- concurrency
+def test_requests_in_flight_never_exceed_the_concurrency(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.delay_s = 0.2
+    requests = [ChatRequest(({"role": "user", "content": f"question {i}"},), {"max_tokens": 8}, f"request {i}") for i in range(12)]  # fmt: skip
+
+    async def go() -> list[Any]:
+        async with ChatClient(Endpoint(url, "m"), concurrency=3) as client:
+            return await asyncio.gather(*(client.complete(r) for r in requests))
+
+    started = time.monotonic()
+    responses = asyncio.run(go())
+    assert len(responses) == 12 and script.posts == 12
+    assert script.max_in_flight == 3  # as many as allowed, never more
+    assert time.monotonic() - started >= 4 * 0.2 - 0.05  # 12 answers of 0.2 s, 3 at a time
+
+
+# ---------------------------------------------------------------------- keys given in memory
+def test_a_key_given_in_memory_is_sent_as_a_bearer_token_and_never_shown(server: tuple[str, Script], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    url, script = server
+    secret = "sk-sleeptime-" + secrets.token_hex(16)
+    monkeypatch.setenv("SLEEPTIME_TEST_ENV_KEY", "sk-from-the-environment")
+    endpoint = Endpoint(url, "m", api_key_env="SLEEPTIME_TEST_ENV_KEY", api_key_value=secret)
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    _ask(url, endpoint=endpoint, cache=cache)
+    cache.close()
+    assert script.headers[-1]["authorization"] == f"Bearer {secret}"  # it wins over the variable
+    assert secret not in repr(endpoint) and secret not in json.dumps(endpoint.describe())
+    assert secret not in str(endpoint) and "api_key_value" not in endpoint.describe()
+    # not part of what the endpoint is: equal to the same endpoint without it, same cache keys
+    plain = Endpoint(url, "m", api_key_env="SLEEPTIME_TEST_ENV_KEY")
+    assert endpoint == plain and hash(endpoint) == hash(plain)
+    assert REQUEST.key(endpoint) == REQUEST.key(plain)
+    assert plain.api_key() == "sk-from-the-environment" and endpoint.api_key() == secret
+    assert secret.encode() not in (tmp_path / "cache.sqlite").read_bytes()
+    # without a key no Authorization header is sent
+    monkeypatch.delenv("SLEEPTIME_TEST_ENV_KEY")
+    _ask(url, endpoint=Endpoint(url, "m", api_key_env="SLEEPTIME_TEST_ENV_KEY"))
+    assert "authorization" not in script.headers[-1]
+
+
+# ---------------------------------------------------------------------- the endpoint is down
 def test_a_refused_connection_is_one_clear_error_within_seconds() -> None:
     url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
     started = time.monotonic()
@@ -164,3 +381,102 @@ def test_collect_against_a_refused_endpoint_is_one_line_and_exit_1(tmp_path: Pat
     assert f"sleeptime: error: cannot reach {url}" in done.stderr
     assert time.monotonic() - started < 60  # most of it is the interpreter starting
     assert not (tmp_path / "t.jsonl").exists() or not (tmp_path / "t.jsonl").read_text()
+
+
+# ---------------------------------------------------------------------- sleeptime collect
+QUESTIONS = 2
+CELLS = (("none", "c"), ("k1", "c_prime"), ("k1", "both"))  # --sleep-levels none,k1 --budgets 0
+
+
+def _collect(url: str, out: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict[str, Any], str]:  # fmt: skip
+    """``sleeptime collect --json`` run by its entry point: (exit status, its JSON, stderr)."""
+    from sleeptime._cli.main import main
+
+    status = main(["collect", "--endpoint", url, "--model", "m", "--contexts", "2", "--questions-per-context", str(QUESTIONS),
+                   "--sleep-levels", "none,k1", "--budgets", "0", "--out", str(out), "--no-track", "--json", *extra])  # fmt: skip
+    captured = capsys.readouterr()
+    return status, json.loads(captured.out), captured.err
+
+
+def _keys(records: Sequence[dict[str, Any]]) -> list[tuple[str, ...]]:
+    return [(r["context_id"], r["query_id"], r["sleep_level"], r["budget"], r["view"]) for r in records]  # fmt: skip
+
+
+def test_a_collect_run_with_failed_requests_says_so_and_a_rerun_writes_just_the_missing_records(
+    server: tuple[str, Script], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One answer cell gets HTTP 400 and one context's sleep-time rewrite fails: the run writes
+    what it can, counts 2 failed requests, names them and exits 1; the rerun (the server now
+    answering) sends just what is missing and every record of the design is in the file once."""
+    from sleeptime.live import Budget, Prompts, Protocol, SleepLevel, read_records
+    from sleeptime.live import sleep_outputs_path as sleeps_of
+    from sleeptime.workloads import load_workload
+
+    url, script = server
+    contexts = load_workload("builtin", limit=2).contexts
+    protocol = Protocol(Prompts.load("gsm"))  # the command's defaults (temperature 0, seed 0)
+    slept, answered = contexts[0], contexts[1]
+    query = answered.queries[0]
+    bad_sleep = [dict(m) for m in protocol.sleep_requests(slept.context, SleepLevel.parse("k1"), "")[0].messages]  # fmt: skip
+    bad_answer = [dict(m) for m in protocol.answer_request(answered.context, query.question, None, Budget.level(0), "c", "").messages]  # fmt: skip
+    failing = {"on": True}
+
+    def route(body: dict[str, Any]) -> Answer | None:
+        if failing["on"] and body.get("messages") in (bad_sleep, bad_answer):
+            return (400, {}, {"error": {"message": "bad request"}})
+        return None
+
+    script.route = route
+    out = tmp_path / "traces.jsonl"
+    status, result, err = _collect(url, out, capsys)
+    design = {(c.context_id, q.query_id, s, "b0", v) for c in contexts for q in c.queries[:QUESTIONS] for s, v in CELLS}  # fmt: skip
+    sleep_label = f"context {slept.context_id} sleep k1 rewrite 1/1: HTTP 400"
+    answer_label = f"context {answered.context_id} query {query.query_id} (none, b0, c): HTTP 400"
+    assert status == 1
+    # 2 rewrites and every answer but the 4 that needed the failed rewrite's notes
+    assert result["failed"] == 2 and script.posts == 2 + len(design) - 2 * QUESTIONS
+    # the records of the failed rewrite (2 queries x 2 views) and the failed answer are missing
+    first = read_records(out)
+    assert result["traces"] == len(first) == len(design) - 2 * QUESTIONS - 1
+    assert any(sleep_label in e for e in result["errors"]) and any(answer_label in e for e in result["errors"])  # fmt: skip
+    assert (
+        "sleeptime: error: 2 requests failed" in err and "rerun" in err and "Traceback" not in err
+    )
+    assert sleep_label in err and answer_label in err
+    assert len(read_records(sleeps_of(out))) == 1
+
+    failing["on"] = False
+    posts = script.posts
+    status, result, err = _collect(url, out, capsys)
+    assert status == 0 and not err.strip(), err
+    records = read_records(out)
+    assert result["failed"] == 0 and result["traces"] == len(records) == len(design)
+    # just what was missing: the rewrite, its 4 answers and the failed answer
+    assert result["requests_sent"] == script.posts - posts == 1 + 2 * QUESTIONS + 1
+    assert sorted(_keys(records)) == sorted(design)  # every record once
+    assert records[: len(first)] == first  # nothing written before was touched
+    assert sorted(s["context_id"] for s in read_records(sleeps_of(out))) == sorted(c.context_id for c in contexts)  # fmt: skip
+
+
+def test_collect_keeps_at_most_its_concurrency_in_flight(server: tuple[str, Script], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    url, script = server
+    script.delay_s = 0.1
+    status, result, _ = _collect(url, tmp_path / "traces.jsonl", capsys, "--concurrency", "2")
+    assert status == 0 and result["failed"] == 0
+    assert result["traces"] == 2 * QUESTIONS * len(CELLS) and result["requests_sent"] == script.posts == 2 + 2 * QUESTIONS * len(CELLS)  # fmt: skip
+    assert script.max_in_flight == 2
+
+
+def test_the_tests_do_not_read_the_users_cache() -> None:
+    """tests/conftest.py gives the session a fresh cache folder (features, responses), which
+    the commands the tests start inherit."""
+    import subprocess
+    import sys
+
+    from sleeptime.estimators import cache_dir
+
+    folder = cache_dir()
+    assert folder != Path.home() / ".cache" / "sleeptime" and folder.name.startswith("sleeptime-test-cache-")  # fmt: skip
+    child = subprocess.run([sys.executable, "-c", "from sleeptime.estimators import cache_dir; print(cache_dir())"],
+                           capture_output=True, text=True, timeout=300, check=True)  # fmt: skip
+    assert child.stdout.strip() == str(folder)

@@ -42,13 +42,14 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def one_slot_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The same exploration run on a server with one slot: llama.cpp's batched decoding is not
-    bit-for-bit reproducible across slots, a single slot is, so a later run asks and gets the same."""
+    """The same exploration run on a server in exact mode (one slot, no prompt cache): llama.cpp's
+    batched decoding and its prompt cache are not bit-for-bit reproducible, a single slot that
+    computes every prompt from scratch is, so a later run asks and gets the same."""
     _require_server()
     from sleeptime.live import LocalServer
 
     folder = tmp_path_factory.mktemp("one_slot")
-    with LocalServer(log_file=folder / "server.log", slots=1) as server:
+    with LocalServer(log_file=folder / "server.log", mode="exact") as server:
         _collect(server, folder / "t.jsonl", contexts=CONTEXTS, concurrency=1)
     return {
         "path": folder / "t.jsonl",
@@ -258,7 +259,7 @@ def test_the_policy_deployed_in_litellm_serves_what_the_table_estimates(
     served = run["folder"] / "served.jsonl"
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     args = [sys.executable, "-m", "sleeptime", "--threads", "1", "collect", "builtin", "--contexts", str(CONTEXTS), "--questions-per-context", "2",
-            "--policy", str(artifact), "--router", "--concurrency", "1", "--no-track", "--out", str(served), "--json"]  # fmt: skip
+            "--policy", str(artifact), "--router", "--concurrency", "1", "--server-mode", "exact", "--no-track", "--out", str(served), "--json"]  # fmt: skip
     out = subprocess.run(args, capture_output=True, text=True, timeout=1800, check=False, env=env)
     assert out.returncode == 0, out.stderr[-3000:]
     records = [json.loads(line) for line in served.read_text().splitlines()]

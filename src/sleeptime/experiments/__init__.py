@@ -37,6 +37,8 @@ from sleeptime.experiments._jobs import (
 )
 from sleeptime.experiments._live import (
     LiveRun,
+    ServerBuildResult,
+    build_local_server,
     collect_live,
     export_notes,
     measure_stale_effect,
@@ -103,10 +105,12 @@ __all__ = [
     "PolicySearch",
     "Scenario",
     "ScenarioConfig",
+    "ServerBuildResult",
     "SpecError",
     "TracesCompareRun",
     "WhenConfig",
     "WhenResult",
+    "build_local_server",
     "build_scenario",
     "calibrate_points",
     "collect_live",

@@ -34,21 +34,53 @@ from sleeptime.live import (
 
 
 def serve_local(model_file: str | Path | None = None, *, port: int | None = None, slots: int = 4,
-                threads: int | None = None, log_file: str | Path | None = None) -> LocalServer:  # fmt: skip
+                threads: int | None = None, log_file: str | Path | None = None, mode: str = "reuse",
+                binary: str | Path | None = None) -> LocalServer:  # fmt: skip
     """Start the embedded local server (llama.cpp's ``llama-server`` on 127.0.0.1) and return it
-    once it answers; the caller stops it (:meth:`LocalServer.stop`)."""
+    once it answers; the caller stops it (:meth:`LocalServer.stop`). ``mode``: ``reuse`` (prompt
+    cache on) or ``exact`` (one slot, no cache)."""
     server = LocalServer(Path(model_file) if model_file else None, port=port, slots=slots, threads=threads,
-                         log_file=Path(log_file) if log_file else None)  # fmt: skip
+                         log_file=Path(log_file) if log_file else None, mode=mode,
+                         binary=Path(binary) if binary else None)  # fmt: skip
     return server.start()
+
+
+@dataclass(frozen=True)
+class ServerBuildResult:
+    """``sleeptime build-server``: where the portable server is and what it was built from."""
+
+    folder: Path
+    built_now: bool
+    llama_cpp: str
+    source: str
+    source_sha256: str
+    cpu_modules: tuple[str, ...]
+    flags: tuple[str, ...]
+    build_seconds: float | None
+    cpu: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "folder": str(self.folder)}
+
+
+def build_local_server(*, jobs: int | None = None, force: bool = False, progress: bool = True) -> ServerBuildResult:  # fmt: skip
+    """Build llama.cpp's server for this machine from pinned source, once (cached); see
+    :mod:`sleeptime.live._llama_build`."""
+    from sleeptime.live import build_server, cpu_report
+
+    build, now = build_server(jobs=jobs, force=force, progress=progress)
+    m = build.manifest
+    return ServerBuildResult(build.folder, now, m["source"]["llama_cpp"], m["source"]["package"], m["source"]["sha256"],
+                             tuple(m.get("cpu_modules", ())), tuple(m.get("flags", ())), m.get("build_seconds"), cpu_report())  # fmt: skip
 
 
 @contextlib.contextmanager
 def _endpoint(endpoint: str, model: str | None, api_key_env: str | None, litellm: bool, model_file: str | None,
-              slots: int, log_file: Path) -> Iterator[Endpoint]:  # fmt: skip
+              slots: int, log_file: Path, server_mode: str = "reuse") -> Iterator[Endpoint]:  # fmt: skip
     if endpoint == "local":
-        server = serve_local(model_file, slots=slots, log_file=log_file)
+        server = serve_local(model_file, slots=slots, log_file=log_file, mode=server_mode)
         try:
-            yield Endpoint(server.base_url, server.name, identity=server.identity)
+            yield server.endpoint()
         finally:
             server.stop()
         return
@@ -154,11 +186,14 @@ def collect_live(
     progress: bool = True,
     router: bool = False,
     sample: str = "first",
+    server_mode: str = "reuse",
     **workload: Any,
 ) -> LiveRun:
     """Run a design for real and append its trace records to ``out`` (measured). ``router``:
     serve the ``policy`` artifact through ``litellm.Router`` with the
-    :class:`~sleeptime.integrations.litellm_hook.SleeptimeHook` deciding (a deployment)."""
+    :class:`~sleeptime.integrations.litellm_hook.SleeptimeHook` deciding (a deployment).
+    ``server_mode``: with the local endpoint, ``reuse`` (its prompt cache on) or ``exact`` (one
+    slot, no cache: the same request always gets the same answer)."""
     from sleeptime.experiments._jobs import read_workload
     from sleeptime.simulators import load_price_book
     from sleeptime.workloads import Workload
@@ -187,9 +222,10 @@ def collect_live(
     params: dict[str, Any] = {"source": source, "design": kind, "policy": policy, "contexts": len(w.contexts),
               "questions_per_context": questions_per_context, "sleep_levels": ",".join(sleep_levels), "budgets": ",".join(map(str, budgets)),
               "views": ",".join(views), "sample": sample, "prompts": protocol.prompts.source, "temperature": temperature, "seed": seed, "stream": stream, "sleep_max_tokens": sleep_max_tokens,
-              "prices": book.version, "price_model": price_model, "concurrency": concurrency, "max_usd": max_usd}  # fmt: skip
+              "prices": book.version, "price_model": price_model, "concurrency": concurrency, "max_usd": max_usd,
+              "server_mode": server_mode if endpoint == "local" else None}  # fmt: skip
     with contextlib.ExitStack() as stack:
-        ep = stack.enter_context(_endpoint(endpoint, model, api_key_env, litellm, model_file, concurrency, traces.with_name(traces.name + ".server.log")))  # fmt: skip
+        ep = stack.enter_context(_endpoint(endpoint, model, api_key_env, litellm, model_file, concurrency, traces.with_name(traces.name + ".server.log"), server_mode))  # fmt: skip
         run = None
         if track:
             from sleeptime.experiments._tracking import mlflow_run

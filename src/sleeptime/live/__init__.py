@@ -35,9 +35,18 @@ from sleeptime.live._collect import (
 )
 from sleeptime.live._deploy import DeployRun, protocol_composer, serve_through_litellm
 from sleeptime.live._errors import LiveError, RequestFailed
+from sleeptime.live._llama_build import ServerBuild, build_server, cpu_report, installed_build
 from sleeptime.live._notes import NotesExport, export_notes, note_examples, trace_files
 from sleeptime.live._protocol import VIEWS, Budget, Prompts, Protocol, SleepLevel, sleep_output_id
-from sleeptime.live._server import LocalServer, default_model_file, local_server, server_executable
+from sleeptime.live._server import (
+    LocalServer,
+    ServerBinary,
+    default_model_file,
+    explain_exit,
+    local_server,
+    server_binary,
+    server_executable,
+)
 from sleeptime.live._stale import (
     CONDITIONS,
     StaleEffect,
@@ -71,14 +80,20 @@ __all__ = [
     "Protocol",
     "RequestFailed",
     "ResponseCache",
+    "ServerBinary",
+    "ServerBuild",
     "SleepLevel",
     "StaleEffect",
+    "build_server",
     "collect",
+    "cpu_report",
     "default_model_file",
     "design_records",
+    "explain_exit",
     "export_notes",
     "fit_stale_effect",
     "import_batch_results",
+    "installed_build",
     "local_server",
     "measure_stale",
     "note_examples",
@@ -89,6 +104,7 @@ __all__ = [
     "read_stale_records",
     "request_key",
     "serve_through_litellm",
+    "server_binary",
     "server_executable",
     "sleep_output_id",
     "sleep_outputs_path",

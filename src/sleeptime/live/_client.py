@@ -3,17 +3,29 @@ bounded concurrency, retries and a response cache.
 
 Retries: 429, 5xx, timeouts and dropped connections are retried with exponential backoff and
 full jitter (``random() * min(max_backoff_s, backoff_s * 2**attempt)``), waiting at least what a
-``Retry-After`` header asks; after the last retry a :class:`RequestFailed` names the request
-(its label: context, query, action) and the status. Other 4xx answers are not retried. API keys
-are read from the environment variable an :class:`Endpoint` names, when a request is sent, and
-are never stored, logged or hashed.
+``Retry-After`` header asks (a number of seconds or an HTTP date; a header that is neither, or
+not finite, is ignored and the usual backoff applies); after the last retry a
+:class:`RequestFailed` names the request (its label: context, query, action) and the status.
+Other 4xx answers are not retried. ``timeout_s`` bounds each wait on the server (to connect,
+to send, and for each read of the answer): a server that accepts a request and never answers
+times out and the request is retried. A streamed answer that ends before its usage event (the
+connection closed, or ``[DONE]`` came without a usage chunk or without a ``finish_reason``) is
+retried too, and fails after the last retry: an answer is cached only when it came back whole.
+At most ``concurrency`` requests are in flight at once (retries and their backoff included).
+
+API keys: an :class:`Endpoint` names the environment variable that holds its key, read when a
+request is sent, or holds a key given in memory (``api_key_value``, e.g. the random key of a
+local server started for one run); either way the key is never stored, logged, hashed into a
+cache key or shown in the endpoint's ``repr``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import email.utils
 import json
+import math
 import os
 import random
 import time
@@ -35,13 +47,16 @@ class Endpoint:
     optional). ``api_key_env``: the name of the environment variable holding the key (never
     the key itself). ``identity``: what names the endpoint in cache keys and records where its
     URL does not (the embedded server runs on a new port each time; its identity is its model
-    file), default the base URL."""
+    file), default the base URL. ``api_key_value``: a key given in memory instead (it wins over
+    ``api_key_env``); it is secret: not in ``repr``, :meth:`describe`, comparisons or cache
+    keys."""
 
     base_url: str | None
     model: str
     api_key_env: str | None = None
     litellm: bool = False
     identity: str | None = None
+    api_key_value: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -52,17 +67,24 @@ class Endpoint:
         return {"base_url": self.base_url, "model": self.model, "api_key_env": self.api_key_env, "litellm": self.litellm, "identity": self.name}  # fmt: skip
 
     def api_key(self) -> str | None:
+        """The key sent: ``api_key_value`` where set, else the value of ``api_key_env``."""
+        if self.api_key_value:
+            return self.api_key_value
         return os.environ.get(self.api_key_env) if self.api_key_env else None
 
 
 @dataclass(frozen=True)
 class ChatRequest:
     """One chat completion: messages and parameters (``max_tokens``, ``temperature``, ``seed``,
-    ``reasoning_effort``...); ``label`` names it in errors and progress."""
+    ``reasoning_effort``...); ``label`` names it in errors and progress. ``shared_chars``: how
+    many leading characters of the last message every request of its context shares (the
+    context and notes, before the question); a provider that caches only marked prefixes
+    (Anthropic) gets that block marked. It changes neither the answer nor the cache key."""
 
     messages: tuple[Mapping[str, str], ...]
     params: Mapping[str, Any]
     label: str = ""
+    shared_chars: int | None = None
 
     def key(self, endpoint: Endpoint) -> str:
         return request_key(endpoint.name, endpoint.model, self.messages, self.params)
@@ -143,14 +165,22 @@ def parse_completion(body: Mapping[str, Any], latency_s: float | None, ttft_s: f
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("retry-after")
+    """The seconds a ``Retry-After`` header asks to wait (a number or an HTTP date, never
+    below 0); None where there is none or it is neither (a bad header is ignored)."""
+    value = (headers.get("retry-after") or "").strip()
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        when = email.utils.parsedate_to_datetime(value)
-        return max(0.0, when.timestamp() - time.time()) if when else None
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when.tzinfo is None:  # "-0000": UTC by RFC 5322
+            when = when.replace(tzinfo=datetime.UTC)
+        seconds = when.timestamp() - time.time()
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 @dataclass
@@ -172,9 +202,15 @@ class ChatClient:
 
     ``cache``: answers already received are returned from it without a request, and every new
     answer is committed to it before it is returned (so a run killed at any moment loses none).
-    Use inside ``async with`` (it holds one HTTP connection pool). ``stream``: receive answers
-    as server-sent events, which also measures the time to the first token (the usage comes in
-    the last event, ``stream_options.include_usage``); the answer and its cache key are the same.
+    Use inside ``async with`` (it holds one HTTP connection pool). ``concurrency``: requests in
+    flight at most (a request holds its slot through its retries). ``timeout_s``: the longest
+    wait for the server at each step (connect, send, each read); a wait past it is retried.
+    ``stream``: receive answers as server-sent events, which also measures the time to the
+    first token (the usage comes in the last event, ``stream_options.include_usage``); the answer
+    and its cache key are the same. A stream that ends before its usage event or without a
+    ``finish_reason`` is retried, and after the last retry raises :class:`RequestFailed`: it is
+    never cached or returned as a finished answer (a server that sends no usage in streams
+    cannot be used with ``stream``).
     """
 
     endpoint: Endpoint
@@ -307,7 +343,7 @@ class ChatClient:
         first: float | None = None
         parts: list[str] = []
         last: dict[str, Any] = {}
-        reason = None
+        reason: str | None = None
         try:
             async with http.stream("POST", url, content=json.dumps(body)) as r:
                 if r.status_code in RETRY_STATUS:
@@ -326,19 +362,31 @@ class ChatClient:
                         continue
                     if not isinstance(event, Mapping):
                         continue
-                    for choice in event.get("choices") or []:
-                        delta = (choice or {}).get("delta") or {}
-                        if delta.get("content"):
+                    choices = event.get("choices")
+                    for choice in choices if isinstance(choices, list) else []:
+                        if not isinstance(choice, Mapping):
+                            continue
+                        delta = choice.get("delta")
+                        content = delta.get("content") if isinstance(delta, Mapping) else None
+                        if isinstance(content, str) and content:
                             if first is None:
                                 first = time.perf_counter() - started
-                            parts.append(str(delta["content"]))
-                        reason = choice.get("finish_reason") or reason
-                    if event.get("usage"):
+                            parts.append(content)
+                        ended = choice.get("finish_reason")
+                        if isinstance(ended, str) and ended:
+                            reason = ended
+                    if isinstance(event.get("usage"), Mapping) and event["usage"]:
                         last = dict(event)
         except httpx.TimeoutException as exc:
             raise _Retryable(f"timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
             raise _Retryable(f"connection failed ({type(exc).__name__}: {exc})") from None
+        # the usage event comes last: a stream without it (or without a finish_reason) was cut
+        # short (a dropped connection, a server that stopped) and is not a finished answer
+        if not last.get("usage"):
+            raise _Retryable("stream ended before its usage event")
+        if reason is None:
+            raise _Retryable("stream ended without a finish_reason")
         merged = {"id": last.get("id"), "usage": last.get("usage"),
                   "choices": [{"index": 0, "finish_reason": reason, "message": {"role": "assistant", "content": "".join(parts)}}]}  # fmt: skip
         return parse_completion(merged, time.perf_counter() - started, first)
@@ -348,7 +396,10 @@ class ChatClient:
             import litellm
         except ImportError:
             raise LiveError("LiteLLM model strings need litellm: pip install 'sleeptime[litellm]'") from None  # fmt: skip
-        kwargs: dict[str, Any] = {"model": self.endpoint.model, "messages": list(request.messages), **request.params,
+        messages: list[Any] = list(request.messages)
+        if request.shared_chars and caches_marked_prefixes(self.endpoint.model):
+            messages = mark_cached_prefix(messages, request.shared_chars)
+        kwargs: dict[str, Any] = {"model": self.endpoint.model, "messages": messages, **request.params,
                                   "num_retries": 0, "timeout": self.timeout_s}  # fmt: skip
         if self.endpoint.base_url:
             kwargs["api_base"] = self.endpoint.base_url
@@ -367,6 +418,27 @@ class ChatClient:
             raise RequestFailed(f"{request.label or 'request'}: {type(exc).__name__} (status {status}): {str(exc)[:300]}", status=status) from None  # fmt: skip
         body = result.model_dump() if hasattr(result, "model_dump") else dict(result)
         return parse_completion(body, time.perf_counter() - started)
+
+
+def caches_marked_prefixes(model: str) -> bool:
+    """Whether a LiteLLM model string names a provider that caches only the prompt blocks marked
+    with ``cache_control`` (Anthropic's models, direct or through another cloud); OpenAI and
+    llama.cpp cache long prefixes by themselves."""
+    name = model.lower()
+    return name.startswith("anthropic/") or "claude" in name
+
+
+def mark_cached_prefix(messages: list[Any], shared_chars: int) -> list[Any]:
+    """``messages`` with the last one split into two text blocks, the shared prefix marked
+    ``cache_control: ephemeral`` (Anthropic reads a cached prefix at a tenth of the input
+    price); the text sent is the same."""
+    *head, last = messages
+    text = str(last.get("content", ""))
+    if not 0 < shared_chars < len(text):
+        return messages
+    blocks = [{"type": "text", "text": text[:shared_chars], "cache_control": {"type": "ephemeral"}},
+              {"type": "text", "text": text[shared_chars:]}]  # fmt: skip
+    return [*head, {**last, "content": blocks}]
 
 
 class _Retryable(Exception):

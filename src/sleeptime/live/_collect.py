@@ -11,6 +11,12 @@ while writing, is dropped on resume); with the response cache, a rerun or a resu
 request for an answer it has and writes each record of the design exactly once. ``max_usd``
 stops the run before a request would pass it (each new request is priced at its prompt and its
 ``max_tokens`` before it is sent).
+
+A request that fails after its retries (:class:`RequestFailed`) does not stop the run: it is
+named in :attr:`CollectStats.errors` and counted by the client (``stats.failed``); its record,
+or for a sleep-time rewrite the records that need its notes, are not written (nothing of it is
+cached), so a rerun sends just those requests and writes just the missing records.
+``sleeptime collect`` exits with status 1 after such a run, naming the failed requests.
 """
 
 from __future__ import annotations
@@ -85,10 +91,20 @@ class Pricing:
     def price(self) -> ModelPrice:
         return self.book.price(self.model)
 
-    def usd(self, prompt_tokens: float, completion_tokens: float, *, sleep: bool, batch: bool = False) -> float:  # fmt: skip
+    def usd(self, prompt_tokens: float, completion_tokens: float, *, sleep: bool, batch: bool = False,
+            cached_prompt_tokens: float = 0.0) -> float:  # fmt: skip
+        """USD of one answer; the prompt tokens the server read from its cache at the book's
+        ``cache_read_multiplier`` (as the simulator prices a cached prefix)."""
         p = self.price
         factor = (p.batch_discount if batch else p.live_sleep_discount) if sleep else 1.0
-        return factor * (p.input_usd_per_mtok * prompt_tokens + p.output_usd_per_mtok * completion_tokens) / 1e6  # fmt: skip
+        cached = min(max(cached_prompt_tokens, 0.0), prompt_tokens)
+        prompt = prompt_tokens - cached + p.cache_read_multiplier * cached
+        return factor * (p.input_usd_per_mtok * prompt + p.output_usd_per_mtok * completion_tokens) / 1e6  # fmt: skip
+
+    def of(self, response: ChatResponse, *, sleep: bool) -> float:
+        """USD of ``response`` as reported (zeros where it reported no usage)."""
+        return self.usd(response.prompt_tokens or 0, response.completion_tokens or 0, sleep=sleep, batch=response.batch,
+                        cached_prompt_tokens=response.cached_prompt_tokens or 0)  # fmt: skip
 
     def estimate(self, request: ChatRequest, *, sleep: bool) -> float:
         """An upper bound before sending: the prompt at 4 characters a token, and max_tokens."""
@@ -100,7 +116,10 @@ class Pricing:
 
 @dataclass
 class CollectStats:
-    """What a collection did, in this process."""
+    """What a collection did, in this process: records written, records already in the file,
+    records not written because a request failed (an answer's, or the sleep-time rewrite it
+    needed) or the rewrite was not afforded, new USD, whether the cap stopped it, and the failed
+    requests' messages."""
 
     written: int = 0
     skipped_done: int = 0
@@ -164,6 +183,7 @@ class Collector:
     max_usd: float | None = None
     questions_per_context: int | None = None
     progress: Callable[[CollectStats, ChatClient], None] | None = None
+    contexts_in_flight: int | None = None
     stats: CollectStats = field(default_factory=CollectStats)
     _in_flight_usd: float = 0.0
     _policy: Any = None
@@ -180,12 +200,12 @@ class Collector:
                 response = await self.client.complete(request)
             finally:
                 self._in_flight_usd -= estimate
-            self.stats.usd_new += self.pricing.usd(response.prompt_tokens or 0, response.completion_tokens or 0, sleep=sleep)  # fmt: skip
+            self.stats.usd_new += self.pricing.of(response, sleep=sleep)
             return response
         before = self.client.stats.cache_hits
         response = await self.client.complete(request)
         if self.client.stats.cache_hits == before:
-            self.stats.usd_new += self.pricing.usd(response.prompt_tokens or 0, response.completion_tokens or 0, sleep=sleep)  # fmt: skip
+            self.stats.usd_new += self.pricing.of(response, sleep=sleep)
         return response
 
     # ------------------------------------------------------------------ sleep time
@@ -202,8 +222,9 @@ class Collector:
             "context_id": ctx.context_id, "sleep_level": level.name, "sleep_output_id": sleep_output_id(ctx.context_id, level.name, text),
             "c_prime": text, "notes": [r.content for r in responses], "rewrites": level.rewrites, "merge": "joined" if level.rewrites > 1 else "single",
             "input_tokens": tokens_in, "output_tokens": tokens_out, "usage_reported": reported,
+            "cached_input_tokens": sum(r.cached_prompt_tokens or 0 for r in responses) if reported else None,
             "finish_reasons": [r.finish_reason for r in responses], "latency_s": max((r.latency_s for r in responses if r.latency_s is not None), default=None),
-            "usd": float(sum(self.pricing.usd(r.prompt_tokens or 0, r.completion_tokens or 0, sleep=True, batch=r.batch) for r in responses)) if reported else None,
+            "usd": float(sum(self.pricing.of(r, sleep=True) for r in responses)) if reported else None,
             "as_batch": all(r.batch for r in responses), "model": self.client.endpoint.model, "params": [dict(r.params) for r in requests],
         }  # fmt: skip
         out.write(record)
@@ -214,7 +235,7 @@ class Collector:
                 request: ChatRequest, response: ChatResponse, n_queries: int, features: Mapping[str, float]) -> dict[str, Any]:  # fmt: skip
         s, level, budget, view = cell
         reported = response.usage_reported
-        test_usd = self.pricing.usd(response.prompt_tokens or 0, response.completion_tokens or 0, sleep=False) if reported else None  # fmt: skip
+        test_usd = self.pricing.of(response, sleep=False) if reported else None
         sleep_usd = (sleep or {}).get("usd", 0.0) if sleep is not None else 0.0
         usd = (
             None
@@ -272,23 +293,42 @@ class Collector:
         cells = self._cells(ctx, queries, features)
         levels = {c[1].name: c[1] for cs in cells.values() for c in cs if c[1].rewrites}
         outputs: dict[str, dict[str, Any] | None] = {}
-        for name, level in levels.items():
-            try:
-                outputs[name] = await self._sleep(ctx, level, sleep_done, sleeps)
-            except RequestFailed as exc:
-                self.stats.errors.append(str(exc))
-                outputs[name] = None
-            except _CapReached:
-                outputs[name] = None
-        tasks = []
+        todo = []
         for q in queries:
             for cell in cells[q.query_id]:
-                key = self._key(ctx, q, cell)
-                if key in done:
+                if self._key(ctx, q, cell) in done:
                     self.stats.skipped_done += 1
-                    continue
-                tasks.append(self._answer(ctx, q, cell, outputs, len(queries), features, traces))
-        await asyncio.gather(*tasks)
+                else:
+                    todo.append((q, cell))
+        # requests that share a prefix go one after another (the server's prompt cache then
+        # reads it once): by view (c, then c and c', then c' alone), then question, then budget
+        order = {"c": 0, "both": 1, "c_prime": 2}
+        todo.sort(
+            key=lambda qc: (
+                order.get(qc[1][3], 3),
+                qc[1][1].name,
+                queries.index(qc[0]),
+                qc[1][2].index,
+            )
+        )
+
+        async def answers(without_sleep: bool) -> None:
+            await asyncio.gather(*(self._answer(ctx, q, cell, outputs, len(queries), features, traces)
+                                   for q, cell in todo if (cell[1].rewrites == 0) == without_sleep))  # fmt: skip
+
+        async def sleep_then_answers() -> None:
+            for name, level in levels.items():
+                try:
+                    outputs[name] = await self._sleep(ctx, level, sleep_done, sleeps)
+                except RequestFailed as exc:
+                    self.stats.errors.append(str(exc))
+                    outputs[name] = None
+                except _CapReached:
+                    outputs[name] = None
+            await answers(without_sleep=False)
+
+        # test-only answers need no notes: they run while the sleep-time work does
+        await asyncio.gather(answers(without_sleep=True), sleep_then_answers())
 
     def _key(
         self, ctx: Context, q: Query, cell: tuple[int, SleepLevel, Budget, str]
@@ -340,7 +380,15 @@ class Collector:
         traces, sleeps = _Appender(self.traces), _Appender(sleep_file)
         try:
             async with self.client:
-                await asyncio.gather(*(self._context(ctx, done, sleep_done, traces, sleeps) for ctx in self.workload.contexts))  # fmt: skip
+                # a few contexts at a time, in order, so that each context's requests meet its
+                # cached prefix on the server instead of every context's work interleaving
+                gate = asyncio.Semaphore(max(1, self.contexts_in_flight or self.client.concurrency))
+
+                async def one(ctx: Context) -> None:
+                    async with gate:
+                        await self._context(ctx, done, sleep_done, traces, sleeps)
+
+                await asyncio.gather(*(one(ctx) for ctx in self.workload.contexts))
         finally:
             traces.close()
             sleeps.close()

@@ -10,7 +10,9 @@ they make.
   which is capped at ``c_prime_max_chars`` (5,000 by default) that every later prompt carries.
 - **Test time** (per query): the answer sees ``c``, ``c'`` or both (:data:`VIEWS`) and a budget
   level: a verbosity instruction 0-4 (chat models) or a ``reasoning_effort`` (reasoning models),
-  capped by ``max_tokens``. Greedy (temperature 0) by default, with a fixed seed.
+  capped by ``max_tokens``. Greedy (temperature 0) by default, with a fixed seed. The prompt
+  puts what a context's requests share first (the system prompt, ``c``, ``c'``) and the question
+  and the budget's instruction last, so that a prompt cache reads the shared prefix once.
 """
 
 from __future__ import annotations
@@ -164,13 +166,18 @@ class Protocol:
             raise LiveError(f"{label}: view {view} needs a sleep-time output")
         template = {"c": p.view_c, "c_prime": p.view_c_prime, "both": p.view_both}[view]
         user = template.format(context=context, c_prime=c_prime or "", question=question)
-        system = p.answer_system
+        # what every request of this context and view shares comes first (system prompt, c, c'),
+        # what varies last (the question, then the budget's instruction): a prompt cache, the
+        # server's or a provider's, then reads the shared prefix once
+        shared = len(
+            template.split("{question}", 1)[0].format(context=context, c_prime=c_prime or "")
+        )
         params: dict[str, Any] = {"max_tokens": budget.max_tokens, "temperature": self.temperature, "seed": self.seed}  # fmt: skip
         if budget.reasoning_effort:
             params["reasoning_effort"] = budget.reasoning_effort
         if budget.verbosity is not None:
-            system = f"{system}\n{p.verbosity[budget.verbosity]}"
-        return ChatRequest(({"role": "system", "content": system}, {"role": "user", "content": user}), params, label)  # fmt: skip
+            user = f"{user}\n\n{p.verbosity[budget.verbosity]}"
+        return ChatRequest(({"role": "system", "content": p.answer_system}, {"role": "user", "content": user}), params, label, shared)  # fmt: skip
 
 
 def sleep_output_id(context_id: str, level: str, text: str) -> str:
