@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,122 @@ def schema_path() -> Path:
     return Path(__file__).with_name("policy.schema.json")
 
 
+#: What fixes an artifact that is not valid JSON.
+_REEXPORT = "export the policy again (e.g. sleeptime export --out PATH) and copy the whole file"
+
+
 def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a number JSON allows")
+
+
+# Tokens of strict JSON (RFC 8259), for telling a cut file from a broken one. A string's body
+# holds no quote, backslash or control character except through a valid escape.
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_STRING = re.compile(r'"[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*"')
+_STRING_START = re.compile(r'"[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*(?:\\(?:u[0-9a-fA-F]{0,3})?)?')  # fmt: skip
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+_NUMBER_START = re.compile(r"-?(?:(?:0|[1-9][0-9]*)(?:\.(?:[0-9]+(?:[eE][-+]?[0-9]*)?)?|[eE][-+]?[0-9]*)?)?")  # fmt: skip
+_LITERALS = {"t": "true", "f": "false", "n": "null"}
+_STRICT = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def _cut_short(text: str) -> str | None:
+    """Where ``text`` ends, in words, if it is a proper beginning of some valid JSON document
+    (a file cut short, wherever the cut fell: inside a string, a number, a literal, or between
+    tokens with brackets left open); None if it holds a syntax error before its end, is a
+    complete document, or is empty.
+
+    JSON's own error points where the token it could not finish began, which is not the end of
+    the file when the cut falls inside a string or number; this scan follows the grammar to the
+    end instead, handing each list or object to the decoder first and stepping inside only
+    those it refuses (the ones still open at the cut, or broken). It keeps its own stack (any
+    depth) and is strict: NaN and Infinity do not count.
+    """
+    stack: list[str] = []  # the open containers, "[" or "{"
+    # what may come next: "value", "value]" (after "["), "key}" (after "{"), "key" (after a
+    # comma in an object), ":" (after a key), "after" (after a value)
+    expect = "value"
+    pos, end = 0, len(text)
+    inside = ""
+    while True:
+        space = _WHITESPACE.match(text, pos)
+        pos = space.end() if space else pos
+        if pos == end:
+            break
+        c = text[pos]
+        if expect == "after":
+            if not stack:
+                return None  # extra data after a complete document
+            if c == ",":
+                expect = "value" if stack[-1] == "[" else "key"
+            elif c == ("]" if stack[-1] == "[" else "}"):
+                stack.pop()
+            else:
+                return None
+            pos += 1
+            continue
+        if expect == ":":
+            if c != ":":
+                return None
+            expect, pos = "value", pos + 1
+            continue
+        if (c, expect) in (("]", "value]"), ("}", "key}")):
+            stack.pop()
+            expect, pos = "after", pos + 1
+            continue
+        if expect in ("key", "key}") and c != '"':
+            return None
+        if c == '"':
+            m = _STRING.match(text, pos)
+            if m is None:
+                if _STRING_START.fullmatch(text, pos) is None:
+                    return None
+                inside = "inside a string"
+                break
+            expect, pos = (":" if expect in ("key", "key}") else "after"), m.end()
+        elif c in "[{":
+            try:  # a whole list or object, read at the decoder's speed
+                _, pos = _STRICT.raw_decode(text, pos)
+                expect = "after"
+            except (ValueError, RecursionError):  # open to the end, or broken: step inside
+                stack.append(c)
+                expect, pos = ("value]" if c == "[" else "key}"), pos + 1
+        elif c == "-" or "0" <= c <= "9":
+            if _NUMBER_START.fullmatch(text, pos) is not None:
+                inside = "inside a number" if _NUMBER.fullmatch(text, pos) is None else ""
+                expect = "after"
+                break  # the number runs to the end of the text
+            m = _NUMBER.match(text, pos)
+            if m is None:
+                return None
+            expect, pos = "after", m.end()
+        elif c in _LITERALS:
+            word = _LITERALS[c]
+            if text.startswith(word, pos):
+                expect, pos = "after", pos + len(word)
+            elif word.startswith(text[pos:]):
+                inside = f"inside the word {word}"
+                break
+            else:
+                return None
+        else:
+            return None
+    if not stack and expect == "after" and not inside:
+        return None  # complete
+    if not stack and expect == "value" and not inside:
+        return None  # empty, or whitespace only
+    where = [inside] if inside else []
+    if stack:
+        n_obj, n_list = stack.count("{"), stack.count("[")
+        parts = [f"{n} {w}{'s' if n > 1 else ''}" for n, w in ((n_obj, "object"), (n_list, "list")) if n]  # fmt: skip
+        where.append(f"with {' and '.join(parts)} still open")
+    return ", ".join(where)
+
+
+def _line_column(text: str, pos: int) -> tuple[int, int]:
+    """The line and column (both from 1) of ``text[pos]``, as JSON's errors count them."""
+    line = text.count("\n", 0, pos) + 1
+    return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
 
 
 def parse_artifact(text: str, source: str = "<artifact>") -> dict[str, Any]:
@@ -40,9 +155,18 @@ def parse_artifact(text: str, source: str = "<artifact>") -> dict[str, Any]:
     try:
         data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        hint = " (the file looks truncated)" if exc.pos >= len(text.rstrip()) else ""
+        if not text.strip(" \t\n\r"):
+            raise ArtifactError(f"{source}: the file is empty: {_REEXPORT}") from None
+        cut = _cut_short(text)
+        if cut is not None:
+            line, column = _line_column(text, len(text) - 1)
+            raise ArtifactError(
+                f"{source}: not valid JSON: the file looks truncated: it ends at line {line}, "
+                f"column {column}, {cut}; {_REEXPORT}"
+            ) from None
         raise ArtifactError(
-            f"{source}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}"
+            f"{source}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}: "
+            f"fix that spot, or {_REEXPORT}"
         ) from None
     except (ValueError, RecursionError) as exc:
         raise ArtifactError(f"{source}: {exc}") from None
