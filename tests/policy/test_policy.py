@@ -275,23 +275,39 @@ def test_fifty_optuna_trials_match_the_exhaustive_grid(
     search = PolicySearch(scenario)
     grid = search.grid()
     assert len(grid) == int(np.prod([len(v) for v in SPACE.values()]))
-    study = run_study(search, n_trials=50, study_name="vs-grid", seed=0)
-    trials = [(t.values[0], t.values[1]) for t in study.trials]
-    lo, hi = min(u for _, u in trials), max(u for _, u in trials)
-    front = [
-        (a, u)
-        for a, u in pareto_points([(g["accuracy"], g["usd_per_query"]) for g in grid])
-        if lo <= u <= hi
-    ]
-    gaps = [a - accuracy_at_matched_cost(trials, u) for a, u in front]
+    grid_front = pareto_points([(g["accuracy"], g["usd_per_query"]) for g in grid])
+    # The claim is over seeds, not one study's worst point. Measured (5 seeds at a time, 7
+    # scenarios whose LM scores differ by 1e-5 relative, as another CPU's kernels may make them):
+    # the worst gap of a single 50-trial study ran from 0.001 to 0.035, over 0.01 in 40 of 70
+    # (0.018 for seed 0 here, under Optuna 5.0 and 5.1 alike): it says little about the
+    # search, and 0.01 held only by luck of seed and scores. Pooled over 5 seeds, 50 trials
+    # came within 1 point at >= 93% of the grid front's costs, with a mean shortfall <= 0.0023
+    # and every study's median gap <= 0.0002. 20 trials (TPE or random) failed the bounds
+    # below in 11 of 14 of those blocks.
+    per_seed = []
+    for seed in range(5):
+        study = run_study(search, n_trials=50, study_name=f"vs-grid-{seed}", seed=seed)
+        trials = [(t.values[0], t.values[1]) for t in study.trials]
+        lo, hi = min(u for _, u in trials), max(u for _, u in trials)
+        front = [(a, u) for a, u in grid_front if lo <= u <= hi]
+        assert len(front) >= 5
+        per_seed.append(np.array([a - accuracy_at_matched_cost(trials, u) for a, u in front]))
+    gaps = np.concatenate(per_seed)
+    # a mixture of trials may beat a grid point that is not on the grid's convex front: a
+    # negative gap, which must not hide a shortfall elsewhere
+    shortfall = float(np.mean(np.maximum(gaps, 0.0)))
+    within_1pt = float(np.mean(gaps <= 0.01))
     print(
         {
             "grid": len(grid),
-            "grid_front_in_range": len(front),
-            "worst_gap": max(gaps),
-            "median_gap": float(np.median(gaps)),
+            "grid_front_in_range": [len(g) for g in per_seed],
+            "worst_gap_per_seed": [round(float(g.max()), 4) for g in per_seed],
+            "median_gap_per_seed": [round(float(np.median(g)), 4) for g in per_seed],
+            "mean_shortfall": shortfall,
+            "share_within_1pt": within_1pt,
         }
     )
-    assert len(front) >= 5
-    assert float(np.median(gaps)) <= 0.005
-    assert max(gaps) <= 0.01
+    assert all(float(np.median(g)) <= 0.005 for g in per_seed)
+    assert within_1pt >= 0.9
+    assert shortfall <= 0.003
+    assert float(gaps.max()) <= 0.05
