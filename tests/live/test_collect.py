@@ -274,26 +274,6 @@ def test_a_litellm_model_string_reaches_the_same_server(
     assert all(r["usage_reported"] and r["test_input_tokens"] > 0 for r in records)
 
 
-def test_serve_local_prints_where_it_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
-    _require_server()
-    proc = subprocess.Popen([sys.executable, "-m", "sleeptime", "serve-local", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        info = json.loads(proc.stdout.readline())
-        assert set(info) == {"base_url", "model", "pid", "api_key", "server"}
-        with urllib.request.urlopen(
-            info["base_url"].removesuffix("/v1") + "/health", timeout=30
-        ) as r:
-            assert r.status == 200
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 0
-        with pytest.raises(ProcessLookupError):
-            os.kill(info["pid"], 0)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-
-
 @pytest.mark.slow
 def test_the_server_does_not_outlive_a_run_killed_with_sigkill(tmp_path: Path) -> None:
     _require_server()

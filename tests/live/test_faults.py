@@ -480,3 +480,60 @@ def test_the_tests_do_not_read_the_users_cache() -> None:
     child = subprocess.run([sys.executable, "-c", "from sleeptime.estimators import cache_dir; print(cache_dir())"],
                            capture_output=True, text=True, timeout=300, check=True)  # fmt: skip
     assert child.stdout.strip() == str(folder)
+
+
+ANTHROPIC_BODY = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-3-7-sonnet-latest",
+                  "content": [{"type": "text", "text": "The answer is 6."}], "stop_reason": "end_turn", "stop_sequence": None,
+                  "usage": {"input_tokens": 3, "output_tokens": 5, "cache_read_input_tokens": 1200, "cache_creation_input_tokens": 0}}  # fmt: skip
+
+
+def test_anthropic_through_litellm_gets_the_shared_prefix_marked_for_its_cache(server: tuple[str, Script]) -> None:  # fmt: skip
+    """Anthropic caches only blocks marked ``cache_control``: the context (and notes) block of an
+    answer request is marked, the question is not, the text sent is the same, and the cached
+    tokens it reports come back as ``cached_prompt_tokens``. (LiteLLM's real Anthropic client,
+    against this loopback server in Anthropic's shape.)"""
+    pytest.importorskip("litellm")
+    from sleeptime.live import Budget, Prompts, Protocol
+
+    url, script = server
+    script.answers = [(200, {}, ANTHROPIC_BODY)]
+    protocol = Protocol(Prompts.load("gsm"))
+    context = "Ann has 3 pens. Each pen costs $2. " * 40
+    request = protocol.answer_request(
+        context, "How much do the pens cost?", None, Budget.level(0), "c", "q1"
+    )
+    prefix = request.messages[-1]["content"][: request.shared_chars]
+    assert context.strip() in prefix and "How much" not in prefix
+
+    async def go() -> Any:
+        endpoint = Endpoint(
+            url, "anthropic/claude-3-7-sonnet-latest", litellm=True, api_key_value="sk-ant-test"
+        )
+        async with ChatClient(endpoint, retries=0) as client:
+            return await client.complete(request)
+
+    response = asyncio.run(go())
+    sent = script.bodies[-1]["messages"][-1]["content"]
+    assert isinstance(sent, list) and sent[0]["cache_control"] == {"type": "ephemeral"} and "cache_control" not in sent[1]  # fmt: skip
+    assert "".join(block["text"] for block in sent) == request.messages[-1]["content"]
+    assert "How much do the pens cost?" in sent[1]["text"] and context.strip() in sent[0]["text"]
+    assert response.cached_prompt_tokens == 1200 and response.content == "The answer is 6."
+
+
+def test_a_contexts_answer_requests_share_their_prefix_up_to_the_question() -> None:
+    """What a prompt cache can reuse: every answer request of a context and view is the same
+    text up to the question, whatever the budget; the budget's instruction comes last."""
+    from sleeptime.live import Budget, Prompts, Protocol
+
+    protocol = Protocol(Prompts.load("gsm"))
+    context, notes = "Ann has 3 pens at $2 each and 4 pencils at $1 each.", "pens: 6 dollars"
+    for view in ("c", "c_prime", "both"):
+        requests = [protocol.answer_request(context, q, notes, Budget.level(b), view, "") for q in ("How much for pens?", "And pencils?") for b in (0, 2)]  # fmt: skip
+        systems = {r.messages[0]["content"] for r in requests}
+        assert len(systems) == 1  # one system prompt for every budget
+        shared = {r.messages[-1]["content"][: r.shared_chars] for r in requests}
+        assert (
+            len(shared) == 1 and context in shared.pop() if view != "c_prime" else len(shared) == 1
+        )
+        for r, b in zip(requests, (0, 2, 0, 2), strict=True):
+            assert r.messages[-1]["content"].endswith(protocol.prompts.verbosity[b])

@@ -151,7 +151,7 @@ def test_a_missing_binary_names_the_variable(
         server_binary()
 
 
-def test_serve_local_json_names_the_key_the_build_and_the_cpu_module() -> None:
+def test_serve_local_json_names_the_key_the_build_and_the_cpu_module_and_stops_on_sigterm() -> None:
     _require_build()
     proc = subprocess.Popen([sys.executable, "-m", "sleeptime", "serve-local", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
@@ -164,6 +164,8 @@ def test_serve_local_json_names_the_key_the_build_and_the_cpu_module() -> None:
         assert status == 200
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
+        with pytest.raises(ProcessLookupError):  # the server went with it
+            os.kill(info["pid"], 0)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -400,7 +400,9 @@ class ChatClient:
         if request.shared_chars and caches_marked_prefixes(self.endpoint.model):
             messages = mark_cached_prefix(messages, request.shared_chars)
         kwargs: dict[str, Any] = {"model": self.endpoint.model, "messages": messages, **request.params,
-                                  "num_retries": 0, "timeout": self.timeout_s}  # fmt: skip
+                                  "num_retries": 0, "timeout": self.timeout_s,
+                                  # a parameter the provider lacks (Anthropic has no seed) is left out, not an error
+                                  "drop_params": True}  # fmt: skip
         if self.endpoint.base_url:
             kwargs["api_base"] = self.endpoint.base_url
         key = self.endpoint.api_key()

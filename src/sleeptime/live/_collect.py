@@ -43,7 +43,7 @@ from sleeptime.workloads import Context, Query, Workload, check_answer, extract_
 #: adds); ``features`` holds the context's cheap features.
 LIVE_TRACE_FIELDS = (
     "context_id", "query_id", "model", "design", "sleep_action", "sleep_level", "test_action", "budget", "view",
-    "served_with_sleep", "sleep_input_tokens", "sleep_output_tokens", "sleep_output_id", "test_input_tokens",
+    "served_with_sleep", "sleep_input_tokens", "sleep_output_tokens", "sleep_cached_input_tokens", "sleep_output_id", "test_input_tokens",
     "test_output_tokens", "cached_prompt_tokens", "usage_reported", "finish_reason", "correct", "answer", "gold",
     "response", "latency_s", "ttft_s", "usd", "test_usd", "sleep_usd", "max_tokens", "verbosity", "reasoning_effort",
     "temperature", "seed", "endpoint", "question_chars", "features",
@@ -248,6 +248,7 @@ class Collector:
             "sleep_action": s, "sleep_level": level.name, "test_action": budget.index, "budget": budget.name, "view": view,
             "served_with_sleep": view != "c",
             "sleep_input_tokens": (sleep or {}).get("input_tokens", 0), "sleep_output_tokens": (sleep or {}).get("output_tokens", 0),
+            "sleep_cached_input_tokens": (sleep or {}).get("cached_input_tokens") or 0,
             "sleep_output_id": (sleep or {}).get("sleep_output_id"),
             "test_input_tokens": response.prompt_tokens, "test_output_tokens": response.completion_tokens,
             "cached_prompt_tokens": response.cached_prompt_tokens, "usage_reported": reported, "finish_reason": response.finish_reason,

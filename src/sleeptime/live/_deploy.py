@@ -135,6 +135,7 @@ def serve_through_litellm(
             sleep = {"context_id": ctx.context_id, "sleep_level": level.name, "sleep_output_id": sleep_output_id(ctx.context_id, level.name, text),
                      "c_prime": text, "notes": [r.content for r in responses], "rewrites": level.rewrites,
                      "input_tokens": sum(r.prompt_tokens or 0 for r in responses), "output_tokens": sum(r.completion_tokens or 0 for r in responses),
+                     "cached_input_tokens": sum(r.cached_prompt_tokens or 0 for r in responses),
                      "usd": sum(pricing.of(r, sleep=True) for r in responses),
                      "model": endpoint.model, "served_through": "litellm.Router"}  # fmt: skip
             sleeps.write(sleep)

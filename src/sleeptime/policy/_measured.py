@@ -87,6 +87,9 @@ class MeasuredTable:
     #: Per budget, the request parameters the run used: ``max_tokens``, ``verbosity``,
     #: ``reasoning_effort`` (what an exported policy must send to be served as it was judged).
     budget_params: tuple[Mapping[str, Any], ...] = field(default=())
+    #: ``(s, c)``: of the sleep-time prompt tokens, those the server read from its prompt cache
+    #: (priced at the book's ``cache_read_multiplier``, as the run priced them); None: none.
+    sleep_cached_input_tokens: FloatArray | None = None
 
     @property
     def n_queries(self) -> int:
@@ -113,7 +116,7 @@ class MeasuredTable:
         budgets: dict[int, str] = {}
         params: dict[int, dict[str, Any]] = {}
         cells: dict[tuple[str, str], dict[tuple[int, int], Mapping[str, Any]]] = {}
-        sleep_tokens: dict[tuple[str, int], tuple[float, float]] = {}
+        sleep_tokens: dict[tuple[str, int], tuple[float, float, float]] = {}
         models: set[str] = set()
         for n, rec in enumerate(records, start=1):
             where = f"{source}: record {n}"
@@ -141,7 +144,9 @@ class MeasuredTable:
                 raise MeasuredError(f"{where}: 'correct' must be between 0 and 1, got {rec.get('correct')!r}")  # fmt: skip
             cell[(s, b)] = rec
             if s > 0:
-                sleep_tokens[(key[0], s)] = (_count(rec, "sleep_input_tokens", where), _count(rec, "sleep_output_tokens", where))  # fmt: skip
+                cached_in = rec.get("sleep_cached_input_tokens")
+                sleep_tokens[(key[0], s)] = (_count(rec, "sleep_input_tokens", where), _count(rec, "sleep_output_tokens", where),
+                                             float(cached_in) if isinstance(cached_in, (int, float)) else 0.0)  # fmt: skip
             models.add(str(rec.get("model", "")))
         if not cells:
             raise MeasuredError(f"{source}: no exploration answers for view {view!r}")
@@ -175,7 +180,7 @@ class MeasuredTable:
                     out[s, b, j] = float(value) if isinstance(value, (int, float)) else 0.0
             return out
 
-        sleep = np.zeros((2, n_s, len(complete)))
+        sleep = np.zeros((3, n_s, len(complete)))
         for ci, c in enumerate(complete):
             for s in range(1, n_s):
                 sleep[:, s, ci] = sleep_tokens[(c, s)]
@@ -184,7 +189,7 @@ class MeasuredTable:
             tuple(complete), tuple(q for _, q in columns), np.array([position[c] for c, _ in columns], dtype=np.int64),
             tuple(levels[s] for s in range(n_s)), tuple(budgets[b] for b in range(n_b)), view, ",".join(sorted(models)),
             grid("correct"), grid("test_input_tokens"), grid("cached_prompt_tokens"), grid("test_output_tokens"),
-            grid("latency_s"), sleep[0], sleep[1], incomplete, tuple(params[a] for a in sorted(params)),
+            grid("latency_s"), sleep[0], sleep[1], incomplete, tuple(params[a] for a in sorted(params)), sleep[2],
         )  # fmt: skip
 
     def take(self, columns: Sequence[int] | NDArray[np.int64]) -> MeasuredTable:
@@ -210,6 +215,7 @@ class MeasuredTable:
             query_context=remap[self.query_context[keep]],
             **{k: getattr(self, k)[:, :, keep] for k in ("correct", "test_input_tokens", "cached_prompt_tokens", "test_output_tokens", "latency_s")},
             sleep_input_tokens=self.sleep_input_tokens[:, ctx], sleep_output_tokens=self.sleep_output_tokens[:, ctx],
+            sleep_cached_input_tokens=None if self.sleep_cached_input_tokens is None else self.sleep_cached_input_tokens[:, ctx],
         )  # fmt: skip
 
     def usd(self, prices: PriceBook, model: str, sleep_discount: float) -> tuple[FloatArray, FloatArray]:  # fmt: skip
@@ -220,7 +226,11 @@ class MeasuredTable:
         inp, outp = price.input_usd_per_mtok / 1e6, price.output_usd_per_mtok / 1e6
         cached = np.minimum(self.cached_prompt_tokens, self.test_input_tokens)
         test = inp * (self.test_input_tokens - cached + price.cache_read_multiplier * cached) + outp * self.test_output_tokens  # fmt: skip
-        sleep = sleep_discount * (inp * self.sleep_input_tokens + outp * self.sleep_output_tokens)
+        sleep_cached = np.zeros_like(self.sleep_input_tokens) if self.sleep_cached_input_tokens is None else np.minimum(self.sleep_cached_input_tokens, self.sleep_input_tokens)  # fmt: skip
+        sleep_in = (
+            self.sleep_input_tokens - sleep_cached + price.cache_read_multiplier * sleep_cached
+        )
+        sleep = sleep_discount * (inp * sleep_in + outp * self.sleep_output_tokens)
         return test, sleep
 
 
