@@ -295,27 +295,20 @@ class Collector:
         levels = {c[1].name: c[1] for cs in cells.values() for c in cs if c[1].rewrites}
         outputs: dict[str, dict[str, Any] | None] = {}
         todo = []
-        for q in queries:
+        for rank, q in enumerate(queries):
             for cell in cells[q.query_id]:
                 if self._key(ctx, q, cell) in done:
                     self.stats.skipped_done += 1
                 else:
-                    todo.append((q, cell))
+                    todo.append((rank, q, cell))
         # requests that share a prefix go one after another (the server's prompt cache then
         # reads it once): by view (c, then c and c', then c' alone), then question, then budget
         order = {"c": 0, "both": 1, "c_prime": 2}
-        todo.sort(
-            key=lambda qc: (
-                order.get(qc[1][3], 3),
-                qc[1][1].name,
-                queries.index(qc[0]),
-                qc[1][2].index,
-            )
-        )
+        todo.sort(key=lambda t: (order.get(t[2][3], 3), t[2][1].name, t[0], t[2][2].index))
 
         async def answers(without_sleep: bool) -> None:
             await asyncio.gather(*(self._answer(ctx, q, cell, outputs, len(queries), features, traces)
-                                   for q, cell in todo if (cell[1].rewrites == 0) == without_sleep))  # fmt: skip
+                                   for _, q, cell in todo if (cell[1].rewrites == 0) == without_sleep))  # fmt: skip
 
         async def sleep_then_answers() -> None:
             for name, level in levels.items():

@@ -135,10 +135,6 @@ class ServerBuild:
     def server(self) -> Path:
         return self.folder / "llama-server"
 
-    @property
-    def bench(self) -> Path:
-        return self.folder / "llama-bench"
-
     def describe(self) -> dict[str, Any]:
         m = self.manifest
         return {"kind": "portable", "folder": str(self.folder), "llama_cpp": m.get("source", {}).get("llama_cpp"),
