@@ -169,3 +169,86 @@ def test_serve_local_json_names_the_key_the_build_and_the_cpu_module_and_stops_o
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+HASWELL = {"sse4_2", "avx", "f16c", "fma", "avx2", "bmi2"}
+AVX512 = {"avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw"}
+
+
+def test_a_build_compiles_the_avx2_module_and_this_cpus_best_or_all_six() -> None:
+    from sleeptime.live._llama_build import best_variant, build_plan
+
+    assert best_variant({"sse4_2", "avx"}) is None
+    assert best_variant(HASWELL) == "haswell"
+    assert best_variant(HASWELL | {"avx_vnni"}) == "alderlake"
+    assert best_variant(HASWELL | {"avx512f"}) == "haswell"  # AVX-512 needs CD, VL, DQ and BW too
+    assert best_variant(HASWELL | AVX512) == "skylakex"
+    zen4 = HASWELL | AVX512 | {"avx512vbmi", "avx512_vnni", "avx512_bf16"}
+    assert best_variant(zen4) == "zen4"
+    assert best_variant(zen4 | {"amx_tile", "amx_int8"}) == "sapphirerapids"
+    assert list(build_plan("x86_64", cpu_flags=zen4)["variants"]) == ["haswell", "zen4"]
+    assert list(build_plan("x86_64", cpu_flags=HASWELL)["variants"]) == ["haswell"]
+    everything = build_plan("x86_64", cpu_flags=HASWELL, all_cpus=True)["variants"]
+    assert list(everything) == [
+        "haswell",
+        "alderlake",
+        "skylakex",
+        "icelake",
+        "zen4",
+        "sapphirerapids",
+    ]
+    assert (
+        "-DGGML_AVX512_BF16=ON" in everything["zen4"]
+        and "-DGGML_AMX_TILE=OFF" in everything["zen4"]
+    )
+    arm = build_plan("aarch64")
+    assert arm["variants"] == {} and "-DGGML_CPU_ALL_VARIANTS=ON" in arm["flags"]
+
+
+def test_an_installed_build_with_more_cpu_modules_serves_this_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build folder is found by its own plan, or any build of the same source and flags whose
+    modules cover the plan's; one that lacks a module, or was built from other flags, is not."""
+    from dataclasses import asdict
+
+    from sleeptime.live._llama_build import SOURCE, build_key, build_plan
+
+    monkeypatch.setenv("SLEEPTIME_SERVER_DIR", str(tmp_path))
+    plan, full = build_plan(), build_plan(all_cpus=True)
+    if plan["arch"] != "x86_64":
+        pytest.skip(
+            "the CPU modules are chosen per x86-64 level; elsewhere llama.cpp's own variants"
+        )
+
+    def install(name: str, modules: list[str], flags: list[str]) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "llama-server").write_text("")
+        manifest = {
+            "source": asdict(SOURCE),
+            "arch": "x86_64",
+            "flags": flags,
+            "cpu_modules": modules,
+        }
+        (folder / "build.json").write_text(json.dumps(manifest))
+        return folder
+
+    assert installed_build() is None
+    install(f"llama.cpp-{SOURCE.llama_cpp}-x86_64-aaaa", ["haswell"], plan["flags"])
+    if set(plan["variants"]) != {"haswell"}:  # this CPU has a better level than AVX2
+        assert installed_build() is None
+    install(
+        f"llama.cpp-{SOURCE.llama_cpp}-x86_64-bbbb",
+        sorted(full["variants"]),
+        [*plan["flags"], "-DOTHER=ON"],
+    )
+    assert installed_build() is None or set(plan["variants"]) == {"haswell"}
+    shared = install(build_key(full), sorted(full["variants"]), full["flags"])
+    found = installed_build()
+    assert found is not None and (found.folder == shared or set(plan["variants"]) == {"haswell"})
+    for_all = installed_build(all_cpus=True)
+    assert for_all is not None and for_all.folder == shared
+    own = install(build_key(plan), sorted(plan["variants"]), plan["flags"])
+    found = installed_build()
+    assert found is not None and found.folder == own

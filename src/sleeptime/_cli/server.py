@@ -55,7 +55,9 @@ def _build_server(args: argparse.Namespace) -> None:
 
     emit(
         args,
-        build_local_server(jobs=args.jobs, force=args.force, progress=not args.json),
+        build_local_server(
+            jobs=args.jobs, force=args.force, progress=not args.json, all_cpus=args.all_cpus
+        ),
         _build_text,
     )
 
@@ -64,6 +66,7 @@ def register(sub: Any) -> None:
     b = sub.add_parser("build-server", help="build llama.cpp's server once on this machine, from pinned source, with CPU kernels chosen at run time")  # fmt: skip
     b.add_argument("--jobs", type=int, default=None, help="compile jobs (default: the cores)")
     b.add_argument("--force", action="store_true", help="build again even if this machine has the build")  # fmt: skip
+    b.add_argument("--all-cpus", action="store_true", help="x86-64: a CPU module for every level from AVX2 to AMX (6), for a build folder shared by machines of different CPUs (default: AVX2 and this CPU's best level, 2)")  # fmt: skip
     opt.json_flag(b)
     b.set_defaults(handler=_build_server)
 

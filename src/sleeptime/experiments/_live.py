@@ -63,12 +63,13 @@ class ServerBuildResult:
         return {**dataclasses.asdict(self), "folder": str(self.folder)}
 
 
-def build_local_server(*, jobs: int | None = None, force: bool = False, progress: bool = True) -> ServerBuildResult:  # fmt: skip
+def build_local_server(*, jobs: int | None = None, force: bool = False, progress: bool = True,
+                       all_cpus: bool = False) -> ServerBuildResult:  # fmt: skip
     """Build llama.cpp's server for this machine from pinned source, once (cached); see
     :mod:`sleeptime.live._llama_build`."""
     from sleeptime.live import build_server, cpu_report
 
-    build, now = build_server(jobs=jobs, force=force, progress=progress)
+    build, now = build_server(jobs=jobs, force=force, progress=progress, all_cpus=all_cpus)
     m = build.manifest
     return ServerBuildResult(build.folder, now, m["source"]["llama_cpp"], m["source"]["package"], m["source"]["sha256"],
                              tuple(m.get("cpu_modules", ())), tuple(m.get("flags", ())), m.get("build_seconds"), cpu_report())  # fmt: skip

