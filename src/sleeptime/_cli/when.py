@@ -55,9 +55,9 @@ def _when(args: argparse.Namespace) -> None:
 
     stale = None
     if args.stale_fit:
-        from sleeptime.live import fit_stale_effect, read_stale_records
+        from sleeptime.experiments import fit_stale_records
 
-        stale = fit_stale_effect(read_stale_records(args.stale_fit), source=args.stale_fit)
+        stale = fit_stale_records(args.stale_fit)
         if args.stale_effect == "share":
             if not 0 <= stale.loss <= 1:
                 raise SleeptimeError(f"{args.stale_fit}: the measured loss {stale.loss:.3f} is outside [0, 1] (no gain to lose, or a stale c' better than a fresh one): pass --stale-loss instead")  # fmt: skip

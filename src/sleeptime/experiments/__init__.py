@@ -4,6 +4,16 @@ each), so that ``sleeptime`` itself only parses and renders."""
 
 from __future__ import annotations
 
+# isort: off
+# Every runner registers its kind of experiment when imported, in the order users see them.
+from sleeptime.experiments import _policy_run  # noqa: F401
+from sleeptime.experiments import _paper_run  # noqa: F401
+from sleeptime.experiments import _what_if_run  # noqa: F401
+from sleeptime.experiments import _collect_run  # noqa: F401
+from sleeptime.experiments import _live_run  # noqa: F401
+from sleeptime.experiments import _when_run  # noqa: F401
+
+# isort: on
 from sleeptime.experiments._compare import (
     DEFAULT_BUDGET_USD_PER_1K,
     CompareRun,
@@ -13,12 +23,7 @@ from sleeptime.experiments._compare import (
     learned_policies,
     threshold_policy,
 )
-from sleeptime.experiments._experiment import (  # fmt: skip
-    KINDS,
-    ExperimentKind,
-    ExperimentResult,
-    run_experiment,
-)
+from sleeptime.experiments._experiment import ExperimentResult, run_experiment
 from sleeptime.experiments._export import (  # fmt: skip
     TRANSFER_SETS,
     export,
@@ -41,6 +46,7 @@ from sleeptime.experiments._live import (
     build_local_server,
     collect_live,
     export_notes,
+    fit_stale_records,
     measure_stale_effect,
     serve_local,
 )
@@ -51,6 +57,7 @@ from sleeptime.experiments._measured import (
     load_measured,
 )
 from sleeptime.experiments._paper_run import PaperFigures, paper_figures
+from sleeptime.experiments._registry import KINDS, ExperimentKind, experiment_kind
 from sleeptime.experiments._scenario import (
     ALL_FEATURES,
     CHEAP_POLICY_FEATURES,
@@ -76,8 +83,8 @@ from sleeptime.experiments._spec import (
     spec_keys,
 )
 from sleeptime.experiments._study import PolicySearch, optimize, run_study
+from sleeptime.experiments._when_config import WhenConfig
 from sleeptime.experiments._when_run import (
-    WhenConfig,
     WhenResult,
     synthetic_access_log,
     when_job,
@@ -117,12 +124,14 @@ __all__ = [
     "compare",
     "compare_scenario",
     "compare_traces",
+    "experiment_kind",
     "exploration_data",
     "export",
     "export_notes",
     "export_policy",
     "feature_set",
     "fit_policy",
+    "fit_stale_records",
     "headline_policy",
     "learned_policies",
     "load_measured",

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sleeptime.experiments._plots import plot_pareto, plot_test_tokens
-from sleeptime.experiments._report import Figure, Report, Table, command_line
+from sleeptime.experiments._registry import experiment_kind
 from sleeptime.experiments._running import RunContext, RunOutput
+from sleeptime.reporting import Figure, Report, Table, command_line, plot_pareto, plot_test_tokens
 
 if TYPE_CHECKING:
     from sleeptime.experiments._spec import ExperimentSpec
@@ -29,7 +29,7 @@ def collect_from_spec(ctx: RunContext, traces: Path) -> Any:
     cached in the shared response cache; its metrics and files logged to the run."""
     from sleeptime.estimators import cache_dir
     from sleeptime.experiments._live import collect_live
-    from sleeptime.experiments._tracking import log_file, log_metrics
+    from sleeptime.tracking import log_file, log_metrics
 
     spec, live = ctx.spec, ctx.spec.live
     run = collect_live(
@@ -49,6 +49,7 @@ def collect_from_spec(ctx: RunContext, traces: Path) -> Any:
     return run
 
 
+@experiment_kind("collect", steps=collect_steps, summary="a real run against the [live] endpoint (measured)")  # fmt: skip
 def run_collect(ctx: RunContext) -> RunOutput:
     spec, stages = ctx.spec, ctx.stages
     with stages.step("real run"):

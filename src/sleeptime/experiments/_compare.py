@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 
-from sleeptime.experiments._running import Stages
 from sleeptime.experiments._scenario import (
     CHEAP_POLICY_FEATURES,
     Scenario,
@@ -26,6 +25,7 @@ from sleeptime.policy import (
     compare_policies,
     paper_policy,
 )
+from sleeptime.tracking import Stages
 
 #: The operating point a comparison defaults to: the best fixed strategy within this spend, USD
 #: per 1,000 queries (the one the README and the quickstart report).
@@ -115,8 +115,8 @@ def compare(
 ) -> CompareRun:
     """Build the scenario, train the learned policies, compare every policy at the operating
     point, log it all to MLflow (and draw the Pareto plot where asked)."""
-    from sleeptime.experiments._plots import plot_pareto
-    from sleeptime.experiments._tracking import log_file, log_json, log_metrics, mlflow_run
+    from sleeptime.reporting import plot_pareto
+    from sleeptime.tracking import log_file, log_json, log_metrics, mlflow_run
 
     stages = Stages("compare", ("workload and LM features", "learned policies", *compare_steps(["learned", "learned-cheap"])), progress)  # fmt: skip
     try:

@@ -1,88 +1,20 @@
-"""Running an experiment spec end to end: the kinds of experiment, and the run that writes the
-report and logs everything to MLflow."""
+"""Running an experiment spec end to end: the run that writes the report and logs everything
+to MLflow (the kinds are in :mod:`sleeptime.experiments._registry`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sleeptime.experiments._collect_run import collect_steps, run_collect
-from sleeptime.experiments._live_run import live_steps, run_live
-from sleeptime.experiments._paper_run import (  # fmt: skip
-    amortization_steps,
-    paper_steps,
-    run_amortization,
-    run_paper,
-)
-from sleeptime.experiments._policy_run import policy_steps, run_policy
-from sleeptime.experiments._running import RunContext, RunOutput, Stages
-from sleeptime.experiments._what_if_run import run_what_if, what_if_steps
-from sleeptime.experiments._when_run import run_when, when_steps
+from sleeptime.experiments._registry import KINDS
+from sleeptime.experiments._running import RunContext
+from sleeptime.tracking import Stages
 
 if TYPE_CHECKING:
     from sleeptime.experiments._spec import ExperimentSpec
-
-
-@dataclass(frozen=True)
-class ExperimentKind:
-    """A kind of experiment a spec names (``kind = "..."``): its runner and its steps (the
-    progress bar's, derived from the spec)."""
-
-    name: str
-    run: Callable[[RunContext], RunOutput]
-    steps: Callable[[ExperimentSpec], tuple[str, ...]]
-    summary: str
-
-
-#: Every kind of experiment; the spec validator and the runner both read this.
-KINDS: Mapping[str, ExperimentKind] = {
-    k.name: k
-    for k in (
-        ExperimentKind(
-            "policy",
-            run_policy,
-            policy_steps,
-            "the main job: every policy on held-out templates, a study, the export",
-        ),
-        ExperimentKind(
-            "paper_gsm", run_paper, paper_steps, "the paper's Figs. 3 and 10 in simulation"
-        ),
-        ExperimentKind("paper_aime", run_paper, paper_steps, "the paper's Fig. 4 in simulation"),
-        ExperimentKind(
-            "amortization",
-            run_amortization,
-            amortization_steps,
-            "Fig. 9: cost per query by queries per context",
-        ),
-        ExperimentKind(
-            "what_if_prices",
-            run_what_if,
-            what_if_steps,
-            "the same policy under another price book and query rate",
-        ),
-        ExperimentKind(
-            "collect",
-            run_collect,
-            collect_steps,
-            "a real run against the [live] endpoint (measured)",
-        ),
-        ExperimentKind(
-            "live",
-            run_live,
-            live_steps,
-            "a real run, every policy judged on its held-out contexts, the simulator against it, the export (measured)",
-        ),
-        ExperimentKind(
-            "when_to_sleep",
-            run_when,
-            when_steps,
-            "when sleep-time work pays: triggers, refresh after edits, the size of c', idle capacity, pass@k",
-        ),
-    )
-}
 
 
 @dataclass(frozen=True)
@@ -110,8 +42,8 @@ def run_experiment(
     """Run ``spec``; write its report (HTML and PNG) under ``out`` (default ``reports/NAME-TIME``)
     and log the resolved spec, metrics and report to MLflow."""
     from sleeptime._json import jsonable
-    from sleeptime.experiments._report import write_report
-    from sleeptime.experiments._tracking import log_file, log_json, log_text, mlflow_run
+    from sleeptime.reporting import write_report
+    from sleeptime.tracking import log_file, log_json, log_text, mlflow_run
 
     kind = KINDS[spec.kind]
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")

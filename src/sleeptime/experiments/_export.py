@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from sleeptime._errors import SleeptimeError
-from sleeptime.experiments._running import Stages
 from sleeptime.experiments._scenario import (
     Scenario,
     ScenarioConfig,
@@ -25,6 +24,7 @@ from sleeptime.policy import (
     policy_artifact,
     write_artifact,
 )
+from sleeptime.tracking import Stages
 
 
 def train_for_budget(
@@ -145,7 +145,7 @@ def train(
 ) -> dict[str, Any]:
     """``sleeptime train``: fit the learned policy on the scenario's training templates, set
     ``lam`` for the dollar target, report the held-out spend and accuracy (simulated)."""
-    from sleeptime.experiments._tracking import log_json, log_metrics, mlflow_run
+    from sleeptime.tracking import log_json, log_metrics, mlflow_run
 
     stages = Stages("train", ("workload and LM features", "train and set lam"), progress)
     try:
@@ -179,7 +179,7 @@ def export(
     """``sleeptime export``: train for the dollar target, distil, write the artifact a router
     loads (and, where asked, vLLM Semantic Router decisions and an MLflow pyfunc model)."""
     from sleeptime._atomic import atomic_write_text
-    from sleeptime.experiments._tracking import log_file, log_metrics, mlflow_run
+    from sleeptime.tracking import log_file, log_metrics, mlflow_run
 
     if transfer_set not in TRANSFER_SETS:
         raise SleeptimeError(f"--transfer-set must be one of {', '.join(TRANSFER_SETS)}, got {transfer_set!r}")  # fmt: skip

@@ -83,7 +83,7 @@ def calibrate_points(points: str | Path, *, quintiles: str | Path | None = None,
                      plot: str | Path | None = None) -> dict[str, Any]:  # fmt: skip
     """Fit accuracy curves to digitized (or your own) points; the fits, the token savings and,
     with ``plot``, a PNG of curves and points."""
-    from sleeptime.experiments._plots import plot_calibration
+    from sleeptime.reporting import plot_calibration
     from sleeptime.simulators import calibrate
 
     calibration = calibrate(points, quintiles=quintiles, amortization=amortization)
@@ -169,7 +169,7 @@ def simulate(
     if traces:
         result["traces"] = str(result_obj.write_traces(traces, model=model, items=items))
     if track:
-        from sleeptime.experiments._tracking import log_json, log_metrics, mlflow_run
+        from sleeptime.tracking import log_json, log_metrics, mlflow_run
 
         params = {"source": source, "benchmark": benchmark, "model": model, "sleep": sleep, "budget": budget,
                   "queries_per_context": queries_per_context, "fixed_queries": fixed_queries, "idle_mean_s": idle_mean_s,

@@ -229,7 +229,7 @@ def collect_live(
         ep = stack.enter_context(_endpoint(endpoint, model, api_key_env, litellm, model_file, concurrency, traces.with_name(traces.name + ".server.log"), server_mode))  # fmt: skip
         run = None
         if track:
-            from sleeptime.experiments._tracking import mlflow_run
+            from sleeptime.tracking import mlflow_run
 
             run = stack.enter_context(mlflow_run("collect", params={**params, **{f"endpoint.{k}": v for k, v in ep.describe().items()}}, uri=tracking_uri, kind="collect"))  # fmt: skip
         bar = _Progress(progress)
@@ -265,7 +265,7 @@ def collect_live(
         if router:
             result = dataclasses.replace(result, design="policy, served through litellm.Router with the SleeptimeHook deciding")  # fmt: skip
         if run is not None:
-            from sleeptime.experiments._tracking import log_file, log_json, log_metrics
+            from sleeptime.tracking import log_file, log_json, log_metrics
 
             log_metrics({k: v for k, v in result.to_json().items() if k in ("traces", "requests_sent", "cache_hits", "failed", "usd", "usd_spent_now", "prompt_tokens", "completion_tokens", "accuracy")})  # fmt: skip
             log_json({**result.to_json(), "mlflow_run_id": run.info.run_id}, "collect.json")
@@ -322,6 +322,14 @@ def export_notes(traces: str | Path, out: str | Path, *, source: str = "builtin"
     return write_notes(
         traces, read_workload(source, **workload), Protocol(Prompts.load(prompts)), out
     )
+
+
+def fit_stale_records(path: str | Path) -> Any:
+    """The simulator's stale effects (a :class:`~sleeptime.live.StaleEffect`) fitted to the
+    records ``sleeptime measure-stale`` wrote to ``path``."""
+    from sleeptime.live import fit_stale_effect, read_stale_records
+
+    return fit_stale_effect(read_stale_records(path), source=str(path))
 
 
 def measure_stale_effect(

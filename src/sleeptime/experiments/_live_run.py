@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sleeptime.experiments._collect_run import collect_from_spec
-from sleeptime.experiments._report import Figure, Report, Table, command_line
+from sleeptime.experiments._registry import experiment_kind
 from sleeptime.experiments._running import RunContext, RunOutput
+from sleeptime.reporting import Figure, Report, Table, command_line
 
 if TYPE_CHECKING:
     from sleeptime.experiments._spec import ExperimentSpec
@@ -23,13 +24,14 @@ def live_steps(spec: ExperimentSpec) -> tuple[str, ...]:
     return LIVE_STEPS
 
 
+@experiment_kind("live", steps=live_steps, summary="a real run, every policy judged on its held-out contexts, the simulator against it, the export (measured)")  # fmt: skip
 def run_live(ctx: RunContext) -> RunOutput:
     from sleeptime.experiments._measured import (
         compare_traces,
         export_measured_policy,
         offline_estimate,
     )
-    from sleeptime.experiments._tracking import log_file, log_json, log_metrics
+    from sleeptime.tracking import log_file, log_json, log_metrics
 
     spec, stages, live = ctx.spec, ctx.stages, ctx.spec.live
     seed = spec.seeds.workload

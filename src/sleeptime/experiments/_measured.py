@@ -32,6 +32,7 @@ from sleeptime.policy import (
     measured_fixed_rows,
     paper_policy,
 )
+from sleeptime.reporting import MeasuredDisplay
 from sleeptime.simulators import SimItems
 from sleeptime.workloads import Arrivals, Context, Workload
 
@@ -108,8 +109,7 @@ def load_measured(
     rows = score_workload(workload, CausalLMScorer(), progress=progress)
     scores = {(r["context_id"], r["query_id"]): r for r in rows}
     counts = table.counts
-    arrivals = Arrivals(counts, np.zeros(table.n_contexts), table.query_context.copy(),
-                        np.zeros(table.n_queries), np.zeros(table.n_contexts, dtype=np.int64))  # fmt: skip
+    arrivals = Arrivals(counts, np.zeros(table.n_contexts), table.query_context.copy(), np.zeros(table.n_queries))  # fmt: skip
     items = items_from_workload(workload, arrivals=arrivals, scores=scores, seed=seed)
     column = {(table.query_context[j], q): j for j, q in enumerate(table.query_ids)}
     assert items.query_ids is not None
@@ -129,6 +129,31 @@ def load_measured(
     items = add_policy_features(workload, items, scores, train_idx, test_idx, seed)
     env = MeasuredEnvironment.build(table, load_price_book(prices), price_model, sleep_price=sleep_price)  # fmt: skip
     return MeasuredData(workload, table, items, env, train_idx, test_idx, split, records)
+
+
+def measured_display(data: MeasuredData, queries: Any = range(1, 11)) -> MeasuredDisplay:
+    """The numbers of the measured figures (:class:`~sleeptime.reporting.MeasuredDisplay`):
+    accuracy by test tokens per sleep level, cost per query by queries per context (each
+    cell's test cost plus its sleep-time cost shared by N queries, at the environment's
+    prices), and the gain of the first sleep level over test-only at the first budget by
+    quintile of the question's log p(q | c) under the default LM."""
+    t, env = data.table, data.env
+    curve = {level: [(b, float(t.test_output_tokens[s, k].mean()), float(t.correct[s, k].mean())) for k, b in enumerate(t.budgets)]
+             for s, level in enumerate(t.sleep_levels)}  # fmt: skip
+    test, sleep = t.usd(env.prices, env.model, env.sleep_discount)
+    amortization = {f"{level},{b}": [(n, float(test[s, k].mean() + sleep[s].mean() / n)) for n in queries]
+                    for s, level in enumerate(t.sleep_levels) for k, b in enumerate(t.budgets)}  # fmt: skip
+    lp = data.items.observed_predictability
+    gain = t.correct[1, 0] - t.correct[0, 0]
+    quintile = np.searchsorted(np.quantile(lp, [0.2, 0.4, 0.6, 0.8]), lp, side="right")
+    gains = [
+        float(gain[quintile == i].mean()) if np.any(quintile == i) else float("nan")
+        for i in range(5)
+    ]
+    counts = [int((quintile == i).sum()) for i in range(5)]
+    caption = f"{env.prices.version} prices of {env.model}, sleep-time x{env.sleep_discount:g}"
+    return MeasuredDisplay(t.model, t.n_contexts, t.view, tuple(t.sleep_levels), tuple(t.budgets), caption,
+                           curve, amortization, gains, counts, PAPER_PANEL)  # fmt: skip
 
 
 def train_measured_policies(data: MeasuredData, *, seed: int = 0) -> list[LearnedPolicy]:
@@ -377,7 +402,7 @@ def compare_traces(
     it all to MLflow."""
     import contextlib
 
-    from sleeptime.experiments._running import Stages
+    from sleeptime.tracking import Stages
 
     stages = Stages("compare --traces", ("traces, workload and LM features", "fixed strategies and baselines", "oracle", "oracle-count-blind", "learned", "learned-cheap", "outcome models"), progress)  # fmt: skip
     try:
@@ -393,7 +418,7 @@ def compare_traces(
         with contextlib.ExitStack() as stack:
             run = None
             if track:
-                from sleeptime.experiments._tracking import mlflow_run
+                from sleeptime.tracking import mlflow_run
 
                 run = stack.enter_context(mlflow_run("compare-traces", params=settings, uri=tracking_uri, kind="compare"))  # fmt: skip
             comparison, other, intervals, policies = compare_measured(data, budget_usd_per_1k=budget_usd_per_1k, seed=seed, progress=stages.start)  # fmt: skip
@@ -401,12 +426,10 @@ def compare_traces(
                 errors = tuple(outcome_model_errors(data))
             figures: dict[str, str] = {}
             if figures_dir is not None:
-                from sleeptime.experiments._measured_plots import measured_figures
-
-                figures = {k: str(v) for k, v in measured_figures(data, comparison, Path(figures_dir)).items()}  # fmt: skip
+                figures = {k: str(v) for k, v in measured_display(data).plot(comparison.rows, comparison.operating_point.best_static, Path(figures_dir)).items()}  # fmt: skip
             result = TracesCompareRun(comparison, data, other, errors, settings, tuple(intervals), figures, run.info.run_id if run else None, tuple(policies))  # fmt: skip
             if run is not None:
-                from sleeptime.experiments._tracking import log_file, log_json, log_metrics
+                from sleeptime.tracking import log_file, log_json, log_metrics
 
                 metrics = {"accuracy_best_static": comparison.operating_point.accuracy}
                 for name, s in comparison.learned.items():

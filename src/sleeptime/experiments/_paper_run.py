@@ -7,16 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sleeptime.experiments._plots import (
-    budget_label,
-    plot_amortization,
-    plot_calibration,
-    plot_pareto,
-    plot_quintiles,
-    plot_test_tokens,
-)
-from sleeptime.experiments._report import Figure, Report, Table, command_line, table_from_rows
-from sleeptime.experiments._running import RunContext, RunOutput, Stages
+from sleeptime.experiments._registry import experiment_kind
+from sleeptime.experiments._running import RunContext, RunOutput
 from sleeptime.experiments._sweeps import (
     accuracy_by_test_tokens,
     amortization_ratio,
@@ -24,6 +16,19 @@ from sleeptime.experiments._sweeps import (
     fixed_strategy_points,
     late_items,
     quintile_gains,
+)
+from sleeptime.reporting import (
+    Figure,
+    Report,
+    Table,
+    budget_label,
+    command_line,
+    plot_amortization,
+    plot_calibration,
+    plot_pareto,
+    plot_quintiles,
+    plot_test_tokens,
+    table_from_rows,
 )
 from sleeptime.simulators import (
     OutcomeModel,
@@ -37,6 +42,7 @@ from sleeptime.simulators import (
     paper_quintile_gains,
     synthetic_items,
 )
+from sleeptime.tracking import Stages
 from sleeptime.workloads import ArrivalProcess, GeometricCount
 
 if TYPE_CHECKING:
@@ -134,6 +140,8 @@ def amortization_steps(spec: ExperimentSpec) -> tuple[str, ...]:
     return AMORTIZATION_STEPS
 
 
+@experiment_kind("paper_aime", steps=paper_steps, summary="the paper's Fig. 4 in simulation")  # fmt: skip
+@experiment_kind("paper_gsm", steps=paper_steps, summary="the paper's Figs. 3 and 10 in simulation")  # fmt: skip
 def run_paper(ctx: RunContext) -> RunOutput:
     """The paper's Figs. 3 and 10 (GSM) or Fig. 4 (AIME) in simulation, beside the digitized points."""
     spec, folder, stages = ctx.spec, ctx.folder, ctx.stages
@@ -176,6 +184,7 @@ def run_paper(ctx: RunContext) -> RunOutput:
     return RunOutput(report, headline, {"simulated": True, "curves": curves.simulated, "token_savings": savings, "quintiles": quint})  # fmt: skip
 
 
+@experiment_kind("amortization", steps=amortization_steps, summary="Fig. 9: cost per query by queries per context")  # fmt: skip
 def run_amortization(ctx: RunContext) -> RunOutput:
     """Fig. 9: cost per query as queries per context grow, with the paper's abstract cost and the spec's price book."""
     spec, folder, stages = ctx.spec, ctx.folder, ctx.stages

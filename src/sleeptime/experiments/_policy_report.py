@@ -1,19 +1,43 @@
-"""The policy experiment's report: its headline, figures and tables (presentation only; the
-numbers come from :mod:`sleeptime.experiments._policy_run`)."""
+"""The policy experiment's result and its report: headline, figures and tables (presentation
+only; the numbers come from :mod:`sleeptime.experiments._policy_run`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sleeptime.experiments._compare import headline_policy
-from sleeptime.experiments._report import Figure, Report, Table, command_line
-from sleeptime.policy import Comparison, Group, PolicyRow
+from sleeptime.experiments._scenario import Scenario
+from sleeptime.policy import Comparison, Group, LearnedPolicy, PolicyRow
+from sleeptime.reporting import Figure, Report, Table, command_line
 
 if TYPE_CHECKING:
-    from sleeptime.experiments._policy_run import PolicyExperiment
     from sleeptime.experiments._running import RunContext
+
+
+@dataclass(frozen=True)
+class StudyOutcome:
+    """The study's name, its completed trials, its Pareto front and the trial chosen for export
+    (the most accurate within the budget)."""
+
+    name: str
+    trials: tuple[Any, ...]
+    front: tuple[Any, ...]
+    best: Any
+
+
+@dataclass(frozen=True)
+class PolicyExperiment:
+    """Everything a policy experiment computed (simulated)."""
+
+    scenario: Scenario
+    policies: tuple[LearnedPolicy, ...]
+    comparison: Comparison
+    study: StudyOutcome
+    export: dict[str, Any]
+
 
 #: Columns of a table of policy rows: (header, value of a row).
 ROW_COLUMNS = ("policy", "group", "accuracy", "95% CI", "USD / 1k queries", "test tokens / query",
@@ -62,14 +86,14 @@ def policy_headline(c: Comparison, *, exported: str | None = None) -> str:
 
 
 def _figures(ctx: RunContext, result: PolicyExperiment) -> list[Figure]:
-    from sleeptime.experiments._plots import (
+    from sleeptime.experiments._sweeps import amortization_sweep, quintile_gains
+    from sleeptime.reporting import (
         plot_amortization,
         plot_decisions,
         plot_pareto,
         plot_quintiles,
         plot_test_tokens,
     )
-    from sleeptime.experiments._sweeps import amortization_sweep, quintile_gains
     from sleeptime.simulators import load_price_book, paper_quintile_gains
 
     spec, folder, c = ctx.spec, ctx.folder, result.comparison

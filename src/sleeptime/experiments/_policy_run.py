@@ -3,7 +3,6 @@ policies and oracles on held-out templates, a small Optuna study, the export, an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,7 +14,13 @@ from sleeptime.experiments._compare import (
     learned_policies,
 )
 from sleeptime.experiments._export import export_policy, train_for_budget
-from sleeptime.experiments._policy_report import policy_headline, policy_report
+from sleeptime.experiments._policy_report import (
+    PolicyExperiment,
+    StudyOutcome,
+    policy_headline,
+    policy_report,
+)
+from sleeptime.experiments._registry import experiment_kind
 from sleeptime.experiments._running import RunContext, RunOutput
 from sleeptime.experiments._scenario import (
     CHEAP_POLICY_FEATURES,
@@ -24,8 +29,8 @@ from sleeptime.experiments._scenario import (
     build_scenario,
 )
 from sleeptime.experiments._study import MLflowTrialLogger, PolicySearch, run_study
-from sleeptime.experiments._tracking import log_metrics
-from sleeptime.policy import Comparison, LearnedPolicy
+from sleeptime.policy import Comparison
+from sleeptime.tracking import log_metrics
 
 if TYPE_CHECKING:
     from sleeptime.experiments._spec import ExperimentSpec
@@ -35,28 +40,6 @@ def policy_steps(spec: ExperimentSpec) -> tuple[str, ...]:
     names = [n for n, on in (("learned", spec.policies.learned), ("learned-cheap", spec.policies.cheap)) if on]  # fmt: skip
     return ("workload and LM features", "learned policies", *compare_steps(names), "Optuna study",
             "export the best policy", "figures and report")  # fmt: skip
-
-
-@dataclass(frozen=True)
-class StudyOutcome:
-    """The study's name, its completed trials, its Pareto front and the trial chosen for export
-    (the most accurate within the budget)."""
-
-    name: str
-    trials: tuple[Any, ...]
-    front: tuple[Any, ...]
-    best: Any
-
-
-@dataclass(frozen=True)
-class PolicyExperiment:
-    """Everything a policy experiment computed (simulated)."""
-
-    scenario: Scenario
-    policies: tuple[LearnedPolicy, ...]
-    comparison: Comparison
-    study: StudyOutcome
-    export: dict[str, Any]
 
 
 def _study(ctx: RunContext, scenario: Scenario) -> StudyOutcome:
@@ -81,6 +64,7 @@ def _export(ctx: RunContext, scenario: Scenario, comparison: Comparison, best: A
     return {"path": str(path), **info, "fidelity": artifact["fidelity"], "hyper_parameters": hp}
 
 
+@experiment_kind("policy", steps=policy_steps, summary="the main job: every policy on held-out templates, a study, the export")  # fmt: skip
 def run_policy(ctx: RunContext) -> RunOutput:
     """The main job: scenario, baselines, learned policies, a small study, export, report."""
     spec, stages = ctx.spec, ctx.stages

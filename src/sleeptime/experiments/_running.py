@@ -1,70 +1,17 @@
-"""What every experiment runner is given and returns, and the progress bar over its steps."""
+"""What every experiment runner is given and returns."""
 
 from __future__ import annotations
 
-import contextlib
-import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sleeptime.tracking import Stages
+
 if TYPE_CHECKING:
-    from sleeptime.experiments._report import Report
     from sleeptime.experiments._spec import ExperimentSpec
-
-
-@dataclass
-class Stages:
-    """A progress bar over the declared steps of a run (slow steps also have bars of their own).
-
-    Steps are entered in the declared order (:meth:`step`); the bar's total is their count, so
-    it never has to be counted by hand."""
-
-    name: str
-    steps: tuple[str, ...]
-    progress: bool = True
-    _bar: Any = None
-    _done: int = 0
-    _running: bool = False
-    _started: float = field(default_factory=time.perf_counter)
-
-    def __post_init__(self) -> None:
-        from tqdm.auto import tqdm
-
-        self._bar = tqdm(total=len(self.steps), desc=self.name, unit="step", disable=not self.progress, leave=False)  # fmt: skip
-
-    def start(self, label: str) -> None:
-        """Start the step ``label`` (the next declared one), finishing the one running; for
-        callbacks (``compare_policies(progress=stages.start)``)."""
-        if self._running:
-            self.finish()
-        expected = self.steps[self._done] if self._done < len(self.steps) else None
-        if label != expected:
-            raise AssertionError(f"step {label!r} out of order: the next declared step is {expected!r}")  # fmt: skip
-        self._running = True
-        self._bar.set_postfix_str(label)
-        self._bar.refresh()
-
-    def finish(self) -> None:
-        """The running step is done."""
-        self._running = False
-        self._done += 1
-        self._bar.update(1)
-
-    @contextlib.contextmanager
-    def step(self, label: str) -> Iterator[None]:
-        """Run one step; ``label`` must be the next declared one."""
-        self.start(label)
-        yield
-        self.finish()
-
-    def close(self) -> float:
-        """Close the bar (finishing a step still running); the seconds since the run started."""
-        if self._running:
-            self.finish()
-        self._bar.close()
-        return time.perf_counter() - self._started
+    from sleeptime.reporting import Report
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ from sleeptime.workloads import (
     BUILTIN_QUERY_MEANS,
     ArrivalProcess,
     ExponentialDurations,
-    GeometricCount,
     Workload,
     generate_workload,
 )
@@ -163,16 +162,11 @@ def scenario_arrivals(cfg: ScenarioConfig, means: FloatArray) -> ArrivalProcess:
     """The scenario's arrival process: its count family with the domain means (per context),
     idle windows and gaps exponential with the configured means; ``fitted`` samples the best
     family fitted to the access log instead."""
-    from sleeptime.workloads import GammaPoissonCount, QueryCount, SelfExcitingCount, fit_arrivals
+    from sleeptime.workloads import count_law, fit_arrivals
 
     idle, gap = ExponentialDurations(cfg.idle_mean_s), ExponentialDurations(cfg.gap_mean_s)
-    queries: QueryCount
-    if cfg.arrivals == "geometric":
-        queries = GeometricCount(means)
-    elif cfg.arrivals == "gamma-poisson":
-        queries = GammaPoissonCount(means, cfg.dispersion)
-    elif cfg.arrivals == "self-exciting":
-        queries = SelfExcitingCount.with_mean(means, cfg.gap_mean_s)
+    if cfg.arrivals in ("geometric", "gamma-poisson", "self-exciting"):
+        queries = count_law(cfg.arrivals, means, shape=cfg.dispersion, delay_mean_s=cfg.gap_mean_s)
     elif cfg.arrivals == "fitted":
         if not cfg.access_log:
             raise ValueError(

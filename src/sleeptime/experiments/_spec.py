@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from sleeptime._errors import SleeptimeError, read_text
-from sleeptime.experiments._experiment import KINDS
-from sleeptime.experiments._when_run import WhenConfig
+from sleeptime.experiments._registry import KINDS
+from sleeptime.experiments._when_config import WhenConfig
 
 
 class SpecError(SleeptimeError, ValueError):

@@ -7,9 +7,8 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from sleeptime.experiments._compare import compare_steps
-from sleeptime.experiments._plots import plot_amortization, plot_pareto
 from sleeptime.experiments._policy_report import ROW_COLUMNS, change, row_cells
-from sleeptime.experiments._report import Figure, Report, Table, command_line
+from sleeptime.experiments._registry import experiment_kind
 from sleeptime.experiments._running import RunContext, RunOutput
 from sleeptime.experiments._scenario import (
     DOMAIN_QUERY_MEANS,
@@ -19,6 +18,7 @@ from sleeptime.experiments._scenario import (
 )
 from sleeptime.experiments._sweeps import amortization_sweep
 from sleeptime.policy import compare_policies
+from sleeptime.reporting import Figure, Report, Table, command_line, plot_amortization, plot_pareto
 from sleeptime.simulators import load_price_book
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ def what_if_steps(spec: ExperimentSpec) -> tuple[str, ...]:
             *compare_steps([ORIGINAL, RETRAINED]), "report")  # fmt: skip
 
 
+@experiment_kind("what_if_prices", steps=what_if_steps, summary="the same policy under another price book and query rate")  # fmt: skip
 def run_what_if(ctx: RunContext) -> RunOutput:
     """The same learned policy under another price book and query rate, against retraining."""
     spec, folder, stages = ctx.spec, ctx.folder, ctx.stages

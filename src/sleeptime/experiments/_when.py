@@ -48,10 +48,8 @@ from sleeptime.policy import (
 )
 from sleeptime.simulators import SimItems, sleep_plan
 from sleeptime.workloads import (
-    GammaPoissonCount,
-    GeometricCount,
     QueryCount,
-    SelfExcitingCount,
+    count_law,
     count_log_pmf,
     expected_remaining,
 )
@@ -232,11 +230,8 @@ class CountPrior:
 
     def count(self, mean: float) -> QueryCount:
         mean = max(float(mean), 1.0 + 1e-6)
-        if self.family == "gamma-poisson":
-            return GammaPoissonCount(mean, self.param)
-        if self.family == "self-exciting":
-            return SelfExcitingCount.with_mean(mean)
-        return GeometricCount(mean)
+        family = self.family if self.family in ("gamma-poisson", "self-exciting") else "geometric"
+        return count_law(family, mean, shape=self.param)
 
     def remaining(self, means: FloatArray, m_max: int = MAX_TRIGGER) -> FloatArray:
         """``(m_max + 1, contexts)``: expected queries still to come after ``m`` queries

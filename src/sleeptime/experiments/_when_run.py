@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sleeptime.experiments._report import Figure, Report, Table, command_line
+from sleeptime.experiments._registry import experiment_kind
 from sleeptime.experiments._scenario import ScenarioConfig, build_scenario, train_learned_policy
 from sleeptime.experiments._when import (
     DEFAULT_LOAD,
@@ -33,76 +33,12 @@ from sleeptime.experiments._when import (
     served_tables,
     trigger_section,
 )
+from sleeptime.experiments._when_config import SECTIONS, WhenConfig
+from sleeptime.reporting import Figure, Report, Table, command_line
+from sleeptime.workloads import parse_count_law
 
 if TYPE_CHECKING:
     from sleeptime.experiments._running import RunContext, RunOutput
-
-#: Sections of the study, in report order.
-SECTIONS = ("triggers", "edits", "cprime", "idle", "passk")
-
-
-@dataclass(frozen=True)
-class WhenConfig:
-    """Everything the study reads; logged as its parameters."""
-
-    contexts: int = 1400
-    seed: int = 0
-    prices: str = "list-2025"
-    benchmark: str = "stateful-gsm-symbolic-p1"
-    model: str = "gpt-4o-mini"
-    #: arrival laws of the trigger section: geometric, gamma-poisson:SHAPE, self-exciting,
-    #: fitted (the best family fitted to ``access_log``, or to a synthetic bursty log)
-    arrivals: tuple[str, ...] = ("geometric", "gamma-poisson:2", "gamma-poisson:0.5", "gamma-poisson:0.25", "self-exciting", "fitted")  # fmt: skip
-    access_log: str | None = None
-    edit_rates: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
-    edit_arrivals: str = "gamma-poisson:0.5"
-    stale_effect: str = "share"
-    stale_loss: float = 0.5
-    touched: float = 0.3
-    incremental_cost: float = 0.3
-    incremental_quality: float = 1.0
-    cprime_scales: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
-    query_rates: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
-    saturation: float = 0.5
-    fleet_multiples: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
-    energy_usd_per_mtok: float | None = None
-    deadline_s: float | None = None
-    pass_k: tuple[int, ...] = (1, 2, 4, 8)
-    sections: tuple[str, ...] = SECTIONS
-    n_boot: int = 500
-
-    def __post_init__(self) -> None:
-        unknown = set(self.sections) - set(SECTIONS)
-        if unknown:
-            raise ValueError(f"unknown sections {sorted(unknown)}; known: {', '.join(SECTIONS)}")
-        for a in (*self.arrivals, self.edit_arrivals):
-            parse_arrivals(a)
-        EditEffect(
-            self.stale_effect,
-            self.stale_loss,
-            self.touched,
-            self.incremental_cost,
-            self.incremental_quality,
-        )
-
-    def to_params(self) -> dict[str, Any]:
-        return {k: (",".join(map(str, v)) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}  # fmt: skip
-
-
-def parse_arrivals(name: str) -> tuple[str, float]:
-    """``geometric``, ``gamma-poisson:SHAPE``, ``self-exciting`` or ``fitted`` -> (family, shape)."""
-    family, _, arg = name.partition(":")
-    if family not in ("geometric", "gamma-poisson", "self-exciting", "fitted"):
-        raise ValueError(f"arrivals {name!r}: the family must be geometric, gamma-poisson:SHAPE, self-exciting or fitted")  # fmt: skip
-    if family == "gamma-poisson":
-        try:
-            shape = float(arg or "0.5")
-        except ValueError:
-            raise ValueError(f"arrivals {name!r}: the shape after ':' must be a number") from None
-        if not shape > 0:
-            raise ValueError(f"arrivals {name!r}: the shape must be positive")
-        return family, shape
-    return family, 0.0
 
 
 def synthetic_access_log(path: Path, *, contexts: int = 2000, mean: float = 4.0, delay_s: float = 600.0, seed: int = 7) -> Path:  # fmt: skip
@@ -158,7 +94,7 @@ def _scenario(cfg: WhenConfig, arrivals: str, log: str | None, *, fit: Any = Non
     """The policy scenario (the quickstart's) with the given arrival law: the scenario (its test
     items carry the true prior means), the true count law, the learned policy. ``fit``: the
     :class:`~sleeptime.workloads.ArrivalFit` of ``log``, for ``fitted``."""
-    family, shape = parse_arrivals(arrivals)
+    family, shape = parse_count_law(arrivals)
     sc_cfg = ScenarioConfig(n_contexts=cfg.contexts, seed=cfg.seed, benchmark=cfg.benchmark, model=cfg.model, prices=cfg.prices,
                             arrivals=family, dispersion=shape or 0.5, access_log=log)  # fmt: skip
     sc = build_scenario(sc_cfg, progress=False)
@@ -474,8 +410,7 @@ def when_job(cfg: WhenConfig, *, figures: str | Path | None = None, tracking_uri
     config as params, the headline numbers as metrics, the result and figures as artifacts).
     Returns the result and its JSON (with the package version and the MLflow run id)."""
     from sleeptime import __version__
-    from sleeptime.experiments._running import Stages
-    from sleeptime.experiments._tracking import log_file, log_json, log_metrics, mlflow_run
+    from sleeptime.tracking import Stages, log_file, log_json, log_metrics, mlflow_run
 
     stages = Stages("when-to-sleep", study_steps(cfg), progress)
     try:
@@ -518,6 +453,7 @@ def when_config_from_spec(spec: Any) -> WhenConfig:
     )  # fmt: skip
 
 
+@experiment_kind("when_to_sleep", steps=when_steps, summary="when sleep-time work pays: triggers, refresh after edits, the size of c', idle capacity, pass@k")  # fmt: skip
 def run_when(ctx: RunContext) -> RunOutput:
     from sleeptime.experiments._running import RunOutput
 

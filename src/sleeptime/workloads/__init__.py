@@ -29,6 +29,7 @@ from sleeptime.workloads._arrivals import (
     PoissonCount,
     QueryCount,
 )
+from sleeptime.workloads._count_laws import COUNT_LAWS, count_law, parse_count_law
 from sleeptime.workloads._generator import (
     BUILTIN_CONTEXTS,
     BUILTIN_QUERY_MEANS,
@@ -50,6 +51,7 @@ __all__ = [
     "ANSWER_KINDS",
     "BUILTIN_CONTEXTS",
     "BUILTIN_QUERY_MEANS",
+    "COUNT_LAWS",
     "FAMILIES",
     "FORMATS",
     "PREDICTABILITY_LEVELS",
@@ -76,6 +78,7 @@ __all__ = [
     "Workload",
     "access_log_from_rows",
     "check_answer",
+    "count_law",
     "count_log_pmf",
     "detect_format",
     "edit_context",
@@ -84,6 +87,7 @@ __all__ = [
     "fit_arrivals",
     "generate_workload",
     "load_workload",
+    "parse_count_law",
     "parse_number",
     "read_access_log",
     "save_workload",

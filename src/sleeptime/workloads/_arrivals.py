@@ -1,4 +1,4 @@
-"""Arrival processes as seeded arrays: queries per context, idle windows, context edits.
+"""Arrival processes as seeded arrays: queries per context, idle windows, query times.
 
 Every sampler takes a ``numpy.random.Generator`` (or a seed) and returns arrays, so a replay of
 millions of queries never loops in Python. Means may be scalars or per-context arrays (hot and
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -123,15 +122,13 @@ class Arrivals:
 
     ``query_context`` maps each query to its context (sorted), and ``query_time_s`` is its
     arrival time in seconds after its context arrived: the idle window, then gaps between
-    queries. ``edits`` counts context edits per context (each edit makes earlier sleep-time
-    work stale).
+    queries.
     """
 
     queries_per_context: NDArray[np.int64]
     idle_s: NDArray[np.float64]
     query_context: NDArray[np.int64]
     query_time_s: NDArray[np.float64]
-    edits: NDArray[np.int64]
 
     @property
     def n_queries(self) -> int:
@@ -144,30 +141,17 @@ class ArrivalProcess:
 
     ``queries``: queries per context. ``idle``: the window between a context's arrival and its
     first query (sleep-time work runs in it). ``gap``: the time between later queries of a
-    context. ``edit_rate``: mean number of context edits per context (Poisson), 0 for none.
+    context. (Fit one to an access log with :func:`~sleeptime.workloads.fit_arrivals`.)
     """
 
     queries: QueryCount = GeometricCount(4.0)
     idle: Durations = ExponentialDurations(600.0)
     gap: Durations = ExponentialDurations(300.0)
-    edit_rate: float = 0.0
-
-    @staticmethod
-    def fit(log: Any, **kwargs: Any) -> Any:
-        """Fit every count family to an access log (a path to CSV/JSONL ``(context_id,
-        timestamp)`` rows, or an :class:`~sleeptime.workloads.AccessLog`); returns an
-        :class:`~sleeptime.workloads.ArrivalFit` (see :func:`~sleeptime.workloads.fit_arrivals`)
-        whose ``process`` samples from the best family."""
-        from sleeptime.workloads._arrival_fits import fit_arrivals
-
-        return fit_arrivals(log, **kwargs)
 
     def sample(self, n_contexts: int, *, seed: Seed) -> Arrivals:
         """Draw one arrival pattern; the same seed gives the same arrays."""
         if n_contexts < 1:
             raise WorkloadError(f"n_contexts must be at least 1, got {n_contexts}")
-        if not np.isfinite(self.edit_rate) or self.edit_rate < 0:
-            raise WorkloadError(f"edit_rate must be finite and >= 0, got {self.edit_rate}")
         rng = _rng(seed)
         timed = getattr(self.queries, "sample_with_times", None)
         if timed is not None:  # a process that draws its own times (bursts): no gap draws
@@ -184,5 +168,4 @@ class ArrivalProcess:
             within = cum - np.repeat(cum[starts], counts)
         query_context = np.repeat(np.arange(n_contexts, dtype=np.int64), counts)
         query_time = np.repeat(idle, counts) + within
-        edits = rng.poisson(self.edit_rate, size=n_contexts).astype(np.int64)
-        return Arrivals(counts, idle, query_context, query_time, edits)
+        return Arrivals(counts, idle, query_context, query_time)

@@ -112,7 +112,7 @@ def close_orphaned_runs() -> list[str]:
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from sleeptime.experiments._study import process_alive
+    from sleeptime.tracking._process import process_alive
 
     experiment = mlflow.get_experiment_by_name(EXPERIMENT)
     if experiment is None:

@@ -1,0 +1,62 @@
+"""What the when-to-sleep study reads: its sections and every parameter, logged as its
+parameters (a spec's ``[when]`` table and ``sleeptime when-to-sleep`` build one)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from sleeptime.experiments._when import EditEffect
+from sleeptime.workloads import parse_count_law
+
+#: Sections of the study, in report order.
+SECTIONS = ("triggers", "edits", "cprime", "idle", "passk")
+
+
+@dataclass(frozen=True)
+class WhenConfig:
+    """Everything the study reads; logged as its parameters."""
+
+    contexts: int = 1400
+    seed: int = 0
+    prices: str = "list-2025"
+    benchmark: str = "stateful-gsm-symbolic-p1"
+    model: str = "gpt-4o-mini"
+    #: arrival laws of the trigger section: geometric, gamma-poisson:SHAPE, self-exciting,
+    #: fitted (the best family fitted to ``access_log``, or to a synthetic bursty log)
+    arrivals: tuple[str, ...] = ("geometric", "gamma-poisson:2", "gamma-poisson:0.5", "gamma-poisson:0.25", "self-exciting", "fitted")  # fmt: skip
+    access_log: str | None = None
+    edit_rates: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
+    edit_arrivals: str = "gamma-poisson:0.5"
+    stale_effect: str = "share"
+    stale_loss: float = 0.5
+    touched: float = 0.3
+    incremental_cost: float = 0.3
+    incremental_quality: float = 1.0
+    cprime_scales: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+    query_rates: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
+    saturation: float = 0.5
+    fleet_multiples: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
+    energy_usd_per_mtok: float | None = None
+    deadline_s: float | None = None
+    pass_k: tuple[int, ...] = (1, 2, 4, 8)
+    sections: tuple[str, ...] = SECTIONS
+    n_boot: int = 500
+
+    def __post_init__(self) -> None:
+        unknown = set(self.sections) - set(SECTIONS)
+        if unknown:
+            raise ValueError(f"unknown sections {sorted(unknown)}; known: {', '.join(SECTIONS)}")
+        for a in (*self.arrivals, self.edit_arrivals):
+            parse_count_law(a)
+        EditEffect(
+            self.stale_effect,
+            self.stale_loss,
+            self.touched,
+            self.incremental_cost,
+            self.incremental_quality,
+        )
+
+    def to_params(self) -> dict[str, Any]:
+        return {k: (",".join(map(str, v)) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}  # fmt: skip
