@@ -51,13 +51,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
 
-    from sleeptime.experiments import (  # fmt: skip
-        CHEAP_POLICY_FEATURES,
+    from sleeptime.experiments import (
         ScenarioConfig,
         build_scenario,
         export_policy,
         train_for_budget,
     )
+    from sleeptime.policy import CHEAP_POLICY_FEATURES
     from sleeptime.runtime import RuntimePolicy
 
     scenario = build_scenario(ScenarioConfig(n_contexts=args.contexts, seed=0), progress=True)

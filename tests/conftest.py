@@ -92,13 +92,12 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     ``learned``, ``distilled``, ``artifact`` and ``path``."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from sleeptime.experiments import (
-        ALL_FEATURES,
-        CHEAP_POLICY_FEATURES,
         ScenarioConfig,
         build_scenario,
         export_policy,
         train_learned_policy,
     )
+    from sleeptime.policy import ALL_FEATURES, CHEAP_POLICY_FEATURES
 
     scenario = build_scenario(ScenarioConfig(n_contexts=210, seed=0), progress=False)
     out: dict[str, object] = {"scenario": scenario}

@@ -32,7 +32,8 @@ for mode in ("expected", "sampled"):
     r = replay(items, sleep_action=sleep, test_action=test, outcome=model, prices=prices, model="gpt-4o-mini", mode=mode, seed=42)
     out[mode] = {"aggregates": repr(sorted((k, v) for k, v in r.aggregates.items())),
                  "traces": digest(*(np.asarray(v) for _, v in sorted(r.traces.items()) if np.asarray(v).dtype.kind in "fiub"))}
-from sleeptime.experiments import ScenarioConfig, build_scenario, train_learned_policy, CHEAP_POLICY_FEATURES
+from sleeptime.experiments import ScenarioConfig, build_scenario, train_learned_policy
+from sleeptime.policy import CHEAP_POLICY_FEATURES
 sc = build_scenario(ScenarioConfig(n_contexts=140, seed=3), progress=False)
 policy = train_learned_policy(sc, features=CHEAP_POLICY_FEATURES, max_iter=40)
 s, t = policy.decide(sc.test, sc.env)

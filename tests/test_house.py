@@ -124,7 +124,8 @@ def test_bad_text_for_the_runtime_is_a_decision_error(exported: dict[str, Any]) 
 def test_clone_keeps_the_name_and_set_params_sets_lam(exported: dict[str, Any]) -> None:
     from sklearn.base import clone
 
-    from sleeptime.experiments import CHEAP_POLICY_FEATURES, train_learned_policy
+    from sleeptime.experiments import train_learned_policy
+    from sleeptime.policy import CHEAP_POLICY_FEATURES
 
     scenario = exported["scenario"]
     policy = train_learned_policy(scenario, features=CHEAP_POLICY_FEATURES, name="learned-cheap", max_iter=20)  # fmt: skip

@@ -9,12 +9,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sleeptime.experiments import _plots
-from sleeptime.experiments._sweeps import amortization_sweep, quintile_gains
+from sleeptime.reporting import _plots
 from sleeptime.simulators import (
+    amortization_sweep,
     list_prices_2025,
     paper_abstract_prices,
     paper_outcome_model,
+    quintile_gains,
     synthetic_items,
 )
 from sleeptime.workloads import ArrivalProcess, ExponentialDurations, FixedCount

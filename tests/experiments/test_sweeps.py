@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sleeptime.experiments._sweeps import amortization_sweep, quintile_gains
 from sleeptime.simulators import (
+    amortization_sweep,
     list_prices_2025,
     paper_abstract_prices,
     paper_outcome_model,
     paper_quintile_gains,
+    quintile_gains,
     synthetic_items,
 )
 from sleeptime.workloads import ArrivalProcess, ExponentialDurations, FixedCount

@@ -23,12 +23,12 @@ def base():  # type: ignore[no-untyped-def]
 
 
 def test_plans_are_priced_as_the_replay_prices_them(base) -> None:  # type: ignore[no-untyped-def]
-    from sleeptime.experiments._when import _fixed, evaluate_plan, served_tables, trigger_times
+    from sleeptime.policy import evaluate_plan, fixed_plan, served_tables, trigger_times
 
     sc = base[0]
     t = served_tables(sc.env, sc.test)
     for s, b in ((0, 1), (1, 0), (1, 1), (2, 2)):
-        acc, usd = evaluate_plan(t, *_fixed(t, trigger_times(t), s, b))
+        acc, usd = evaluate_plan(t, *fixed_plan(t, trigger_times(t), s, b))
         sleep = np.full(sc.test.n_contexts, s)
         agg = sc.env.replay(sc.test, sleep, np.full(sc.test.n_queries, b), bootstrap=0).aggregates
         assert acc == pytest.approx(agg["accuracy"], rel=1e-12)
@@ -36,7 +36,9 @@ def test_plans_are_priced_as_the_replay_prices_them(base) -> None:  # type: igno
 
 
 def test_triggers_edits_and_oracles_order_as_they_must(base) -> None:  # type: ignore[no-untyped-def]
-    from sleeptime.experiments._when import EditEffect, edits_section, trigger_section
+    from sleeptime.experiments._when_sections import edits_section
+    from sleeptime.experiments._when_triggers import trigger_section
+    from sleeptime.policy import EditEffect
 
     sc, true, policy = base
     observed = np.concatenate([sc.train.observed_predictability, sc.test.observed_predictability])
@@ -67,7 +69,9 @@ def test_triggers_edits_and_oracles_order_as_they_must(base) -> None:  # type: i
 
 
 def test_cprime_idle_and_pass_at_k(base) -> None:  # type: ignore[no-untyped-def]
-    from sleeptime.experiments._when import cprime_gain_share, cprime_sweep, idle_section, pass_at_k
+    from sleeptime.experiments._when_sections import cprime_sweep, idle_section
+    from sleeptime.policy import pass_at_k
+    from sleeptime.simulators import cprime_gain_share
 
     sc = base[0]
     assert cprime_gain_share(np.array([1.0]), 0.5)[0] == pytest.approx(1.0)

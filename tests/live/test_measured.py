@@ -242,11 +242,7 @@ def test_the_policy_deployed_in_litellm_serves_what_the_table_estimates(
     server (one slot, as the run had): the served answers are the table's, and their accuracy
     and USD lie in the offline estimate's intervals."""
     from sleeptime.experiments import load_measured
-    from sleeptime.experiments._measured import (
-        export_measured_policy,
-        offline_estimate,
-        train_measured_policies,
-    )
+    from sleeptime.policy import export_measured_policy, offline_estimate, train_measured_policies
 
     run = one_slot_run
     data = load_measured(

@@ -9,12 +9,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sleeptime._cli.main import main
-from sleeptime.experiments import (
-    ScenarioConfig,
-    build_scenario,
-    template_split,
-    train_learned_policy,
-)
+from sleeptime.experiments import ScenarioConfig, build_scenario, train_learned_policy
 from sleeptime.policy import (
     Allocation,
     Environment,
@@ -25,7 +20,7 @@ from sleeptime.policy import (
     bisect_lam,
 )
 from sleeptime.simulators import list_prices_2025, paper_outcome_model, synthetic_items
-from sleeptime.workloads import ArrivalProcess, GeometricCount, generate_workload
+from sleeptime.workloads import ArrivalProcess, GeometricCount, generate_workload, template_split
 
 
 @parametrize_with_checks([LearnedPolicy(max_iter=15, min_samples_leaf=5)])

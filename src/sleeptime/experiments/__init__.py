@@ -50,27 +50,15 @@ from sleeptime.experiments._live import (
     measure_stale_effect,
     serve_local,
 )
-from sleeptime.experiments._measured import (
-    MeasuredData,
-    TracesCompareRun,
-    compare_traces,
-    load_measured,
-)
+from sleeptime.experiments._measured import TracesCompareRun, compare_traces, load_measured
 from sleeptime.experiments._paper_run import PaperFigures, paper_figures
 from sleeptime.experiments._registry import KINDS, ExperimentKind, experiment_kind
 from sleeptime.experiments._scenario import (
-    ALL_FEATURES,
-    CHEAP_POLICY_FEATURES,
     DOMAIN_QUERY_MEANS,
-    FEATURE_SETS,
-    ExplorationData,
     Scenario,
     ScenarioConfig,
     build_scenario,
     exploration_data,
-    feature_set,
-    fit_policy,
-    template_split,
     train_learned_policy,
 )
 from sleeptime.experiments._spec import (
@@ -93,11 +81,8 @@ from sleeptime.experiments._when_run import (
 )
 
 __all__ = [
-    "ALL_FEATURES",
-    "CHEAP_POLICY_FEATURES",
     "DEFAULT_BUDGET_USD_PER_1K",
     "DOMAIN_QUERY_MEANS",
-    "FEATURE_SETS",
     "KINDS",
     "TABLES",
     "TRANSFER_SETS",
@@ -105,9 +90,7 @@ __all__ = [
     "ExperimentKind",
     "ExperimentResult",
     "ExperimentSpec",
-    "ExplorationData",
     "LiveRun",
-    "MeasuredData",
     "PaperFigures",
     "PolicySearch",
     "Scenario",
@@ -129,8 +112,6 @@ __all__ = [
     "export",
     "export_notes",
     "export_policy",
-    "feature_set",
-    "fit_policy",
     "fit_stale_records",
     "headline_policy",
     "learned_policies",
@@ -151,7 +132,6 @@ __all__ = [
     "simulate",
     "spec_keys",
     "synthetic_access_log",
-    "template_split",
     "threshold_policy",
     "train",
     "train_for_budget",

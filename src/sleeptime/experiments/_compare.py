@@ -11,13 +11,13 @@ from typing import Any
 import numpy as np
 
 from sleeptime.experiments._scenario import (
-    CHEAP_POLICY_FEATURES,
     Scenario,
     ScenarioConfig,
     build_scenario,
     train_learned_policy,
 )
 from sleeptime.policy import (
+    CHEAP_POLICY_FEATURES,
     Comparison,
     LearnedPolicy,
     LearnedSummary,

@@ -13,7 +13,6 @@ from sleeptime.experiments._scenario import (
     Scenario,
     ScenarioConfig,
     build_scenario,
-    feature_set,
     train_learned_policy,
 )
 from sleeptime.policy import (
@@ -21,6 +20,7 @@ from sleeptime.policy import (
     DistilledPolicy,
     LearnedPolicy,
     distill,
+    feature_set,
     policy_artifact,
     write_artifact,
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,10 +14,7 @@ from typing import Any
 from sleeptime._errors import SleeptimeError
 from sleeptime.live import (
     VIEWS,
-    Budget,
     CellSummary,
-    CollectStats,
-    Endpoint,
     Grid,
     LiveError,
     LocalServer,
@@ -25,9 +22,11 @@ from sleeptime.live import (
     Pricing,
     Prompts,
     Protocol,
-    SleepLevel,
     collect,
+    deploy_policy,
     design_records,
+    exploration_grid,
+    open_endpoint,
     sleep_outputs_path,
     summarize_cells,
 )
@@ -75,23 +74,6 @@ def build_local_server(*, jobs: int | None = None, force: bool = False, progress
                              tuple(m.get("cpu_modules", ())), tuple(m.get("flags", ())), m.get("build_seconds"), cpu_report())  # fmt: skip
 
 
-@contextlib.contextmanager
-def _endpoint(endpoint: str, model: str | None, api_key_env: str | None, litellm: bool, model_file: str | None,
-              slots: int, log_file: Path, server_mode: str = "reuse") -> Iterator[Endpoint]:  # fmt: skip
-    if endpoint == "local":
-        server = serve_local(model_file, slots=slots, log_file=log_file, mode=server_mode)
-        try:
-            yield server.endpoint()
-        finally:
-            server.stop()
-        return
-    if not model:
-        raise LiveError("--model names the model at the endpoint (or a LiteLLM model string with --litellm)")  # fmt: skip
-    if not litellm and not endpoint.startswith(("http://", "https://")):
-        raise LiveError(f"--endpoint must be 'local' or an http(s) base URL, e.g. http://127.0.0.1:8080/v1, got {endpoint!r}")  # fmt: skip
-    yield Endpoint(None if endpoint == "litellm" else endpoint, model, api_key_env, litellm)
-
-
 @dataclass(frozen=True)
 class LiveRun:
     """``sleeptime collect``: what the run wrote and measured."""
@@ -126,29 +108,6 @@ class LiveRun:
             "prices": self.prices, "seconds": self.seconds, "cells": [c.to_json() for c in self.cells],
             "errors": list(self.errors), "batch": self.batch, "mlflow_run_id": self.mlflow_run_id,
         }  # fmt: skip
-
-
-def _grid(
-    sleep_levels: Sequence[str], budgets: Sequence[int], views: Sequence[str], reasoning: bool
-) -> Grid:
-    bad = [v for v in views if v not in VIEWS]
-    if bad:
-        raise LiveError(f"--views: unknown {bad}; use {', '.join(VIEWS)}")
-    return Grid(tuple(SleepLevel.parse(s) for s in sleep_levels), tuple(Budget.level(b, reasoning=reasoning) for b in budgets), tuple(views))  # fmt: skip
-
-
-def spread_over_templates(contexts: Sequence[Any]) -> tuple[Any, ...]:
-    """The contexts in an order that takes one of each template in turn (a file that lists
-    every instance of one template before the next gives a sample of many templates)."""
-    by: dict[str, list[Any]] = {}
-    for c in contexts:
-        by.setdefault(str(c.meta.get("template", c.context_id)), []).append(c)
-    out: list[Any] = []
-    rank = 0
-    while len(out) < len(contexts):
-        out += [group[rank] for group in by.values() if rank < len(group)]
-        rank += 1
-    return tuple(out)
 
 
 def collect_live(
@@ -197,7 +156,7 @@ def collect_live(
     slot, no cache: the same request always gets the same answer)."""
     from sleeptime.experiments._jobs import read_workload
     from sleeptime.simulators import load_price_book
-    from sleeptime.workloads import Workload
+    from sleeptime.workloads import Workload, spread_over_templates
 
     if concurrency < 1:
         raise LiveError(f"--concurrency must be at least 1, got {concurrency}")
@@ -211,7 +170,7 @@ def collect_live(
         w = Workload(tuple(picked[:contexts]), w.format, w.source, w.report)
     book = load_price_book(prices)
     book.price(price_model)  # a clear error now, not after the first answer
-    design: Grid | PolicyDesign = PolicyDesign(Path(policy), expected_queries) if policy else _grid(sleep_levels, budgets, views, reasoning)  # fmt: skip
+    design: Grid | PolicyDesign = PolicyDesign(Path(policy), expected_queries) if policy else exploration_grid(sleep_levels, budgets, views, reasoning)  # fmt: skip
     if sleep_max_tokens < 1:
         raise LiveError(f"--sleep-max-tokens must be at least 1, got {sleep_max_tokens}")
     protocol = Protocol(
@@ -226,7 +185,7 @@ def collect_live(
               "prices": book.version, "price_model": price_model, "concurrency": concurrency, "max_usd": max_usd,
               "server_mode": server_mode if endpoint == "local" else None}  # fmt: skip
     with contextlib.ExitStack() as stack:
-        ep = stack.enter_context(_endpoint(endpoint, model, api_key_env, litellm, model_file, concurrency, traces.with_name(traces.name + ".server.log"), server_mode))  # fmt: skip
+        ep = stack.enter_context(open_endpoint(endpoint, model, api_key_env, litellm, model_file, concurrency, traces.with_name(traces.name + ".server.log"), server_mode))  # fmt: skip
         run = None
         if track:
             from sleeptime.tracking import mlflow_run
@@ -236,7 +195,7 @@ def collect_live(
         try:
             client: Any
             if router:
-                (stats, client), imported = _deployed(w, policy, ep, traces, protocol, Pricing(book, price_model), questions_per_context, expected_queries, concurrency), None  # fmt: skip
+                (stats, client), imported = deploy_policy(w, policy, ep, traces, protocol, Pricing(book, price_model), questions_per_context, expected_queries, concurrency), None  # fmt: skip
             else:
                 stats, client, imported = collect(
                 w, ep, traces, design=design, protocol=protocol, pricing=Pricing(book, price_model), cache=cache,
@@ -275,26 +234,6 @@ def collect_live(
     if stats.errors and not records:
         raise SleeptimeError(f"no answer came back: {stats.errors[0]}")
     return result
-
-
-@dataclass
-class _Served:
-    """The request counts of a deployment run, as a client reports them."""
-
-    stats: Any
-
-
-def _deployed(w: Any, policy: str | None, ep: Any, traces: Path, protocol: Protocol, pricing: Pricing, questions_per_context: int | None,
-              expected_queries: float | None, concurrency: int) -> tuple[CollectStats, _Served]:  # fmt: skip
-    from sleeptime.live import ClientStats, serve_through_litellm
-
-    if not policy:
-        raise LiveError("--router serves an exported policy: pass --policy ARTIFACT")
-    run = serve_through_litellm(w, policy, ep, traces, protocol=protocol, pricing=pricing, questions_per_context=questions_per_context,
-                                expected_queries=expected_queries, concurrency=concurrency)  # fmt: skip
-    return CollectStats(written=run.answers, usd_new=run.usd_new), _Served(
-        ClientStats(sent=run.requests_sent)
-    )
 
 
 class _Progress:
@@ -347,6 +286,6 @@ def measure_stale_effect(
     w = generate_workload(contexts, seed=seed)
     protocol = Protocol(Prompts.load(prompts), seed=seed, sleep_max_tokens=sleep_max_tokens)
     path = Path(out)
-    with _endpoint(endpoint, model, api_key_env, litellm, model_file, concurrency, path.with_name(path.name + ".server.log")) as ep:  # fmt: skip
+    with open_endpoint(endpoint, model, api_key_env, litellm, model_file, concurrency, path.with_name(path.name + ".server.log")) as ep:  # fmt: skip
         return measure_stale(w, ep, path, protocol=protocol, cache=cache, questions_per_context=questions_per_context,
                              budget=budget, level=level, concurrency=concurrency, seed=seed)  # fmt: skip

@@ -26,11 +26,8 @@ def live_steps(spec: ExperimentSpec) -> tuple[str, ...]:
 
 @experiment_kind("live", steps=live_steps, summary="a real run, every policy judged on its held-out contexts, the simulator against it, the export (measured)")  # fmt: skip
 def run_live(ctx: RunContext) -> RunOutput:
-    from sleeptime.experiments._measured import (
-        compare_traces,
-        export_measured_policy,
-        offline_estimate,
-    )
+    from sleeptime.experiments._measured import compare_traces
+    from sleeptime.policy import export_measured_policy, offline_estimate
     from sleeptime.tracking import log_file, log_json, log_metrics
 
     spec, stages, live = ctx.spec, ctx.stages, ctx.spec.live

@@ -9,14 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from sleeptime.experiments._registry import experiment_kind
 from sleeptime.experiments._running import RunContext, RunOutput
-from sleeptime.experiments._sweeps import (
-    accuracy_by_test_tokens,
-    amortization_ratio,
-    amortization_sweep,
-    fixed_strategy_points,
-    late_items,
-    quintile_gains,
-)
 from sleeptime.reporting import (
     Figure,
     Report,
@@ -33,6 +25,11 @@ from sleeptime.reporting import (
 from sleeptime.simulators import (
     OutcomeModel,
     PriceBook,
+    accuracy_by_test_tokens,
+    amortization_ratio,
+    amortization_sweep,
+    fixed_strategy_points,
+    late_items,
     list_prices_2025,
     load_price_book,
     paper_abstract_prices,
@@ -40,6 +37,7 @@ from sleeptime.simulators import (
     paper_calibration,
     paper_outcome_model,
     paper_quintile_gains,
+    quintile_gains,
     synthetic_items,
 )
 from sleeptime.tracking import Stages

@@ -86,7 +86,6 @@ def policy_headline(c: Comparison, *, exported: str | None = None) -> str:
 
 
 def _figures(ctx: RunContext, result: PolicyExperiment) -> list[Figure]:
-    from sleeptime.experiments._sweeps import amortization_sweep, quintile_gains
     from sleeptime.reporting import (
         plot_amortization,
         plot_decisions,
@@ -94,7 +93,12 @@ def _figures(ctx: RunContext, result: PolicyExperiment) -> list[Figure]:
         plot_quintiles,
         plot_test_tokens,
     )
-    from sleeptime.simulators import load_price_book, paper_quintile_gains
+    from sleeptime.simulators import (
+        amortization_sweep,
+        load_price_book,
+        paper_quintile_gains,
+        quintile_gains,
+    )
 
     spec, folder, c = ctx.spec, ctx.folder, result.comparison
     env, m = result.scenario.env, spec.model

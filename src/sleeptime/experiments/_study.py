@@ -20,14 +20,8 @@ from typing import Any
 import numpy as np
 
 from sleeptime._errors import SleeptimeError
-from sleeptime.experiments._scenario import (
-    ALL_FEATURES,
-    Scenario,
-    ScenarioConfig,
-    exploration_data,
-    fit_policy,
-)
-from sleeptime.policy import ActionTables, LearnedTables
+from sleeptime.experiments._scenario import Scenario, ScenarioConfig, exploration_data
+from sleeptime.policy import ALL_FEATURES, ActionTables, LearnedTables, fit_policy
 from sleeptime.simulators import SimItems, pareto_front
 from sleeptime.tracking import fail_orphaned_trials, record_owners, redact, storage_for
 

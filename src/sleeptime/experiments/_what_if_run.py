@@ -16,10 +16,9 @@ from sleeptime.experiments._scenario import (
     build_scenario,
     train_learned_policy,
 )
-from sleeptime.experiments._sweeps import amortization_sweep
 from sleeptime.policy import compare_policies
 from sleeptime.reporting import Figure, Report, Table, command_line, plot_amortization, plot_pareto
-from sleeptime.simulators import load_price_book
+from sleeptime.simulators import amortization_sweep, load_price_book
 
 if TYPE_CHECKING:
     from sleeptime.experiments._spec import ExperimentSpec

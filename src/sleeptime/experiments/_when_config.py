@@ -7,7 +7,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from sleeptime.experiments._when import EditEffect
+from sleeptime.policy import EditEffect
 from sleeptime.workloads import parse_count_law
 
 #: Sections of the study, in report order.

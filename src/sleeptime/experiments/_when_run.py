@@ -16,25 +16,20 @@ import numpy as np
 
 from sleeptime.experiments._registry import experiment_kind
 from sleeptime.experiments._scenario import ScenarioConfig, build_scenario, train_learned_policy
-from sleeptime.experiments._when import (
-    DEFAULT_LOAD,
-    CountPrior,
+from sleeptime.experiments._when_config import SECTIONS, WhenConfig
+from sleeptime.experiments._when_sections import (
     CprimeSweep,
-    EditEffect,
     EditRow,
     IdleRow,
-    PassKPoint,
-    TriggerSection,
     cprime_sweep,
     edits_section,
     idle_section,
-    pass_at_k,
     passk_at_equal_tokens,
-    served_tables,
-    trigger_section,
 )
-from sleeptime.experiments._when_config import SECTIONS, WhenConfig
+from sleeptime.experiments._when_triggers import TriggerSection, trigger_section
+from sleeptime.policy import CountPrior, EditEffect, PassKPoint, pass_at_k, served_tables
 from sleeptime.reporting import Figure, Report, Table, command_line
+from sleeptime.simulators import DEFAULT_LOAD
 from sleeptime.workloads import parse_count_law
 
 if TYPE_CHECKING:

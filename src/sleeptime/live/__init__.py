@@ -33,7 +33,13 @@ from sleeptime.live._collect import (
     read_records,
     sleep_outputs_path,
 )
-from sleeptime.live._deploy import DeployRun, protocol_composer, serve_through_litellm
+from sleeptime.live._deploy import (
+    DeployRun,
+    ServedStats,
+    deploy_policy,
+    protocol_composer,
+    serve_through_litellm,
+)
 from sleeptime.live._errors import LiveError, RequestFailed
 from sleeptime.live._llama_build import ServerBuild, build_server, cpu_report, installed_build
 from sleeptime.live._notes import NotesExport, export_notes, note_examples, trace_files
@@ -43,10 +49,10 @@ from sleeptime.live._server import (
     ServerBinary,
     default_model_file,
     explain_exit,
-    local_server,
     server_binary,
     server_executable,
 )
+from sleeptime.live._setup import exploration_grid, open_endpoint
 from sleeptime.live._stale import (
     CONDITIONS,
     StaleEffect,
@@ -80,6 +86,7 @@ __all__ = [
     "Protocol",
     "RequestFailed",
     "ResponseCache",
+    "ServedStats",
     "ServerBinary",
     "ServerBuild",
     "SleepLevel",
@@ -88,15 +95,17 @@ __all__ = [
     "collect",
     "cpu_report",
     "default_model_file",
+    "deploy_policy",
     "design_records",
     "explain_exit",
+    "exploration_grid",
     "export_notes",
     "fit_stale_effect",
     "import_batch_results",
     "installed_build",
-    "local_server",
     "measure_stale",
     "note_examples",
+    "open_endpoint",
     "parse_completion",
     "preflight",
     "protocol_composer",

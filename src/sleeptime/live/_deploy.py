@@ -18,9 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sleeptime.live._client import ChatClient, ChatRequest, ChatResponse, Endpoint, parse_completion
+from sleeptime.live._client import (
+    ChatClient,
+    ChatRequest,
+    ChatResponse,
+    ClientStats,
+    Endpoint,
+    parse_completion,
+)
 from sleeptime.live._collect import (
     Collector,
+    CollectStats,
     PolicyDesign,
     Pricing,
     _Appender,
@@ -183,3 +191,23 @@ def serve_through_litellm(
         sum(r["correct"] for r in records) / len(records) if records else None,
         None if not records or None in usd else float(sum(u or 0.0 for u in usd)) / len(records),
     )  # fmt: skip
+
+
+@dataclass
+class ServedStats:
+    """The request counts of a deployment run, as a client reports them (``.stats.sent``)."""
+
+    stats: Any
+
+
+def deploy_policy(w: Any, policy: str | None, ep: Any, traces: Path, protocol: Protocol, pricing: Pricing, questions_per_context: int | None,
+              expected_queries: float | None, concurrency: int) -> tuple[CollectStats, ServedStats]:  # fmt: skip
+    """Serve the ``policy`` artifact through ``litellm.Router`` (:func:`serve_through_litellm`)
+    and report it as a collection run does: answers written, USD, requests sent."""
+    if not policy:
+        raise LiveError("--router serves an exported policy: pass --policy ARTIFACT")
+    run = serve_through_litellm(w, policy, ep, traces, protocol=protocol, pricing=pricing, questions_per_context=questions_per_context,
+                                expected_queries=expected_queries, concurrency=concurrency)  # fmt: skip
+    return CollectStats(written=run.answers, usd_new=run.usd_new), ServedStats(
+        ClientStats(sent=run.requests_sent)
+    )

@@ -38,7 +38,6 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -332,14 +331,6 @@ class LocalServer:
 
 class _DiedOnSignal(LiveError):
     pass
-
-
-@contextlib.contextmanager
-def local_server(model_file: str | Path | None = None, **kwargs: object) -> Iterator[LocalServer]:
-    """A started :class:`LocalServer`, stopped when the block exits."""
-    server = LocalServer(Path(model_file) if model_file else None, **kwargs)  # type: ignore[arg-type]
-    with server:
-        yield server
 
 
 def _die_with_parent() -> None:

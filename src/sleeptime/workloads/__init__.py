@@ -43,6 +43,8 @@ from sleeptime.workloads._loaders import (
     detect_format,
     load_workload,
     save_workload,
+    spread_over_templates,
+    template_split,
 )
 from sleeptime.workloads._split import Split, sentences, split_problem
 from sleeptime.workloads._types import ANSWER_KINDS, Context, Query, Workload
@@ -93,4 +95,6 @@ __all__ = [
     "save_workload",
     "sentences",
     "split_problem",
+    "spread_over_templates",
+    "template_split",
 ]

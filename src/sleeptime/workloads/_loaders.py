@@ -6,9 +6,10 @@ import csv
 import json
 import math
 import os
+import random
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -413,3 +414,33 @@ def save_workload(workload: Workload, path: str | os.PathLike[str]) -> Path:
         for ctx in workload.contexts:
             handle.write(json.dumps(ctx.to_dict(), ensure_ascii=False) + "\n")
     return target
+
+
+def spread_over_templates(contexts: Sequence[Any]) -> tuple[Any, ...]:
+    """The contexts in an order that takes one of each template in turn (a file that lists
+    every instance of one template before the next gives a sample of many templates)."""
+    by: dict[str, list[Any]] = {}
+    for c in contexts:
+        by.setdefault(str(c.meta.get("template", c.context_id)), []).append(c)
+    out: list[Any] = []
+    rank = 0
+    while len(out) < len(contexts):
+        out += [group[rank] for group in by.values() if rank < len(group)]
+        rank += 1
+    return tuple(out)
+
+
+def template_split(workload: Workload, test_share: float, seed: int) -> tuple[set[str], set[str]]:
+    """Templates for training and for testing, stratified by domain."""
+    by_domain: dict[str, list[str]] = {}
+    for ctx in workload.contexts:
+        names = by_domain.setdefault(str(ctx.meta.get("domain", "")), [])
+        if ctx.meta["template"] not in names:
+            names.append(str(ctx.meta["template"]))
+    rng = random.Random(seed)
+    test: set[str] = set()
+    for names in by_domain.values():
+        k = max(1, round(len(names) * test_share)) if len(names) > 1 else 0
+        test.update(rng.sample(sorted(names), k))
+    train = {t for names in by_domain.values() for t in names} - test
+    return train, test

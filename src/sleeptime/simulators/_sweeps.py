@@ -11,15 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from sleeptime.simulators import (
-    OutcomeModel,
-    PriceBook,
-    SimItems,
-    fixed_actions,
-    paper_calibration,
-    replay,
-    synthetic_items,
-)
+from sleeptime.simulators._items import SimItems, synthetic_items
+from sleeptime.simulators._outcomes import OutcomeModel
+from sleeptime.simulators._paper import paper_calibration
+from sleeptime.simulators._prices import PriceBook
+from sleeptime.simulators._replay import fixed_actions, replay
 from sleeptime.workloads import ArrivalProcess, ExponentialDurations, FixedCount
 
 

@@ -1,0 +1,202 @@
+"""The when-to-sleep study's trigger section (simulated)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sleeptime.policy import (
+    MAX_TRIGGER,
+    NEVER,
+    OBS_ARRIVAL,
+    OBS_TRIGGER,
+    POSTERIOR_THRESHOLDS,
+    CountPrior,
+    Environment,
+    LearnedPolicy,
+    LearnedTables,
+    Plan,
+    PolicyPoint,
+    ServedTables,
+    Sweep,
+    TriggerDecision,
+    choose_trigger,
+    evaluate_plan,
+    fit_count_prior,
+    fixed_plan,
+    judge,
+    learned_budgets,
+    learned_values,
+    observable_tables,
+    oracle_budgets,
+    per_context,
+    ready_shares,
+    served_tables,
+    sleep_cost_of,
+    sweep_plans,
+    trigger_plan,
+    trigger_times,
+    true_values,
+)
+from sleeptime.simulators import (
+    SimItems,
+)
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+
+# ---------------------------------------------------------------------------- the sections
+@dataclass(frozen=True)
+class TriggerSection:
+    """Triggers on one scenario: the fitted count prior, fixed triggers, and every swept
+    policy at the operating point (fixed(k1,b1) at arrival)."""
+
+    arrivals: str
+    prior: CountPrior
+    reference: str
+    accuracy: float
+    usd_per_1k: float
+    fixed: Mapping[str, tuple[float, float]]
+    points: tuple[PolicyPoint, ...]
+    sweeps: Mapping[str, Sweep]
+
+    def point(self, name: str) -> PolicyPoint:
+        return next(p for p in self.points if p.name == name)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"arrivals": self.arrivals, "count_prior": {"family": self.prior.family, "param": self.prior.param,
+                "heldout_loglik_per_context": dict(self.prior.heldout_loglik)}, "reference": self.reference,
+                "accuracy": self.accuracy, "usd_per_1k": self.usd_per_1k,
+                "fixed": {k: {"accuracy": a, "usd_per_1k": 1000 * u} for k, (a, u) in self.fixed.items()},
+                "policies": [p.to_json() for p in self.points]}  # fmt: skip
+
+
+def trigger_section(
+    env: Environment, train: SimItems, test: SimItems, policy: LearnedPolicy, true_prior: CountPrior,
+    *, arrivals: str, reference: tuple[int, int] = (1, 1), n_boot: int = 500, seed: int = 0,
+    observed_all: FloatArray | None = None, rho: float = 0.5,
+) -> TriggerSection:  # fmt: skip
+    """The learned trigger against sleeping at arrival and never sleeping (both the learned
+    policy's budgets), fixed triggers, the count-blind, information-matched and hindsight oracles."""
+    tt, tr = served_tables(env, test), served_tables(env, train)
+    trig, trig_train = trigger_times(tt), trigger_times(tr)
+    prior = fit_count_prior(
+        train.queries_per_context(), train.context_features["expected_queries"], seed=seed
+    )
+    rem_learned = prior.remaining(test.context_features["expected_queries"])
+    rem_true = true_prior.remaining(test.context_features["true_mean_queries"])
+    ready = ready_shares(tr, trig_train)
+    lt = LearnedTables.build(policy, test)
+    cost = sleep_cost_of(policy, test, tt.n_sleep)
+
+    def learned(allowed: Sequence[int]) -> Callable[[float], tuple[Plan, IntArray]]:
+        def decide(lam: float) -> tuple[Plan, IntArray]:
+            d = choose_trigger(
+                learned_values(lt, tt, test, lam), rem_learned, ready, cost, lam, allowed
+            )
+            plan = trigger_plan(tt, trig, d)
+            return plan, learned_budgets(lt, test, plan, lam)
+
+        return decide
+
+    def never_learned(lam: float) -> tuple[Plan, IntArray]:
+        d = TriggerDecision(
+            np.zeros(tt.n_contexts, np.int64), np.full(tt.n_contexts, NEVER, np.int64)
+        )
+        plan = trigger_plan(tt, trig, d)
+        return plan, learned_budgets(lt, test, plan, lam)
+
+    true_cost = tt.sleep_usd
+
+    def informed(allowed: Sequence[int], dt: ServedTables = tt) -> Callable[[float], tuple[Plan, IntArray]]:  # fmt: skip
+        def decide(lam: float) -> tuple[Plan, IntArray]:
+            d = choose_trigger(true_values(dt, lam), rem_true, ready, true_cost, lam, allowed)
+            plan = trigger_plan(tt, trig, d)
+            return plan, oracle_budgets(dt, plan, lam)
+
+        return decide
+
+    def hindsight(lam: float) -> tuple[Plan, IntArray]:
+        best_value = np.full(tt.n_contexts, -np.inf)
+        best = TriggerDecision(
+            np.zeros(tt.n_contexts, np.int64), np.full(tt.n_contexts, NEVER, np.int64)
+        )
+        for m in range(NEVER + 1):
+            for s in range(tt.n_sleep if m < NEVER else 1):
+                d = TriggerDecision(
+                    np.full(tt.n_contexts, s, np.int64), np.full(tt.n_contexts, m, np.int64)
+                )
+                plan = trigger_plan(tt, trig, d)
+                c, u = per_context(tt, plan, oracle_budgets(tt, plan, lam))
+                value = c - lam * u
+                better = value > best_value + 1e-15
+                best_value = np.where(better, value, best_value)
+                best = TriggerDecision(
+                    np.where(better, s, best.sleep), np.where(better, m, best.trigger)
+                )
+        plan = trigger_plan(tt, trig, best)
+        return plan, oracle_budgets(tt, plan, lam)
+
+    swept = [
+        sweep_plans("learned trigger", tt, learned(tuple(range(MAX_TRIGGER + 1)))),
+        sweep_plans("learned at arrival", tt, learned((0,))),
+        sweep_plans("learned never", tt, never_learned),
+        sweep_plans("oracle (count-blind) trigger", tt, informed(tuple(range(MAX_TRIGGER + 1)))),
+        sweep_plans("oracle (count-blind) at arrival", tt, informed((0,))),
+        sweep_plans("oracle (hindsight)", tt, hindsight),
+    ]
+    obs = observable_tables(env, tt, test, observed_all, rho) if observed_all is not None else None
+    if obs is not None:
+        swept[3:3] = [
+            sweep_plans(OBS_TRIGGER, tt, informed(tuple(range(MAX_TRIGGER + 1)), obs)),
+            sweep_plans(OBS_ARRIVAL, tt, informed((0,), obs)),
+        ]
+    ref = fixed_plan(tt, trig, *reference)
+    im = "oracle (count-blind) trigger"
+    oracles = {
+        "learned trigger": im,
+        "learned at arrival": "oracle (count-blind) at arrival",
+    }
+    observable = {"learned trigger": OBS_TRIGGER, "learned at arrival": OBS_ARRIVAL} if obs is not None else None  # fmt: skip
+    acc, usd, points = judge(tt, ref, swept, oracles, observable, n_boot=n_boot, seed=seed)
+    # which triggers the learned one takes at the operating point
+    lam = swept[0].at_accuracy(acc)[0]
+    if math.isfinite(lam):
+        d = choose_trigger(learned_values(lt, tt, test, lam), rem_learned, ready, cost, lam)
+        shares = {("at arrival" if m == 0 else f"after query {m}"): float(((d.trigger == m) & (d.sleep > 0)).mean()) for m in range(MAX_TRIGGER + 1)}  # fmt: skip
+        shares["never"] = float((d.sleep == 0).mean())
+        points[0] = dataclasses.replace(points[0], trigger_shares=shares)
+    fixed = {}
+    names = {0: "at arrival", 1: "after query 1", 2: "after query 2", NEVER: "never"}
+    for m, label in names.items():
+        s = reference[0] if m != NEVER else 0
+        fixed[f"fixed(k{reference[0]},b{reference[1]}) {label}"] = evaluate_plan(
+            tt, *fixed_plan(tt, trig, s, reference[1], m)
+        )
+    for theta in POSTERIOR_THRESHOLDS:  # sleep once the expected queries still to come reach theta
+        first = np.argmax(rem_learned >= theta, axis=0)
+        trigger = np.where((rem_learned >= theta).any(axis=0), first, NEVER)
+        d = TriggerDecision(
+            np.full(tt.n_contexts, reference[0], np.int64), trigger.astype(np.int64)
+        )
+        plan = trigger_plan(tt, trig, d)
+        fixed[f"k{reference[0]},b{reference[1]} once E[queries to come] >= {theta:g}"] = evaluate_plan(tt, plan, np.full(tt.query_context.size, reference[1], np.int64))  # fmt: skip
+    name = f"fixed(k{reference[0]},b{reference[1]}) at arrival"
+    return TriggerSection(
+        arrivals,
+        prior,
+        name,
+        acc,
+        1000 * usd,
+        fixed,
+        tuple(points),
+        {s.name: s.sweep for s in swept},
+    )
