@@ -210,7 +210,7 @@ def test_three_workers_share_one_study_on_postgresql(tmp_path: Path, warm_scores
     import optuna
     from optuna.trial import TrialState
 
-    from sleeptime.experiments._study import pareto_points
+    from sleeptime.policy import pareto_points
     from sleeptime.tracking import storage_for
 
     port = free_port()

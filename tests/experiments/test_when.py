@@ -36,9 +36,7 @@ def test_plans_are_priced_as_the_replay_prices_them(base) -> None:  # type: igno
 
 
 def test_triggers_edits_and_oracles_order_as_they_must(base) -> None:  # type: ignore[no-untyped-def]
-    from sleeptime.experiments._when_sections import edits_section
-    from sleeptime.experiments._when_triggers import trigger_section
-    from sleeptime.policy import EditEffect
+    from sleeptime.policy import EditEffect, edits_section, trigger_section
 
     sc, true, policy = base
     observed = np.concatenate([sc.train.observed_predictability, sc.test.observed_predictability])
@@ -69,8 +67,7 @@ def test_triggers_edits_and_oracles_order_as_they_must(base) -> None:  # type: i
 
 
 def test_cprime_idle_and_pass_at_k(base) -> None:  # type: ignore[no-untyped-def]
-    from sleeptime.experiments._when_sections import cprime_sweep, idle_section
-    from sleeptime.policy import pass_at_k
+    from sleeptime.policy import cprime_sweep, idle_section, pass_at_k
     from sleeptime.simulators import cprime_gain_share
 
     sc = base[0]

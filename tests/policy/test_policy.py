@@ -259,13 +259,8 @@ def test_a_resumed_study_does_not_replay_its_parameters(
 def test_fifty_optuna_trials_match_the_exhaustive_grid(
     scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    from sleeptime.experiments._study import (
-        SPACE,
-        PolicySearch,
-        accuracy_at_matched_cost,
-        pareto_points,
-        run_study,
-    )
+    from sleeptime.experiments._study import SPACE, PolicySearch, run_study
+    from sleeptime.policy import accuracy_at_matched_cost, pareto_points
 
     monkeypatch.chdir(tmp_path)
     search = PolicySearch(scenario)

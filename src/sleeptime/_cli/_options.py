@@ -57,7 +57,7 @@ def workload_source(parser: argparse.ArgumentParser, *, default: str | None = No
 
 
 def workload_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """The keyword arguments of :func:`sleeptime.experiments.read_workload` from the options."""
+    """The keyword arguments of :func:`sleeptime.workloads.load_workload` from the options."""
     from sleeptime.workloads import FieldMap
 
     fields = None

@@ -35,16 +35,15 @@ def summary_text(s: dict[str, Any]) -> str:
 
 
 def _inspect(args: argparse.Namespace) -> None:
-    from sleeptime.experiments import read_workload
+    from sleeptime.workloads import load_workload
 
-    emit(args, read_workload(**opt.workload_kwargs(args)).summary(), summary_text)
+    emit(args, load_workload(**opt.workload_kwargs(args)).summary(), summary_text)
 
 
 def _convert(args: argparse.Namespace) -> None:
-    from sleeptime.experiments import read_workload
-    from sleeptime.workloads import save_workload
+    from sleeptime.workloads import load_workload, save_workload
 
-    workload = read_workload(**opt.workload_kwargs(args))
+    workload = load_workload(**opt.workload_kwargs(args))
     path = save_workload(workload, args.out)
     emit(args, {**workload.summary(), "out": str(path)}, summary_text)
 

@@ -35,7 +35,6 @@ from sleeptime.experiments._jobs import (
     calibrate_points,
     predictability,
     price_book,
-    read_workload,
     score,
     simulate,
     validate_policy,
@@ -71,12 +70,11 @@ from sleeptime.experiments._spec import (
     spec_keys,
 )
 from sleeptime.experiments._study import PolicySearch, optimize, run_study
-from sleeptime.experiments._when_config import WhenConfig
+from sleeptime.experiments._when_config import WhenConfig, WhenResult
+from sleeptime.experiments._when_report import when_tables
 from sleeptime.experiments._when_run import (
-    WhenResult,
     synthetic_access_log,
     when_job,
-    when_tables,
     when_to_sleep,
 )
 
@@ -124,7 +122,6 @@ __all__ = [
     "predictability",
     "price_book",
     "quickstart_spec",
-    "read_workload",
     "run_experiment",
     "run_study",
     "score",

@@ -20,7 +20,6 @@ from sleeptime.policy import (
     CHEAP_POLICY_FEATURES,
     Comparison,
     LearnedPolicy,
-    LearnedSummary,
     ThresholdPolicy,
     compare_policies,
     paper_policy,
@@ -83,10 +82,6 @@ class CompareRun:
     held_out_templates: tuple[str, ...]
     mlflow_run_id: str
     plot: Path | None = None
-
-    @property
-    def main(self) -> LearnedSummary:
-        return self.comparison.learned["learned"]
 
     def to_json(self) -> dict[str, Any]:
         c = self.comparison

@@ -6,8 +6,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from sleeptime._errors import SleeptimeError
 from sleeptime.experiments._scenario import (
     Scenario,
@@ -19,8 +17,10 @@ from sleeptime.policy import (
     ActionTables,
     DistilledPolicy,
     LearnedPolicy,
+    chars_per_token,
     distill,
     feature_set,
+    fidelity,
     policy_artifact,
     write_artifact,
 )
@@ -59,48 +59,6 @@ def train_for_budget(
     }
 
 
-def chars_per_token(scenario: Scenario) -> float:
-    """Characters per prompt token on the training contexts (to estimate prompts from text)."""
-    texts = {c.context_id: c.context for c in scenario.workload.contexts}
-    items = scenario.train
-    ids = items.context_ids or ()
-    chars = sum(len(texts[i]) for i in ids)
-    tokens = float(items.context_tokens.sum())
-    return chars / tokens if tokens > 0 and chars > 0 else 4.0
-
-
-def fidelity(
-    scenario: Scenario,
-    learned: LearnedPolicy,
-    distilled: DistilledPolicy,
-    tables: ActionTables | None = None,
-) -> dict[str, Any]:
-    """How the exported policy compares with the learned one on held-out contexts (simulated)."""
-    env, items = scenario.env, scenario.test
-    tables = env.action_tables(items) if tables is None else tables
-    s1, t1 = learned.decide(items, env)
-    s2, t2 = distilled.decide(items, env)
-    same_sleep_budgets = distilled.decide_test(items, env, s1, env.ready(items, s1))
-    acc1, usd1 = tables.evaluate(s1, t1)
-    acc2, usd2 = tables.evaluate(s2, t2)
-    return {
-        "sleep_agreement": float(np.mean(s1 == s2)),
-        "budget_agreement": float(np.mean(t1 == same_sleep_budgets)),
-        "learned_accuracy": acc1,
-        "learned_usd_per_1k": 1000 * usd1,
-        "exported_accuracy": acc2,
-        "exported_usd_per_1k": 1000 * usd2,
-        "held_out_contexts": float(items.n_contexts),
-        "held_out_queries": float(items.n_queries),
-        "budget_shares": {
-            name: float(np.mean(t2 == b)) for b, name in enumerate(env.outcome.budgets)
-        },
-        "sleep_shares": {
-            lv.name: float(np.mean(s2 == s)) for s, lv in enumerate(env.outcome.sleep_levels)
-        },
-    }
-
-
 def export_policy(
     scenario: Scenario,
     learned: LearnedPolicy,
@@ -121,7 +79,7 @@ def export_policy(
     # the transfer set: the training contexts and the served traffic's features (no outcomes)
     transfer = scenario.test if transfer_served else None
     distilled = distill(learned, scenario.train, transfer=transfer, max_depth=max_depth, min_samples_leaf=min_samples_leaf, seed=scenario.config.seed)  # fmt: skip
-    fid = fidelity(scenario, learned, distilled, tables)
+    fid = fidelity(scenario.env, scenario.test, learned, distilled, tables)
     fid["transfer_set"] = (
         "training contexts and served contexts (features only)"
         if transfer_served
@@ -130,7 +88,7 @@ def export_policy(
     cfg = {**config, "distill.max_depth": max_depth, "distill.min_samples_leaf": min_samples_leaf,
            "distill.transfer_served": transfer_served}  # fmt: skip
     artifact = policy_artifact(distilled, scenario.env, config=cfg, mlflow_run_id=mlflow_run_id,
-                               chars_per_token=chars_per_token(scenario), fidelity=fid)  # fmt: skip
+                               chars_per_token=chars_per_token(scenario.workload, scenario.train), fidelity=fid)  # fmt: skip
     write_artifact(artifact, out)
     return artifact, distilled
 

@@ -11,12 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sleeptime._errors import SleeptimeError
-from sleeptime.workloads import FieldMap, Workload, load_workload
-
-
-def read_workload(source: str, *, format: str | None = None, fields: FieldMap | None = None, limit: int | None = None) -> Workload:  # fmt: skip
-    """A workload file (or ``builtin``), as every command that takes one reads it."""
-    return load_workload(source, format=format, fields=fields, limit=limit)
+from sleeptime.workloads import load_workload
 
 
 @dataclass(frozen=True)
@@ -43,7 +38,7 @@ def score(source: str, out: str | Path, *, model: str | None = None, batch_size:
 
     if Path(out).suffix.lower() not in (".csv", ".parquet"):
         raise SleeptimeError(f"{out}: the output must end in .csv or .parquet")
-    w = read_workload(source, **workload)
+    w = load_workload(source, **workload)
     started = time.perf_counter()
     scorer = CausalLMScorer(model, batch_size=batch_size, cache=cache)
     rows = score_workload(w, scorer, progress=progress)
@@ -151,7 +146,7 @@ def simulate(
     book = load_price_book(prices)
     counts = FixedCount(fixed_queries) if fixed_queries else GeometricCount(queries_per_context)
     process = ArrivalProcess(queries=counts, idle=ExponentialDurations(idle_mean_s))
-    w = read_workload(source, **workload)
+    w = load_workload(source, **workload)
     score_rows = None
     if scores:
         from sleeptime.estimators import read_table

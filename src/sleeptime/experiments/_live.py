@@ -154,13 +154,12 @@ def collect_live(
     :class:`~sleeptime.integrations.litellm_hook.SleeptimeHook` deciding (a deployment).
     ``server_mode``: with the local endpoint, ``reuse`` (its prompt cache on) or ``exact`` (one
     slot, no cache: the same request always gets the same answer)."""
-    from sleeptime.experiments._jobs import read_workload
     from sleeptime.simulators import load_price_book
-    from sleeptime.workloads import Workload, spread_over_templates
+    from sleeptime.workloads import Workload, load_workload, spread_over_templates
 
     if concurrency < 1:
         raise LiveError(f"--concurrency must be at least 1, got {concurrency}")
-    w = read_workload(source, **workload)
+    w = load_workload(source, **workload)
     if sample not in ("first", "templates"):
         raise LiveError(f"--sample must be 'first' or 'templates', got {sample!r}")
     if contexts is not None:
@@ -255,11 +254,11 @@ class _Progress:
 
 def export_notes(traces: str | Path, out: str | Path, *, source: str = "builtin", prompts: str = "gsm", **workload: Any) -> Any:  # fmt: skip
     """``sleeptime export-notes``: a run's sleep-time outputs as chat examples (measured)."""
-    from sleeptime.experiments._jobs import read_workload
     from sleeptime.live import export_notes as write_notes
+    from sleeptime.workloads import load_workload
 
     return write_notes(
-        traces, read_workload(source, **workload), Protocol(Prompts.load(prompts)), out
+        traces, load_workload(source, **workload), Protocol(Prompts.load(prompts)), out
     )
 
 

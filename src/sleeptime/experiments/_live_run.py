@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sleeptime.experiments._collect_run import collect_from_spec
 from sleeptime.experiments._registry import experiment_kind
 from sleeptime.experiments._running import RunContext, RunOutput
-from sleeptime.reporting import Figure, Report, Table, command_line
+from sleeptime.reporting import Figure, Report, Table, command_line, interval
 
 if TYPE_CHECKING:
     from sleeptime.experiments._spec import ExperimentSpec
@@ -58,10 +58,6 @@ def run_live(ctx: RunContext) -> RunOutput:
     return RunOutput(report, report.headline, {"measured": True, "collect": run.to_json(), "compare": out, "export": {"path": str(artifact_path), **estimate.to_json()}})  # fmt: skip
 
 
-def _ci(pair: Any, scale: float = 1.0, spec: str = ".3f") -> str:
-    return "n/a" if pair is None else f"{scale * pair[0]:{spec}}–{scale * pair[1]:{spec}}"
-
-
 def _report(
     spec: ExperimentSpec, run: Any, judged: Any, out: dict[str, Any], estimate: Any
 ) -> Report:
@@ -98,8 +94,8 @@ def _report(
             wide=True,
         ),
     ]  # fmt: skip
-    rows = [[p["name"], p["accuracy"], _ci(p["accuracy_ci95"]), 1000 * p["usd_per_query"], _ci(p.get("usd_per_query_ci95"), 1000, ".4f"),
-             p["test_tokens_per_query"], _ci(p.get("test_tokens_per_query_ci95"), 1, ".1f"), p["sleep_tokens_per_context"]]
+    rows = [[p["name"], p["accuracy"], interval(p["accuracy_ci95"]), 1000 * p["usd_per_query"], interval(p.get("usd_per_query_ci95"), scale=1000, fmt=".4f"),
+             p["test_tokens_per_query"], interval(p.get("test_tokens_per_query_ci95"), scale=1, fmt=".1f"), p["sleep_tokens_per_context"]]
             for p in out["policies"] + out["other_view"]]  # fmt: skip
     points = []
     for pt in out["operating_point_intervals"]:
@@ -107,7 +103,7 @@ def _report(
             change = next(x for x in out["operating_points"] if x["fixed"] == pt["fixed"])[
                 "cost_change_at_equal_accuracy"
             ][name]
-            points.append([pt["fixed"], pt["accuracy"], name, change, None if v is None else v["cost_change_at_reaching_point"], None if v is None else _ci(v["ci95"], 100, "+.1f")])  # fmt: skip
+            points.append([pt["fixed"], pt["accuracy"], name, change, None if v is None else v["cost_change_at_reaching_point"], None if v is None else interval(v["ci95"], scale=100, fmt="+.1f")])  # fmt: skip
     errors = [[e["sleep_level"], e["budget"], e["queries"], e["measured_accuracy"], e["trace_model_accuracy"], e["trace_model_error"],
                e["paper_model_accuracy"], e["paper_model_error"], e["measured_test_tokens"], e["trace_model_test_tokens"], e["paper_model_test_tokens"]]
               for e in out["outcome_model_errors"]]  # fmt: skip
@@ -179,7 +175,7 @@ def _report(
         f"Model and endpoint: {model} at {run.endpoint['identity']}; {run.records} answers, {run.requests_sent} requests sent, {run.cache_hits} from the response cache, {run.failed} failed.",
         f"Prices assumed: {out['prices']}. Split: {out['split']}, {out['contexts']['train']} contexts to train, {out['contexts']['held_out']} held out.",
         f"Exported: policy.json (the cheap-feature policy at its operating point, lam {judged.comparison.swept['learned-cheap'].lam_at_equal_accuracy:.4g}); on the held-out contexts, scored on the exploration table: "
-        f"accuracy {estimate.accuracy:.3f} (95% CI {_ci(estimate.accuracy_ci95)}), {1000 * estimate.usd_per_query:.4f} USD / 1k queries ({_ci(estimate.usd_per_query_ci95, 1000, '.4f')}).",
+        f"accuracy {estimate.accuracy:.3f} (95% CI {interval(estimate.accuracy_ci95)}), {1000 * estimate.usd_per_query:.4f} USD / 1k queries ({interval(estimate.usd_per_query_ci95, scale=1000, fmt='.4f')}).",
         "The hindsight oracle picks, per query, the best action in the table (0/1 outcomes: it also profits from sampling luck); with the same number of queries on every context its count-blind form is the same policy.",
     ]  # fmt: skip
     commands = [command_line(), f"sleeptime compare --traces {run.traces} --figures DIR", f"sleeptime export-notes {run.traces} --out notes.jsonl"]  # fmt: skip

@@ -47,8 +47,8 @@ def load_measured(
 ) -> MeasuredData:
     """Read an exploration run, its workload and LM scores (cached), and split its contexts."""
     from sleeptime.estimators import CausalLMScorer, score_workload
-    from sleeptime.experiments._jobs import read_workload
     from sleeptime.simulators import items_from_workload, load_price_book, read_traces
+    from sleeptime.workloads import load_workload
 
     if split not in SPLITS:
         raise MeasuredError(f"split must be one of {SPLITS}, got {split!r}")
@@ -58,7 +58,7 @@ def load_measured(
     table = MeasuredTable.from_records(records, view=view, source=str(traces))
     if table.n_contexts < 4:
         raise MeasuredError(f"{traces}: {table.n_contexts} complete contexts; judging policies needs at least 4 (2 to train, 2 held out)")  # fmt: skip
-    workload = traced_workload(read_workload(source, **(workload_options or {})), table, source)
+    workload = traced_workload(load_workload(source, **(workload_options or {})), table, source)
     rows = score_workload(workload, CausalLMScorer(), progress=progress)
     scores = {(r["context_id"], r["query_id"]): r for r in rows}
     counts = table.counts

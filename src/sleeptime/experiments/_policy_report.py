@@ -11,7 +11,7 @@ import numpy as np
 from sleeptime.experiments._compare import headline_policy
 from sleeptime.experiments._scenario import Scenario
 from sleeptime.policy import Comparison, Group, LearnedPolicy, PolicyRow
-from sleeptime.reporting import Figure, Report, Table, command_line
+from sleeptime.reporting import Figure, Report, Table, command_line, cost_change, interval
 
 if TYPE_CHECKING:
     from sleeptime.experiments._running import RunContext
@@ -44,15 +44,9 @@ ROW_COLUMNS = ("policy", "group", "accuracy", "95% CI", "USD / 1k queries", "tes
                "sleep tokens / context", "latency p95 (s)")  # fmt: skip
 
 
-def change(reduction: float | None) -> str:
-    """A cost reduction as a cost change, negative is cheaper (as in the README and JSON's
-    ``cost_change_*``): 0.097 -> ``-9.7%``."""
-    return "n/a" if reduction is None or not np.isfinite(reduction) else f"{-reduction:+.1%}"
-
-
 def row_cells(r: PolicyRow) -> list[object]:
     lo, hi = r.accuracy_ci95
-    return [r.name, r.group, r.accuracy, f"{lo:.3f}–{hi:.3f}", r.usd_per_1k_queries, r.test_tokens_per_query,
+    return [r.name, r.group, r.accuracy, interval((lo, hi)), r.usd_per_1k_queries, r.test_tokens_per_query,
             r.sleep_tokens_per_context, r.latency_p95_s]  # fmt: skip
 
 
@@ -147,9 +141,9 @@ def _tables(ctx: RunContext, result: PolicyExperiment) -> list[Table]:
     for name, s in c.learned.items():
         lo, hi = s.cost_reduction_at_reaching_point_ci95
         glo, ghi = s.accuracy_gain_ci95
-        rows.append([name, change(s.cost_reduction_at_equal_accuracy), change(s.cost_reduction_at_reaching_point), f"{change(hi)} to {change(lo)}",
-                     f"{s.accuracy_gain_at_equal_cost:+.3f}", f"{glo:+.3f} to {ghi:+.3f}", f"{s.oracle_gap_closed:.2f}", change(s.oracle_cost_reduction_at_equal_accuracy),
-                     "n/a" if s.count_blind_gap_closed is None else f"{s.count_blind_gap_closed:.2f}", change(s.count_blind_oracle_cost_reduction_at_equal_accuracy)])  # fmt: skip
+        rows.append([name, cost_change(s.cost_reduction_at_equal_accuracy), cost_change(s.cost_reduction_at_reaching_point), f"{cost_change(hi)} to {cost_change(lo)}",
+                     f"{s.accuracy_gain_at_equal_cost:+.3f}", f"{glo:+.3f} to {ghi:+.3f}", f"{s.oracle_gap_closed:.2f}", cost_change(s.oracle_cost_reduction_at_equal_accuracy),
+                     "n/a" if s.count_blind_gap_closed is None else f"{s.count_blind_gap_closed:.2f}", cost_change(s.count_blind_oracle_cost_reduction_at_equal_accuracy)])  # fmt: skip
     tables.append(Table(f"Against the best fixed strategy ({point.best_static}, accuracy {point.accuracy:.3f}, {point.usd_per_1k:.4f} USD / 1k)",
                         ["policy", "cost change at equal accuracy", "cost change at the first point reaching it", "95% CI (that point)", "accuracy gain at equal cost",
                          "95% CI", "oracle gap closed", "oracle cost change", "count-blind gap closed", "count-blind oracle cost change"], rows,
@@ -160,7 +154,7 @@ def _tables(ctx: RunContext, result: PolicyExperiment) -> list[Table]:
     points = c.operating_points()
     names = list(c.swept)
     tables.append(Table("Cost change at equal accuracy against every fixed strategy on the fixed Pareto front (simulated)", ["fixed strategy", "accuracy", *names],
-                        [[p.fixed, p.accuracy, *(change(-p.cost_change_at_equal_accuracy[n]) for n in names)] for p in points],
+                        [[p.fixed, p.accuracy, *(cost_change(-p.cost_change_at_equal_accuracy[n]) for n in names)] for p in points],
                         caption="Negative is cheaper; n/a where the policy never reaches that accuracy.",
                         highlight=[i for i, p in enumerate(points) if p.fixed == point.best_static]))  # fmt: skip
     best = headline_policy(c)

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
+from sleeptime._types import FloatArray
 from sleeptime.policy import (
     ALL_FEATURES,
     Environment,
@@ -33,8 +33,6 @@ from sleeptime.workloads import (
     generate_workload,
     template_split,
 )
-
-FloatArray = NDArray[np.float64]
 
 #: Mean queries per context by domain: hot and cold documents; the mean over domains is 4.
 DOMAIN_QUERY_MEANS: dict[str, float] = dict(BUILTIN_QUERY_MEANS)

@@ -9,10 +9,8 @@ Each trial is logged to MLflow as a nested run through :class:`MLflowTrialLogger
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,8 +20,14 @@ import numpy as np
 from sleeptime._errors import SleeptimeError
 from sleeptime.experiments._scenario import Scenario, ScenarioConfig, exploration_data
 from sleeptime.policy import ALL_FEATURES, ActionTables, LearnedTables, fit_policy
-from sleeptime.simulators import SimItems, pareto_front
-from sleeptime.tracking import fail_orphaned_trials, record_owners, redact, storage_for
+from sleeptime.simulators import SimItems
+from sleeptime.tracking import (
+    fail_orphaned_trials,
+    record_owners,
+    redact,
+    stop_on_interrupt,
+    storage_for,
+)
 
 #: The search space: every hyper-parameter takes one of these values.
 SPACE: dict[str, tuple[Any, ...]] = {
@@ -155,7 +159,7 @@ def run_study(
         }
         return search.evaluate(params)
 
-    with _stop_on_interrupt() as interrupted:
+    with stop_on_interrupt() as interrupted:
 
         def stop_if_interrupted(study: Any, trial: Any) -> None:
             if interrupted():
@@ -170,53 +174,6 @@ def run_study(
     if interrupted():
         raise KeyboardInterrupt
     return study
-
-
-@contextlib.contextmanager
-def _stop_on_interrupt() -> Iterator[Callable[[], bool]]:
-    """The first Ctrl-C (SIGINT) asks the study to stop after the trial that is running (an
-    interrupt inside Optuna's bookkeeping of a trial's result can leave the trial half
-    written); the second one interrupts at once. Yields "was Ctrl-C pressed?". Only in the
-    main thread (where Python delivers signals); elsewhere it changes nothing."""
-    import signal
-    import sys
-    import threading
-
-    pressed = [False]
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: pressed[0]
-        return
-
-    def on_sigint(signum: int, frame: Any) -> None:
-        if pressed[0]:
-            raise KeyboardInterrupt
-        pressed[0] = True
-        print("sleeptime: stopping after the running trial (Ctrl-C again to stop now)", file=sys.stderr, flush=True)  # fmt: skip
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        yield lambda: pressed[0]
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def pareto_points(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """The (accuracy, usd) points no other beats, by rising cost."""
-    front = pareto_front([a for a, _ in points], [u for _, u in points])
-    return [points[i] for i in front]
-
-
-def accuracy_at_matched_cost(points: list[tuple[float, float]], usd: float) -> float:
-    """Accuracy reachable at ``usd`` per query from ``(accuracy, usd)`` points: linear between
-    the two Pareto points around ``usd`` (a mix of the two policies over contexts spends
-    exactly that), nan below the cheapest point, the best accuracy above the dearest."""
-    front = pareto_points(points)
-    if not front or usd < front[0][1] * (1 - 1e-12):
-        return math.nan
-    for (a0, u0), (a1, u1) in itertools.pairwise(front):
-        if u0 <= usd <= u1:
-            return a0 + (a1 - a0) * (usd - u0) / (u1 - u0) if u1 > u0 else max(a0, a1)
-    return front[-1][0]
 
 
 def optimize(

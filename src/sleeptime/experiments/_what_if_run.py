@@ -7,7 +7,7 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from sleeptime.experiments._compare import compare_steps
-from sleeptime.experiments._policy_report import ROW_COLUMNS, change, row_cells
+from sleeptime.experiments._policy_report import ROW_COLUMNS, row_cells
 from sleeptime.experiments._registry import experiment_kind
 from sleeptime.experiments._running import RunContext, RunOutput
 from sleeptime.experiments._scenario import (
@@ -17,7 +17,15 @@ from sleeptime.experiments._scenario import (
     train_learned_policy,
 )
 from sleeptime.policy import compare_policies
-from sleeptime.reporting import Figure, Report, Table, command_line, plot_amortization, plot_pareto
+from sleeptime.reporting import (
+    Figure,
+    Report,
+    Table,
+    command_line,
+    cost_change,
+    plot_amortization,
+    plot_pareto,
+)
 from sleeptime.simulators import amortization_sweep, load_price_book
 
 if TYPE_CHECKING:
@@ -61,10 +69,10 @@ def run_what_if(ctx: RunContext) -> RunOutput:
         a, b = c.learned[ORIGINAL], c.learned[RETRAINED]
         tables = [Table(f"Under {wi.prices} prices, query rate x{rate:g} (simulated)", ROW_COLUMNS, [row_cells(r) for r in c.rows]),
                   Table(f"Against the best fixed strategy under the what-if ({point.best_static})", ["policy", "cost change at equal accuracy", "accuracy gain at equal cost", "oracle gap closed"],
-                        [[n, change(s.cost_reduction_at_equal_accuracy), f"{s.accuracy_gain_at_equal_cost:+.3f}", f"{s.oracle_gap_closed:.2f}"] for n, s in ((ORIGINAL, a), (RETRAINED, b))],
+                        [[n, cost_change(s.cost_reduction_at_equal_accuracy), f"{s.accuracy_gain_at_equal_cost:+.3f}", f"{s.oracle_gap_closed:.2f}"] for n, s in ((ORIGINAL, a), (RETRAINED, b))],
                         caption="Negative is cheaper.")]  # fmt: skip
         headline = (f"Simulated: under {wi.prices} prices and x{rate:g} the query rate, the policy trained on {spec.prices.book} changes cost at equal accuracy by "
-                    f"{change(a.cost_reduction_at_equal_accuracy)} against the best fixed strategy; retrained, {change(b.cost_reduction_at_equal_accuracy)}.")  # fmt: skip
+                    f"{cost_change(a.cost_reduction_at_equal_accuracy)} against the best fixed strategy; retrained, {cost_change(b.cost_reduction_at_equal_accuracy)}.")  # fmt: skip
         report = Report(title=f"sleeptime: {spec.name}", headline=headline, intro=spec.description, figures=figs, tables=tables,
                         notes=["The base policy keeps the cost tables it was trained with; it is swept over lam under the new prices, so only its predictions of accuracy carry over."],
                         commands=[command_line()], spec_text=spec.text)  # fmt: skip

@@ -1,13 +1,22 @@
-"""What the when-to-sleep study reads: its sections and every parameter, logged as its
-parameters (a spec's ``[when]`` table and ``sleeptime when-to-sleep`` build one)."""
+"""What the when-to-sleep study reads (:class:`WhenConfig`: its sections and every parameter,
+logged as its parameters; a spec's ``[when]`` table and ``sleeptime when-to-sleep`` build one)
+and what it finds (:class:`WhenResult`, section by section)."""
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sleeptime.policy import EditEffect
+from sleeptime.policy import (
+    CprimeSweep,
+    EditEffect,
+    EditRow,
+    IdleRow,
+    PassKPoint,
+    TriggerSection,
+    passk_at_equal_tokens,
+)
 from sleeptime.workloads import parse_count_law
 
 #: Sections of the study, in report order.
@@ -60,3 +69,35 @@ class WhenConfig:
 
     def to_params(self) -> dict[str, Any]:
         return {k: (",".join(map(str, v)) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}  # fmt: skip
+
+
+@dataclass
+class WhenResult:
+    """The study's numbers, section by section (None where a section was not run)."""
+
+    config: WhenConfig
+    triggers: list[TriggerSection] = field(default_factory=list)
+    fitted: dict[str, Any] | None = None
+    edits: list[EditRow] | None = None
+    cprime: CprimeSweep | None = None
+    idle: list[IdleRow] | None = None
+    idle_setup: dict[str, Any] | None = None
+    passk: tuple[list[PassKPoint], list[PassKPoint]] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"simulated": True, "config": self.config.to_params()}
+        if self.triggers:
+            out["triggers"] = [s.to_json() for s in self.triggers]
+        if self.fitted is not None:
+            out["fitted_access_log"] = self.fitted
+        if self.edits is not None:
+            out["edits"] = [r.to_json() for r in self.edits]
+        if self.cprime is not None:
+            out["cprime"] = self.cprime.to_json()
+        if self.idle is not None:
+            out["idle"] = {**(self.idle_setup or {}), "rows": [r.to_json() for r in self.idle]}
+        if self.passk is not None:
+            pk, sl = self.passk
+            out["passk"] = {"pass_at_k": [p.to_json() for p in pk],
+                            "sleep_time": [{**p.to_json(), "best_pass_at_k_at_equal_tokens": passk_at_equal_tokens(pk, p)} for p in sl]}  # fmt: skip
+        return out

@@ -5,10 +5,8 @@ table and a figure. Every number is **simulated**."""
 from __future__ import annotations
 
 import dataclasses
-import math
 import tempfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,19 +14,19 @@ import numpy as np
 
 from sleeptime.experiments._registry import experiment_kind
 from sleeptime.experiments._scenario import ScenarioConfig, build_scenario, train_learned_policy
-from sleeptime.experiments._when_config import SECTIONS, WhenConfig
-from sleeptime.experiments._when_sections import (
-    CprimeSweep,
-    EditRow,
-    IdleRow,
+from sleeptime.experiments._when_config import SECTIONS, WhenConfig, WhenResult
+from sleeptime.experiments._when_report import headline, when_figures, when_tables
+from sleeptime.policy import (
+    CountPrior,
+    EditEffect,
     cprime_sweep,
     edits_section,
     idle_section,
-    passk_at_equal_tokens,
+    pass_at_k,
+    served_tables,
+    trigger_section,
 )
-from sleeptime.experiments._when_triggers import TriggerSection, trigger_section
-from sleeptime.policy import CountPrior, EditEffect, PassKPoint, pass_at_k, served_tables
-from sleeptime.reporting import Figure, Report, Table, command_line
+from sleeptime.reporting import Report, command_line
 from sleeptime.simulators import DEFAULT_LOAD
 from sleeptime.workloads import parse_count_law
 
@@ -51,38 +49,6 @@ def synthetic_access_log(path: Path, *, contexts: int = 2000, mean: float = 4.0,
     ]
     atomic_write_text(path, "\n".join(lines) + "\n")
     return path
-
-
-@dataclass
-class WhenResult:
-    """The study's numbers, section by section (None where a section was not run)."""
-
-    config: WhenConfig
-    triggers: list[TriggerSection] = field(default_factory=list)
-    fitted: dict[str, Any] | None = None
-    edits: list[EditRow] | None = None
-    cprime: CprimeSweep | None = None
-    idle: list[IdleRow] | None = None
-    idle_setup: dict[str, Any] | None = None
-    passk: tuple[list[PassKPoint], list[PassKPoint]] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"simulated": True, "config": self.config.to_params()}
-        if self.triggers:
-            out["triggers"] = [s.to_json() for s in self.triggers]
-        if self.fitted is not None:
-            out["fitted_access_log"] = self.fitted
-        if self.edits is not None:
-            out["edits"] = [r.to_json() for r in self.edits]
-        if self.cprime is not None:
-            out["cprime"] = self.cprime.to_json()
-        if self.idle is not None:
-            out["idle"] = {**(self.idle_setup or {}), "rows": [r.to_json() for r in self.idle]}
-        if self.passk is not None:
-            pk, sl = self.passk
-            out["passk"] = {"pass_at_k": [p.to_json() for p in pk],
-                            "sleep_time": [{**p.to_json(), "best_pass_at_k_at_equal_tokens": passk_at_equal_tokens(pk, p)} for p in sl]}  # fmt: skip
-        return out
 
 
 def _scenario(cfg: WhenConfig, arrivals: str, log: str | None, *, fit: Any = None, train: bool = True) -> tuple[Any, CountPrior, Any]:  # fmt: skip
@@ -181,211 +147,6 @@ def when_to_sleep(cfg: WhenConfig, *, step: Callable[[str], Any] | None = None) 
             with stage("pass@k"):
                 result.passk = pass_at_k(env, test, cfg.pass_k)
     return result
-
-
-# ---------------------------------------------------------------------------- report and figures
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:+.1f}%"
-
-
-def _ci(ci: Sequence[float] | None, pct: bool = True) -> str:
-    if ci is None or not all(math.isfinite(v) for v in ci):
-        return "n/a"
-    return f"{100 * ci[0]:+.1f}% to {100 * ci[1]:+.1f}%" if pct else f"{ci[0]:.2f} to {ci[1]:.2f}"
-
-
-def _num(x: float | None, fmt: str = ".2f") -> str:
-    return "n/a" if x is None or not math.isfinite(x) else format(x, fmt)
-
-
-def when_tables(r: WhenResult) -> list[Table]:
-    """The study's tables (also the text output of ``sleeptime when-to-sleep``)."""
-    out = []
-    for s in r.triggers:
-        rows = [[p.name, _num(p.usd_per_1k_at_equal_accuracy, ".4f"), _pct(p.cost_change), _ci(p.cost_change_ci95),
-                 _num(p.gap_closed), _ci(p.gap_closed_ci95, pct=False), _num(p.gap_closed_observable), _ci(p.gap_closed_observable_ci95, pct=False),
-                 _num(p.sleep_share)] for p in s.points]  # fmt: skip
-        prior = s.prior
-        out.append(Table(f"Triggers, arrivals {s.arrivals}: at the accuracy of {s.reference} ({s.accuracy:.3f}, {s.usd_per_1k:.4f} USD/1k)",
-                         ["policy", "USD/1k at equal accuracy", "cost change", "95% CI", "gap closed (count-blind)", "95% CI", "gap closed (information-matched)", "95% CI", "contexts slept"], rows,
-                         caption=f"Simulated. The learned policy's count prior, fitted to the training contexts: {prior.family}"
-                                 + (f" (shape {prior.param:.2f})" if prior.family == "gamma-poisson" else "")
-                                 + "; held-out log-likelihood per context " + ", ".join(f"{k} {v:.3f}" for k, v in prior.heldout_loglik.items())
-                                 + ". Gap closed: the share of an oracle's saving, the trigger policy against the trigger oracle, at arrival against at arrival. "
-                                 "Count-blind (the bound of a policy deciding before the queries come): the simulator's true outcomes and the true arrival law's posterior, not the realized queries. "
-                                 "Information-matched: the simulator's model and what a policy can observe (each question's observed predictability), not the latents. "
-                                 "Intervals: paired bootstrap over contexts, the whole sweep re-read in each draw.",
-                         highlight=[0]))  # fmt: skip
-    if r.triggers:
-        rules = list(r.triggers[0].fixed)
-        out.append(Table("Trigger rules without a model: accuracy and USD/1k by arrival law",
-                         ["rule", *(s.arrivals for s in r.triggers)],
-                         [[rule, *(f"{s.fixed[rule][0]:.3f} / {1000 * s.fixed[rule][1]:.4f}" for s in r.triggers)] for rule in rules],
-                         caption="Simulated. Sleep-time work submitted at the context's arrival, after its m-th query, or once the posterior expected number of queries still to come (the fitted count prior) reaches a threshold; never: test-only at the same budget."))  # fmt: skip
-    if r.edits is not None:
-        kinds = list(r.edits[0].usd_per_1k) if r.edits else []
-        out.append(Table("Refresh after edits: USD/1k at the accuracy of fixed(k1,b1) refreshed after every edit",
-                         ["edits per context", "accuracy", *kinds, "learned vs never", "learned vs always", "edits refreshed (learned)"],
-                         [[f"{e.edit_rate:g}", f"{e.accuracy:.3f}", *(_num(e.usd_per_1k[k], ".4f") for k in kinds), _pct(-e.saving_vs_never), _pct(-e.saving_vs_always), _num(e.refresh_share)] for e in r.edits],
-                         caption=f"Simulated. Stale effect: {r.config.stale_effect} (" + (f"a stale c' keeps {1 - r.config.stale_loss:.0%} of the gain" if r.config.stale_effect == "share" else f"{r.config.touched:.0%} of stale answers ask about the edited part and are wrong")
-                                 + f"); an incremental rewrite costs {r.config.incremental_cost:.0%} of a whole one. Negative is cheaper."))  # fmt: skip
-    if r.cprime is not None:
-        c = r.cprime
-        out.append(Table("The size of c': sleep-time saving against test-only at equal accuracy (fixed(k1,b1))",
-                         ["queries per context", *(f"{t:.0f} tok" for t in c.cprime_tokens), "break-even c' tokens"],
-                         [[f"{q:g}", *(_pct(v) for v in row), _num(be, ".0f") if be is not None else ("never pays" if all(v < 0 for v in row) else "beyond the sweep")] for q, row, be in zip(c.query_rates, c.savings, c.break_even_tokens, strict=True)],
-                         caption=f"Simulated. The calibrated c' is {c.cprime_tokens[list(r.config.cprime_scales).index(1.0)] if 1.0 in r.config.cprime_scales else float('nan'):.0f} tokens; gain share (1-exp(-x/{c.saturation:g}))/(1-exp(-1/{c.saturation:g})) of the calibrated gain at x times its length (an assumption). Positive is a saving."))  # fmt: skip
-    if r.idle is not None:
-        out.append(Table("Idle capacity: sleep-time work in a self-hosted fleet's idle hours against the batch API",
-                         ["fleet tokens/s", "share in idle capacity", "sleep USD/1k", "batch sleep USD/1k", "USD saved", "accuracy", "batch accuracy", "served without c'", "batch: without c'"],
-                         [[f"{i.capacity_tokens_per_s:.1f}", f"{i.idle_share:.2f}", f"{i.sleep_usd_per_1k:.4f}", f"{i.batch_sleep_usd_per_1k:.4f}", f"{i.usd_saved_share:.0%}",
-                           f"{i.accuracy:.3f}", f"{i.batch_accuracy:.3f}", f"{i.served_without_cprime:.3f}", f"{i.batch_served_without_cprime:.3f}"] for i in r.idle],
-                         caption=f"Simulated. Every context sleeps at k1 and answers at b1; its work must finish within {_num((r.idle_setup or {}).get('deadline_s'), '.0f')} s of its arrival in the fleet, else it goes to the batch API. Demand: {_num((r.idle_setup or {}).get('demand_tokens_per_s'), '.2f')} tokens/s over the day."))  # fmt: skip
-    if r.passk is not None:
-        pk, sl = r.passk
-        out.append(Table("Sleep-time compute against pass@k at equal test-time tokens",
-                         ["strategy", "accuracy", "test tokens", "USD/1k", "best pass@k at <= tokens"],
-                         [[p.name, f"{p.accuracy:.3f}", f"{p.test_tokens:.0f}", f"{p.usd_per_1k:.4f}", _num(passk_at_equal_tokens(pk, p), ".3f")] for p in sl],
-                         caption="Simulated. pass@k: k test-only samples with an oracle verifier (right if any is), k times the output tokens; every query served with c'."))  # fmt: skip
-    return out
-
-
-def when_figures(r: WhenResult, folder: Path) -> list[Figure]:
-    """Savings against burstiness, against edit rate, against c' length; the idle share; pass@k."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from sleeptime._atomic import atomic_path
-
-    figs = []
-
-    def save(fig: Any, name: str) -> Path:
-        path = folder / name
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=130, bbox_inches="tight", format="png")
-        plt.close(fig)
-        return path
-
-    if r.triggers:
-        fig, ax = plt.subplots(figsize=(7.5, 3.8))
-        names = [
-            "learned trigger",
-            "learned at arrival",
-            "oracle (information-matched) trigger",
-            "oracle (count-blind) trigger",
-            "oracle (hindsight)",
-        ]
-        names = [n for n in names if all(any(p.name == n for p in t.points) for t in r.triggers)]
-        width = 0.8 / len(names)
-        x = np.arange(len(r.triggers))
-        for i, n in enumerate(names):
-            ax.bar(
-                x + (i - (len(names) - 1) / 2) * width,
-                [-100 * s.point(n).cost_change for s in r.triggers],
-                width,
-                label=n,
-            )
-        ax.set_xticks(x, [s.arrivals for s in r.triggers], rotation=15, fontsize=8)
-        ax.set_ylabel("saving at equal accuracy, %")
-        ax.set_title("Savings against fixed(k1,b1) by arrival law (simulated)", fontsize=10)
-        ax.legend(fontsize=7)
-        figs.append(Figure(save(fig, "triggers.png"), "Savings against burstiness", "Cost saved at the accuracy of fixed(k1,b1) slept at arrival; arrival laws from memoryless to bursty (simulated).", wide=True))  # fmt: skip
-    if r.edits:
-        fig, ax = plt.subplots(figsize=(5.5, 3.6))
-        rates = [e.edit_rate for e in r.edits]
-        for kind in r.edits[0].usd_per_1k:
-            ax.plot(rates, [e.usd_per_1k[kind] for e in r.edits], marker="o", label=kind)
-        ax.set_xlabel("edits per context lifetime")
-        ax.set_ylabel("USD per 1k queries at equal accuracy")
-        ax.set_title("Refresh after edits (simulated)", fontsize=10)
-        ax.legend(fontsize=7)
-        figs.append(Figure(save(fig, "edits.png"), "Savings against edit rate", "Each refresh strategy's cost at the accuracy of fixed(k1,b1) refreshed after every edit (simulated)."))  # fmt: skip
-    if r.cprime is not None:
-        c = r.cprime
-        fig, ax = plt.subplots(figsize=(5.5, 3.6))
-        for q, row, be in zip(c.query_rates, c.savings, c.break_even_tokens, strict=True):
-            (line,) = ax.plot(
-                c.cprime_tokens,
-                [100 * v for v in row],
-                marker="o",
-                ms=3,
-                label=f"{q:g} queries/context",
-            )
-            if be is not None:
-                ax.plot([be], [0], marker="x", ms=9, color=line.get_color())
-        ax.axhline(0, color="black", lw=0.8)
-        ax.set_xscale("log")
-        ax.set_ylim(max(-100, ax.get_ylim()[0]), None)
-        ax.set_xlabel("c' length, tokens")
-        ax.set_ylabel("saving against test-only, %")
-        ax.set_title("The size of c' (simulated; x: break-even)", fontsize=10)
-        ax.legend(fontsize=7)
-        figs.append(Figure(save(fig, "cprime.png"), "Savings against c' length", "Sleep-time (k1, b1) against test-only at equal accuracy by c' length and query rate; crosses mark the break-even (simulated)."))  # fmt: skip
-    if r.idle:
-        fig, ax = plt.subplots(figsize=(5.5, 3.6))
-        caps = [i.capacity_tokens_per_s for i in r.idle]
-        series = (("idle_share", "o", "share of sleep-time work in idle capacity"), ("usd_saved_share", "s", "sleep-time USD saved vs batch"),
-                  ("served_without_cprime", "^", "queries served without c'"))  # fmt: skip
-        for key, marker, label in series:
-            ax.plot(caps, [getattr(i, key) for i in r.idle], marker=marker, label=label)
-        ax.axhline(
-            r.idle[0].batch_served_without_cprime,
-            color="gray",
-            ls="--",
-            lw=0.8,
-            label="batch: queries without c'",
-        )
-        ax.set_xscale("log")
-        ax.minorticks_off()
-        ax.set_xticks(caps, [f"{c:.1f}" for c in caps])
-        ax.set_xlabel("fleet capacity, tokens/s")
-        ax.set_ylabel("share")
-        ax.set_title("Idle capacity (simulated)", fontsize=10)
-        ax.legend(fontsize=7)
-        figs.append(Figure(save(fig, "idle.png"), "Sleep-time work in idle capacity", "How much fits before the deadline, what it saves, and what the first queries lose (simulated)."))  # fmt: skip
-    if r.passk is not None:
-        pk, sl = r.passk
-        fig, ax = plt.subplots(figsize=(5.5, 3.6))
-        budgets = sorted({p.name.split()[-1] for p in pk})
-        for b in budgets:
-            pts = [p for p in pk if p.name.endswith(b)]
-            ax.plot(
-                [p.test_tokens for p in pts],
-                [p.accuracy for p in pts],
-                marker="o",
-                ms=3,
-                ls="--",
-                label=f"pass@k, {b}",
-            )
-        for lvl in sorted({p.name.split(",")[0] for p in sl}):
-            pts = [p for p in sl if p.name.startswith(lvl + ",")]
-            ax.plot(
-                [p.test_tokens for p in pts],
-                [p.accuracy for p in pts],
-                marker="s",
-                ms=4,
-                label=f"sleep-time {lvl.removeprefix('fixed(')}",
-            )
-        ax.set_xscale("log")
-        ax.set_xlabel("test-time output tokens per query")
-        ax.set_ylabel("accuracy")
-        ax.set_title("Sleep-time compute vs pass@k (simulated)", fontsize=10)
-        ax.legend(fontsize=6, ncol=2)
-        figs.append(Figure(save(fig, "passk.png"), "Against pass@k at equal test-time tokens", "pass@k with an oracle verifier (dashed) and sleep-time levels (solid), as the paper's Fig. 5 compares (simulated)."))  # fmt: skip
-    return figs
-
-
-def headline(r: WhenResult) -> str:
-    """The study's closing sentence: per arrival law, the learned trigger against fixed(k1,b1)
-    and the shares of the information-matched and count-blind oracles' savings it closes."""
-    parts = []
-    for s in r.triggers:
-        p = s.point("learned trigger")
-        parts.append(f"{s.arrivals}: learned trigger {_pct(p.cost_change)} at the accuracy of {s.reference}, closing {_num(p.gap_closed_observable)} of the "
-                     f"information-matched oracle's saving and {_num(p.gap_closed)} of the count-blind one's")  # fmt: skip
-    return "Simulated. " + ("; ".join(parts) + "." if parts else "When-to-sleep study.")
 
 
 # ---------------------------------------------------------------------------- the spec kind

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from sleeptime._types import FloatArray, IntArray
 from sleeptime.simulators import (
     VIEWS,
     OutcomeModel,
@@ -18,9 +19,6 @@ from sleeptime.simulators import (
     replay,
     sleep_ready,
 )
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from sleeptime.policy._base import ActionTables, Environment, FloatArray, IntArray, Policy
+from sleeptime._types import FloatArray, IntArray
+from sleeptime.policy._base import ActionTables, Environment, Policy
 from sleeptime.simulators import SimItems
 
 

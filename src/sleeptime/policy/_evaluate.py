@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from sleeptime._errors import SleeptimeError
-from sleeptime.policy._base import ActionTables, Environment, FloatArray, IntArray, Policy
+from sleeptime._types import FloatArray, IntArray
+from sleeptime.policy._base import ActionTables, Environment, Policy
 from sleeptime.policy._baselines import FixedPolicy, oracle_decisions
 from sleeptime.policy._learned import (
     LearnedPolicy,
@@ -146,6 +148,25 @@ def at_equal_cost(sweep: Sweep, usd: float) -> tuple[float, float]:
         return math.nan, math.nan
     best = max(ok, key=lambda p: p[1])
     return best[0], best[1]
+
+
+def pareto_points(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The (accuracy, usd) points no other beats, by rising cost."""
+    front = pareto_front([a for a, _ in points], [u for _, u in points])
+    return [points[i] for i in front]
+
+
+def accuracy_at_matched_cost(points: list[tuple[float, float]], usd: float) -> float:
+    """Accuracy reachable at ``usd`` per query from ``(accuracy, usd)`` points: linear between
+    the two Pareto points around ``usd`` (a mix of the two policies over contexts spends
+    exactly that), nan below the cheapest point, the best accuracy above the dearest."""
+    front = pareto_points(points)
+    if not front or usd < front[0][1] * (1 - 1e-12):
+        return math.nan
+    for (a0, u0), (a1, u1) in itertools.pairwise(front):
+        if u0 <= usd <= u1:
+            return a0 + (a1 - a0) * (usd - u0) / (u1 - u0) if u1 > u0 else max(a0, a1)
+    return front[-1][0]
 
 
 def per_context_sums(

@@ -29,7 +29,8 @@ from numpy.typing import NDArray
 
 from sleeptime import __version__
 from sleeptime._atomic import atomic_write_text
-from sleeptime.policy._base import Environment, FloatArray, IntArray, Policy
+from sleeptime._types import FloatArray, IntArray
+from sleeptime.policy._base import ActionTables, Environment, Policy
 from sleeptime.policy._learned import (
     LearnedPolicy,
     choose_budget,
@@ -44,6 +45,7 @@ from sleeptime.runtime import (
     validate_artifact,
 )
 from sleeptime.simulators import SimItems
+from sleeptime.workloads import Workload
 
 #: Features that are models of other features: folded into the distilled trees.
 DERIVED_FEATURES = frozenset({"predicted_predictability", "predicted_predictability_cheap"})
@@ -405,3 +407,47 @@ def distilled_from_artifact(artifact: Mapping[str, Any]) -> DistilledPolicy:
         ready_share=np.asarray(dec["ready_share"]), lam=dec["lam"], question_tokens=dec["question_tokens"],
         question_draws=dec["question_draws"],
     )  # fmt: skip
+
+
+def chars_per_token(workload: Workload, items: SimItems) -> float:
+    """Characters per prompt token on ``items``' contexts of ``workload`` (a router estimates a
+    prompt's tokens from its text with it); 4.0 where there is nothing to measure."""
+    texts = {c.context_id: c.context for c in workload.contexts}
+    ids = items.context_ids or ()
+    chars = sum(len(texts[i]) for i in ids)
+    tokens = float(items.context_tokens.sum())
+    return chars / tokens if tokens > 0 and chars > 0 else 4.0
+
+
+def fidelity(
+    env: Environment,
+    items: SimItems,
+    learned: LearnedPolicy,
+    distilled: DistilledPolicy,
+    tables: ActionTables | None = None,
+) -> dict[str, Any]:
+    """How the exported (distilled) policy compares with the learned one on ``items`` (held-out
+    contexts): agreement of sleep decisions and of budgets given the same sleep decisions,
+    accuracy and USD of both, and the exported policy's shares of each action."""
+    tables = env.action_tables(items) if tables is None else tables
+    s1, t1 = learned.decide(items, env)
+    s2, t2 = distilled.decide(items, env)
+    same_sleep_budgets = distilled.decide_test(items, env, s1, env.ready(items, s1))
+    acc1, usd1 = tables.evaluate(s1, t1)
+    acc2, usd2 = tables.evaluate(s2, t2)
+    return {
+        "sleep_agreement": float(np.mean(s1 == s2)),
+        "budget_agreement": float(np.mean(t1 == same_sleep_budgets)),
+        "learned_accuracy": acc1,
+        "learned_usd_per_1k": 1000 * usd1,
+        "exported_accuracy": acc2,
+        "exported_usd_per_1k": 1000 * usd2,
+        "held_out_contexts": float(items.n_contexts),
+        "held_out_queries": float(items.n_queries),
+        "budget_shares": {
+            name: float(np.mean(t2 == b)) for b, name in enumerate(env.outcome.budgets)
+        },
+        "sleep_shares": {
+            lv.name: float(np.mean(s2 == s)) for s, lv in enumerate(env.outcome.sleep_levels)
+        },
+    }

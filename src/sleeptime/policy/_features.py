@@ -13,13 +13,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from sleeptime._types import FloatArray
 from sleeptime.estimators import CHEAP_FEATURES, LM_FEATURES
 from sleeptime.policy._base import Environment
 from sleeptime.policy._learned import LearnedPolicy, question_offsets
 from sleeptime.simulators import SimItems
 from sleeptime.workloads import Workload
-
-FloatArray = NDArray[np.float64]
 
 #: Features of the full policy: LM and cheap context features, the query's log p(q|c) and
 #: length, the predicted predictability and expected queries of its context.

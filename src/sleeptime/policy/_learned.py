@@ -37,7 +37,8 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from sleeptime.policy._base import Environment, FloatArray, IntArray, Policy
+from sleeptime._types import FloatArray, IntArray
+from sleeptime.policy._base import Environment, Policy
 from sleeptime.simulators import SimItems
 
 

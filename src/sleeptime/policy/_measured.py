@@ -23,7 +23,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sleeptime._errors import SleeptimeError
-from sleeptime.policy._base import ActionTables, Environment, FloatArray, IntArray
+from sleeptime._types import FloatArray, IntArray
+from sleeptime.policy._base import ActionTables, Environment
 from sleeptime.simulators import (
     Outcome,
     OutcomeModel,

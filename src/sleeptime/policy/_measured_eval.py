@@ -259,15 +259,12 @@ def export_measured_policy(data: MeasuredData, learned: LearnedPolicy, out: str 
     """Distil a policy learned on a real run (on the training contexts, and the held-out
     contexts' features: no outcome read), and write its artifact: its budgets carry the run's
     own request parameters (``max_tokens``, verbosity), so a router serves what was judged."""
-    from sleeptime.policy._export import distill, policy_artifact, write_artifact
+    from sleeptime.policy._export import chars_per_token, distill, policy_artifact, write_artifact
 
     train = data.items.subset(data.train_idx)
     distilled = distill(learned, train, transfer=data.items.subset(data.test_idx), max_depth=10, min_samples_leaf=2, seed=0)  # fmt: skip
-    texts = {c.context_id: c.context for c in data.workload.contexts}
-    chars = sum(len(texts[i]) for i in train.context_ids or ())
-    tokens = float(train.context_tokens.sum())
     artifact = policy_artifact(distilled, data.env, config={**config, "measured_on": data.table.model},
-                               mlflow_run_id=mlflow_run_id, chars_per_token=chars / tokens if tokens > 0 else 4.0)  # fmt: skip
+                               mlflow_run_id=mlflow_run_id, chars_per_token=chars_per_token(data.workload, train))  # fmt: skip
     write_artifact(artifact, out)
     return artifact
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from sleeptime.policy._base import Environment
 from sleeptime.policy._served import (
@@ -17,10 +16,6 @@ from sleeptime.policy._served import (
 )
 from sleeptime.policy._triggers import fixed_plan, trigger_times
 from sleeptime.simulators import SimItems
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
-BoolArray = NDArray[np.bool_]
 
 
 @dataclass(frozen=True)

@@ -5,17 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
+from sleeptime._types import FloatArray, IntArray
 from sleeptime.policy._served import (
     Plan,
     ServedTables,
 )
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
-BoolArray = NDArray[np.bool_]
-
 
 # ---------------------------------------------------------------------------- edits and refresh
 REFRESH_STRATEGIES = ("never", "always (full)", "always (incremental)", "learned")

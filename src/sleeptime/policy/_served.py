@@ -8,15 +8,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from numpy.typing import NDArray
 
+from sleeptime._types import BoolArray, FloatArray, IntArray
 from sleeptime.policy._base import Environment
 from sleeptime.simulators import SimItems, sleep_plan
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
-BoolArray = NDArray[np.bool_]
-
 
 #: Thresholds of the posterior rule: sleep once the expected queries still to come reach one.
 POSTERIOR_THRESHOLDS = (2.0, 4.0, 6.0)

@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
+from sleeptime._types import FloatArray, IntArray
 from sleeptime.policy._evaluate import LearnedTables, Sweep, at_equal_accuracy
 from sleeptime.policy._learned import LearnedPolicy, choose_budget, expected_prompt_tokens
 from sleeptime.policy._served import (
@@ -53,10 +53,6 @@ from sleeptime.workloads import (
     count_log_pmf,
     expected_remaining,
 )
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
-BoolArray = NDArray[np.bool_]
 
 
 # ---------------------------------------------------------------------------- arrival knowledge

@@ -5,6 +5,7 @@ the numbers of a measured run's figures); no figure computes a number. This part
 experiment: experiments compute, then hand their results here.
 """
 
+from sleeptime.reporting._cells import cost_change, interval, number, percent
 from sleeptime.reporting._measured_plots import DIGITIZED, MEASURED, MeasuredDisplay
 from sleeptime.reporting._plots import (
     BUDGET_MARKERS,
@@ -46,6 +47,10 @@ __all__ = [
     "Table",
     "budget_label",
     "command_line",
+    "cost_change",
+    "interval",
+    "number",
+    "percent",
     "place_labels",
     "plot_amortization",
     "plot_calibration",

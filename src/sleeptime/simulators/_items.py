@@ -11,10 +11,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sleeptime._errors import SleeptimeError
+from sleeptime._types import FloatArray, IntArray
 from sleeptime.workloads import ArrivalProcess, Arrivals, Workload
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
 
 
 def _standardize(x: FloatArray) -> FloatArray:

@@ -27,10 +27,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sleeptime._errors import SleeptimeError
+from sleeptime._types import FloatArray, IntArray
 from sleeptime.simulators._calibration import Calibration, CurveFit, family
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
 
 #: What the paper-calibrated outcome model takes from the paper, and what it assumes.
 ASSUMPTIONS: dict[str, str] = {

@@ -12,12 +12,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from sleeptime._errors import SleeptimeError
+from sleeptime._types import FloatArray, IntArray
 from sleeptime.simulators._items import SimItems
 from sleeptime.simulators._outcomes import OutcomeModel
 from sleeptime.simulators._prices import PriceBook
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
 
 #: Prompt overhead in tokens: instructions around the context (test) or around the rewrite (sleep).
 TEST_PROMPT_TOKENS = 60.0

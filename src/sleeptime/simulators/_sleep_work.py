@@ -7,11 +7,8 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from numpy.typing import NDArray
 
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
-BoolArray = NDArray[np.bool_]
+from sleeptime._types import BoolArray, FloatArray
 
 
 # ---------------------------------------------------------------------------- the size of c'

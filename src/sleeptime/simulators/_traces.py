@@ -11,10 +11,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from sleeptime._types import FloatArray, IntArray
 from sleeptime.simulators._outcomes import Outcome, OutcomeError, OutcomeModel, SleepLevel
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
 
 TRACE_FIELDS = (
     "context_id", "query_id", "model", "sleep_action", "test_action", "sleep_input_tokens",

@@ -27,7 +27,7 @@ from sleeptime.tracking._optuna import (
     storage_for,
 )
 from sleeptime.tracking._process import process_alive
-from sleeptime.tracking._progress import Stages
+from sleeptime.tracking._progress import Stages, stop_on_interrupt
 
 __all__ = [
     "EXPERIMENT",
@@ -47,6 +47,7 @@ __all__ = [
     "quiet_mlflow",
     "record_owners",
     "redact",
+    "stop_on_interrupt",
     "storage_for",
     "tracking_uri",
 ]

@@ -1,10 +1,10 @@
-"""Progress over the declared steps of a run."""
+"""Progress over the declared steps of a run, and a long loop that Ctrl-C stops cleanly."""
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,3 +60,31 @@ class Stages:
             self.finish()
         self._bar.close()
         return time.perf_counter() - self._started
+
+
+@contextlib.contextmanager
+def stop_on_interrupt() -> Iterator[Callable[[], bool]]:
+    """The first Ctrl-C (SIGINT) asks the study to stop after the trial that is running (an
+    interrupt inside Optuna's bookkeeping of a trial's result can leave the trial half
+    written); the second one interrupts at once. Yields "was Ctrl-C pressed?". Only in the
+    main thread (where Python delivers signals); elsewhere it changes nothing."""
+    import signal
+    import sys
+    import threading
+
+    pressed = [False]
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: pressed[0]
+        return
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if pressed[0]:
+            raise KeyboardInterrupt
+        pressed[0] = True
+        print("sleeptime: stopping after the running trial (Ctrl-C again to stop now)", file=sys.stderr, flush=True)  # fmt: skip
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield lambda: pressed[0]
+    finally:
+        signal.signal(signal.SIGINT, previous)

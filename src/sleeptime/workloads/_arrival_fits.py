@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sleeptime._errors import WorkloadError
+from sleeptime._types import FloatArray, IntArray
 from sleeptime.workloads._arrivals import (
     ArrivalProcess,
     ExponentialDurations,
@@ -41,9 +42,6 @@ from sleeptime.workloads._arrivals import (
     _positive,
     _rng,
 )
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""The when-to-sleep study's other sections: refresh after edits, the size of ``c'``, idle
-capacity and pass@k (simulated)."""
+"""When sleep-time work pays, judged (simulated): refresh strategies after edits, the size of
+``c'``, sleep-time work in a fleet's idle capacity, and sleep-time compute against pass@k."""
 
 from __future__ import annotations
 
@@ -10,28 +10,28 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
-from sleeptime.policy import (
+from sleeptime._types import FloatArray, IntArray
+from sleeptime.policy._base import Environment
+from sleeptime.policy._evaluate import LearnedTables
+from sleeptime.policy._learned import LearnedPolicy
+from sleeptime.policy._passk import PassKPoint
+from sleeptime.policy._refresh import (
     REFRESH_STRATEGIES,
     EditEffect,
-    Environment,
-    LearnedPolicy,
-    LearnedTables,
-    PassKPoint,
-    Plan,
-    choose_trigger,
     draw_edits,
-    evaluate_plan,
+    refresh_plan,
+    remaining_factor,
+    seen_before,
+)
+from sleeptime.policy._served import Plan, evaluate_plan, served_tables
+from sleeptime.policy._triggers import (
+    choose_trigger,
     fit_count_prior,
     fixed_plan,
     learned_budgets,
     learned_values,
     ready_shares,
-    refresh_plan,
-    remaining_factor,
-    seen_before,
-    served_tables,
     sleep_cost_of,
     sweep_plans,
     trigger_plan,
@@ -43,10 +43,6 @@ from sleeptime.simulators import (
     cprime_gain_share,
     schedule_idle,
 )
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
-BoolArray = NDArray[np.bool_]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The when-to-sleep study's trigger section (simulated)."""
+"""Trigger policies judged (simulated): per arrival law, the learned trigger, fixed rules and the
+oracles at the accuracy of a fixed strategy, with paired bootstrap intervals over contexts."""
 
 from __future__ import annotations
 
@@ -9,35 +10,36 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
-from sleeptime.policy import (
+from sleeptime._types import FloatArray, IntArray
+from sleeptime.policy._base import Environment
+from sleeptime.policy._evaluate import LearnedTables, Sweep
+from sleeptime.policy._learned import LearnedPolicy
+from sleeptime.policy._served import (
     MAX_TRIGGER,
     NEVER,
     OBS_ARRIVAL,
     OBS_TRIGGER,
     POSTERIOR_THRESHOLDS,
-    CountPrior,
-    Environment,
-    LearnedPolicy,
-    LearnedTables,
     Plan,
-    PolicyPoint,
     ServedTables,
-    Sweep,
+    evaluate_plan,
+    observable_tables,
+    oracle_budgets,
+    per_context,
+    served_tables,
+)
+from sleeptime.policy._triggers import (
+    CountPrior,
+    PolicyPoint,
     TriggerDecision,
     choose_trigger,
-    evaluate_plan,
     fit_count_prior,
     fixed_plan,
     judge,
     learned_budgets,
     learned_values,
-    observable_tables,
-    oracle_budgets,
-    per_context,
     ready_shares,
-    served_tables,
     sleep_cost_of,
     sweep_plans,
     trigger_plan,
@@ -47,10 +49,6 @@ from sleeptime.policy import (
 from sleeptime.simulators import (
     SimItems,
 )
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
-BoolArray = NDArray[np.bool_]
 
 
 # ---------------------------------------------------------------------------- the sections
