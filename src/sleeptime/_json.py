@@ -53,3 +53,15 @@ def jsonl_objects(text: str, path: Any, *, error: type[Exception] = ValueError, 
             raise error(f"{path}:{n}: {what} must be a JSON object{hint}")
         out.append((n, rec))
     return out
+
+
+class AsJson:
+    """A dataclass whose JSON is its fields (``dataclasses.asdict``): mix it in, and
+    ``to_json()`` is there."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON-able dict of the fields, as ``--json`` prints them."""
+        import dataclasses
+
+        fields: dict[str, Any] = dataclasses.asdict(self)  # type: ignore[call-overload]
+        return fields

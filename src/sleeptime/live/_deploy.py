@@ -16,14 +16,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sleeptime.live._client import (
     ChatClient,
     ChatRequest,
     ChatResponse,
     ClientStats,
-    Endpoint,
     parse_completion,
 )
 from sleeptime.live._collect import (
@@ -39,6 +38,9 @@ from sleeptime.live._collect import (
 from sleeptime.live._errors import LiveError
 from sleeptime.live._protocol import Protocol, SleepLevel, sleep_output_id
 from sleeptime.workloads import Workload
+
+if TYPE_CHECKING:
+    from sleeptime.live._client import Endpoint
 
 #: The model name the router's single deployment is known by.
 ROUTER_MODEL = "sleeptime-endpoint"

@@ -15,12 +15,13 @@ import asyncio
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from sleeptime._json import AsJson
 from sleeptime.live._cache import ResponseCache
 from sleeptime.live._client import ChatClient, Endpoint
 from sleeptime.live._errors import LiveError
@@ -85,7 +86,7 @@ def measure_stale(
 
 
 @dataclass(frozen=True)
-class StaleEffect:
+class StaleEffect(AsJson):
     """Accuracy by condition (95% bootstrap over contexts), and the two stated effects fitted:
     ``loss`` (share of the sleep-time gain, fresh over none, that a stale ``c'`` loses) and
     ``wrong_when_changed`` (share of the questions whose answer the edit changed that a stale
@@ -103,9 +104,6 @@ class StaleEffect:
     accuracy_unchanged: Mapping[str, float]
     wrong_when_changed: float
     source: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def read_stale_records(path: str | Path) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from sleeptime._errors import SleeptimeError
+from sleeptime._json import AsJson
 from sleeptime._types import FloatArray, IntArray
 from sleeptime.policy._base import ActionTables, Environment, Policy
 from sleeptime.policy._baselines import FixedPolicy, oracle_decisions
@@ -59,7 +60,7 @@ class LearnedTables:
         return cls(policy.prediction_table(Fq), policy.context_prediction_table(Fc), policy)
 
     def decide(self, items: SimItems, env: Environment, lam: float) -> Decisions:
-        test, sleep_cost, ready_share = self.policy._tables()
+        test, sleep_cost, ready_share = self.policy.cost_tables()
         sleep = choose_sleep(
             self.p_context, test, sleep_cost, ready_share, items.context_features["expected_queries"],
             items.context_tokens, expected_prompt_tokens(items), lam,
@@ -75,7 +76,7 @@ def predicted_usd_per_query(
     """What the policy expects its decisions at ``lam`` to cost per query on ``items``, from
     its own cost model: prompt and context lengths and whether ``c'`` is ready (all known to a
     router); no outcome is used."""
-    test, sleep_cost, _ = lt.policy._tables()
+    test, sleep_cost, _ = lt.policy.cost_tables()
     sleep, budget = lt.decide(items, env, lam)
     s_eff = np.where(env.ready(items, sleep), items.per_query(sleep), 0)
     prompt = items.per_query(items.context_tokens) + items.question_tokens
@@ -307,7 +308,7 @@ class LearnedSummary:
 
 
 @dataclass(frozen=True)
-class FixedPointChange:
+class FixedPointChange(AsJson):
     """At one fixed strategy of the fixed strategies' Pareto front: each swept policy's change
     in USD per query at that strategy's accuracy (negative is cheaper; NaN where the policy
     never reaches it)."""
@@ -316,9 +317,6 @@ class FixedPointChange:
     accuracy: float
     usd_per_1k_queries: float
     cost_change_at_equal_accuracy: Mapping[str, float]
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)

@@ -257,7 +257,7 @@ def distill(
     test_tree = fit(np.column_stack([f[n] for n in query]), policy.prediction_table(Fq))
     sleep_table = policy.context_prediction_table(Fc)  # (draws, s, b, contexts)
     sleep_tree = fit(np.column_stack([cf[n] for n in context]), sleep_table)
-    test_usd, sleep_usd, ready_share = policy._tables()
+    test_usd, sleep_usd, ready_share = policy.cost_tables()
     question = expected_prompt_tokens(items) - items.context_tokens
     return DistilledPolicy(
         query_features=query, context_features=context, test_tree=test_tree, sleep_tree=sleep_tree,
@@ -282,14 +282,14 @@ def _stack_features(a: SimItems, b: SimItems, names: Sequence[str]) -> SimItems:
 
 def request_actions(env: Environment) -> dict[str, Any]:
     """The request parameters of every sleep level and budget for ``env``'s model."""
-    outcome: Any = env.outcome
+    outcome = env.outcome
     model = env.model
     reasoning = model in REASONING_MODELS
     n_b = env.n_budgets
     # budget levels in order onto low / medium / high (evenly, when there are more or fewer)
     efforts = [("low", "medium", "high")[round(b * 2 / (n_b - 1)) if n_b > 1 else 1] for b in range(n_b)]  # fmt: skip
-    tokens = getattr(outcome, "tokens_test_only", None)
-    measured = getattr(outcome, "budget_params", ())  # a real run's own request parameters
+    tokens = outcome.tokens_test_only
+    measured = outcome.budget_params  # a real run's own request parameters
     test = []
     for b, level in enumerate(outcome.budgets):
         max_tokens = None if tokens is None else max(64, math.ceil(2 * float(tokens[b])))
@@ -304,17 +304,19 @@ def request_actions(env: Environment) -> dict[str, Any]:
             prompt = VERBOSITY_PROMPTS[round(b * (len(VERBOSITY_PROMPTS) - 1) / max(1, n_b - 1))]
             params = {"max_tokens": max_tokens, "reasoning_effort": None, "verbosity_prompt": prompt}  # fmt: skip
         test.append({"level": level, "params": params})
-    per_unit = getattr(outcome, "sleep_tokens_per_unit", None)
+    per_unit = outcome.sleep_tokens_per_unit
     sleep = []
-    for level in outcome.sleep_levels:
-        if level.compute == 0:
+    for sleep_level in outcome.sleep_levels:
+        if sleep_level.compute == 0:
             params = {"n_rewrites": 0, "reasoning_effort": None, "max_tokens": 0, "batch": False}
         else:
-            rewrites = int(level.compute) if level.name.startswith("k") else 1
-            effort = None if level.name.startswith("k") else level.name
-            budget = None if per_unit is None else math.ceil(2 * float(per_unit) * level.compute)
+            rewrites = int(sleep_level.compute) if sleep_level.name.startswith("k") else 1
+            effort = None if sleep_level.name.startswith("k") else sleep_level.name
+            budget = (
+                None if per_unit is None else math.ceil(2 * float(per_unit) * sleep_level.compute)
+            )
             params = {"n_rewrites": rewrites, "reasoning_effort": effort, "max_tokens": budget, "batch": True}  # fmt: skip
-        sleep.append({"level": level.name, "params": params})
+        sleep.append({"level": sleep_level.name, "params": params})
     return {
         "model": model,
         "view": "both",

@@ -139,8 +139,12 @@ class LearnedPolicy(RegressorMixin, BaseEstimator, Policy):  # type: ignore[misc
         )
         return self.predict(X)
 
-    def _tables(self) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """(test cost coefficients (s, b, 2), sleep cost coefficients (s, 2), ready share (s,))."""
+    def cost_tables(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """The costs the policy was fitted with: test-time USD per query as (intercept, USD per
+        prompt token), shape ``(n_sleep, n_budgets, 2)``; sleep-time USD per context as
+        (intercept, USD per context token), shape ``(n_sleep, 2)``; and the share of queries
+        that find ``c'`` ready, shape ``(n_sleep,)``. Raises ValueError if it was fitted
+        without them."""
         check_is_fitted(self, "model_")
         if self.test_usd_ is None or self.sleep_usd_ is None or self.ready_share_ is None:
             raise ValueError(
@@ -160,7 +164,7 @@ class LearnedPolicy(RegressorMixin, BaseEstimator, Policy):  # type: ignore[misc
 
     def prediction_table(self, F: FloatArray) -> FloatArray:
         """Predicted P(correct) for every (effective sleep level, budget) and row: ``(s, b, n)``."""
-        test, _, _ = self._tables()
+        test, _, _ = self.cost_tables()
         n_s, n_b = test.shape[:2]
         return np.stack(
             [np.stack([self.p_correct(F, s, b) for b in range(n_b)]) for s in range(n_s)]
@@ -181,7 +185,7 @@ class LearnedPolicy(RegressorMixin, BaseEstimator, Policy):  # type: ignore[misc
     ) -> IntArray:
         """Budgets for queries with features ``F`` (rows), their context's sleep level, whether
         its ``c'`` is ready when they arrive, and their prompt length in tokens."""
-        test, _, _ = self._tables()
+        test, _, _ = self.cost_tables()
         s_eff = np.where(ready, sleep_action, 0).astype(np.int64)
         return choose_budget(self.prediction_table(F), test, s_eff, prompt_tokens, self.lam)
 
@@ -197,7 +201,7 @@ class LearnedPolicy(RegressorMixin, BaseEstimator, Policy):  # type: ignore[misc
         """Sleep levels for contexts with (imputed) feature rows ``F_context``, expected queries,
         context length and the expected prompt length of their queries, in tokens; priced at
         ``lam`` (default: the policy's own)."""
-        test, sleep_cost, ready_share = self._tables()
+        test, sleep_cost, ready_share = self.cost_tables()
         return choose_sleep(
             self.context_prediction_table(F_context), test, sleep_cost, ready_share,
             expected_queries, context_tokens, prompt_tokens, self.lam if lam is None else lam,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from sleeptime._json import AsJson
 from sleeptime.policy._base import Environment
 from sleeptime.policy._served import (
     evaluate_plan,
@@ -19,16 +19,13 @@ from sleeptime.simulators import SimItems
 
 
 @dataclass(frozen=True)
-class PassKPoint:
+class PassKPoint(AsJson):
     """Accuracy, test-time output tokens per query and USD per 1k queries of one strategy."""
 
     name: str
     accuracy: float
     test_tokens: float
     usd_per_1k: float
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 def pass_at_k(env: Environment, test: SimItems, ks: Sequence[int] = (1, 2, 4, 8)) -> tuple[list[PassKPoint], list[PassKPoint]]:  # fmt: skip

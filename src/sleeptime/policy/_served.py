@@ -93,9 +93,9 @@ def observable_tables(env: Environment, t: ServedTables, items: SimItems, observ
     ``rho``; standardized over ``observed_all``, as the items were drawn) and nothing of its
     difficulty (:meth:`~sleeptime.simulators.PaperOutcomeModel.p_given_latent_moments`). Costs
     are kept. None for outcome models without that closed form."""
-    expect = getattr(env.outcome, "p_given_latent_moments", None)
-    if expect is None:
+    if not env.outcome.has_latent_moments:
         return None
+    expect = env.outcome.p_given_latent_moments
     sd = float(np.std(observed_all))
     o = (items.observed_predictability - float(np.mean(observed_all))) / (sd if sd > 0 else 1.0)
     p1 = np.stack([np.stack([expect(s, b, rho * o, 1 - rho**2) for b in range(t.n_budgets)]) for s in range(t.n_sleep)])  # fmt: skip

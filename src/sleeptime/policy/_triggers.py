@@ -26,14 +26,13 @@ Policies decide with what they could know at their decision time:
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
+from sleeptime._json import AsJson
 from sleeptime._types import FloatArray, IntArray
 from sleeptime.policy._evaluate import LearnedTables, Sweep, at_equal_accuracy
 from sleeptime.policy._learned import LearnedPolicy, choose_budget, expected_prompt_tokens
@@ -183,7 +182,7 @@ def choose_trigger(
 def learned_values(lt: LearnedTables, t: ServedTables, items: SimItems, lam: float) -> FloatArray:
     """(levels, contexts): the learned policy's value per query of each sleep level at sleep
     time (question draws averaged, the best budget per draw)."""
-    test, _, _ = lt.policy._tables()
+    test, _, _ = lt.policy.cost_tables()
     prompt = expected_prompt_tokens(items)
     cost = test[:, :, 0, None] + test[:, :, 1, None] * prompt[None, None, :]
     return np.asarray((lt.p_context - lam * cost).max(axis=2).mean(axis=0), dtype=np.float64)
@@ -198,7 +197,7 @@ def true_values(t: ServedTables, lam: float) -> FloatArray:
 
 
 def learned_budgets(lt: LearnedTables, items: SimItems, plan: Plan, lam: float) -> IntArray:
-    test, _, _ = lt.policy._tables()
+    test, _, _ = lt.policy.cost_tables()
     s_eff = np.where(plan.served, plan.sleep[items.query_context], 0).astype(np.int64)
     prompt = items.per_query(items.context_tokens) + items.question_tokens
     return choose_budget(lt.p_query, test, s_eff, prompt, lam)
@@ -206,7 +205,7 @@ def learned_budgets(lt: LearnedTables, items: SimItems, plan: Plan, lam: float) 
 
 def sleep_cost_of(policy: LearnedPolicy, items: SimItems, n_sleep: int) -> FloatArray:
     """(levels, contexts): the policy's own price of each level's work."""
-    _, sleep, _ = policy._tables()
+    _, sleep, _ = policy.cost_tables()
     return np.stack([sleep[s, 0] + sleep[s, 1] * items.context_tokens for s in range(n_sleep)])
 
 
@@ -240,7 +239,7 @@ def sweep_plans(name: str, t: ServedTables, decide: Callable[[float], tuple[Plan
 
 
 @dataclass(frozen=True)
-class PolicyPoint:
+class PolicyPoint(AsJson):
     """A swept policy at the reference's accuracy: USD per 1k queries (interpolated between the
     two Pareto points around it), its cost change, and the share of its oracle's saving it
     closes, each with a 95% interval from a paired bootstrap over contexts that re-reads the
@@ -256,9 +255,6 @@ class PolicyPoint:
     trigger_shares: Mapping[str, float] | None = None
     gap_closed_observable: float | None = None
     gap_closed_observable_ci95: tuple[float, float] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 def _weighted_at(s: SweptPlan, W: FloatArray, n_w: FloatArray, target: FloatArray) -> FloatArray:

@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from sleeptime._json import AsJson
 from sleeptime._types import FloatArray, IntArray
+from sleeptime.policy import _triggers as triggers
 from sleeptime.policy._base import Environment
 from sleeptime.policy._evaluate import LearnedTables
 from sleeptime.policy._learned import LearnedPolicy
@@ -25,18 +27,6 @@ from sleeptime.policy._refresh import (
     seen_before,
 )
 from sleeptime.policy._served import Plan, evaluate_plan, served_tables
-from sleeptime.policy._triggers import (
-    choose_trigger,
-    fit_count_prior,
-    fixed_plan,
-    learned_budgets,
-    learned_values,
-    ready_shares,
-    sleep_cost_of,
-    sweep_plans,
-    trigger_plan,
-    trigger_times,
-)
 from sleeptime.simulators import (
     DEFAULT_LOAD,
     SimItems,
@@ -46,7 +36,7 @@ from sleeptime.simulators import (
 
 
 @dataclass(frozen=True)
-class EditRow:
+class EditRow(AsJson):
     """One edit rate: each refresh strategy's USD per 1k queries at the reference's accuracy
     (fixed(k1,b1) at arrival, always refreshing in whole), the learned refresh's saving
     against never and always refreshing (the cheaper way), and the share of the edits of slept
@@ -59,9 +49,6 @@ class EditRow:
     saving_vs_always: float
     refresh_share: float
 
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
 
 def edits_section(
     env: Environment, train: SimItems, test: SimItems, policy: LearnedPolicy, *,
@@ -70,15 +57,17 @@ def edits_section(
     """For each edit rate: the learned policy's sleep and budgets, with never, always (whole or
     incremental) and the learned refresh decision; each swept over ``lam``."""
     tt = served_tables(env, test)
-    trig = trigger_times(tt)
-    prior = fit_count_prior(
+    trig = triggers.trigger_times(tt)
+    prior = triggers.fit_count_prior(
         train.queries_per_context(), train.context_features["expected_queries"], seed=seed
     )
     rem = prior.remaining(test.context_features["expected_queries"], m_max=64)
     lt = LearnedTables.build(policy, test)
-    cost = sleep_cost_of(policy, test, tt.n_sleep)
+    cost = triggers.sleep_cost_of(policy, test, tt.n_sleep)
     tr = served_tables(env, train)
-    ready_all = ready_shares(tr, trigger_times(tr))  # from the training contexts' history
+    ready_all = triggers.ready_shares(
+        tr, triggers.trigger_times(tr)
+    )  # from the training contexts' history
     ready = ready_all[0]
     start = np.zeros(tt.n_contexts)
     rows = []
@@ -97,9 +86,9 @@ def edits_section(
             kind: str, edits: FloatArray = edits, er: FloatArray = er
         ) -> Callable[[float], tuple[Plan, IntArray]]:
             def decide(lam: float) -> tuple[Plan, IntArray]:
-                values = learned_values(lt, tt, test, lam)
-                d = choose_trigger(values, rem, ready_all, cost, lam, (0,))
-                base = trigger_plan(tt, trig, d)
+                values = triggers.learned_values(lt, tt, test, lam)
+                d = triggers.choose_trigger(values, rem, ready_all, cost, lam, (0,))
+                base = triggers.trigger_plan(tt, trig, d)
                 if kind == "never":
                     refresh = np.zeros(edits.shape, np.int64)
                 elif kind == "always (full)":
@@ -126,11 +115,11 @@ def edits_section(
                     ).astype(np.int64)
                 plan = refresh_plan(tt, base, start, edits, refresh, effect)
                 last["refresh"], last["base"] = refresh, base
-                return plan, learned_budgets(lt, test, plan, lam)
+                return plan, triggers.learned_budgets(lt, test, plan, lam)
 
             return decide
 
-        base_ref, b_ref = fixed_plan(tt, trig, *reference)
+        base_ref, b_ref = triggers.fixed_plan(tt, trig, *reference)
         ref = (
             refresh_plan(tt, base_ref, start, edits, np.ones(edits.shape, np.int64), effect),
             b_ref,
@@ -138,8 +127,8 @@ def edits_section(
         acc, _ = evaluate_plan(tt, *ref)
         usd = {}
         for kind in REFRESH_STRATEGIES:
-            usd[kind] = 1000 * sweep_plans(kind, tt, strategy(kind)).at_accuracy(acc)[1]
-        lam_at = sweep_plans("learned", tt, strategy("learned")).at_accuracy(acc)[0]
+            usd[kind] = 1000 * triggers.sweep_plans(kind, tt, strategy(kind)).at_accuracy(acc)[1]
+        lam_at = triggers.sweep_plans("learned", tt, strategy("learned")).at_accuracy(acc)[0]
         share = math.nan
         if math.isfinite(lam_at):
             strategy("learned")(lam_at)
@@ -161,7 +150,7 @@ def edits_section(
 
 
 @dataclass(frozen=True)
-class CprimeSweep:
+class CprimeSweep(AsJson):
     """Savings of sleep-time compute (fixed(k1,b0)) against test-only at equal accuracy, per
     ``c'`` length and queries per context, and the break-even length per query rate."""
 
@@ -170,9 +159,6 @@ class CprimeSweep:
     savings: tuple[tuple[float, ...], ...]  # (rate, length)
     break_even_tokens: tuple[float | None, ...]
     saturation: float
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 def cprime_sweep(
@@ -187,8 +173,8 @@ def cprime_sweep(
     from sleeptime.workloads import ArrivalProcess, FixedCount
 
     outcome = env.outcome
-    base_frac = float(getattr(outcome, "cprime_fraction", 0.6))
-    per_unit = float(getattr(outcome, "sleep_tokens_per_unit", 0.0) or 0.0)
+    base_frac = float(outcome.cprime_fraction)
+    per_unit = float(outcome.sleep_tokens_per_unit or 0.0)
     lengths: list[float] = []
     rows: list[tuple[float, ...]] = []
     for rate in rates:
@@ -196,8 +182,8 @@ def cprime_sweep(
             n_contexts, arrivals=ArrivalProcess(queries=FixedCount(int(rate))), seed=seed
         )
         t0 = served_tables(env, items)
-        trig = trigger_times(t0)
-        to = [evaluate_plan(t0, *fixed_plan(t0, trig, 0, b)) for b in range(t0.n_budgets)]
+        trig = triggers.trigger_times(t0)
+        to = [evaluate_plan(t0, *triggers.fixed_plan(t0, trig, 0, b)) for b in range(t0.n_budgets)]
         row = []
         for m in scales:
             # the work writes the same reasoning and a c' m times as long
@@ -208,7 +194,7 @@ def cprime_sweep(
                 sleep_tokens_per_unit=per_unit * out_scale,
             )  # type: ignore[type-var]
             tm = served_tables(Environment(scaled, env.prices, env.model), items)
-            plan, b = fixed_plan(tm, trig, level, budget)
+            plan, b = triggers.fixed_plan(tm, trig, level, budget)
             plan = dataclasses.replace(
                 plan,
                 gain=np.full(
@@ -252,7 +238,7 @@ def _crossing(x: Sequence[float], y: Sequence[float]) -> float | None:
 
 # ---------------------------------------------------------------------------- idle capacity
 @dataclass(frozen=True)
-class IdleRow:
+class IdleRow(AsJson):
     """One fleet size: the share of sleep-time work (tokens) done in idle capacity before its
     deadline, USD of sleep-time work against all of it at batch prices, and what the queries
     lose (accuracy, share served without ``c'``) against batch."""
@@ -266,9 +252,6 @@ class IdleRow:
     batch_accuracy: float
     served_without_cprime: float
     batch_served_without_cprime: float
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 def idle_section(

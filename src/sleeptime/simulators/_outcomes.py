@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -124,6 +124,24 @@ class OutcomeModel:
 
     sleep_levels: tuple[SleepLevel, ...]
     budgets: tuple[str, ...]
+    #: What a model states beyond :meth:`outcome` (a subclass sets what it knows; the defaults
+    #: say it does not know): the share of a rewrite's output kept as ``c'``; sleep-time output
+    #: tokens per unit of sleep compute; test-time output tokens per budget level, shape
+    #: ``(n_budgets,)``; and a real run's own request parameters per budget level.
+    cprime_fraction: float = 0.6
+    sleep_tokens_per_unit: float | None = None
+    tokens_test_only: FloatArray | None = None
+    budget_params: tuple[Mapping[str, Any], ...] = ()
+    #: Whether :meth:`p_given_latent_moments` has a closed form here.
+    has_latent_moments: ClassVar[bool] = False
+
+    def p_given_latent_moments(self, sleep_action: int, test_action: int, predictability_mean: FloatArray, predictability_var: float) -> FloatArray:  # fmt: skip
+        """P(correct) per query given only the mean and variance of its latent predictability
+        (its difficulty integrated out), shape of ``predictability_mean``; only where
+        :attr:`has_latent_moments` (else NotImplementedError)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} has no closed form of P(correct) given the latent moments"
+        )
 
     def outcome(
         self,
@@ -192,6 +210,7 @@ class PaperOutcomeModel(OutcomeModel):
     calibration: Calibration
     benchmark: str
     model: str
+    has_latent_moments: ClassVar[bool] = True
     difficulty_spread: float = 1.0
     predictability_effect: float | None = None
     sleep_levels: tuple[SleepLevel, ...] = ()
@@ -201,6 +220,7 @@ class PaperOutcomeModel(OutcomeModel):
     cprime_only_penalty: float = 0.15
     token_spread: float = 0.2
     budgets: tuple[str, ...] = field(init=False)
+    tokens_test_only: FloatArray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.to: CurveFit = self.calibration.curve(self.benchmark, self.model, "test_only")

@@ -238,10 +238,6 @@ class AccessLog:
     gaps_s: FloatArray
     source: str = ""
 
-    @property
-    def n_rows(self) -> int:
-        return int(self.counts.sum())
-
 
 def _timestamp(value: Any, where: str) -> float:
     if isinstance(value, bool):
