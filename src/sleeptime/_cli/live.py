@@ -36,13 +36,11 @@ def collect_text(r: dict[str, Any]) -> str:
 
 
 def _collect(args: argparse.Namespace) -> None:
+    from sleeptime._lists import comma_list
     from sleeptime.experiments import collect_live
 
-    def items(text: str) -> list[str]:
-        return [t.strip() for t in text.split(",") if t.strip()]
-
     try:
-        budgets = [int(b) for b in items(args.budgets)]
+        budgets = [int(b) for b in comma_list(args.budgets)]
     except ValueError:
         from sleeptime.experiments import SpecError
 
@@ -50,7 +48,7 @@ def _collect(args: argparse.Namespace) -> None:
     result = collect_live(
         out=args.out, endpoint=args.endpoint, model=args.model, api_key_env=args.api_key_env, litellm=args.litellm,
         model_file=args.model_file, contexts=args.contexts, questions_per_context=args.questions_per_context,
-        sleep_levels=items(args.sleep_levels), budgets=budgets, views=items(args.views), reasoning=args.reasoning,
+        sleep_levels=comma_list(args.sleep_levels), budgets=budgets, views=comma_list(args.views), reasoning=args.reasoning,
         policy=args.policy, expected_queries=args.expected_queries, concurrency=args.concurrency, cache=args.cache,
         max_usd=args.max_usd, batch_file=args.batch_file, batch_results=args.batch_results, batch_errors=args.batch_errors,
         prompts=args.prompts, prices=args.prices, price_model=args.price_model, seed=args.seed, temperature=args.temperature,

@@ -8,6 +8,7 @@ from typing import Any
 
 from sleeptime._cli import _options as opt
 from sleeptime._cli._render import emit, number
+from sleeptime._lists import comma_list
 
 
 def _numbers(cast: type, what: str) -> Any:
@@ -15,7 +16,7 @@ def _numbers(cast: type, what: str) -> Any:
 
     def parse(text: str) -> tuple[Any, ...]:
         try:
-            return tuple(cast(x) for x in text.split(",") if x.strip())
+            return comma_list(text, cast)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r}") from None  # fmt: skip
 
@@ -26,7 +27,7 @@ _floats, _ints = _numbers(float, "numbers"), _numbers(int, "integers")
 
 
 def _names(text: str) -> tuple[str, ...]:
-    return tuple(x.strip() for x in text.split(",") if x.strip())
+    return comma_list(text)
 
 
 def when_text(r: dict[str, Any], tables: list[Any], figures: list[str]) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sleeptime._lists import comma_list
 from sleeptime.experiments._registry import experiment_kind
 from sleeptime.experiments._running import RunContext, RunOutput
 from sleeptime.reporting import Figure, Report, Table, command_line, plot_pareto, plot_test_tokens
@@ -20,10 +21,6 @@ def collect_steps(spec: ExperimentSpec) -> tuple[str, ...]:
     return COLLECT_STEPS
 
 
-def _split(text: str) -> list[str]:
-    return [t.strip() for t in text.split(",") if t.strip()]
-
-
 def collect_from_spec(ctx: RunContext, traces: Path) -> Any:
     """The spec's real run (``[workload]``, ``[live]``, prices, seed) into ``traces``, answers
     cached in the shared response cache; its metrics and files logged to the run."""
@@ -35,8 +32,8 @@ def collect_from_spec(ctx: RunContext, traces: Path) -> Any:
     run = collect_live(
         spec.workload.source, traces, endpoint=live.endpoint, model=live.model or None, api_key_env=live.api_key_env or None,
         litellm=live.litellm, model_file=live.model_file or None, contexts=spec.workload.contexts,
-        questions_per_context=live.questions_per_context, sleep_levels=_split(live.sleep_levels),
-        budgets=[int(b) for b in _split(live.budgets)], views=_split(live.views), concurrency=live.concurrency,
+        questions_per_context=live.questions_per_context, sleep_levels=comma_list(live.sleep_levels),
+        budgets=[int(b) for b in comma_list(live.budgets)], views=comma_list(live.views), concurrency=live.concurrency,
         cache=str(cache_dir() / "responses.sqlite"), max_usd=live.max_usd or None, prompts=live.prompts,
         prices=spec.prices.book, price_model=live.price_model, seed=spec.seeds.workload, temperature=live.temperature,
         stream=live.stream, sleep_max_tokens=live.sleep_max_tokens, sample=live.sample,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sleeptime._lists import comma_list
 from sleeptime.experiments._registry import experiment_kind
 from sleeptime.experiments._scenario import ScenarioConfig, build_scenario, train_learned_policy
 from sleeptime.experiments._when_config import SECTIONS, WhenConfig, WhenResult
@@ -196,15 +197,18 @@ def when_config_from_spec(spec: Any) -> WhenConfig:
     w = spec.when
 
     def floats(text: str) -> tuple[float, ...]:
-        return tuple(float(x) for x in text.split(",") if x.strip())
+        return comma_list(text, float)
+
+    def ints(text: str) -> tuple[int, ...]:
+        return tuple(int(x) for x in comma_list(text, float))
 
     return WhenConfig(
         contexts=spec.workload.contexts, seed=spec.seeds.workload, prices=spec.prices.book, benchmark=spec.model.benchmark, model=spec.model.name,
-        arrivals=tuple(a.strip() for a in w.arrivals.split(",") if a.strip()), access_log=w.access_log or None,
+        arrivals=comma_list(w.arrivals), access_log=w.access_log or None,
         edit_rates=floats(w.edit_rates), edit_arrivals=w.edit_arrivals, stale_effect=w.stale_effect, stale_loss=w.stale_loss,
         touched=w.touched, incremental_cost=w.incremental_cost, cprime_scales=floats(w.cprime_scales),
-        query_rates=tuple(int(x) for x in floats(w.query_rates)), saturation=w.saturation, fleet_multiples=floats(w.fleet_multiples),
-        pass_k=tuple(int(x) for x in floats(w.pass_k)), sections=tuple(s.strip() for s in w.sections.split(",") if s.strip()),
+        query_rates=ints(w.query_rates), saturation=w.saturation, fleet_multiples=floats(w.fleet_multiples),
+        pass_k=ints(w.pass_k), sections=comma_list(w.sections),
         n_boot=w.n_boot,
     )  # fmt: skip
 

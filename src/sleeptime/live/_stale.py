@@ -27,6 +27,7 @@ from sleeptime.live._client import ChatClient, Endpoint
 from sleeptime.live._errors import LiveError
 from sleeptime.live._jsonl import jsonl_objects
 from sleeptime.live._protocol import Budget, Protocol, SleepLevel
+from sleeptime.simulators import poisson_weights
 from sleeptime.workloads import Workload, check_answer, extract_answer
 
 #: How each question of an edited context is answered.
@@ -140,7 +141,7 @@ def fit_stale_effect(records: Sequence[Mapping[str, Any]], *, source: str = "", 
         return float(1 - (a[1] - a[2]) / gain) if gain > 0 else math.nan
 
     rng = np.random.default_rng(seed)
-    W = rng.poisson(1.0, size=(n_boot, len(ids))).astype(np.float64)
+    W = poisson_weights(n_boot, len(ids), rng)  # a draw of no context is drawn again
     A = (W @ sums.T) / np.maximum(W @ counts.T, 1)  # (boot, 3)
     losses = np.array([loss_of(a) for a in A])
     ok = losses[np.isfinite(losses)]

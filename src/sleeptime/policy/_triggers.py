@@ -45,7 +45,7 @@ from sleeptime.policy._served import (
     evaluate_plan,
     per_context,
 )
-from sleeptime.simulators import SimItems
+from sleeptime.simulators import SimItems, poisson_weights
 from sleeptime.workloads import (
     QueryCount,
     count_law,
@@ -290,8 +290,7 @@ def judge(
     c_ref, u_ref = per_context(t, *reference)
     n_ctx = t.counts.astype(np.float64)
     rng = np.random.default_rng(seed + 5)
-    W = rng.poisson(1.0, size=(n_boot, t.n_contexts)).astype(np.float64)
-    W[W.sum(axis=1) == 0, 0] = 1.0
+    W = poisson_weights(n_boot, t.n_contexts, rng)
     n_w = np.maximum(W @ n_ctx, 1.0)
     ref_acc, ref_usd = (W @ c_ref) / n_w, (W @ u_ref) / n_w
     at = {s.name: s.at_accuracy(acc) for s in swept}

@@ -89,6 +89,18 @@ def _as_int(name: str, values: ArrayLike, size: int) -> IntArray:
     return arr.astype(np.int64, copy=False)
 
 
+def poisson_weights(n_boot: int, n_units: int, rng: np.random.Generator) -> FloatArray:
+    """Poisson(1) weights of ``n_units`` units (contexts) in each of ``n_boot`` bootstrap draws,
+    shape ``(n_boot, n_units)``. A draw that weights no unit at all (likely only with a handful
+    of units) is drawn again: a resample of nothing has no statistic."""
+    w = rng.poisson(1.0, size=(n_boot, n_units)).astype(np.float64)
+    empty = w.sum(axis=1) == 0
+    while n_units and empty.any():
+        w[empty] = rng.poisson(1.0, size=(int(empty.sum()), n_units))
+        empty = w.sum(axis=1) == 0
+    return w
+
+
 def poisson_bootstrap(
     stat: Callable[[FloatArray], FloatArray],
     n_units: int,
@@ -99,14 +111,8 @@ def poisson_bootstrap(
 ) -> tuple[float, float]:
     """Percentile interval of a statistic under a Poisson bootstrap: each unit (a context) gets
     a Poisson(1) weight per draw. ``stat`` maps the weights, ``(n_boot, n_units)``, to one value
-    per draw, ``(n_boot,)``. A draw that weights no unit at all (likely only with a handful
-    of units) is drawn again: a resample of nothing has no statistic."""
-    w = rng.poisson(1.0, size=(n_boot, n_units)).astype(np.float64)
-    empty = w.sum(axis=1) == 0
-    while n_units and empty.any():
-        w[empty] = rng.poisson(1.0, size=(int(empty.sum()), n_units))
-        empty = w.sum(axis=1) == 0
-    stats = np.asarray(stat(w), dtype=np.float64)
+    per draw, ``(n_boot,)`` (the weights: :func:`poisson_weights`)."""
+    stats = np.asarray(stat(poisson_weights(n_boot, n_units, rng)), dtype=np.float64)
     lo, hi = np.quantile(stats, [round((1 - level) / 2, 12), round((1 + level) / 2, 12)])
     return float(lo), float(hi)
 
