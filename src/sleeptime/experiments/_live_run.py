@@ -58,9 +58,9 @@ def run_live(ctx: RunContext) -> RunOutput:
     return RunOutput(report, report.headline, {"measured": True, "collect": run.to_json(), "compare": out, "export": {"path": str(artifact_path), **estimate.to_json()}})  # fmt: skip
 
 
-def _report(
-    spec: ExperimentSpec, run: Any, judged: Any, out: dict[str, Any], estimate: Any
-) -> Report:
+def _headline(judged: Any, out: dict[str, Any]) -> str:
+    """The report's closing sentence: the best fixed strategy and what the learned policy saves
+    at its accuracy, with the paired interval."""
     c = judged.comparison
     model = out["model"]
     main = c.learned.get("learned")
@@ -71,7 +71,12 @@ def _report(
         lo, hi = main.cost_reduction_at_reaching_point_ci95
         headline += (f"; the learned policy reaches it at {-main.cost_reduction_at_equal_accuracy:+.1%} cost (first reaching point "
                      f"{-main.cost_reduction_at_reaching_point:+.1%}, 95% CI {-hi:+.1%} to {-lo:+.1%}), closing {main.oracle_gap_closed:.2f} of the hindsight oracle's gap.")  # fmt: skip
-    figures = [
+    return headline
+
+
+def _figures(judged: Any, out: dict[str, Any]) -> list[Figure]:
+    """The measured figures (drawn by compare --traces) with their captions."""
+    return [
         Figure(
             Path(judged.figures["accuracy_vs_test_tokens"]),
             "Accuracy against test-time tokens (Figs. 3-4), measured",
@@ -94,6 +99,11 @@ def _report(
             wide=True,
         ),
     ]  # fmt: skip
+
+
+def _tables(c: Any, out: dict[str, Any]) -> list[Table]:
+    """Every policy, the cost change at each fixed Pareto point, the simulator against the
+    held-out traces, and what the learned policies decide."""
     rows = [[p["name"], p["accuracy"], interval(p["accuracy_ci95"]), 1000 * p["usd_per_query"], interval(p.get("usd_per_query_ci95"), scale=1000, fmt=".4f"),
              p["test_tokens_per_query"], interval(p.get("test_tokens_per_query_ci95"), scale=1, fmt=".1f"), p["sleep_tokens_per_context"]]
             for p in out["policies"] + out["other_view"]]  # fmt: skip
@@ -117,7 +127,7 @@ def _report(
                     *(f"{v['sleep_share']:.0%} of {v['contexts']}" for v in by.values()),
                 ]
             )
-    tables = [
+    return [
         Table(
             "Every policy on the held-out contexts (measured)",
             [
@@ -170,6 +180,14 @@ def _report(
             decisions,
         ),
     ]  # fmt: skip
+
+
+def _report(
+    spec: ExperimentSpec, run: Any, judged: Any, out: dict[str, Any], estimate: Any
+) -> Report:
+    """The live run's report: headline, figures, tables, notes and the commands to redo it."""
+    model = out["model"]
+    headline = _headline(judged, out)
     notes = [
         "Every number here is measured: real requests to the endpoint, graded by the workload's answer checker; the figures' right panels are digitized from the paper and labelled so.",
         f"Model and endpoint: {model} at {run.endpoint['identity']}; {run.records} answers, {run.requests_sent} requests sent, {run.cache_hits} from the response cache, {run.failed} failed.",
@@ -179,5 +197,5 @@ def _report(
         "The hindsight oracle picks, per query, the best action in the table (0/1 outcomes: it also profits from sampling luck); with the same number of queries on every context its count-blind form is the same policy.",
     ]  # fmt: skip
     commands = [command_line(), f"sleeptime compare --traces {run.traces} --figures DIR", f"sleeptime export-notes {run.traces} --out notes.jsonl"]  # fmt: skip
-    return Report(title=f"sleeptime: {spec.name}", headline=headline, simulated=False, intro=spec.description, figures=figures, tables=tables,
+    return Report(title=f"sleeptime: {spec.name}", headline=headline, simulated=False, intro=spec.description, figures=_figures(judged, out), tables=_tables(judged.comparison, out),
                   notes=notes, commands=commands, spec_text=spec.text)  # fmt: skip

@@ -4,7 +4,7 @@ figures and headline, drawn from a :class:`~sleeptime.experiments.WhenResult`; e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,141 @@ def when_tables(r: WhenResult) -> list[Table]:
     return out
 
 
+def _triggers_figure(r: WhenResult, save: Callable[[Any, str], Path]) -> Figure:
+    """Savings against fixed(k1,b1) by arrival law."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    names = [
+        "learned trigger",
+        "learned at arrival",
+        "oracle (information-matched) trigger",
+        "oracle (count-blind) trigger",
+        "oracle (hindsight)",
+    ]
+    names = [n for n in names if all(any(p.name == n for p in t.points) for t in r.triggers)]
+    width = 0.8 / len(names)
+    x = np.arange(len(r.triggers))
+    for i, n in enumerate(names):
+        ax.bar(
+            x + (i - (len(names) - 1) / 2) * width,
+            [-100 * s.point(n).cost_change for s in r.triggers],
+            width,
+            label=n,
+        )
+    ax.set_xticks(x, [s.arrivals for s in r.triggers], rotation=15, fontsize=8)
+    ax.set_ylabel("saving at equal accuracy, %")
+    ax.set_title("Savings against fixed(k1,b1) by arrival law (simulated)", fontsize=10)
+    ax.legend(fontsize=7)
+    return Figure(save(fig, "triggers.png"), "Savings against burstiness", "Cost saved at the accuracy of fixed(k1,b1) slept at arrival; arrival laws from memoryless to bursty (simulated).", wide=True)  # fmt: skip
+
+
+def _edits_figure(r: WhenResult, save: Callable[[Any, str], Path]) -> Figure:
+    """Each refresh strategy's cost by edit rate."""
+    assert r.edits is not None
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    rates = [e.edit_rate for e in r.edits]
+    for kind in r.edits[0].usd_per_1k:
+        ax.plot(rates, [e.usd_per_1k[kind] for e in r.edits], marker="o", label=kind)
+    ax.set_xlabel("edits per context lifetime")
+    ax.set_ylabel("USD per 1k queries at equal accuracy")
+    ax.set_title("Refresh after edits (simulated)", fontsize=10)
+    ax.legend(fontsize=7)
+    return Figure(save(fig, "edits.png"), "Savings against edit rate", "Each refresh strategy's cost at the accuracy of fixed(k1,b1) refreshed after every edit (simulated).")  # fmt: skip
+
+
+def _cprime_figure(r: WhenResult, save: Callable[[Any, str], Path]) -> Figure:
+    """Saving against test-only by c' length and query rate."""
+    assert r.cprime is not None
+    import matplotlib.pyplot as plt
+
+    c = r.cprime
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for q, row, be in zip(c.query_rates, c.savings, c.break_even_tokens, strict=True):
+        (line,) = ax.plot(
+            c.cprime_tokens,
+            [100 * v for v in row],
+            marker="o",
+            ms=3,
+            label=f"{q:g} queries/context",
+        )
+        if be is not None:
+            ax.plot([be], [0], marker="x", ms=9, color=line.get_color())
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_ylim(max(-100, ax.get_ylim()[0]), None)
+    ax.set_xlabel("c' length, tokens")
+    ax.set_ylabel("saving against test-only, %")
+    ax.set_title("The size of c' (simulated; x: break-even)", fontsize=10)
+    ax.legend(fontsize=7)
+    return Figure(save(fig, "cprime.png"), "Savings against c' length", "Sleep-time (k1, b1) against test-only at equal accuracy by c' length and query rate; crosses mark the break-even (simulated).")  # fmt: skip
+
+
+def _idle_figure(r: WhenResult, save: Callable[[Any, str], Path]) -> Figure:
+    """What idle capacity takes, saves and costs the first queries."""
+    assert r.idle is not None
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    caps = [i.capacity_tokens_per_s for i in r.idle]
+    series = (("idle_share", "o", "share of sleep-time work in idle capacity"), ("usd_saved_share", "s", "sleep-time USD saved vs batch"),
+              ("served_without_cprime", "^", "queries served without c'"))  # fmt: skip
+    for key, marker, label in series:
+        ax.plot(caps, [getattr(i, key) for i in r.idle], marker=marker, label=label)
+    ax.axhline(
+        r.idle[0].batch_served_without_cprime,
+        color="gray",
+        ls="--",
+        lw=0.8,
+        label="batch: queries without c'",
+    )
+    ax.set_xscale("log")
+    ax.minorticks_off()
+    ax.set_xticks(caps, [f"{c:.1f}" for c in caps])
+    ax.set_xlabel("fleet capacity, tokens/s")
+    ax.set_ylabel("share")
+    ax.set_title("Idle capacity (simulated)", fontsize=10)
+    ax.legend(fontsize=7)
+    return Figure(save(fig, "idle.png"), "Sleep-time work in idle capacity", "How much fits before the deadline, what it saves, and what the first queries lose (simulated).")  # fmt: skip
+
+
+def _passk_figure(r: WhenResult, save: Callable[[Any, str], Path]) -> Figure:
+    """Sleep-time levels against pass@k at equal test-time tokens."""
+    assert r.passk is not None
+    import matplotlib.pyplot as plt
+
+    pk, sl = r.passk
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    budgets = sorted({p.name.split()[-1] for p in pk})
+    for b in budgets:
+        pts = [p for p in pk if p.name.endswith(b)]
+        ax.plot(
+            [p.test_tokens for p in pts],
+            [p.accuracy for p in pts],
+            marker="o",
+            ms=3,
+            ls="--",
+            label=f"pass@k, {b}",
+        )
+    for lvl in sorted({p.name.split(",")[0] for p in sl}):
+        pts = [p for p in sl if p.name.startswith(lvl + ",")]
+        ax.plot(
+            [p.test_tokens for p in pts],
+            [p.accuracy for p in pts],
+            marker="s",
+            ms=4,
+            label=f"sleep-time {lvl.removeprefix('fixed(')}",
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("test-time output tokens per query")
+    ax.set_ylabel("accuracy")
+    ax.set_title("Sleep-time compute vs pass@k (simulated)", fontsize=10)
+    ax.legend(fontsize=6, ncol=2)
+    return Figure(save(fig, "passk.png"), "Against pass@k at equal test-time tokens", "pass@k with an oracle verifier (dashed) and sleep-time levels (solid), as the paper's Fig. 5 compares (simulated).")  # fmt: skip
+
+
 def when_figures(r: WhenResult, folder: Path) -> list[Figure]:
     """Savings against burstiness, against edit rate, against c' length; the idle share; pass@k."""
     import matplotlib
@@ -81,8 +216,6 @@ def when_figures(r: WhenResult, folder: Path) -> list[Figure]:
 
     from sleeptime._atomic import atomic_path
 
-    figs = []
-
     def save(fig: Any, name: str) -> Path:
         path = folder / name
         with atomic_path(path) as tmp:
@@ -90,113 +223,14 @@ def when_figures(r: WhenResult, folder: Path) -> list[Figure]:
         plt.close(fig)
         return path
 
-    if r.triggers:
-        fig, ax = plt.subplots(figsize=(7.5, 3.8))
-        names = [
-            "learned trigger",
-            "learned at arrival",
-            "oracle (information-matched) trigger",
-            "oracle (count-blind) trigger",
-            "oracle (hindsight)",
-        ]
-        names = [n for n in names if all(any(p.name == n for p in t.points) for t in r.triggers)]
-        width = 0.8 / len(names)
-        x = np.arange(len(r.triggers))
-        for i, n in enumerate(names):
-            ax.bar(
-                x + (i - (len(names) - 1) / 2) * width,
-                [-100 * s.point(n).cost_change for s in r.triggers],
-                width,
-                label=n,
-            )
-        ax.set_xticks(x, [s.arrivals for s in r.triggers], rotation=15, fontsize=8)
-        ax.set_ylabel("saving at equal accuracy, %")
-        ax.set_title("Savings against fixed(k1,b1) by arrival law (simulated)", fontsize=10)
-        ax.legend(fontsize=7)
-        figs.append(Figure(save(fig, "triggers.png"), "Savings against burstiness", "Cost saved at the accuracy of fixed(k1,b1) slept at arrival; arrival laws from memoryless to bursty (simulated).", wide=True))  # fmt: skip
-    if r.edits:
-        fig, ax = plt.subplots(figsize=(5.5, 3.6))
-        rates = [e.edit_rate for e in r.edits]
-        for kind in r.edits[0].usd_per_1k:
-            ax.plot(rates, [e.usd_per_1k[kind] for e in r.edits], marker="o", label=kind)
-        ax.set_xlabel("edits per context lifetime")
-        ax.set_ylabel("USD per 1k queries at equal accuracy")
-        ax.set_title("Refresh after edits (simulated)", fontsize=10)
-        ax.legend(fontsize=7)
-        figs.append(Figure(save(fig, "edits.png"), "Savings against edit rate", "Each refresh strategy's cost at the accuracy of fixed(k1,b1) refreshed after every edit (simulated)."))  # fmt: skip
-    if r.cprime is not None:
-        c = r.cprime
-        fig, ax = plt.subplots(figsize=(5.5, 3.6))
-        for q, row, be in zip(c.query_rates, c.savings, c.break_even_tokens, strict=True):
-            (line,) = ax.plot(
-                c.cprime_tokens,
-                [100 * v for v in row],
-                marker="o",
-                ms=3,
-                label=f"{q:g} queries/context",
-            )
-            if be is not None:
-                ax.plot([be], [0], marker="x", ms=9, color=line.get_color())
-        ax.axhline(0, color="black", lw=0.8)
-        ax.set_xscale("log")
-        ax.set_ylim(max(-100, ax.get_ylim()[0]), None)
-        ax.set_xlabel("c' length, tokens")
-        ax.set_ylabel("saving against test-only, %")
-        ax.set_title("The size of c' (simulated; x: break-even)", fontsize=10)
-        ax.legend(fontsize=7)
-        figs.append(Figure(save(fig, "cprime.png"), "Savings against c' length", "Sleep-time (k1, b1) against test-only at equal accuracy by c' length and query rate; crosses mark the break-even (simulated)."))  # fmt: skip
-    if r.idle:
-        fig, ax = plt.subplots(figsize=(5.5, 3.6))
-        caps = [i.capacity_tokens_per_s for i in r.idle]
-        series = (("idle_share", "o", "share of sleep-time work in idle capacity"), ("usd_saved_share", "s", "sleep-time USD saved vs batch"),
-                  ("served_without_cprime", "^", "queries served without c'"))  # fmt: skip
-        for key, marker, label in series:
-            ax.plot(caps, [getattr(i, key) for i in r.idle], marker=marker, label=label)
-        ax.axhline(
-            r.idle[0].batch_served_without_cprime,
-            color="gray",
-            ls="--",
-            lw=0.8,
-            label="batch: queries without c'",
-        )
-        ax.set_xscale("log")
-        ax.minorticks_off()
-        ax.set_xticks(caps, [f"{c:.1f}" for c in caps])
-        ax.set_xlabel("fleet capacity, tokens/s")
-        ax.set_ylabel("share")
-        ax.set_title("Idle capacity (simulated)", fontsize=10)
-        ax.legend(fontsize=7)
-        figs.append(Figure(save(fig, "idle.png"), "Sleep-time work in idle capacity", "How much fits before the deadline, what it saves, and what the first queries lose (simulated)."))  # fmt: skip
-    if r.passk is not None:
-        pk, sl = r.passk
-        fig, ax = plt.subplots(figsize=(5.5, 3.6))
-        budgets = sorted({p.name.split()[-1] for p in pk})
-        for b in budgets:
-            pts = [p for p in pk if p.name.endswith(b)]
-            ax.plot(
-                [p.test_tokens for p in pts],
-                [p.accuracy for p in pts],
-                marker="o",
-                ms=3,
-                ls="--",
-                label=f"pass@k, {b}",
-            )
-        for lvl in sorted({p.name.split(",")[0] for p in sl}):
-            pts = [p for p in sl if p.name.startswith(lvl + ",")]
-            ax.plot(
-                [p.test_tokens for p in pts],
-                [p.accuracy for p in pts],
-                marker="s",
-                ms=4,
-                label=f"sleep-time {lvl.removeprefix('fixed(')}",
-            )
-        ax.set_xscale("log")
-        ax.set_xlabel("test-time output tokens per query")
-        ax.set_ylabel("accuracy")
-        ax.set_title("Sleep-time compute vs pass@k (simulated)", fontsize=10)
-        ax.legend(fontsize=6, ncol=2)
-        figs.append(Figure(save(fig, "passk.png"), "Against pass@k at equal test-time tokens", "pass@k with an oracle verifier (dashed) and sleep-time levels (solid), as the paper's Fig. 5 compares (simulated)."))  # fmt: skip
-    return figs
+    sections = (
+        (r.triggers, _triggers_figure),
+        (r.edits, _edits_figure),
+        (r.cprime is not None, _cprime_figure),
+        (r.idle, _idle_figure),
+        (r.passk is not None, _passk_figure),
+    )
+    return [draw(r, save) for present, draw in sections if present]
 
 
 def headline(r: WhenResult) -> str:
