@@ -92,7 +92,7 @@ def test_cprime_idle_and_pass_at_k(base) -> None:  # type: ignore[no-untyped-def
 def test_when_to_sleep_and_fit_arrivals_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     from sleeptime._cli import when
     from sleeptime.experiments._when_config import WhenConfig
-    from sleeptime.experiments._when_run import synthetic_access_log
+    from sleeptime.workloads import synthetic_access_log
 
     d = WhenConfig()
     for key, value in vars(when.DEFAULTS).items():  # the help's defaults are the study's
@@ -173,7 +173,7 @@ def test_the_stale_effect_is_fitted_from_verdicts(tmp_path: Path, capsys: pytest
 
 
 def test_every_option_of_the_study_reaches_it(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    from sleeptime.experiments._when_run import synthetic_access_log
+    from sleeptime.workloads import synthetic_access_log
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")

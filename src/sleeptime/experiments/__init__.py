@@ -73,7 +73,6 @@ from sleeptime.experiments._study import PolicySearch, optimize, run_study
 from sleeptime.experiments._when_config import WhenConfig, WhenResult
 from sleeptime.experiments._when_report import when_tables
 from sleeptime.experiments._when_run import (
-    synthetic_access_log,
     when_job,
     when_to_sleep,
 )
@@ -128,7 +127,6 @@ __all__ = [
     "serve_local",
     "simulate",
     "spec_keys",
-    "synthetic_access_log",
     "threshold_policy",
     "train",
     "train_for_budget",

@@ -13,7 +13,6 @@ import numpy as np
 
 from sleeptime.policy import (
     PAPER_PANEL,
-    SPLITS,
     ActionError,
     Comparison,
     LearnedPolicy,
@@ -28,7 +27,7 @@ from sleeptime.policy import (
     traced_workload,
 )
 from sleeptime.reporting import MeasuredDisplay
-from sleeptime.workloads import Arrivals, template_split
+from sleeptime.workloads import SPLITS, Arrivals, split_contexts
 
 
 def load_measured(
@@ -67,18 +66,9 @@ def load_measured(
     column = {(table.query_context[j], q): j for j, q in enumerate(table.query_ids)}
     assert items.query_ids is not None
     table = table.take([column[(int(c), q)] for c, q in zip(items.query_context, items.query_ids, strict=True)])  # fmt: skip
-    n = table.n_contexts
-    if split == "context":
-        order = np.random.default_rng(seed).permutation(n)
-        k = min(max(1, round(n * test_share)), n - 1)
-        test_idx, train_idx = np.sort(order[:k]), np.sort(order[k:])
-    else:
-        train_t, test_t = template_split(workload, test_share, seed)
-        templates = np.array([str(c.meta.get("template", c.context_id)) for c in workload.contexts])  # fmt: skip
-        train_idx = np.flatnonzero(np.isin(templates, sorted(train_t)))
-        test_idx = np.flatnonzero(np.isin(templates, sorted(test_t)))
-        if not train_idx.size or not test_idx.size:
-            raise MeasuredError(f"the template split left {train_idx.size} training and {test_idx.size} held-out contexts; use --split context")  # fmt: skip
+    train_idx, test_idx = split_contexts(workload, by=split, test_share=test_share, seed=seed)
+    if split == "template" and (not train_idx.size or not test_idx.size):
+        raise MeasuredError(f"the template split left {train_idx.size} training and {test_idx.size} held-out contexts; use --split context")  # fmt: skip
     items = add_policy_features(workload, items, scores, train_idx, test_idx, seed)
     env = MeasuredEnvironment.build(table, load_price_book(prices), price_model, sleep_price=sleep_price)  # fmt: skip
     return MeasuredData(workload, table, items, env, train_idx, test_idx, split, records)

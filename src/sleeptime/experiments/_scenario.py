@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from sleeptime._types import FloatArray
 from sleeptime.policy import (
     ALL_FEATURES,
     Environment,
@@ -27,11 +25,10 @@ from sleeptime.simulators import (
 )
 from sleeptime.workloads import (
     BUILTIN_QUERY_MEANS,
-    ArrivalProcess,
-    ExponentialDurations,
     Workload,
+    arrival_process,
     generate_workload,
-    template_split,
+    split_contexts,
 )
 
 #: Mean queries per context by domain: hot and cold documents; the mean over domains is 4.
@@ -100,15 +97,15 @@ def build_scenario(
     means = np.array(
         [cfg.domain_query_means.get(str(c.meta.get("domain")), 4.0) for c in workload.contexts]
     )
-    process = scenario_arrivals(cfg, means)
+    process = arrival_process(cfg.arrivals, means, dispersion=cfg.dispersion, idle_mean_s=cfg.idle_mean_s,
+                              gap_mean_s=cfg.gap_mean_s, access_log=cfg.access_log, seed=cfg.seed)  # fmt: skip
     items = items_from_workload(
         workload, arrivals=process, scores=scores, rho_predictability=cfg.rho_predictability,
         rho_difficulty=cfg.rho_difficulty, seed=cfg.seed,
     )  # fmt: skip
-    train_t, test_t = template_split(workload, cfg.test_share, cfg.seed)
-    templates = np.array([str(c.meta["template"]) for c in workload.contexts])
-    train_idx = np.flatnonzero(np.isin(templates, sorted(train_t)))
-    test_idx = np.flatnonzero(np.isin(templates, sorted(test_t)))
+    train_idx, test_idx = split_contexts(workload, by="template", test_share=cfg.test_share, seed=cfg.seed)  # fmt: skip
+    templates = [str(c.meta["template"]) for c in workload.contexts]
+    train_t, test_t = {templates[i] for i in train_idx}, {templates[i] for i in test_idx}
     items = add_policy_features(workload, items, scores, train_idx, test_idx, cfg.seed)
     env = Environment(
         paper_outcome_model(cfg.benchmark, cfg.model), load_price_book(cfg.prices), cfg.model
@@ -122,31 +119,6 @@ def build_scenario(
         tuple(sorted(train_t)),
         tuple(sorted(test_t)),
     )
-
-
-#: The arrival families a scenario names (``ScenarioConfig.arrivals``).
-SCENARIO_ARRIVALS = ("geometric", "gamma-poisson", "self-exciting", "fitted")
-
-
-def scenario_arrivals(cfg: ScenarioConfig, means: FloatArray) -> ArrivalProcess:
-    """The scenario's arrival process: its count family with the domain means (per context),
-    idle windows and gaps exponential with the configured means; ``fitted`` samples the best
-    family fitted to the access log instead."""
-    from sleeptime.workloads import count_law, fit_arrivals
-
-    idle, gap = ExponentialDurations(cfg.idle_mean_s), ExponentialDurations(cfg.gap_mean_s)
-    if cfg.arrivals in ("geometric", "gamma-poisson", "self-exciting"):
-        queries = count_law(cfg.arrivals, means, shape=cfg.dispersion, delay_mean_s=cfg.gap_mean_s)
-    elif cfg.arrivals == "fitted":
-        if not cfg.access_log:
-            raise ValueError(
-                "arrivals = 'fitted' needs an access log (access_log = PATH, or --access-log)"
-            )
-        fitted = fit_arrivals(cfg.access_log, seed=cfg.seed, idle_mean_s=cfg.idle_mean_s).process
-        return dataclasses.replace(fitted, idle=idle)
-    else:
-        raise ValueError(f"arrivals must be one of {', '.join(SCENARIO_ARRIVALS)}, got {cfg.arrivals!r}")  # fmt: skip
-    return ArrivalProcess(queries=queries, idle=idle, gap=gap)
 
 
 def exploration_data(

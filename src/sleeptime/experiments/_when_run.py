@@ -29,27 +29,10 @@ from sleeptime.policy import (
 )
 from sleeptime.reporting import Report, command_line
 from sleeptime.simulators import DEFAULT_LOAD
-from sleeptime.workloads import parse_count_law
+from sleeptime.workloads import parse_count_law, synthetic_access_log
 
 if TYPE_CHECKING:
     from sleeptime.experiments._running import RunContext, RunOutput
-
-
-def synthetic_access_log(path: Path, *, contexts: int = 2000, mean: float = 4.0, delay_s: float = 600.0, seed: int = 7) -> Path:  # fmt: skip
-    """A synthetic access log of bursty traffic (self-exciting, ``mean`` queries per context)
-    as CSV ``context_id,timestamp``: what a user's own log would be, for the fitted scenario."""
-    from sleeptime._atomic import atomic_write_text
-    from sleeptime.workloads import ArrivalProcess, ExponentialDurations, SelfExcitingCount
-
-    arr = ArrivalProcess(queries=SelfExcitingCount.with_mean(mean, delay_s), idle=ExponentialDurations(3600.0)).sample(contexts, seed=seed)  # fmt: skip
-    starts = np.random.default_rng(seed + 1).random(contexts) * 30 * 86_400.0
-    t = starts[arr.query_context] + arr.query_time_s
-    lines = [
-        "context_id,timestamp",
-        *(f"doc{c},{x:.3f}" for c, x in zip(arr.query_context, t, strict=True)),
-    ]
-    atomic_write_text(path, "\n".join(lines) + "\n")
-    return path
 
 
 def _scenario(cfg: WhenConfig, arrivals: str, log: str | None, *, fit: Any = None, train: bool = True) -> tuple[Any, CountPrior, Any]:  # fmt: skip
@@ -62,7 +45,7 @@ def _scenario(cfg: WhenConfig, arrivals: str, log: str | None, *, fit: Any = Non
     sc = build_scenario(sc_cfg, progress=False)
     ids = sc.test.context_ids or ()
     if family == "fitted":
-        true, mean = _fitted_prior(fit)
+        true, mean = CountPrior.from_fit(fit)
         means = np.full(len(ids), mean)
     else:
         domain = {c.context_id: str(c.meta.get("domain")) for c in sc.workload.contexts}
@@ -70,18 +53,6 @@ def _scenario(cfg: WhenConfig, arrivals: str, log: str | None, *, fit: Any = Non
         true = CountPrior(family, shape)
     test = dataclasses.replace(sc.test, context_features={**sc.test.context_features, "true_mean_queries": means})  # fmt: skip
     return dataclasses.replace(sc, test=test), true, train_learned_policy(sc) if train else None
-
-
-def _fitted_prior(fit: Any) -> tuple[CountPrior, float]:
-    """The count law an access-log fit samples, as a prior (families without a per-mean form,
-    Poisson and power law, as geometric with the same mean), and its mean."""
-    q = fit.process.queries
-    mean = (
-        float(q.mean) if fit.best == "power-law" else fit.mean_count
-    )  # the other MLEs keep the log's mean
-    if fit.best == "gamma-poisson":
-        return CountPrior("gamma-poisson", float(q.shape)), mean
-    return CountPrior("self-exciting" if fit.best == "self-exciting" else "geometric", 0.0), mean
 
 
 def when_to_sleep(cfg: WhenConfig, *, step: Callable[[str], Any] | None = None) -> WhenResult:

@@ -66,7 +66,6 @@ from sleeptime.policy._measured import (
 )
 from sleeptime.policy._measured_eval import (
     PAPER_PANEL,
-    SPLITS,
     ActionError,
     MeasuredData,
     OfflineEstimate,
@@ -149,7 +148,6 @@ __all__ = [
     "POSTERIOR_THRESHOLDS",
     "QUESTION_LEVEL",
     "REFRESH_STRATEGIES",
-    "SPLITS",
     "ActionError",
     "ActionTables",
     "Allocation",

@@ -32,7 +32,6 @@ from sleeptime.policy._measured import (
 from sleeptime.simulators import SimItems
 from sleeptime.workloads import Context, Workload
 
-SPLITS = ("context", "template")
 #: The paper panel the measured numbers are set beside (its prompts and benchmark family match
 #: the built-in workload's word problems; the model is not the one measured).
 PAPER_PANEL = ("stateful-gsm-symbolic-p1", "gpt-4o-mini")

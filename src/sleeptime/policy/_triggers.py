@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -82,6 +83,19 @@ class CountPrior:
     family: str
     param: float
     heldout_loglik: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_fit(cls, fit: Any) -> tuple[CountPrior, float]:
+        """The count law an access-log fit (:class:`~sleeptime.workloads.ArrivalFit`) samples,
+        as a prior (families without a per-mean form, Poisson and power law, as geometric with
+        the same mean), and its mean."""
+        q = fit.process.queries
+        mean = (
+            float(q.mean) if fit.best == "power-law" else fit.mean_count
+        )  # the other MLEs keep the log's mean
+        if fit.best == "gamma-poisson":
+            return cls("gamma-poisson", float(q.shape)), mean
+        return cls("self-exciting" if fit.best == "self-exciting" else "geometric", 0.0), mean
 
     def count(self, mean: float) -> QueryCount:
         mean = max(float(mean), 1.0 + 1e-6)

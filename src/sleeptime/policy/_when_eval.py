@@ -13,19 +13,13 @@ import numpy as np
 
 from sleeptime._json import AsJson
 from sleeptime._types import FloatArray, IntArray
+from sleeptime.policy import _refresh as refreshes
 from sleeptime.policy import _triggers as triggers
 from sleeptime.policy._base import Environment
 from sleeptime.policy._evaluate import LearnedTables
 from sleeptime.policy._learned import LearnedPolicy
 from sleeptime.policy._passk import PassKPoint
-from sleeptime.policy._refresh import (
-    REFRESH_STRATEGIES,
-    EditEffect,
-    draw_edits,
-    refresh_plan,
-    remaining_factor,
-    seen_before,
-)
+from sleeptime.policy._refresh import REFRESH_STRATEGIES, EditEffect
 from sleeptime.policy._served import Plan, evaluate_plan, served_tables
 from sleeptime.simulators import (
     DEFAULT_LOAD,
@@ -74,12 +68,14 @@ def edits_section(
     last: dict[str, Any] = {}
     rem_train = prior.remaining(train.context_features["expected_queries"], m_max=64)
     for rate in rates:
-        edits = draw_edits(tt, rate, seed + 31)
-        seen = seen_before(tt, edits)
+        edits = refreshes.draw_edits(tt, rate, seed + 31)
+        seen = refreshes.seen_before(tt, edits)
         # the count posterior does not know that an edit falls inside a context's life: calibrate
         # it on the training contexts' own edits (what an edit log shows), per queries seen
-        train_edits = draw_edits(tr, rate, seed + 37)
-        factor = remaining_factor(tr, train_edits, seen_before(tr, train_edits), rem_train)
+        train_edits = refreshes.draw_edits(tr, rate, seed + 37)
+        factor = refreshes.remaining_factor(
+            tr, train_edits, refreshes.seen_before(tr, train_edits), rem_train
+        )
         er = np.take_along_axis(rem.T, np.minimum(seen, rem.shape[0] - 1), axis=1) * factor[np.minimum(seen, factor.size - 1)]  # (c, k)  # fmt: skip
 
         def strategy(
@@ -113,7 +109,7 @@ def edits_section(
                     refresh = np.where(
                         np.maximum(full, incr) > 0, np.where(incr >= full, 2, 1), 0
                     ).astype(np.int64)
-                plan = refresh_plan(tt, base, start, edits, refresh, effect)
+                plan = refreshes.refresh_plan(tt, base, start, edits, refresh, effect)
                 last["refresh"], last["base"] = refresh, base
                 return plan, triggers.learned_budgets(lt, test, plan, lam)
 
@@ -121,7 +117,9 @@ def edits_section(
 
         base_ref, b_ref = triggers.fixed_plan(tt, trig, *reference)
         ref = (
-            refresh_plan(tt, base_ref, start, edits, np.ones(edits.shape, np.int64), effect),
+            refreshes.refresh_plan(
+                tt, base_ref, start, edits, np.ones(edits.shape, np.int64), effect
+            ),
             b_ref,
         )
         acc, _ = evaluate_plan(tt, *ref)

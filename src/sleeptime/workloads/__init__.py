@@ -16,6 +16,7 @@ from sleeptime.workloads._arrival_fits import (
     expected_remaining,
     fit_arrivals,
     read_access_log,
+    synthetic_access_log,
 )
 from sleeptime.workloads._arrivals import (
     ArrivalProcess,
@@ -29,7 +30,7 @@ from sleeptime.workloads._arrivals import (
     PoissonCount,
     QueryCount,
 )
-from sleeptime.workloads._count_laws import COUNT_LAWS, count_law, parse_count_law
+from sleeptime.workloads._count_laws import COUNT_LAWS, arrival_process, count_law, parse_count_law
 from sleeptime.workloads._generator import (
     BUILTIN_CONTEXTS,
     BUILTIN_QUERY_MEANS,
@@ -39,10 +40,12 @@ from sleeptime.workloads._generator import (
 )
 from sleeptime.workloads._loaders import (
     FORMATS,
+    SPLITS,
     FieldMap,
     detect_format,
     load_workload,
     save_workload,
+    split_contexts,
     spread_over_templates,
     template_split,
 )
@@ -57,6 +60,7 @@ __all__ = [
     "FAMILIES",
     "FORMATS",
     "PREDICTABILITY_LEVELS",
+    "SPLITS",
     "AccessLog",
     "ArrivalFit",
     "ArrivalProcess",
@@ -79,6 +83,7 @@ __all__ = [
     "Split",
     "Workload",
     "access_log_from_rows",
+    "arrival_process",
     "check_answer",
     "count_law",
     "count_log_pmf",
@@ -94,7 +99,9 @@ __all__ = [
     "read_access_log",
     "save_workload",
     "sentences",
+    "split_contexts",
     "split_problem",
     "spread_over_templates",
+    "synthetic_access_log",
     "template_split",
 ]

@@ -379,3 +379,19 @@ def fit_arrivals(
     )
     return ArrivalFit(tuple(fits), best.family, process, int(counts.size), int(n_test),
                       float(counts.mean()), gap, data.source)  # fmt: skip
+
+
+def synthetic_access_log(path: Path, *, contexts: int = 2000, mean: float = 4.0, delay_s: float = 600.0, seed: int = 7) -> Path:  # fmt: skip
+    """A synthetic access log of bursty traffic (self-exciting, ``mean`` queries per context)
+    as CSV ``context_id,timestamp``: what a user's own log would be, for the fitted scenario."""
+    from sleeptime._atomic import atomic_write_text
+
+    arr = ArrivalProcess(queries=SelfExcitingCount.with_mean(mean, delay_s), idle=ExponentialDurations(3600.0)).sample(contexts, seed=seed)  # fmt: skip
+    starts = np.random.default_rng(seed + 1).random(contexts) * 30 * 86_400.0
+    t = starts[arr.query_context] + arr.query_time_s
+    lines = [
+        "context_id,timestamp",
+        *(f"doc{c},{x:.3f}" for c, x in zip(arr.query_context, t, strict=True)),
+    ]
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return path

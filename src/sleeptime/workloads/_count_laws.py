@@ -3,13 +3,19 @@ number of queries a context gets."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
-from sleeptime.workloads._arrival_fits import GammaPoissonCount, SelfExcitingCount
-from sleeptime.workloads._arrivals import GeometricCount, QueryCount
+from sleeptime.workloads._arrival_fits import GammaPoissonCount, SelfExcitingCount, fit_arrivals
+from sleeptime.workloads._arrivals import (
+    ArrivalProcess,
+    ExponentialDurations,
+    GeometricCount,
+    QueryCount,
+)
 
 #: The count laws a scenario or a study names: geometric (memoryless), gamma-poisson (over-
 #: dispersed, with a shape), self-exciting (bursts); ``fitted`` means the best family fitted to
@@ -51,3 +57,29 @@ def count_law(
     if family == "self-exciting":
         return SelfExcitingCount.with_mean(mean, delay_mean_s)
     raise ValueError(f"count law {family!r}: must be geometric, gamma-poisson or self-exciting")
+
+
+def arrival_process(
+    family: str,
+    means: float | Sequence[float] | NDArray[np.float64],
+    *,
+    dispersion: float = 0.5,
+    idle_mean_s: float = 3600.0,
+    gap_mean_s: float = 600.0,
+    access_log: str | None = None,
+    seed: int = 0,
+) -> ArrivalProcess:
+    """Queries arriving by the count law ``family`` (one of :data:`COUNT_LAWS`) with ``means``
+    queries per context (scalar or per context; gamma-poisson with shape ``dispersion``), idle
+    windows and gaps exponential with the given means; ``fitted`` samples the best family fitted
+    to ``access_log`` instead (:func:`~sleeptime.workloads.fit_arrivals`)."""
+    idle, gap = ExponentialDurations(idle_mean_s), ExponentialDurations(gap_mean_s)
+    if family == "fitted":
+        if not access_log:
+            raise ValueError("arrivals = 'fitted' needs an access log (access_log = PATH, or --access-log)")  # fmt: skip
+        fitted = fit_arrivals(access_log, seed=seed, idle_mean_s=idle_mean_s).process
+        return dataclasses.replace(fitted, idle=idle)
+    if family not in COUNT_LAWS:
+        raise ValueError(f"arrivals must be one of {', '.join(COUNT_LAWS)}, got {family!r}")
+    queries = count_law(family, means, shape=dispersion, delay_mean_s=gap_mean_s)
+    return ArrivalProcess(queries=queries, idle=idle, gap=gap)

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from sleeptime._atomic import atomic_open
 from sleeptime._errors import (
     EmptyWorkloadError,
@@ -444,3 +447,26 @@ def template_split(workload: Workload, test_share: float, seed: int) -> tuple[se
         test.update(rng.sample(sorted(names), k))
     train = {t for names in by_domain.values() for t in names} - test
     return train, test
+
+
+#: How contexts are split into training and held-out ones: at random, or by template.
+SPLITS = ("context", "template")
+
+
+def split_contexts(workload: Workload, *, by: str, test_share: float, seed: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:  # fmt: skip
+    """Indices of the training and the held-out contexts, each sorted. ``by="context"``: a
+    random ``test_share`` of the contexts (at least one on each side); ``by="template"``:
+    every context of the held-out templates (:func:`template_split`, stratified by domain), so
+    no template is on both sides."""
+    n = workload.n_contexts
+    if by == "context":
+        order = np.random.default_rng(seed).permutation(n)
+        k = min(max(1, round(n * test_share)), n - 1)
+        return np.sort(order[k:]), np.sort(order[:k])
+    if by != "template":
+        raise WorkloadError(f"split must be one of {SPLITS}, got {by!r}")
+    train_t, test_t = template_split(workload, test_share, seed)
+    templates = np.array([str(c.meta.get("template", c.context_id)) for c in workload.contexts])
+    return np.flatnonzero(np.isin(templates, sorted(train_t))), np.flatnonzero(
+        np.isin(templates, sorted(test_t))
+    )
