@@ -18,15 +18,10 @@ from sleeptime.policy._evaluate import (
     LearnedTables,
     OperatingPoint,
     PolicyRow,
-    Sweep,
     SweptPolicy,
-    accuracy_at_matched_cost,
-    at_equal_accuracy,
-    bisect_lam,
     compare_policies,
     decision_sensitivity,
     paired_bootstrap,
-    pareto_points,
     per_context_sums,
     policy_row,
     predicted_usd_per_query,
@@ -103,6 +98,14 @@ from sleeptime.policy._served import (
     per_context,
     plan_outcomes,
     served_tables,
+)
+from sleeptime.policy._sweeps import (
+    Sweep,
+    accuracy_at_matched_cost,
+    at_equal_accuracy,
+    bisect_lam,
+    lam_grid,
+    pareto_points,
 )
 from sleeptime.policy._trigger_eval import TriggerSection, trigger_section
 from sleeptime.policy._triggers import (
@@ -211,6 +214,7 @@ __all__ = [
     "fixed_plan",
     "idle_section",
     "judge",
+    "lam_grid",
     "learned_budgets",
     "learned_values",
     "measured_fixed_rows",

@@ -182,12 +182,8 @@ def point_intervals(comparison: Comparison, env: MeasuredEnvironment, items: Sim
     that reaches its accuracy, that point's accuracy and cost change against the strategy, and a
     paired 95% bootstrap interval of the change over contexts (negative is cheaper)."""
     from sleeptime.policy._baselines import oracle_decisions
-    from sleeptime.policy._evaluate import (
-        LearnedTables,
-        at_equal_accuracy,
-        paired_bootstrap,
-        per_context_sums,
-    )
+    from sleeptime.policy._evaluate import LearnedTables, paired_bootstrap, per_context_sums
+    from sleeptime.policy._sweeps import at_equal_accuracy
 
     tables = comparison.tables
     expected = items.context_features.get("expected_queries")

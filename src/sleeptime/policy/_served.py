@@ -11,6 +11,7 @@ import numpy as np
 
 from sleeptime._types import BoolArray, FloatArray, IntArray
 from sleeptime.policy._base import Environment
+from sleeptime.policy._sweeps import lam_grid
 from sleeptime.simulators import SimItems, sleep_plan
 
 #: Thresholds of the posterior rule: sleep once the expected queries still to come reach one.
@@ -20,8 +21,8 @@ OBS_TRIGGER, OBS_ARRIVAL = (
     "oracle (information-matched) trigger",
     "oracle (information-matched) at arrival",
 )
-#: The sweep of prices (accuracy per USD) every policy here is read off.
-LAMS = np.geomspace(1.0, 1e7, 97)
+#: The sweep of prices (accuracy per USD) every policy here is read off (:func:`lam_grid`).
+LAMS = lam_grid(97)
 #: Trigger points a policy may choose: at arrival (0) or after the m-th query, m <= MAX_TRIGGER.
 MAX_TRIGGER = 4
 NEVER = MAX_TRIGGER + 1

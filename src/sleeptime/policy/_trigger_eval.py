@@ -15,9 +15,10 @@ from sleeptime._types import FloatArray, IntArray
 from sleeptime.policy import _served as served
 from sleeptime.policy import _triggers as triggers
 from sleeptime.policy._base import Environment
-from sleeptime.policy._evaluate import LearnedTables, Sweep
+from sleeptime.policy._evaluate import LearnedTables
 from sleeptime.policy._learned import LearnedPolicy
 from sleeptime.policy._served import Plan, ServedTables
+from sleeptime.policy._sweeps import Sweep
 from sleeptime.policy._triggers import CountPrior, PolicyPoint, TriggerDecision
 from sleeptime.simulators import (
     SimItems,

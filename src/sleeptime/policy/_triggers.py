@@ -35,7 +35,7 @@ import numpy as np
 
 from sleeptime._json import AsJson
 from sleeptime._types import FloatArray, IntArray
-from sleeptime.policy._evaluate import LearnedTables, Sweep, at_equal_accuracy
+from sleeptime.policy._evaluate import LearnedTables
 from sleeptime.policy._learned import LearnedPolicy, choose_budget, expected_prompt_tokens
 from sleeptime.policy._served import (
     LAMS,
@@ -46,6 +46,7 @@ from sleeptime.policy._served import (
     evaluate_plan,
     per_context,
 )
+from sleeptime.policy._sweeps import Sweep, at_equal_accuracy
 from sleeptime.simulators import SimItems, poisson_weights
 from sleeptime.workloads import (
     QueryCount,
