@@ -61,4 +61,5 @@ class FeatureCache:
         return int(self._db.execute("SELECT COUNT(*) FROM features").fetchone()[0])
 
     def close(self) -> None:
+        """Close the SQLite connection; the cache cannot be used afterwards."""
         self._db.close()

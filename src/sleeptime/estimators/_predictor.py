@@ -38,6 +38,8 @@ class PredictabilityPredictor(RegressorMixin, BaseEstimator):  # type: ignore[mi
         self.random_state = random_state
 
     def fit(self, X: ArrayLike, y: ArrayLike) -> PredictabilityPredictor:
+        """Fit the regressor on context features ``X``, ``(n_contexts, n_features)``, and the
+        mean question log-prob ``y`` (nats per token), ``(n_contexts,)``; returns ``self``."""
         from sklearn.ensemble import HistGradientBoostingRegressor
 
         X_arr, y_arr = validate_data(self, X, y, y_numeric=True)
@@ -53,6 +55,8 @@ class PredictabilityPredictor(RegressorMixin, BaseEstimator):  # type: ignore[mi
         return self
 
     def predict(self, X: ArrayLike) -> NDArray[np.float64]:
+        """The predicted mean question log-prob (nats per token) per row of ``X``, shape
+        ``(n_contexts,)``; NotFittedError before :meth:`fit`."""
         check_is_fitted(self, "model_")
         X_arr = validate_data(self, X, reset=False)
         return np.asarray(self.model_.predict(X_arr), dtype=np.float64)

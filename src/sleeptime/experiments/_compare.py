@@ -84,6 +84,8 @@ class CompareRun:
     plot: Path | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON-able dict of the simulated comparison (policies, summary, details, operating
+        points, Pareto front and more), as ``--json`` prints it."""
         c = self.comparison
         out = {
             "simulated": True,

@@ -32,6 +32,8 @@ class ExperimentResult:
     data: Mapping[str, Any]
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON-able dict of the run: the kind's own numbers, the headline, the report's
+        paths, the MLflow run id and the spec, as ``--json`` prints it."""
         return {**self.data, "headline": self.headline, "report": str(self.report), "folder": str(self.folder),
                 "mlflow_run_id": self.mlflow_run_id, "seconds": self.seconds, "spec": self.spec, "reduced": self.reduced}  # fmt: skip
 

@@ -59,6 +59,7 @@ class ServerBuildResult:
     cpu: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON-able dict of the build (folder as a string), as ``--json`` prints it."""
         return {**dataclasses.asdict(self), "folder": str(self.folder)}
 
 
@@ -100,6 +101,8 @@ class LiveRun:
     mlflow_run_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON-able dict of the run (its traces, files, cells, tokens and USD), as ``--json``
+        prints it."""
         return {
             "measured": True, "traces": self.records, "traces_file": str(self.traces), "sleep_outputs_file": str(self.sleep_outputs),
             "design": self.design, "endpoint": self.endpoint, "requests_sent": self.requests_sent, "cache_hits": self.cache_hits,

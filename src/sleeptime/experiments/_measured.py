@@ -114,6 +114,7 @@ class TracesCompareRun:
     policies: tuple[LearnedPolicy, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON-able dict of the comparison on the measured table, as ``--json`` prints it."""
         c = self.comparison
         d = self.data
         return {

@@ -83,6 +83,7 @@ class PaperFigures:
     files: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON-able dict of the paper figures' numbers, as ``--json`` prints it."""
         q = self.quintiles
         return {
             "simulated": True,

@@ -60,6 +60,8 @@ class ScenarioConfig:
     access_log: str | None = None
 
     def to_params(self) -> dict[str, Any]:
+        """The config as flat run parameters (MLflow's): every field, the domain query means
+        as ``queries_mean.DOMAIN`` keys."""
         out = {k: v for k, v in self.__dict__.items() if k != "domain_query_means"}
         out.update({f"queries_mean.{d}": m for d, m in self.domain_query_means.items()})
         return out

@@ -68,6 +68,8 @@ class WhenConfig:
         )
 
     def to_params(self) -> dict[str, Any]:
+        """The config as flat run parameters (MLflow's): every field, tuples joined by
+        commas."""
         return {k: (",".join(map(str, v)) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}  # fmt: skip
 
 
@@ -85,6 +87,8 @@ class WhenResult:
     passk: tuple[list[PassKPoint], list[PassKPoint]] | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON-able dict of the config and every section that was run, as ``--json``
+        prints it."""
         out: dict[str, Any] = {"simulated": True, "config": self.config.to_params()}
         if self.triggers:
             out["triggers"] = [s.to_json() for s in self.triggers]

@@ -124,7 +124,9 @@ class SleeptimeHook(CustomLogger):
         return data
 
     async def async_pre_call_deployment_hook(self, kwargs: dict[str, Any], call_type: Any) -> dict[str, Any]:  # fmt: skip
+        """LiteLLM's hook before each SDK or ``Router`` call: :meth:`apply` to ``kwargs``."""
         return self.apply(kwargs)
 
     async def async_pre_call_hook(self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any) -> dict[str, Any]:  # fmt: skip
+        """The LiteLLM proxy's hook before each call: :meth:`apply` to the request ``data``."""
         return self.apply(data)

@@ -28,9 +28,15 @@ class PolicyPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined
     """Decisions of an exported policy, as a pyfunc model."""
 
     def load_context(self, context: Any) -> None:
+        """Load the policy artifact MLflow logged with the model (``artifacts["policy"]``)."""
         self.policy = RuntimePolicy.load(context.artifacts["policy"])
 
     def predict(self, context: Any, model_input: Any, params: Mapping[str, Any] | None = None) -> Any:  # fmt: skip
+        """One decision per row of the DataFrame ``model_input``: with ``params={"decision":
+        "sleep"}`` the sleep-time decision (rows need ``context_tokens``; columns
+        :data:`SLEEP_OUTPUTS`), else the test-time one (rows need ``prompt_tokens``, may give
+        ``sleep_level`` and ``c_prime_ready``; columns :data:`TEST_OUTPUTS`). Rows also carry
+        the policy's features."""
         import pandas as pd
 
         decision = (params or {}).get("decision", "test")

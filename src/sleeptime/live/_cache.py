@@ -36,14 +36,19 @@ class ResponseCache:
         self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, response TEXT NOT NULL, created_s REAL NOT NULL)")  # fmt: skip
 
     def get(self, key: str) -> dict[str, Any] | None:
+        """The cached response of request ``key`` (:func:`request_key`), as stored; None if
+        there is none."""
         row = self._db.execute("SELECT response FROM responses WHERE key = ?", (key,)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
     def put(self, key: str, response: Mapping[str, Any]) -> None:
+        """Store ``response`` (JSON-able) under request ``key``, replacing any earlier one;
+        committed at once."""
         self._db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?)", (key, json.dumps(dict(response)), time.time()))  # fmt: skip
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
 
     def close(self) -> None:
+        """Close the SQLite connection; the cache cannot be used afterwards."""
         self._db.close()

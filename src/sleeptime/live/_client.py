@@ -60,6 +60,8 @@ class Endpoint:
 
     @property
     def name(self) -> str:
+        """The endpoint in cache keys and logs: ``identity`` where set, else the base URL,
+        else ``litellm``."""
         return self.identity or self.base_url or "litellm"
 
     def describe(self) -> dict[str, Any]:
@@ -87,6 +89,8 @@ class ChatRequest:
     shared_chars: int | None = None
 
     def key(self, endpoint: Endpoint) -> str:
+        """The response cache's key of this request at ``endpoint`` (SHA-256 hex of the
+        endpoint's name, model, messages and parameters; no API key, no ``label``)."""
         return request_key(endpoint.name, endpoint.model, self.messages, self.params)
 
 
@@ -109,14 +113,21 @@ class ChatResponse:
 
     @property
     def usage_reported(self) -> bool:
+        """Whether the provider reported both prompt and completion token counts."""
         return self.prompt_tokens is not None and self.completion_tokens is not None
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON-able dict the response cache stores (the text, finish reason, token counts,
+        seconds and response id; not ``cached`` or ``batch``)."""
         return {k: getattr(self, k) for k in ("content", "finish_reason", "prompt_tokens", "completion_tokens",
                                               "cached_prompt_tokens", "latency_s", "ttft_s", "response_id")}  # fmt: skip
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], *, cached: bool) -> ChatResponse:
+        """The response of a :meth:`to_json` dict (as cached); a field missing or of the wrong
+        type reads as None (the text as empty); ``batch`` is the dict's flag (answers of a
+        batch are stored with it). ``cached`` says whether it came from the cache."""
+
         def count(key: str) -> int | None:
             value = data.get(key)
             return int(value) if isinstance(value, int) else None

@@ -61,6 +61,9 @@ class Grid:
     views: tuple[str, ...] = VIEWS
 
     def cells(self) -> list[tuple[int, SleepLevel, Budget, str]]:
+        """Every cell a query is answered under, as ``(sleep level index, level, budget,
+        view)``: level ``none`` with view ``c`` only, the other levels with every view but
+        ``c``; by level, then budget, then view."""
         out = []
         for s, level in enumerate(self.sleep_levels):
             views = [v for v in self.views if (v == "c") == (level.rewrites == 0)]
@@ -89,6 +92,7 @@ class Pricing:
 
     @property
     def price(self) -> ModelPrice:
+        """The book's prices of ``model``; PriceBookError where the book has no such model."""
         return self.book.price(self.model)
 
     def usd(self, prompt_tokens: float, completion_tokens: float, *, sleep: bool, batch: bool = False,

@@ -159,9 +159,12 @@ class ServerBuild:
 
     @property
     def server(self) -> Path:
+        """The build's ``llama-server`` binary (in ``folder``)."""
         return self.folder / "llama-server"
 
     def describe(self) -> dict[str, Any]:
+        """What may be logged of the build: its folder, llama.cpp version, CPU modules and
+        build time (from ``build.json``; None where it does not say)."""
         m = self.manifest
         return {"kind": "portable", "folder": str(self.folder), "llama_cpp": m.get("source", {}).get("llama_cpp"),
                 "cpu_modules": m.get("cpu_modules"), "built_at": m.get("built_at")}  # fmt: skip

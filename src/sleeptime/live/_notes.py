@@ -53,6 +53,7 @@ class NotesExport:
     files: tuple[str, ...]
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON-able dict of every field (paths as strings), as ``--json`` prints it."""
         return {k: str(v) if isinstance(v, Path) else v for k, v in self.__dict__.items()}
 
 

@@ -94,6 +94,8 @@ class SleepLevel:
 
     @classmethod
     def parse(cls, name: str) -> SleepLevel:
+        """The level named ``none``, ``kN`` (N parallel rewrites, 1 to 32) or ``low``,
+        ``medium``, ``high`` (one rewrite at that reasoning effort); LiveError otherwise."""
         if name == "none":
             return cls("none", 0)
         if name in EFFORTS:
@@ -116,6 +118,7 @@ class Budget:
 
     @property
     def name(self) -> str:
+        """The budget's name: ``b`` and its index (``b0``, ``b1``, ...)."""
         return f"b{self.index}"
 
     @classmethod
@@ -141,6 +144,9 @@ class Protocol:
     c_prime_max_chars: int = 5000
 
     def sleep_requests(self, context: str, level: SleepLevel, label: str) -> list[ChatRequest]:
+        """The sleep-time requests of ``context`` at ``level``: one rewrite request per
+        rewrite (none at level ``none``), seeds ``seed``, ``seed + 1``, ... so the rewrites
+        differ, each capped at ``sleep_max_tokens`` output tokens."""
         p = self.prompts
         messages = ({"role": "system", "content": p.sleep_system}, {"role": "user", "content": p.sleep_user.format(context=context)})  # fmt: skip
         out = []
@@ -159,6 +165,12 @@ class Protocol:
         return text[: self.c_prime_max_chars]
 
     def answer_request(self, context: str, question: str, c_prime: str | None, budget: Budget, view: str, label: str) -> ChatRequest:  # fmt: skip
+        """The test-time request of ``question`` on ``context`` under ``budget`` and ``view``
+        (``c``, ``c_prime`` or ``both``; ``c_prime`` the merged notes, needed unless the view is
+        ``c``): what every request of the context and view shares (``c``, ``c'``) first, its
+        length in characters as ``shared_chars``, then the question and the budget's verbosity
+        instruction; ``max_tokens`` and any reasoning effort from the budget. Raises
+        LiveError for an unknown view or a missing ``c_prime``."""
         p = self.prompts
         if view not in VIEWS:
             raise LiveError(f"unknown view {view!r}: use {', '.join(VIEWS)}")

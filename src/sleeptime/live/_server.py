@@ -72,6 +72,8 @@ class ServerBinary:
     build: ServerBuild | None = None
 
     def describe(self) -> dict[str, Any]:
+        """What may be logged of the binary: its path and kind, and for a portable build its
+        llama.cpp version, CPU modules and build time."""
         info: dict[str, Any] = {"path": str(self.path), "kind": self.kind}
         if self.build is not None:
             info.update(
@@ -188,6 +190,8 @@ class LocalServer:
 
     @property
     def base_url(self) -> str:
+        """The server's OpenAI-compatible API, ``http://127.0.0.1:PORT/v1`` (a free port is
+        picked by :meth:`start` where none was given)."""
         return f"http://127.0.0.1:{self.port}/v1"
 
     @property
@@ -199,6 +203,8 @@ class LocalServer:
 
     @property
     def pid(self) -> int | None:
+        """The server process's id while started; None before :meth:`start` and after
+        :meth:`stop`."""
         return self._proc.pid if self._proc else None
 
     def endpoint(self) -> Any:
@@ -210,6 +216,10 @@ class LocalServer:
         )
 
     def command(self, binary: ServerBinary | None = None) -> list[str]:
+        """The command line that starts the server on ``binary`` (default: the one started,
+        else :func:`server_binary`): the model file, 127.0.0.1 and the port, threads, slots,
+        context and prompt cache. The API key is not on it (it goes in the environment).
+        Raises LiveError when the model file is missing."""
         from sleeptime._threads import threads
 
         model = Path(self.model_file) if self.model_file else default_model_file()
@@ -284,6 +294,7 @@ class LocalServer:
         raise LiveError(f"the local server did not answer on port {self.port} within {self.ready_timeout_s:.0f} s")  # fmt: skip
 
     def running(self) -> bool:
+        """Whether the server process was started and has not exited."""
         return self._proc is not None and self._proc.poll() is None
 
     def cpu_module(self) -> str | None:

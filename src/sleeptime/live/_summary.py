@@ -34,6 +34,7 @@ class CellSummary:
     without_usage: int
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON-able dict of every field, as ``--json`` prints it."""
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 

@@ -45,13 +45,18 @@ class Environment:
 
     @property
     def n_sleep(self) -> int:
+        """The number of sleep actions (levels of the outcome model, level 0 being none)."""
         return len(self.outcome.sleep_levels)
 
     @property
     def n_budgets(self) -> int:
+        """The number of test actions (budget levels of the outcome model)."""
         return len(self.outcome.budgets)
 
     def allocation(self, sleep: int, budget: int, view: int = 2) -> Allocation:
+        """The decision ``(sleep, budget, view)``, given as indexes, in words: the sleep level's
+        name, the budget's name and the view's name (``VIEWS[view]``: 0 ``c``, 1 ``c_prime``,
+        2 ``both``). Raises IndexError for an index outside the outcome model's levels."""
         return Allocation(
             self.outcome.sleep_levels[sleep].name, self.outcome.budgets[budget], VIEWS[view]
         )
@@ -61,6 +66,10 @@ class Environment:
         return f"fixed({self.outcome.sleep_levels[sleep].name},b{budget})"
 
     def ready(self, items: SimItems, sleep_action: IntArray) -> NDArray[np.bool_]:
+        """Per query, shape ``(n_queries,)``: whether its context's sleep-time work under
+        ``sleep_action`` (one level per context, shape ``(n_contexts,)``) has finished when the
+        query arrives, so ``c'`` can be served. Always false at level 0 (no sleep-time work).
+        Raises SleeptimeError when ``sleep_action`` is not integers of shape ``(n_contexts,)``."""
         return sleep_ready(
             items, sleep_action, outcome=self.outcome, prices=self.prices, model=self.model
         )
@@ -68,6 +77,12 @@ class Environment:
     def replay(
         self, items: SimItems, sleep_action: IntArray, test_action: IntArray, **kwargs: Any
     ) -> ReplayResult:
+        """:func:`~sleeptime.simulators.replay` of ``items`` against this environment's outcome
+        model, prices and model: ``sleep_action`` one level per context, shape ``(n_contexts,)``;
+        ``test_action`` one budget level per query, shape ``(n_queries,)``. ``kwargs`` go to the
+        replay (``mode``, ``seed``, ``bootstrap``, ``view``, ``served``, ...). Raises
+        SleeptimeError for actions of the wrong shape or type, OutcomeError for levels out of
+        range."""
         return replay(items, sleep_action=sleep_action, test_action=test_action, outcome=self.outcome,
                       prices=self.prices, model=self.model, **kwargs)  # fmt: skip
 
@@ -120,6 +135,7 @@ class ActionTables:
 
     @cached_property
     def counts(self) -> IntArray:
+        """The number of queries of each context, shape ``(n_contexts,)``."""
         return np.bincount(self.query_context, minlength=self.n_contexts).astype(np.int64)
 
     def evaluate(self, sleep_action: IntArray, test_action: IntArray) -> tuple[float, float]:
@@ -144,11 +160,20 @@ class Policy:
     name: str = "policy"
 
     def decide_sleep(self, items: SimItems, env: Environment) -> IntArray:
+        """The sleep action per context, shape ``(n_contexts,)``: an index into
+        ``env.outcome.sleep_levels`` (0: no sleep-time work). Called once per batch, before any
+        question; may read context features and query history, never the queries themselves.
+        Subclasses implement it; the base class raises NotImplementedError."""
         raise NotImplementedError
 
     def decide_test(
         self, items: SimItems, env: Environment, sleep_action: IntArray, ready: NDArray[np.bool_]
     ) -> IntArray:
+        """The test action per query, shape ``(n_queries,)``: an index into
+        ``env.outcome.budgets``. ``sleep_action`` is what :meth:`decide_sleep` returned, shape
+        ``(n_contexts,)``; ``ready`` (shape ``(n_queries,)``, from :meth:`Environment.ready`) says
+        whether ``c'`` is there when the query arrives. May read the query's features too.
+        Subclasses implement it; the base class raises NotImplementedError."""
         raise NotImplementedError
 
     def decide(self, items: SimItems, env: Environment) -> tuple[IntArray, IntArray]:

@@ -28,11 +28,13 @@ class FixedPolicy(Policy):
         self.name = self.name or f"fixed(s{self.sleep},b{self.budget})"
 
     def decide_sleep(self, items: SimItems, env: Environment) -> IntArray:
+        """``sleep`` for every context, shape ``(n_contexts,)``."""
         return np.full(items.n_contexts, self.sleep, dtype=np.int64)
 
     def decide_test(
         self, items: SimItems, env: Environment, sleep_action: IntArray, ready: NDArray[np.bool_]
     ) -> IntArray:
+        """``budget`` for every query, shape ``(n_queries,)``, whether ``c'`` is ready or not."""
         return np.full(items.n_queries, self.budget, dtype=np.int64)
 
 
@@ -58,6 +60,9 @@ class ThresholdPolicy(Policy):
     name: str = "threshold"
 
     def decide_sleep(self, items: SimItems, env: Environment) -> IntArray:
+        """``level`` where the context features ``predicted_predictability`` >=
+        ``min_predictability`` and ``expected_queries`` >= ``min_queries``, else 0; shape
+        ``(n_contexts,)``. Raises KeyError when the items lack either context feature."""
         f = items.context_features
         go = (f["predicted_predictability"] >= self.min_predictability) & (
             f["expected_queries"] >= self.min_queries
@@ -67,6 +72,8 @@ class ThresholdPolicy(Policy):
     def decide_test(
         self, items: SimItems, env: Environment, sleep_action: IntArray, ready: NDArray[np.bool_]
     ) -> IntArray:
+        """``budget_sleep`` where ``ready`` (``c'`` is there), else ``budget_plain``; shape
+        ``(n_queries,)``."""
         return np.where(ready, self.budget_sleep, self.budget_plain).astype(np.int64)
 
 
@@ -144,6 +151,10 @@ class OraclePolicy(Policy):
         self.name = "oracle-count-blind" if counts == "expected" else "oracle"
 
     def decide(self, items: SimItems, env: Environment) -> tuple[IntArray, IntArray]:
+        """Both decisions at once, ``(sleep per context, budget per query)``, shapes
+        ``(n_contexts,)`` and ``(n_queries,)``: :func:`oracle_decisions` at ``lam`` on the
+        items' action tables (``tables`` when it covers these items, else computed from
+        ``env``). The count-blind oracle reads the context feature ``expected_queries``."""
         tables = self.tables
         if tables is None or tables.p.shape[2] != items.n_queries:
             tables = env.action_tables(items)
@@ -151,9 +162,13 @@ class OraclePolicy(Policy):
         return oracle_decisions(tables, self.lam, counts=self.counts, expected_queries=expected)
 
     def decide_sleep(self, items: SimItems, env: Environment) -> IntArray:
+        """The oracle's sleep level per context, shape ``(n_contexts,)`` (:meth:`decide`)."""
         return self.decide(items, env)[0]
 
     def decide_test(
         self, items: SimItems, env: Environment, sleep_action: IntArray, ready: NDArray[np.bool_]
     ) -> IntArray:
+        """The oracle's budget per query, shape ``(n_queries,)`` (:meth:`decide`). It ignores
+        ``sleep_action`` and ``ready``: the budgets are the best ones under the oracle's own
+        sleep levels (those :meth:`decide_sleep` returns)."""
         return self.decide(items, env)[1]

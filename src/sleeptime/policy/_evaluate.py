@@ -58,12 +58,19 @@ class LearnedTables:
 
     @classmethod
     def build(cls, policy: LearnedPolicy, items: SimItems) -> LearnedTables:
+        """The fitted ``policy``'s predictions on ``items``: P(correct) per query, ``(s, b, q)``,
+        and per context from its imputed features and each question draw, ``(draws, s, b, c)``.
+        Reads the query and context features the policy names."""
         names = policy._names()
         Fq = np.column_stack([items.features[n] for n in names])
         Fc = np.column_stack([items.context_features[n] for n in names])
         return cls(policy.prediction_table(Fq), policy.context_prediction_table(Fc), policy)
 
     def decide(self, items: SimItems, env: Environment, lam: float) -> Decisions:
+        """The policy's decisions at price ``lam`` (accuracy per USD) from the stored
+        predictions: sleep level per context ``(n_contexts,)``, then budget per query
+        ``(n_queries,)`` given whether ``env`` has ``c'`` ready. ``items`` must be those the
+        tables were built on."""
         test, sleep_cost, ready_share = self.policy.cost_tables()
         sleep = choose_sleep(
             self.p_context, test, sleep_cost, ready_share, items.context_features["expected_queries"],
@@ -143,9 +150,12 @@ class PolicyRow:
 
     @property
     def is_fixed(self) -> bool:
+        """Whether the row is a fixed strategy (test-only or fixed sleep-time)."""
         return self.group in Group.FIXED
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON-able dict of the row (``JSON_FIELDS``, and the cost and token intervals
+        where measured), as ``--json`` prints it."""
         out = {k: getattr(self, k) for k in self.JSON_FIELDS}
         for k in ("usd_per_query_ci95", "test_tokens_per_query_ci95"):  # measured rows have them
             if getattr(self, k) is not None:
@@ -194,6 +204,8 @@ class OperatingPoint:
     budget_usd_per_1k: float
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON-able dict of the operating point (keys ``best_static*`` and
+        ``budget_usd_per_1k``), as ``--json`` prints it."""
         return {"best_static": self.best_static, "best_static_accuracy": self.accuracy,
                 "best_static_usd_per_1k": self.usd_per_1k, "budget_usd_per_1k": self.budget_usd_per_1k}  # fmt: skip
 
@@ -225,6 +237,7 @@ class LearnedSummary:
     decision_sensitivity: Mapping[str, Mapping[str, float]] | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON-able dict of every field, as ``--json`` prints it."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
@@ -254,18 +267,22 @@ class Comparison:
     tables: ActionTables
 
     def row(self, name: str) -> PolicyRow:
+        """The row of the policy named ``name``; StopIteration where there is none."""
         return next(r for r in self.rows if r.name == name)
 
     @property
     def fixed_rows(self) -> tuple[PolicyRow, ...]:
+        """The rows of the fixed strategies (test-only and fixed sleep-time), in row order."""
         return tuple(r for r in self.rows if r.is_fixed)
 
     @property
     def oracle(self) -> SweptPolicy:
+        """The oracle's sweep (every comparison has one)."""
         return next(p for p in self.swept.values() if p.group == Group.ORACLE)
 
     @property
     def count_blind(self) -> SweptPolicy | None:
+        """The count-blind oracle's sweep, or None where the items have no expected counts."""
         return next((p for p in self.swept.values() if p.group == Group.COUNT_BLIND), None)
 
     def operating_points(self) -> list[FixedPointChange]:
@@ -294,6 +311,8 @@ class Comparison:
         return {**self.operating_point.to_json(), **{n: s.to_json() for n, s in self.learned.items()}}  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON-able dict of the comparison (``policies``, ``details``,
+        ``operating_points``, ``pareto_front``), as ``--json`` prints it."""
         return {
             "policies": [r.to_json() for r in self.rows],
             "details": self.details_json(),

@@ -175,6 +175,7 @@ class DistilledPolicy(Policy):
 
     @property
     def shape(self) -> tuple[int, int]:
+        """``(n_sleep, n_budgets)``: the action pairs the cost tables and trees cover."""
         return int(self.test_usd.shape[0]), int(self.test_usd.shape[1])
 
     def _table(self, tree: TreeModel, X: FloatArray) -> FloatArray:
@@ -193,21 +194,37 @@ class DistilledPolicy(Policy):
         return out
 
     def decide_test_arrays(self, X: FloatArray, sleep_action: IntArray, ready: NDArray[np.bool_], prompt_tokens: FloatArray) -> IntArray:  # fmt: skip
+        """Budgets for queries with input rows ``X`` (``(n, len(query_features))``), their
+        context's sleep level and whether its ``c'`` is ready (both ``(n,)``) and their prompt
+        length in tokens; shape ``(n,)``. The same choice as
+        :meth:`LearnedPolicy.decide_test_arrays`, with the test tree's P(correct)."""
         s_eff = np.where(ready & (sleep_action > 0), sleep_action, 0).astype(np.int64)
         return choose_budget(self._table(self.test_tree, X), self.test_usd, s_eff, np.asarray(prompt_tokens, dtype=np.float64), self.lam)  # fmt: skip
 
     def decide_sleep_arrays(self, X: FloatArray, expected_queries: FloatArray, context_tokens: FloatArray) -> IntArray:  # fmt: skip
+        """Sleep levels for contexts with input rows ``X`` (``(n, len(context_features))``),
+        their expected number of queries and their length in tokens (both ``(n,)``); shape
+        ``(n,)``. A query's prompt is taken as the context plus ``question_tokens``. The same
+        choice as :meth:`LearnedPolicy.decide_sleep_arrays`, with the sleep tree's P(correct)
+        per question draw."""
         context_tokens = np.asarray(context_tokens, dtype=np.float64)
         return choose_sleep(self._sleep_table(X), self.test_usd, self.sleep_usd, self.ready_share,
                             np.asarray(expected_queries, dtype=np.float64), context_tokens,
                             context_tokens + self.question_tokens, self.lam)  # fmt: skip
 
     def decide_sleep(self, items: SimItems, env: Environment) -> IntArray:
+        """The sleep level per context, shape ``(n_contexts,)``, from the context features
+        named by ``context_features`` and ``expected_queries`` (:meth:`decide_sleep_arrays`);
+        ``env`` is not read. Raises KeyError when a context feature is missing."""
         f = items.context_features
         X = np.column_stack([f[n] for n in self.context_features])
         return self.decide_sleep_arrays(X, f["expected_queries"], items.context_tokens)
 
     def decide_test(self, items: SimItems, env: Environment, sleep_action: IntArray, ready: NDArray[np.bool_]) -> IntArray:  # fmt: skip
+        """The budget per query, shape ``(n_queries,)``, from the query features named by
+        ``query_features``, the context's ``sleep_action``, ``ready`` and the prompt length
+        (:meth:`decide_test_arrays`); ``env`` is not read. Raises KeyError when a query feature
+        is missing."""
         X = np.column_stack([items.features[n] for n in self.query_features])
         prompt = items.per_query(items.context_tokens) + items.question_tokens
         return self.decide_test_arrays(X, items.per_query(sleep_action), ready, prompt)

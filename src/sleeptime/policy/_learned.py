@@ -216,6 +216,12 @@ class LearnedPolicy(RegressorMixin, BaseEstimator, Policy):  # type: ignore[misc
     def decide_sleep(
         self, items: SimItems, env: Environment, *, lam: float | None = None
     ) -> IntArray:
+        """The sleep level per context, shape ``(n_contexts,)``, with the most expected value of
+        its future queries less the sleep-time USD, priced at ``lam`` (default: the policy's
+        own; accuracy per USD). Reads the context features named by ``features`` and
+        ``expected_queries``; ``env`` is not read (the costs are the fitted cost tables).
+        Raises ValueError if ``features`` is unset or the policy was fitted without cost
+        tables, KeyError when a context feature is missing."""
         f = items.context_features
         F = np.column_stack([f[n] for n in self._names()])
         return self.decide_sleep_arrays(
@@ -225,6 +231,11 @@ class LearnedPolicy(RegressorMixin, BaseEstimator, Policy):  # type: ignore[misc
     def decide_test(
         self, items: SimItems, env: Environment, sleep_action: IntArray, ready: NDArray[np.bool_]
     ) -> IntArray:
+        """The budget per query, shape ``(n_queries,)``, maximizing predicted P(correct) minus
+        ``lam`` times the test-time USD at the query's effective sleep level (its context's
+        ``sleep_action`` where ``ready``, else 0) and its prompt length (context plus question
+        tokens). Reads the query features named by ``features``; ``env`` is not read. Raises
+        ValueError if ``features`` is unset or the policy was fitted without cost tables."""
         F = np.column_stack([items.features[n] for n in self._names()])
         prompt = items.per_query(items.context_tokens) + items.question_tokens
         return self.decide_test_arrays(F, items.per_query(sleep_action), ready, prompt)

@@ -68,7 +68,16 @@ def _count(rec: Mapping[str, Any], name: str, where: str) -> float:
 @dataclass(frozen=True)
 class MeasuredTable:
     """Measured outcomes of an exploration run for one view: arrays ``(s, b, q)`` over sleep
-    levels, budgets and queries (sorted by context), and ``(s, c)`` for sleep-time tokens."""
+    levels, budgets and queries (sorted by context), and ``(s, c)`` for sleep-time tokens.
+
+    ``(n_sleep, n_budgets, n_queries)``: ``correct`` (0/1, or a share in [0, 1]),
+    ``test_input_tokens``, ``cached_prompt_tokens`` (of the input, read from the server's
+    prompt cache), ``test_output_tokens`` and ``latency_s`` (seconds). ``(n_sleep,
+    n_contexts)``: ``sleep_input_tokens`` and ``sleep_output_tokens`` of one build of ``c'``
+    (zero at level 0, none). ``query_context`` ``(n_queries,)`` indexes ``context_ids``;
+    ``query_ids`` names the columns. Level 0 is always answered from ``c``; the other levels
+    from ``view``. ``incomplete`` names the contexts left out for a missing cell.
+    """
 
     context_ids: tuple[str, ...]
     query_ids: tuple[str, ...]
@@ -94,14 +103,17 @@ class MeasuredTable:
 
     @property
     def n_queries(self) -> int:
+        """The number of queries (columns of the ``(s, b, q)`` arrays)."""
         return int(self.query_context.shape[0])
 
     @property
     def n_contexts(self) -> int:
+        """The number of (complete) contexts (columns of the ``(s, c)`` arrays)."""
         return len(self.context_ids)
 
     @property
     def counts(self) -> IntArray:
+        """The number of queries of each context, shape ``(n_contexts,)``."""
         return np.bincount(self.query_context, minlength=self.n_contexts).astype(np.int64)
 
     @classmethod
@@ -282,6 +294,7 @@ class MeasuredEnvironment(Environment):
         return replace(self, table=table)
 
     def fixed_name(self, sleep: int, budget: int) -> str:
+        """The name of the fixed strategy (sleep level, budget), by the table's level names."""
         return f"fixed({self.table.sleep_levels[sleep]},{self.table.budgets[budget]})"
 
     def _check(self, items: SimItems) -> None:
@@ -290,12 +303,17 @@ class MeasuredEnvironment(Environment):
             raise MeasuredError("the items are not the measured table's queries in its order")
 
     def ready(self, items: SimItems, sleep_action: IntArray) -> NDArray[np.bool_]:
+        """All true, shape ``(n_queries,)``: an exploration run answers after the sleep-time
+        work is done (at level 0 the table holds the answers without ``c'``)."""
         return np.ones(items.n_queries, dtype=bool)
 
     def _priced(self) -> tuple[FloatArray, FloatArray]:
         return self.table.usd(self.prices, self.model, self.sleep_discount)
 
     def action_tables(self, items: SimItems) -> ActionTables:
+        """The table as :class:`ActionTables`: measured ``correct`` and USD per (s, b, q), each
+        query's USD with its share of its context's sleep-time USD, every query ready. Raises
+        MeasuredError when ``items`` are not the table's queries in its order."""
         self._check(items)
         t = self.table
         test, sleep = self._priced()

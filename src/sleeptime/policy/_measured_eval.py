@@ -52,6 +52,8 @@ class MeasuredData:
     records: tuple[Mapping[str, Any], ...]
 
     def part(self, which: str) -> tuple[MeasuredEnvironment, SimItems]:
+        """The environment and items of one split: ``"train"`` the training contexts, anything
+        else the held-out ones; both renumbered from 0."""
         idx = self.train_idx if which == "train" else self.test_idx
         return self.env.for_table(self.table.subset(idx)), self.items.subset(idx)
 
@@ -113,13 +115,17 @@ class ActionError:
 
     @property
     def trace_model_error(self) -> float:
+        """The trace-fitted model's accuracy minus the measured one (a difference of shares)."""
         return self.trace_model_accuracy - self.measured_accuracy
 
     @property
     def paper_model_error(self) -> float:
+        """The paper-calibrated model's accuracy minus the measured one (a difference of
+        shares)."""
         return self.paper_model_accuracy - self.measured_accuracy
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON-able dict of every field and both errors, as ``--json`` prints it."""
         return {**{k: getattr(self, k) for k in self.__dataclass_fields__},
                 "trace_model_error": self.trace_model_error, "paper_model_error": self.paper_model_error}  # fmt: skip
 
@@ -278,6 +284,7 @@ class OfflineEstimate:
     decisions: Mapping[str, tuple[str, tuple[tuple[str, str, str], ...]]]
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON-able dict of the estimate without its decisions, as ``--json`` prints it."""
         return {k: getattr(self, k) for k in ("contexts", "queries", "accuracy", "accuracy_ci95", "usd_per_query", "usd_per_query_ci95")}  # fmt: skip
 
 

@@ -34,7 +34,14 @@ class ServedTables:
     served (``p1``, ``u1``, ``t1``; level 0 is without it, the same as ``p0``...), per (budget,
     query) without ``c'`` (``p0``, ``u0``, ``t0``); per (level, context) the USD of one build at
     the batch price and its sleep-time tokens (in + out); per level the seconds from submitting
-    the work to ``c'`` being there."""
+    the work to ``c'`` being there.
+
+    Shapes: ``p1``, ``u1``, ``t1`` ``(n_sleep, n_budgets, n_queries)``; ``p0``, ``u0``, ``t0``
+    ``(n_budgets, n_queries)``; ``sleep_usd``, ``sleep_tokens`` ``(n_sleep, n_contexts)``;
+    ``latency_s`` ``(n_sleep,)`` (0 at level 0); ``query_context`` and ``query_time_s``
+    (seconds after the context arrived) ``(n_queries,)``. P(correct) is a share in [0, 1], USD
+    excludes the sleep-time cost (kept per context in ``sleep_usd``), tokens are test-time
+    output tokens."""
 
     p0: FloatArray
     u0: FloatArray
@@ -51,14 +58,17 @@ class ServedTables:
 
     @cached_property
     def counts(self) -> IntArray:
+        """The number of queries of each context, shape ``(n_contexts,)``."""
         return np.bincount(self.query_context, minlength=self.n_contexts).astype(np.int64)
 
     @property
     def n_sleep(self) -> int:
+        """The number of sleep levels, level 0 (none) included."""
         return int(self.p1.shape[0])
 
     @property
     def n_budgets(self) -> int:
+        """The number of test-time budget levels."""
         return int(self.p0.shape[0])
 
 

@@ -41,9 +41,12 @@ class TriggerSection:
     sweeps: Mapping[str, Sweep]
 
     def point(self, name: str) -> PolicyPoint:
+        """The point of the policy named ``name``; StopIteration where there is none."""
         return next(p for p in self.points if p.name == name)
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON-able dict of the section (count prior, reference, fixed triggers in USD
+        per 1k queries, policy points), as ``--json`` prints it."""
         return {"arrivals": self.arrivals, "count_prior": {"family": self.prior.family, "param": self.prior.param,
                 "heldout_loglik_per_context": dict(self.prior.heldout_loglik)}, "reference": self.reference,
                 "accuracy": self.accuracy, "usd_per_1k": self.usd_per_1k,

@@ -99,6 +99,8 @@ class CountPrior:
         return cls("self-exciting" if fit.best == "self-exciting" else "geometric", 0.0), mean
 
     def count(self, mean: float) -> QueryCount:
+        """The count law of a context whose prior mean is ``mean`` queries (clipped to just
+        above 1): this family with ``param`` as its shape, Poisson and power law as geometric."""
         mean = max(float(mean), 1.0 + 1e-6)
         family = self.family if self.family in ("gamma-poisson", "self-exciting") else "geometric"
         return count_law(family, mean, shape=self.param)
@@ -212,6 +214,9 @@ def true_values(t: ServedTables, lam: float) -> FloatArray:
 
 
 def learned_budgets(lt: LearnedTables, items: SimItems, plan: Plan, lam: float) -> IntArray:
+    """Per query, shape ``(n_queries,)``: the learned policy's budget at price ``lam``
+    (accuracy per USD) under ``plan``, at its context's sleep level where ``c'`` is served and
+    level 0 where not (:func:`choose_budget` on the stored predictions)."""
     test, _, _ = lt.policy.cost_tables()
     s_eff = np.where(plan.served, plan.sleep[items.query_context], 0).astype(np.int64)
     prompt = items.per_query(items.context_tokens) + items.question_tokens
@@ -242,6 +247,9 @@ class SweptPlan:
 
 
 def sweep_plans(name: str, t: ServedTables, decide: Callable[[float], tuple[Plan, IntArray]], lams: Sequence[float] = tuple(LAMS)) -> SweptPlan:  # fmt: skip
+    """Price the decisions ``decide(lam)`` (a plan and a budget per query) at every ``lam`` of
+    ``lams`` (accuracy per USD) on the served tables: the sweep of (lam, accuracy, USD per
+    query) and the per-context expected correct answers and USD, ``(len(lams), n_contexts)``."""
     correct, usd = [], []
     for lam in lams:
         c, u = per_context(t, *decide(float(lam)))
@@ -332,6 +340,10 @@ def judge(
 
 
 def fixed_plan(t: ServedTables, triggers: FloatArray, s: int, b: int, trigger: int = 0) -> tuple[Plan, IntArray]:  # fmt: skip
+    """A fixed strategy as a plan: sleep level ``s`` for every context, submitted at trigger
+    point ``trigger`` (0 at arrival, m after the m-th query; ``triggers`` from
+    :func:`trigger_times`, ``(NEVER + 1, n_contexts)``), and budget ``b`` for every query,
+    shape ``(n_queries,)``."""
     d = TriggerDecision(
         np.full(t.n_contexts, s, np.int64), np.full(t.n_contexts, trigger, np.int64)
     )

@@ -51,6 +51,7 @@ class MeasuredDisplay:
 
     @property
     def title(self) -> str:
+        """The report's title: ``measured: MODEL, N contexts``."""
         return f"{MEASURED}: {self.model}, {self.n_contexts} contexts"
 
     def plot(self, rows: Sequence[Any], reference: Any, out: Path) -> dict[str, Path]:

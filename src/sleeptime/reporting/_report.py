@@ -19,6 +19,9 @@ from sleeptime._atomic import atomic_write_text
 
 @dataclass
 class Figure:
+    """A figure of a report: a PNG file (embedded in the HTML from the report's folder, by
+    its file name), its title and caption; ``wide`` spans the full width of the grid."""
+
     path: Path
     title: str
     caption: str = ""
@@ -27,6 +30,10 @@ class Figure:
 
 @dataclass
 class Table:
+    """A table of a report: a title, column headers, rows of cells (floats to four
+    significant digits, the rest as escaped text), a caption below it; the rows at the indexes
+    in ``highlight`` are shown in bold."""
+
     title: str
     columns: Sequence[str]
     rows: Sequence[Sequence[Any]]

@@ -78,6 +78,9 @@ class CurveFit:
         return float(math.exp(self.midpoint - self.scale * math.log(self.ceiling / accuracy - 1.0)))
 
     def summary(self) -> dict[str, Any]:
+        """The fit in a JSON-able dict: its panel and condition, its errors (accuracy points as
+        shares), points and degrees of freedom, and the parameters (``midpoint_tokens`` in
+        test-time tokens, ``scale`` in log-tokens)."""
         return {
             "benchmark": self.benchmark,
             "model": self.model,
@@ -214,6 +217,8 @@ class Calibration:
         return sorted(k for k in keys if all((*k, c) in self.fits for c in CONDITIONS))
 
     def curve(self, benchmark: str, model: str, condition: str) -> CurveFit:
+        """The fitted curve of one panel and condition (``test_only`` or ``sleep_time``);
+        CalibrationError names the calibrated panels when there is none."""
         try:
             return self.fits[(benchmark, model, condition)]
         except KeyError:
@@ -247,6 +252,8 @@ class Calibration:
         return out
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON-able dict of every fit's summary, the token savings and the amortization
+        fits, as ``--json`` prints it."""
         return {
             "fits": [f.summary() for f in self.fits.values()],
             "token_savings": self.token_savings(),

@@ -80,13 +80,17 @@ class SimItems:
 
     @property
     def n_queries(self) -> int:
+        """The number of queries (the length of every per-query array)."""
         return int(self.query_context.shape[0])
 
     @property
     def n_contexts(self) -> int:
+        """The number of contexts (the length of ``context_tokens``), including any without
+        queries."""
         return int(self.context_tokens.shape[0])
 
     def queries_per_context(self) -> IntArray:
+        """The number of queries of each context, shape ``(n_contexts,)`` (a fresh copy)."""
         return self._counts.copy()
 
     @cached_property

@@ -95,6 +95,10 @@ class SleepScaling:
     peak: float
 
     def coefficients(self, base_accuracy: float, spread: float) -> tuple[float, float]:
+        """``(a, b)`` of ``boost(r)`` in probit units: the boost at ``compute`` units lifts a
+        population accuracy of ``base_accuracy`` (a share in [0, 1]) by ``gain`` (the target
+        capped at 0.995), with ``spread`` the probit scale of the items' scores, and the boost
+        peaks at ``peak`` units (``b = a / (2 ln peak)``)."""
         target = min(base_accuracy + self.gain, 0.995)
         boost = (_phi_inv(target) - _phi_inv(base_accuracy)) * spread
         lr, lp = math.log(self.compute), math.log(self.peak)
@@ -155,9 +159,23 @@ class OutcomeModel:
         features: Mapping[str, FloatArray] | None = None,
         cprime_only: NDArray[np.bool_] | None = None,
     ) -> Outcome:
+        """The outcome of each query under its actions, as an :class:`Outcome`.
+
+        Per query, shape ``(n_queries,)``: the latents ``difficulty`` and ``predictability``
+        (standard normal), ``sleep_action`` (its context's sleep level, an index into
+        ``sleep_levels``), ``test_action`` (an index into ``budgets``), ``served_with_sleep``
+        (whether the answer saw ``c'``) and, optionally, ``cprime_only`` (whether it saw ``c'``
+        instead of ``c``). Per context, shape ``(n_contexts,)``: ``context_sleep_action``.
+        ``features`` holds further per-query arrays a model may read. Returns P(correct) and
+        test-time output tokens per query, sleep-time output tokens and the size of ``c'`` in
+        tokens per context. Must be vectorized and pure; raises OutcomeError for an action out
+        of range. Subclasses implement it; the base class raises NotImplementedError.
+        """
         raise NotImplementedError
 
     def check_actions(self, sleep_action: IntArray, test_action: IntArray) -> None:
+        """Raise OutcomeError unless every sleep action indexes ``sleep_levels`` and every test
+        action indexes ``budgets`` (integer arrays of any shape; empty arrays pass)."""
         if sleep_action.size and (
             sleep_action.min() < 0 or sleep_action.max() >= len(self.sleep_levels)
         ):
@@ -373,6 +391,13 @@ class PaperOutcomeModel(OutcomeModel):
         features: Mapping[str, FloatArray] | None = None,
         cprime_only: NDArray[np.bool_] | None = None,
     ) -> Outcome:
+        """:meth:`OutcomeModel.outcome` from the calibrated curves (see the module docstring):
+        ``p = Phi(c_k - sigma z)`` where the query is answered without ``c'``, else
+        ``Phi(d_k + gamma u + boost(r) - sigma z)``, less ``cprime_only_penalty`` probit units
+        where it sees ``c'`` alone. Test tokens are the budget level's digitized tokens times
+        ``exp(token_spread z - token_spread^2 / 2)``; sleep tokens per context are
+        ``compute * sleep_tokens_per_unit``, ``c'`` is ``cprime_fraction`` of one unit's.
+        ``features`` is not read."""
         self.check_actions(sleep_action, test_action)
         gamma = float(self.predictability_effect or 0.0)
         with_sleep = served_with_sleep & (sleep_action > 0)

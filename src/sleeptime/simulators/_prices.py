@@ -116,6 +116,8 @@ class PriceBook:
             ) from None
 
     def to_dict(self) -> dict[str, Any]:
+        """The book as :meth:`from_dict` reads it (``version``, ``note``, ``models``; USD per
+        million tokens); ``source`` and ``meta`` are left out."""
         return {
             "version": self.version,
             "note": self.note,

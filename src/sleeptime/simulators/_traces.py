@@ -185,6 +185,12 @@ class TraceOutcomeModel(OutcomeModel):
         features: Mapping[str, FloatArray] | None = None,
         cprime_only: NDArray[np.bool_] | None = None,
     ) -> Outcome:
+        """:meth:`OutcomeModel.outcome` from the fitted curves: per query, the logistic curve
+        of its (effective sleep level, budget) pair (sleep level 0 where not
+        ``served_with_sleep``) at the standardized ``feature``, and the pair's mean test
+        tokens; per context, the level's mean sleep tokens and ``c'`` size. The latents and
+        ``cprime_only`` are not read. Raises OutcomeError when ``features`` lacks the model's
+        feature or the traces hold no records of a pair asked for."""
         self.check_actions(sleep_action, test_action)
         n = sleep_action.shape[0]
         x = np.zeros(n)

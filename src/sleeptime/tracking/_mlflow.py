@@ -156,12 +156,15 @@ def log_json(obj: Any, name: str) -> None:
 
 
 def log_text(text: str, name: str) -> None:
+    """Log ``text`` as an artifact file ``name`` (a path within the active run's artifacts)."""
     import mlflow
 
     mlflow.log_text(text, name)
 
 
 def log_file(path: str | Path, folder: str | None = None) -> None:
+    """Log the file at ``path`` as an artifact of the active run, under ``folder`` (default:
+    the artifacts' root)."""
     import mlflow
 
     mlflow.log_artifact(str(path), artifact_path=folder)

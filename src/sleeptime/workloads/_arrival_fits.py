@@ -54,6 +54,8 @@ class GammaPoissonCount(QueryCount):
     shape: float = 1.0
 
     def sample(self, n_contexts: int, seed: Seed) -> NDArray[np.int64]:
+        """Queries per context, shape ``(n_contexts,)``, each >= 1; WorkloadError unless
+        ``mean`` > 1 and ``shape`` > 0."""
         mean = np.broadcast_to(_positive("GammaPoissonCount.mean", self.mean, 1.0), n_contexts)
         shape = float(_positive("GammaPoissonCount.shape", self.shape))
         rng = _rng(seed)
@@ -61,6 +63,8 @@ class GammaPoissonCount(QueryCount):
         return (1 + rng.poisson(rate)).astype(np.int64)
 
     def log_pmf(self, n: IntArray) -> FloatArray:
+        """Natural log of ``P(N = n)`` per count (``n`` >= 1; ``mean`` scalar or of ``n``'s
+        shape): ``n - 1`` is negative binomial."""
         from scipy.stats import nbinom
 
         m = np.asarray(self.mean, dtype=np.float64) - 1.0
@@ -90,6 +94,8 @@ class SelfExcitingCount(QueryCount):
         _positive("SelfExcitingCount.delay_mean_s", self.delay_mean_s)
 
     def sample(self, n_contexts: int, seed: Seed) -> NDArray[np.int64]:
+        """Queries per context, shape ``(n_contexts,)``, each >= 1 (the counts of
+        :meth:`sample_with_times`); WorkloadError unless ``branching`` is in [0, 1)."""
         return self.sample_with_times(n_contexts, seed)[0]
 
     def sample_with_times(self, n_contexts: int, seed: Seed) -> tuple[IntArray, FloatArray]:
@@ -115,6 +121,8 @@ class SelfExcitingCount(QueryCount):
         return counts, t[order]
 
     def log_pmf(self, n: IntArray) -> FloatArray:
+        """Natural log of the Borel ``P(N = n) = exp(-eta n) (eta n)^(n - 1) / n!`` per count
+        (``n`` >= 1, ``eta`` the branching); at ``eta = 0`` all mass is on ``n = 1``."""
         from scipy.special import gammaln
 
         eta = np.asarray(self.branching, dtype=np.float64)
@@ -132,17 +140,21 @@ class PowerLawCount(QueryCount):
     alpha: float
 
     def sample(self, n_contexts: int, seed: Seed) -> NDArray[np.int64]:
+        """Queries per context, shape ``(n_contexts,)``, each >= 1 (Zipf draws);
+        WorkloadError unless ``alpha`` > 1."""
         if not self.alpha > 1:
             raise WorkloadError(f"PowerLawCount.alpha must be greater than 1, got {self.alpha}")
         return _rng(seed).zipf(self.alpha, n_contexts).astype(np.int64)
 
     @property
     def mean(self) -> float:
+        """Mean queries per context, ``zeta(alpha - 1) / zeta(alpha)``; inf for ``alpha`` <= 2."""
         from scipy.special import zeta
 
         return float(zeta(self.alpha - 1) / zeta(self.alpha)) if self.alpha > 2 else math.inf
 
     def log_pmf(self, n: IntArray) -> FloatArray:
+        """Natural log of ``P(N = n) = n^-alpha / zeta(alpha)`` per count (``n`` >= 1)."""
         from scipy.special import zeta
 
         return np.asarray(-self.alpha * np.log(n.astype(np.float64)) - math.log(zeta(self.alpha)))
@@ -315,6 +327,8 @@ class FamilyFit:
     count: QueryCount = field(repr=False)
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON-able dict of the family's fit (log-likelihoods in nats per context), as
+        ``--json`` prints it."""
         return {"family": self.family, "params": dict(self.params), "train_loglik_per_context": self.train_loglik,
                 "heldout_loglik_per_context": self.heldout_loglik}  # fmt: skip
 
@@ -334,9 +348,12 @@ class ArrivalFit:
     source: str = ""
 
     def fit(self, family: str) -> FamilyFit:
+        """The fit of the family named ``family``; StopIteration where it was not fitted."""
         return next(f for f in self.fits if f.family == family)
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON-able dict of the fit (log size, mean count and gap in seconds, the best
+        family, every family's fit), as ``--json`` prints it."""
         return {"source": self.source, "contexts": self.contexts, "heldout_contexts": self.heldout_contexts,
                 "mean_queries_per_context": self.mean_count, "mean_gap_s": self.mean_gap_s, "best": self.best,
                 "fits": [f.to_json() for f in self.fits]}  # fmt: skip

@@ -44,6 +44,7 @@ class FixedCount(QueryCount):
     n: int
 
     def sample(self, n_contexts: int, seed: Seed) -> NDArray[np.int64]:
+        """``n`` queries for every context, shape ``(n_contexts,)``; WorkloadError if ``n`` < 1."""
         if self.n < 1:
             raise WorkloadError(f"FixedCount.n must be at least 1, got {self.n}")
         return np.full(n_contexts, self.n, dtype=np.int64)
@@ -56,6 +57,8 @@ class PoissonCount(QueryCount):
     mean: float | Sequence[float] | NDArray[np.float64]
 
     def sample(self, n_contexts: int, seed: Seed) -> NDArray[np.int64]:
+        """Queries per context, shape ``(n_contexts,)``, each >= 1; WorkloadError unless
+        ``mean`` is finite and >= 1 (broadcast to ``n_contexts``)."""
         mean = np.broadcast_to(_positive("PoissonCount.mean", self.mean, 1.0 - 1e-12), n_contexts)
         return (1 + _rng(seed).poisson(mean - 1.0)).astype(np.int64)
 
@@ -67,6 +70,8 @@ class GeometricCount(QueryCount):
     mean: float | Sequence[float] | NDArray[np.float64]
 
     def sample(self, n_contexts: int, seed: Seed) -> NDArray[np.int64]:
+        """Queries per context, shape ``(n_contexts,)``, each >= 1; WorkloadError unless
+        ``mean`` is finite and >= 1 (broadcast to ``n_contexts``)."""
         mean = np.broadcast_to(_positive("GeometricCount.mean", self.mean, 1.0 - 1e-12), n_contexts)
         return _rng(seed).geometric(1.0 / mean).astype(np.int64)
 
@@ -78,6 +83,8 @@ class EmpiricalCount(QueryCount):
     values: Sequence[int]
 
     def sample(self, n_contexts: int, seed: Seed) -> NDArray[np.int64]:
+        """``n_contexts`` counts drawn from ``values`` with replacement, shape ``(n_contexts,)``;
+        WorkloadError unless ``values`` are integers >= 1 (and not empty)."""
         values = np.asarray(self.values)
         if values.size == 0 or not np.issubdtype(values.dtype, np.integer) or np.any(values < 1):
             raise WorkloadError("EmpiricalCount.values must be a non-empty list of integers >= 1")
@@ -99,6 +106,7 @@ class ExponentialDurations(Durations):
     mean_s: float
 
     def sample(self, size: int, seed: Seed) -> NDArray[np.float64]:
+        """Durations in seconds, shape ``(size,)``; WorkloadError unless ``mean_s`` > 0."""
         scale = float(_positive("ExponentialDurations.mean_s", self.mean_s))
         return _rng(seed).exponential(scale, size=size)
 
@@ -110,6 +118,8 @@ class EmpiricalDurations(Durations):
     values_s: Sequence[float]
 
     def sample(self, size: int, seed: Seed) -> NDArray[np.float64]:
+        """``size`` durations in seconds drawn from ``values_s`` with replacement; WorkloadError
+        unless they are finite, >= 0 and not empty."""
         values = np.asarray(self.values_s, dtype=np.float64)
         if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values < 0):
             raise WorkloadError("EmpiricalDurations.values_s must be non-empty, finite and >= 0")
@@ -132,6 +142,7 @@ class Arrivals:
 
     @property
     def n_queries(self) -> int:
+        """The number of queries over all contexts (the length of ``query_context``)."""
         return int(self.queries_per_context.sum())
 
 

@@ -47,6 +47,7 @@ class Split:
 
     @property
     def is_fallback(self) -> bool:
+        """Whether a fallback rule split it (not one of the two interrogative rules)."""
         return self.rule not in ("interrogative", "interrogative_with_trailing")
 
 

@@ -99,10 +99,12 @@ class Workload:
 
     @property
     def n_contexts(self) -> int:
+        """The number of contexts."""
         return len(self.contexts)
 
     @property
     def n_queries(self) -> int:
+        """The number of queries over all contexts."""
         return sum(len(c.queries) for c in self.contexts)
 
     def queries_per_context(self) -> np.ndarray:
