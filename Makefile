@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.sleeptime-installed
 LINT_PATHS := src tests $(wildcard benchmarks)
 
-.PHONY: quickstart test lint format clean stronger-model server
+.PHONY: quickstart test lint format docs clean stronger-model server
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
+
+# The documentation site (docs/, mkdocs.yml) into site/; strict: a dead link, a page missing from
+# the navigation or an unresolved API reference fails the build.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
 
 format: $(STAMP)
 	$(BIN)/ruff format $(LINT_PATHS)
