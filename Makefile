@@ -23,9 +23,9 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 # The local model server of real runs: llama.cpp's own llama-server, built once per machine from
-# pinned source (checked by its sha256) with a CPU module per instruction-set level, chosen when
-# it starts; cached under $${SLEEPTIME_SERVER_DIR:-~/.cache/sleeptime/llama-server} (a no-op
-# when built; about 15 minutes on 2 cores when not). Needs cmake and g++.
+# pinned source (checked by its sha256) with CPU modules for AVX2 and this CPU's best level, chosen
+# when it starts; cached under $${SLEEPTIME_SERVER_DIR:-~/.cache/sleeptime/llama-server} (a no-op
+# when built; about 7 minutes on 2 idle cores when not). Needs cmake and g++.
 server: $(STAMP)
 	$(BIN)/sleeptime build-server
 
