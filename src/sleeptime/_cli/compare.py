@@ -95,7 +95,7 @@ def register(sub: Any) -> None:
 
     cmp_ = sub.add_parser("compare", help="evaluate fixed, baseline, learned and oracle policies on held-out templates")  # fmt: skip
     opt.scenario(cmp_)
-    opt.budget(cmp_, None, f"operating point: the best fixed strategy within this spend, USD per 1,000 queries (default {DEFAULT_BUDGET_USD_PER_1K:g}, the README's; with --traces the most accurate fixed strategy)")  # fmt: skip
+    opt.budget(cmp_, None, f"operating point: the best fixed strategy within this spend, USD per 1,000 queries (default {DEFAULT_BUDGET_USD_PER_1K:g}, the quickstart's; with --traces the most accurate fixed strategy)")  # fmt: skip
     cmp_.add_argument("--plot", default=None, help="write the Pareto plot to this PNG")
     real = cmp_.add_argument_group("on a real run (measured): every policy judged on the held-out contexts of an exploration run")  # fmt: skip
     real.add_argument("--traces", default=None, metavar="TRACES.jsonl", help="the trace file of a sleeptime collect exploration run")  # fmt: skip

@@ -122,7 +122,7 @@ def register(sub: Any) -> None:
     opt.rho(sim)
     sim.add_argument("--mode", choices=("expected", "sampled"), default="expected", help="expected values or seeded draws")  # fmt: skip
     opt.seed(sim)
-    sim.add_argument("--fit-traces", default=None, metavar="JSONL", help="fit the outcome model to trace records of your own runs (the README's trace fields) instead of the paper's curves")  # fmt: skip
+    sim.add_argument("--fit-traces", default=None, metavar="JSONL", help="fit the outcome model to trace records of your own runs (the trace fields: docs/formats.md) instead of the paper's curves")  # fmt: skip
     sim.add_argument("--traces", default=None, help="write one trace record per query to this JSONL file")  # fmt: skip
     opt.tracking_uri(sim)
     sim.add_argument("--no-track", action="store_true", help="do not log the run to MLflow")

@@ -27,7 +27,7 @@ from sleeptime.policy import (
 from sleeptime.tracking import Stages
 
 #: The operating point a comparison defaults to: the best fixed strategy within this spend, USD
-#: per 1,000 queries (the one the README and the quickstart report).
+#: per 1,000 queries (the one the quickstart reports).
 DEFAULT_BUDGET_USD_PER_1K = 0.2
 
 

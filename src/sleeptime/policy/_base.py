@@ -148,7 +148,7 @@ class ActionTables:
 
 
 class Policy:
-    """Decides twice, with what is known at each moment (see the README's decision problem).
+    """Decides twice, with what is known at each moment (see the decision problem in docs/concepts.md).
 
     Lifecycle: build, ``fit`` where the policy learns (on training items), then for each batch
     of items call :meth:`decide_sleep` once (per context, before any question: context features
