@@ -312,6 +312,45 @@ def test_bad_decision_inputs_get_a_clear_error(exported: dict[str, Any]) -> None
         runtime.decide_sleep(context="Tom has 3 apples.")
     with pytest.raises(DecisionError, match="token count"):
         runtime.decide_test(feats, prompt_tokens=-5.0)
+    # a bool is not a number (Python would read True as 1): each error names the field
+    with pytest.raises(DecisionError, match="'n_chars' must be a finite number, got True"):
+        runtime.decide_test({**feats, "n_chars": True}, prompt_tokens=50.0)
+    with pytest.raises(DecisionError, match="'question_chars' must be a finite number, got False"):  # fmt: skip
+        runtime.decide_test({**feats, "question_chars": False}, prompt_tokens=50.0)
+    with pytest.raises(DecisionError, match=r"prompt_tokens .* finite number >= 0, got True"):
+        runtime.decide_test(feats, prompt_tokens=True)
+    with pytest.raises(DecisionError, match=r"context_tokens .* finite number >= 0, got True"):
+        runtime.decide_sleep(feats, context_tokens=True)
+    with pytest.raises(DecisionError, match=r"expected_queries.* finite number.*got True"):
+        runtime.decide_sleep({**feats, "expected_queries": True}, context_tokens=80.0)
+    with pytest.raises(DecisionError, match=r"expected_queries.* finite number.*got '3'"):
+        runtime.decide_sleep({**feats, "expected_queries": "3"}, context_tokens=80.0)
+    with pytest.raises(DecisionError, match=r"'n_words' must be a finite number, got 10{400}"):
+        runtime.decide_test({**feats, "n_words": 10**400}, prompt_tokens=50.0)
+    with pytest.raises(DecisionError, match="c_prime_ready must be True or False, got 'false'"):
+        runtime.decide_test(feats, sleep_level="k1", c_prime_ready="false", prompt_tokens=50.0)  # type: ignore[arg-type]
+    # NumPy's numbers and bools are what a caller reading an array passes: they are accepted
+    np_feats = {k: np.float64(v) for k, v in feats.items()}
+    assert runtime.decide_test(np_feats, sleep_level="k1", c_prime_ready=np.bool_(True), prompt_tokens=np.int64(50)) == runtime.decide_test(feats, sleep_level="k1", c_prime_ready=True, prompt_tokens=50.0)  # type: ignore[arg-type]  # fmt: skip
+
+
+def test_a_sleep_level_whose_c_prime_is_not_ready_is_answered_as_no_sleep(exported: dict[str, Any]) -> None:  # fmt: skip
+    runtime = RuntimePolicy.load(exported["cheap"]["path"])
+    data = _query_vectors(exported)
+    rows, differ = data["queries"][:400], 0
+    for i, row in enumerate(rows):
+        prompt = 60.0 + 2.0 * i
+        none = runtime.decide_test(row, sleep_level="none", c_prime_ready=False, prompt_tokens=prompt)  # fmt: skip
+        # "none" with c' ready: there is no c' to send
+        assert runtime.decide_test(row, sleep_level="none", c_prime_ready=True, prompt_tokens=prompt) == none  # fmt: skip
+        assert none["send_c_prime"] is False
+        for level in runtime.sleep_levels[1:]:
+            waiting = runtime.decide_test(row, sleep_level=level, c_prime_ready=False, prompt_tokens=prompt)  # fmt: skip
+            assert waiting == none  # the work is not done: the query is answered without it
+            ready = runtime.decide_test(row, sleep_level=level, c_prime_ready=True, prompt_tokens=prompt)  # fmt: skip
+            assert ready["send_c_prime"] is True
+            differ += ready["budget"] != waiting["budget"]
+    assert differ > 0  # readiness changes budgets somewhere: the equality above is not trivial
 
 
 def test_export_cli_writes_artifact_and_semantic_router_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
@@ -326,7 +365,11 @@ def test_export_cli_writes_artifact_and_semantic_router_yaml(tmp_path: Path, mon
     out = json.loads(capsys.readouterr().out)
     runtime = RuntimePolicy.load(tmp_path / "p.json")
     assert runtime.artifact["mlflow_run_id"] == out["mlflow_run_id"]
-    assert 0.5 <= out["fidelity"]["budget_agreement"] <= 1.0
+    # docs/results.md: distilled on the served contexts' features, the trees agree with the
+    # learned policy on 98% of budgets and 96% of sleep levels (1,400 contexts; measured again:
+    # 0.984 and 0.988); here at 210 contexts (84 held out): sleep 0.952, budget 0.997
+    fid = out["fidelity"]
+    assert fid["sleep_agreement"] >= 0.9 and fid["budget_agreement"] >= 0.95
     config = yaml.safe_load((tmp_path / "sr.yaml").read_text())
     assert len(config["routing"]["decisions"]) == len(runtime.budgets) + 1
     # the text a person reads, from the training contexts alone this time
@@ -335,7 +378,9 @@ def test_export_cli_writes_artifact_and_semantic_router_yaml(tmp_path: Path, mon
     )
     text = capsys.readouterr().out
     assert "agreement with the learned policy: sleep" in text and "q.json" in text
-    assert (
-        RuntimePolicy.load(tmp_path / "q.json").artifact["config"]["distill.transfer_served"]
-        is False
-    )
+    trained_only = RuntimePolicy.load(tmp_path / "q.json").artifact
+    assert trained_only["config"]["distill.transfer_served"] is False
+    # docs/results.md: 91% of held-out sleep levels from the training contexts alone (here
+    # 0.893), fewer than where the served contexts' features are seen (trees copy where they
+    # saw inputs)
+    assert 0.85 <= trained_only["fidelity"]["sleep_agreement"] < fid["sleep_agreement"]

@@ -117,9 +117,9 @@ class RuntimePolicy:
                 x = self._collect(names, features, None, None)
         else:
             x = self._collect(names, features or {}, context, question)
-        try:
-            ok = all(map(math.isfinite, x))
-        except TypeError:
+        try:  # math.isfinite takes True for 1: a bool is refused as a number
+            ok = all(map(math.isfinite, x)) and not any(t.__name__ in _BOOL_TYPES for t in set(map(type, x)))  # fmt: skip
+        except (TypeError, OverflowError):  # not a number; an int beyond any float
             ok = False
         if not ok:
             bad = next(n for n, v in zip(names, x, strict=True) if not _finite(v))
@@ -156,10 +156,10 @@ class RuntimePolicy:
             return self._sleep_index[sleep_level]
         raise DecisionError(f"unknown sleep level {sleep_level!r} (known: {', '.join(self.sleep_levels)})")  # fmt: skip
 
-    def _tokens(self, given: float | None, text_chars: int | None, default: float) -> float:
+    def _tokens(self, name: str, given: float | None, text_chars: int | None, default: float) -> float:  # fmt: skip
         if given is not None:
             if not _finite(given) or given < 0:
-                raise DecisionError(f"token count must be a finite number >= 0, got {given!r}")
+                raise DecisionError(f"{name} (a token count) must be a finite number >= 0, got {given!r}")  # fmt: skip
             return float(given)
         if text_chars is not None:
             return text_chars / self.chars_per_token
@@ -229,14 +229,16 @@ class RuntimePolicy:
         """
         x = self._vector(self.query_features, features, context, question)
         s = self._level(sleep_level)
+        if type(c_prime_ready).__name__ not in _BOOL_TYPES:  # "false" would read as ready
+            raise DecisionError(f"c_prime_ready must be True or False, got {c_prime_ready!r}")
         ready = bool(c_prime_ready) and s > 0
         if prompt_tokens is None:
             chars = (
                 None if context is None or question is None else len(context) + 1 + len(question)
             )
-            tokens = self._tokens(None, chars, self.question_tokens)
+            tokens = self._tokens("prompt_tokens", None, chars, self.question_tokens)
         else:
-            tokens = self._tokens(prompt_tokens, None, 0.0)
+            tokens = self._tokens("prompt_tokens", prompt_tokens, None, 0.0)
         b = self.test_index(x, s, ready, tokens)
         return {"budget": self.budgets[b], **self._test_params[b], "send_c_prime": ready, "model": self.model}  # fmt: skip
 
@@ -257,15 +259,27 @@ class RuntimePolicy:
         if "expected_queries" not in given:
             raise DecisionError("pass expected_queries= (how many queries this context is expected to get, e.g. from its history)")  # fmt: skip
         x = self._vector(self.context_features_used, given, context, None)
-        eq = float(given["expected_queries"])
-        if not _finite(eq) or eq < 0:
-            raise DecisionError(f"expected_queries must be a finite number >= 0, got {eq!r}")
-        tokens = self._tokens(context_tokens, None if context is None else len(context), -1.0)
+        raw = given["expected_queries"]  # checked before float(), which reads True as 1.0
+        if not _finite(raw) or raw < 0:
+            raise DecisionError(f"expected_queries must be a finite number >= 0, got {raw!r}")
+        eq = float(raw)
+        tokens = self._tokens("context_tokens", context_tokens, None if context is None else len(context), -1.0)  # fmt: skip
         if tokens < 0:
             raise DecisionError("pass context_tokens= or context= (the text) to price the sleep-time work")  # fmt: skip
         s = self.sleep_index(x, eq, tokens, tokens + self.question_tokens)
         return {"sleep_level": self.sleep_levels[s], "run": s > 0, **self._sleep_params[s], "model": self.model}  # fmt: skip
 
 
+#: The names of the bool types: Python's, NumPy's ``bool_`` (``bool`` from NumPy 2), known
+#: without importing NumPy. A bool is not a number here, though Python counts True as 1.
+_BOOL_TYPES = ("bool", "bool_")
+
+
 def _finite(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    """A finite number (any that ``math.isfinite`` takes, NumPy's included), not a bool."""
+    if type(v).__name__ in _BOOL_TYPES:
+        return False
+    try:
+        return math.isfinite(v)
+    except (TypeError, OverflowError):
+        return False
