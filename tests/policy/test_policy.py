@@ -51,8 +51,26 @@ def test_oracle_is_the_per_instance_optimum() -> None:
             )
         )
         assert acc - lam * usd >= best_fixed - 1e-12
+        # no single context gains by moving: every other sleep level, with each budget for all
+        # its queries or with each query's best budget at that level (the objective is a sum over
+        # queries, so no other budget mix at that level does better), is not higher
+        sleep, test = oracle.decide(items, env)
+        value, tried, n_budgets = acc - lam * usd, 0, tables.p.shape[1]
+        for c in range(tables.n_contexts):
+            mine = tables.query_context == c
+            for s in range(env.n_sleep):
+                moved = sleep.copy()
+                moved[c] = s
+                best_b = np.argmax(tables.p[s] - lam * tables.usd[s], axis=0)
+                for budgets in [*(np.full(mine.sum(), b) for b in range(n_budgets)), best_b[mine]]:
+                    t = test.copy()
+                    t[mine] = budgets
+                    a, u = tables.evaluate(moved, t)
+                    assert a - lam * u <= value + 1e-12, (c, s, budgets)
+                    tried += 1
+        assert tried == tables.n_contexts * env.n_sleep * (n_budgets + 1)
         # replaying the oracle's decisions gives the numbers the tables promised
-        agg = env.replay(items, *oracle.decide(items, env), bootstrap=0).aggregates
+        agg = env.replay(items, sleep, test, bootstrap=0).aggregates
         assert agg["accuracy"] == pytest.approx(acc) and agg["usd_per_query"] == pytest.approx(usd)
 
 
@@ -90,6 +108,75 @@ def test_bisect_lam_meets_targets() -> None:
     lam = bisect_lam(lambda x: 1.0 / x, 0.01)
     assert lam == pytest.approx(100.0, rel=1e-6)
     assert 1.0 / bisect_lam(lambda x: 1.0 / x, 0.01, at_least=False) <= 0.01
+
+
+def test_cost_at_equal_accuracy_mixes_the_two_front_points_around_it() -> None:
+    from sleeptime.policy import at_equal_accuracy
+
+    # (lam, accuracy, USD per query); (50, 0.55, 1.5) is dominated by (100, 0.60, 1.0)
+    sweep = ((1.0, 0.90, 3.0), (10.0, 0.80, 2.0), (50.0, 0.55, 1.5), (100.0, 0.60, 1.0), (1000.0, 0.50, 0.5))  # fmt: skip
+    # 0.7 lies halfway from (0.60, 1.0) to (0.80, 2.0): half the contexts at each, 1.5 USD;
+    # against a fixed strategy at 0.7 for 2.0 USD that is 25% less at equal accuracy
+    lam, usd = at_equal_accuracy(sweep, 0.7)
+    assert (lam, usd) == (10.0, pytest.approx(1.5))
+    assert 1 - usd / 2.0 == pytest.approx(0.25)
+    assert at_equal_accuracy(sweep, 0.85) == (1.0, pytest.approx(2.5))  # (0.8, 2) to (0.9, 3)
+    assert at_equal_accuracy(sweep, 0.8) == (10.0, pytest.approx(2.0))  # a point itself
+    assert at_equal_accuracy(sweep, 0.4) == (1000.0, 0.5)  # below the front: its cheapest point
+    assert all(np.isnan(at_equal_accuracy(sweep, 0.95)))  # never reached
+
+
+def test_paired_bootstrap_on_a_hand_computed_sweep() -> None:
+    from sleeptime.policy import paired_bootstrap
+
+    # per-context USD of a fixed strategy and of a policy that costs 20% less on every context:
+    # every resample of contexts saves exactly 20%
+    static, learned = np.array([1.0, 2.0, 4.0]), np.array([0.8, 1.6, 3.2])
+    lo, hi = paired_bootstrap(lambda w: 1 - (w @ learned) / (w @ static), 3, n_boot=500, seed=3)
+    assert (lo, hi) == (pytest.approx(0.2), pytest.approx(0.2))
+    # two contexts of 1 USD, the policy halves the first: a resample saves 0.5 w1 / (w1 + w2).
+    # Poisson(1) weights: w1 = 0 (saving 0) and w2 = 0 (saving 0.5) each have probability
+    # e^-1 (1 - e^-1) / (1 - e^-2) = 0.27 among the draws that keep a context (the others are
+    # redrawn), far more than 2.5%: the 95% interval is exactly (0, 0.5)
+    static, learned = np.array([1.0, 1.0]), np.array([0.5, 1.0])
+
+    def saving(w: np.ndarray) -> float:
+        return float(1 - (w @ learned) / (w @ static))
+
+    assert paired_bootstrap(saving, 2, n_boot=1000, seed=0) == (0.0, 0.5)
+    # paired: every statistic sees the same draws for a seed, so the first context's share of
+    # the spend, s, and 1 - s have mirrored intervals
+    share = paired_bootstrap(lambda w: float(w[0] / w.sum()), 2, n_boot=1000, seed=7)
+    rest = paired_bootstrap(lambda w: float(w[1] / w.sum()), 2, n_boot=1000, seed=7)
+    assert rest == (pytest.approx(1 - share[1]), pytest.approx(1 - share[0]))
+
+
+def test_threshold_policy_sleeps_where_both_features_clear_and_spends_by_readiness() -> None:
+    import dataclasses
+
+    from sleeptime.policy import ThresholdPolicy
+
+    env = Environment(paper_outcome_model(), list_prices_2025(), "gpt-4o-mini")
+    base = synthetic_items(4, arrivals=ArrivalProcess(queries=GeometricCount(2.0)), seed=0)
+    n = 8  # two queries per context: one at once (c' not done yet), one a year later (done)
+    items = dataclasses.replace(
+        base,
+        query_context=np.repeat(np.arange(4), 2),
+        query_time_s=np.tile([0.0, 3.2e7], 4),
+        difficulty=np.zeros(n), predictability=np.zeros(n), observed_predictability=np.zeros(n),
+        question_tokens=np.full(n, 20.0), context_tokens=np.full(4, 300.0), features={},
+        context_features={"predicted_predictability": np.array([0.5, 0.49, 2.0, 1.0]),
+                          "expected_queries": np.array([4.0, 10.0, 3.9, 8.0])},
+        query_ids=None, context_ids=None,
+    )  # fmt: skip
+    policy = ThresholdPolicy(0.5, 4.0, level=2, budget_sleep=0, budget_plain=2)
+    sleep, test = policy.decide(items, env)
+    # context 0 sits on both thresholds (inclusive); 1 and 2 each miss one; 3 clears both
+    assert sleep.tolist() == [2, 0, 0, 2]
+    assert env.ready(items, sleep).tolist() == [False, True, False, False, False, False, False, True]  # fmt: skip
+    assert test.tolist() == [2, 0, 2, 2, 2, 2, 2, 0]
+    with pytest.raises(KeyError, match="expected_queries"):
+        policy.decide_sleep(dataclasses.replace(items, context_features={"predicted_predictability": np.zeros(4)}), env)  # fmt: skip
 
 
 def test_template_split_is_stratified_and_disjoint() -> None:
@@ -144,6 +231,25 @@ def test_scenario_and_learned_decisions_make_sense(scenario) -> None:  # type: i
     table_sleep, table_test = lt.decide(sc.test, sc.env, 1500.0)
     np.testing.assert_array_equal(direct_sleep, table_sleep)
     np.testing.assert_array_equal(direct_test, table_test)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1])
+def test_learned_policy_saves_at_equal_accuracy(seed: int, scenario) -> None:  # type: ignore[no-untyped-def]
+    # 210 contexts (84 held out), operating point fixed(k1,b1) within 0.2 USD/1k (compare's
+    # default): measured savings at equal accuracy for seeds 0-7 were 7.6%, 11.9%, 10.8%, 12.6%,
+    # 7.6%, 2.0%, 7.4%, 11.8% (every seed > 0; the oracle's 21-25%). Two seeds here: each other
+    # seed scores its workload with the LM afresh (about 30 s on 2 cores)
+    from sleeptime.policy import compare_policies
+
+    sc = scenario if seed == 0 else build_scenario(ScenarioConfig(n_contexts=210, seed=seed), progress=False)  # fmt: skip
+    policy = train_learned_policy(sc)
+    result = compare_policies(sc.env, sc.test, learned=[policy], budget_usd_per_1k=0.2, seed=seed, n_boot=50)  # fmt: skip
+    assert result.operating_point.best_static == "fixed(k1,b1)"
+    summary = result.learned["learned"]
+    assert 0 < summary.cost_reduction_at_equal_accuracy < summary.oracle_cost_reduction_at_equal_accuracy  # fmt: skip
+    # at equal accuracy: some swept point of the learned policy reaches the fixed one's accuracy
+    assert max(a for _, a, _ in result.swept["learned"].sweep) >= result.operating_point.accuracy
 
 
 @pytest.mark.slow
