@@ -29,7 +29,12 @@ from sleeptime.live import (
     preflight,
 )
 from sleeptime.live._client import _retry_after
+from tests._required import LITELLM, require_module
 from tests._servers import free_port
+
+#: A stuck (scripted) server fails the test instead of hanging the run: 900 s (pytest-timeout),
+#: far above the few seconds a test here takes.
+pytestmark = pytest.mark.timeout(900)
 
 OK_BODY = {"id": "x1", "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "The answer is 6."}}],
            "usage": {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16}}  # fmt: skip
@@ -492,7 +497,7 @@ def test_anthropic_through_litellm_gets_the_shared_prefix_marked_for_its_cache(s
     answer request is marked, the question is not, the text sent is the same, and the cached
     tokens it reports come back as ``cached_prompt_tokens``. (LiteLLM's real Anthropic client,
     against this loopback server in Anthropic's shape.)"""
-    pytest.importorskip("litellm")
+    require_module("litellm", LITELLM)
     from sleeptime.live import Budget, Prompts, Protocol
 
     url, script = server

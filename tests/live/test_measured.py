@@ -22,6 +22,10 @@ from sleeptime.simulators import load_price_book
 from tests.live.test_collect import _collect, _require_server
 
 CONTEXTS = 6
+#: A stuck server fails the test instead of hanging the run: 900 s (pytest-timeout; it covers
+#: the module's fixtures' setup too). The longest test here took 262 s with its fixture's run,
+#: on 2 cores that another job kept busy.
+pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.fixture(scope="module")

@@ -43,6 +43,10 @@ def _post(url: str, body: dict[str, Any], key: str | None, timeout: float = 300)
         return exc.code, json.loads(exc.read() or b"{}")
 
 
+#: A stuck server fails the test instead of hanging the run: 900 s (pytest-timeout; it covers
+#: the fixtures' setup too). The longest test here, the server under qemu, took 19 s.
+pytestmark = pytest.mark.timeout(900)
+
 ASK = {"model": "m", "messages": [{"role": "user", "content": "What is 2 + 3?"}], "max_tokens": 4, "temperature": 0, "seed": 0}  # fmt: skip
 
 
