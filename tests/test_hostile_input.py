@@ -313,10 +313,11 @@ def test_batch_results(data: st.DataObject) -> None:
 
     def valid(result: Any) -> None:
         report, cached = result
-        assert (
-            report.imported + len(report.failed) + len(report.missing)
-            >= len(requests) - report.imported
-        )
+        # every request is accounted for exactly once: answered, failed or missing
+        assert report.imported + len(report.failed) + len(report.missing) == len(requests)
+        for r in requests:  # a request whose id no line holds (dropped, cut, garbled) is missing
+            if r.key(endpoint) not in text:
+                assert r.key(endpoint) in report.missing
         assert report.imported == sum(c is not None for c in cached) and report.imported <= len(
             requests
         )
@@ -326,3 +327,25 @@ def test_batch_results(data: st.DataObject) -> None:
                 assert c["prompt_tokens"] is None or isinstance(c["prompt_tokens"], int)
 
     _check("batch results", lambda p: p.with_suffix(".jsonl").write_text(text, encoding="utf-8", errors="surrogatepass"), load, valid)  # fmt: skip
+
+
+def test_a_dropped_batch_request_is_counted_missing(tmp_path: Path) -> None:
+    from sleeptime.live import Endpoint, ResponseCache, import_batch_results
+
+    endpoint = Endpoint("http://127.0.0.1:1/v1", "m")
+    requests, lines = _batch_lines()
+    for r, line in zip(requests, lines, strict=True):
+        line["custom_id"] = r.key(endpoint)
+    lines[0]["response"]["status_code"] = 500  # one failed, one dropped, one answered
+    out = tmp_path / "out.jsonl"
+    out.write_text("\n".join(json.dumps(x) for x in (lines[0], lines[2])), encoding="utf-8")
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    try:
+        report = import_batch_results(requests, endpoint, cache, out)
+        assert report.imported == 1 and cache.get(requests[2].key(endpoint)) is not None
+        assert [cid for cid, _ in report.failed] == [requests[0].key(endpoint)]
+        assert report.missing == [requests[1].key(endpoint)]
+        assert cache.get(requests[1].key(endpoint)) is None
+        assert report.imported + len(report.failed) + len(report.missing) == len(requests)
+    finally:
+        cache.close()

@@ -190,12 +190,21 @@ def test_atomic_files_get_the_usual_mode(tmp_path: Path, umask: int) -> None:
 def test_steps_are_declared_and_entered_in_order() -> None:
     from sleeptime.tracking import Stages
 
-    stages = Stages("t", ("one", "two"), progress=False)
+    stages = Stages("t", ("one", "two", "three"), progress=False)
+    with pytest.raises(AssertionError, match="'two' out of order: the next declared step is 'one'"):  # fmt: skip
+        stages.start("two")  # too early
     with stages.step("one"):
         pass
-    with pytest.raises(AssertionError, match="out of order"), stages.step("three"):
-        pass
+    with pytest.raises(AssertionError, match="'one' out of order: the next declared step is 'two'"):  # fmt: skip
+        stages.start("one")  # again
+    with pytest.raises(AssertionError, match="'three' out of order: the next declared step is 'two'"):  # fmt: skip
+        stages.start("three")  # one skipped
+    with pytest.raises(AssertionError, match="'four' out of order"), stages.step("four"):
+        pass  # never declared
     stages.start("two")
+    stages.start("three")  # finishes "two"
+    with pytest.raises(AssertionError, match="'one' out of order: the next declared step is None"):  # fmt: skip
+        stages.start("one")  # all done
     assert stages.close() >= 0
 
 

@@ -63,7 +63,12 @@ def test_triggers_edits_and_oracles_order_as_they_must(base) -> None:  # type: i
     wrong = edits_section(
         sc.env, sc.train, sc.test, policy, rates=[2.0], effect=EditEffect(mode="wrong", touched=0.5)
     )
-    assert wrong[0].accuracy < rows[0].accuracy or np.isfinite(wrong[0].usd_per_1k["learned"])
+    # stale answers that are wrong cost more accuracy than a share of the gain: the reference
+    # (always refreshing in whole) falls below its no-edit and its "share" accuracy (measured
+    # 0.668 < 0.725 < 0.737); the learned refresh still reaches it, and spends less than never
+    # refreshing (0.146 against 0.250 USD/1k)
+    assert wrong[0].accuracy < rows[1].accuracy < rows[0].accuracy
+    assert np.isfinite(wrong[0].usd_per_1k["learned"]) and wrong[0].saving_vs_never > 0
 
 
 def test_cprime_idle_and_pass_at_k(base) -> None:  # type: ignore[no-untyped-def]

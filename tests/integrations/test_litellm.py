@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from tests._required import LITELLM, require_module
+
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no fetch of the cost map
-litellm = pytest.importorskip("litellm")
+litellm = require_module("litellm", LITELLM)
 
 from litellm.integrations.custom_logger import CustomLogger  # noqa: E402
 
@@ -96,11 +98,25 @@ def test_router_requests_get_the_policy_decision(hook_and_capture: Any, exported
 
 
 def test_sdk_and_proxy_hooks_and_requests_outside_the_policy(
-    hook_and_capture: Any, loop: Any
+    hook_and_capture: Any, exported: dict[str, Any], loop: Any
 ) -> None:
     hook, capture = hook_and_capture
     c = generate_workload(1, seed=8).contexts[0]
     hook.ingest("doc", c.context, expected_queries=3.0)
+    # what the exported policy decides for these questions, asked of the runtime directly (c' is
+    # never set, so it is not ready)
+    runtime = RuntimePolicy.load(exported["cheap"]["path"])
+    feats = {**runtime.context_features(c.context), "expected_queries": 3.0}
+    plan = runtime.decide_sleep(feats, context_tokens=len(c.context) / runtime.chars_per_token)
+
+    def expected(question: str) -> dict[str, Any]:
+        return runtime.decide_test(
+            {**feats, "question_chars": float(len(question))}, sleep_level=plan["sleep_level"],
+            c_prime_ready=False, prompt_tokens=(len(c.context) + 1 + len(question)) / runtime.chars_per_token,
+        )  # fmt: skip
+
+    sdk, proxy = expected(c.queries[0].question), expected("How many?")
+    assert isinstance(sdk["max_tokens"], int) and sdk["max_tokens"] != 11
 
     async def run() -> None:
         await litellm.acompletion(model="gpt-4o-mini", mock_response="7", metadata={"sleeptime": {"context_id": "doc"}},
@@ -112,12 +128,13 @@ def test_sdk_and_proxy_hooks_and_requests_outside_the_policy(
 
     start = len(capture.calls)
     loop.run_until_complete(run())
-    assert capture.calls[start]["optional_params"]["max_tokens"] != 11
+    assert capture.calls[start]["optional_params"]["max_tokens"] == sdk["max_tokens"]
     assert (
         capture.calls[start + 1]["optional_params"]["max_tokens"] == 11
     )  # untouched: no context named
     data = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "How many?"}], "metadata": {"sleeptime": {"context_id": "doc"}}}  # fmt: skip
     out = loop.run_until_complete(hook.async_pre_call_hook(None, None, data, "completion"))
-    assert out["max_tokens"] > 0 and out["metadata"]["sleeptime"]["decision"]["budget"]
+    assert out["max_tokens"] == proxy["max_tokens"]
+    assert out["metadata"]["sleeptime"]["decision"] == proxy
     with pytest.raises(Exception, match="unknown context 'nope'"):
         hook.apply({"messages": [], "metadata": {"sleeptime": {"context_id": "nope"}}})

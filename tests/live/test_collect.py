@@ -33,6 +33,12 @@ from sleeptime.live import (
 )
 from sleeptime.simulators import load_price_book
 from sleeptime.workloads import check_answer, load_workload
+from tests._required import LITELLM, require_module
+
+#: A stuck server fails the test instead of hanging the run: 900 s (pytest-timeout; it covers
+#: the module's fixtures' setup too). The longest test here took 133 s with the exported
+#: policy's fixture, on 2 cores that another job kept busy.
+pytestmark = pytest.mark.timeout(900)
 
 GRID = Grid((SleepLevel.parse("none"), SleepLevel.parse("k1")), (Budget.level(0), Budget.level(1)))
 QUESTIONS = 2
@@ -261,7 +267,7 @@ def test_sleep_time_work_through_batch_files(server: LocalServer, tmp_path: Path
 def test_a_litellm_model_string_reaches_the_same_server(
     server: LocalServer, tmp_path: Path
 ) -> None:
-    pytest.importorskip("litellm")
+    require_module("litellm", LITELLM)
     endpoint = Endpoint(
         server.base_url, f"openai/{server.name}", litellm=True, api_key_value=server.api_key
     )
@@ -364,6 +370,57 @@ def test_streamed_answers_measure_the_time_to_the_first_token(
         assert 0 < r["ttft_s"] < r["latency_s"]
 
 
+def _assert_fit_matches_records(effect: Any, records: list[dict[str, Any]]) -> None:
+    """The fitted stale effect against what the records show, counted here from the verdicts."""
+    import math
+
+    def mean(rows: list[dict[str, Any]]) -> float:
+        return sum(float(r["correct"]) for r in rows) / len(rows) if rows else math.nan
+
+    raw = {c: mean([r for r in records if r["condition"] == c]) for c in ("fresh", "stale", "none")}  # fmt: skip
+    for c, a in raw.items():
+        assert effect.accuracy[c] == pytest.approx(a, abs=1e-12)
+        lo, hi = effect.accuracy_ci95[c]
+        assert lo - 1e-12 <= a <= hi + 1e-12
+        for changed, fitted in ((True, effect.accuracy_changed), (False, effect.accuracy_unchanged)):  # fmt: skip
+            sub = mean([r for r in records if r["condition"] == c and bool(r["answer_changed"]) == changed])  # fmt: skip
+            assert fitted[c] == pytest.approx(sub, nan_ok=True, abs=1e-12)
+    gain = raw["fresh"] - raw["none"]
+    if gain > 0:  # the share of the gain lost is the raw stale-fresh difference over the gain
+        assert effect.loss == pytest.approx((raw["fresh"] - raw["stale"]) / gain, abs=1e-12)
+        assert (effect.loss > 0) == (raw["stale"] < raw["fresh"])
+        if math.isfinite(effect.loss_ci95[0]):
+            assert effect.loss_ci95[0] - 1e-12 <= effect.loss <= effect.loss_ci95[1] + 1e-12
+    else:  # no sleep-time gain in these answers: no share of it can be lost
+        assert math.isnan(effect.loss)
+    questions = {(r["context_id"], r["query_id"]): bool(r["answer_changed"]) for r in records}
+    assert effect.touched == pytest.approx(sum(questions.values()) / len(questions))
+
+
+def test_the_stale_fit_on_hand_counted_verdicts() -> None:
+    from sleeptime.live._stale import fit_stale_effect
+
+    verdicts = {  # (context, query, answer changed): fresh, stale, none
+        ("a", "q1", True): (1, 0, 0), ("a", "q2", False): (1, 1, 0),
+        ("b", "q1", True): (1, 0, 0), ("b", "q2", False): (0, 0, 0),
+    }  # fmt: skip
+    records = [
+        {"context_id": c, "query_id": q, "answer_changed": ch, "condition": cond, "correct": float(v)}
+        for (c, q, ch), vs in verdicts.items()
+        for cond, v in zip(("fresh", "stale", "none"), vs, strict=True)
+    ]  # fmt: skip
+    effect = fit_stale_effect(records, n_boot=200)
+    # fresh 3/4, stale 1/4, none 0: a stale c' keeps (1/4 - 0) / (3/4 - 0) of the gain, loses 2/3
+    assert effect.accuracy == pytest.approx({"fresh": 0.75, "stale": 0.25, "none": 0.0})
+    assert effect.loss == pytest.approx(2 / 3) and effect.touched == 0.5
+    assert effect.accuracy_changed == {"fresh": 1.0, "stale": 0.0, "none": 0.0}
+    assert effect.accuracy_unchanged == {"fresh": 0.5, "stale": 0.5, "none": 0.0}
+    assert effect.wrong_when_changed == 1.0  # both changed answers the fresh c' got right
+    # every resample's loss, 1 - w_a / (2 w_a + w_b), lies between context a's (1/2) and b's (1)
+    assert 0.5 <= effect.loss_ci95[0] <= effect.loss <= effect.loss_ci95[1] <= 1.0
+    _assert_fit_matches_records(effect, records)
+
+
 def test_answers_from_a_stale_c_prime_are_measured_and_fitted(
     server: LocalServer, tmp_path: Path
 ) -> None:
@@ -383,6 +440,7 @@ def test_answers_from_a_stale_c_prime_are_measured_and_fitted(
         assert r["gold"] == gold[r["query_id"]] and r["edited_key"] == key
         assert r["correct"] in (0.0, 1.0) and r["model"] == server.name
     assert effect.answers == 6 and effect.contexts == 1
+    _assert_fit_matches_records(effect, records)
     before = out.read_text()
     cache = ResponseCache(tmp_path / "stale.cache.sqlite")
     try:

@@ -76,8 +76,14 @@ def test_any_names_and_inverse() -> None:
     cal = calibrate(rows)
     assert cal.panels() == [("my-bench", "my-llm")]
     fit = cal.curve("my-bench", "my-llm", "test_only")
+    # three points, three parameters: the curve passes through each, and saturates above 0.8
+    np.testing.assert_allclose(fit([10, 100, 1000]), [0.1, 0.5, 0.8], atol=1e-9)
+    assert 0.8 < fit.ceiling < 0.99 and fit.degrees_of_freedom == 0
     assert fit.tokens_for(float(fit(300))) == pytest.approx(300, rel=1e-6)
-    assert fit.tokens_for(0.99) == float("inf") or fit.ceiling > 0.99
+    # at or above the ceiling the curve never gets there; just below it, beyond the last point
+    assert fit.tokens_for(0.99) == fit.tokens_for(fit.ceiling) == float("inf")
+    assert 1000 < fit.tokens_for(fit.ceiling - 1e-3) < float("inf")
+    assert fit.tokens_for(0.0) == 0.0
     assert interpolate_tokens([10, 100], [0.1, 0.5], 0.3) == pytest.approx(np.sqrt(10 * 100))
 
 

@@ -34,9 +34,11 @@ def test_numeric_mismatches(predicted: str, gold: str) -> None:
 
 
 def test_paper_string_match_case_is_fixed() -> None:
-    # The paper's exact string match scores "45" against "45.0" as wrong.
-    assert "45" != "45.0"
-    assert check_answer("45", "45.0")
+    # The paper's exact string match scores "45" against "45.0" as wrong (so does a string
+    # match here, kind="text"); the numeric check scores it right, and still tells 45 from 45.1
+    assert not check_answer("45", "45.0", kind="text")
+    assert check_answer("45", "45.0") and check_answer("#### 45", "45.0")
+    assert not check_answer("45", "45.1")
 
 
 def test_integer_answers_take_last_boxed_else_last_integer() -> None:
