@@ -26,7 +26,6 @@ def collect_from_spec(ctx: RunContext, traces: Path) -> Any:
     cached in the shared response cache; its metrics and files logged to the run."""
     from sleeptime.estimators import cache_dir
     from sleeptime.experiments._live import collect_live
-    from sleeptime.tracking import log_file, log_metrics
 
     spec, live = ctx.spec, ctx.spec.live
     run = collect_live(
@@ -39,19 +38,16 @@ def collect_from_spec(ctx: RunContext, traces: Path) -> Any:
         stream=live.stream, sleep_max_tokens=live.sleep_max_tokens, sample=live.sample,
         track=False, progress=ctx.progress,
     )  # fmt: skip
-    log_metrics({k: v for k, v in run.to_json().items() if isinstance(v, (int, float))})
-    for path in (run.traces, run.sleep_outputs):
-        if path.is_file():
-            log_file(path, "traces")
+    ctx.job.log({k: v for k, v in run.to_json().items() if isinstance(v, (int, float))}, files={"traces": (run.traces, run.sleep_outputs)})  # fmt: skip
     return run
 
 
 @experiment_kind("collect", steps=collect_steps, summary="a real run against the [live] endpoint (measured)")  # fmt: skip
 def run_collect(ctx: RunContext) -> RunOutput:
-    spec, stages = ctx.spec, ctx.stages
-    with stages.step("real run"):
+    spec, job = ctx.spec, ctx.job
+    with job.step("real run"):
         run = collect_from_spec(ctx, ctx.folder / "traces.jsonl")
-    with stages.step("report"):
+    with job.step("report"):
         cells = run.cells
         curves: dict[str, list[tuple[float, float]]] = {}
         for c in cells:

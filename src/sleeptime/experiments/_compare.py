@@ -24,7 +24,7 @@ from sleeptime.policy import (
     compare_policies,
     paper_policy,
 )
-from sleeptime.tracking import Stages
+from sleeptime.tracking import Job
 
 #: The operating point a comparison defaults to: the best fixed strategy within this spend, USD
 #: per 1,000 queries (the one the quickstart reports).
@@ -89,11 +89,8 @@ class CompareRun:
         c = self.comparison
         out = {
             "simulated": True,
-            "policies": [r.to_json() for r in c.rows],
+            **c.to_json(),
             "summary": c.summary_json("learned"),
-            "details": c.details_json(),
-            "operating_points": [p.to_json() for p in c.operating_points()],
-            "pareto_front": list(c.pareto_front),
             "held_out_templates": list(self.held_out_templates),
             "mlflow_run_id": self.mlflow_run_id,
         }
@@ -113,29 +110,19 @@ def compare(
     """Build the scenario, train the learned policies, compare every policy at the operating
     point, log it all to MLflow (and draw the Pareto plot where asked)."""
     from sleeptime.reporting import plot_pareto
-    from sleeptime.tracking import log_file, log_json, log_metrics, mlflow_run
 
-    stages = Stages("compare", ("workload and LM features", "learned policies", *compare_steps(["learned", "learned-cheap"])), progress)  # fmt: skip
-    try:
-        with stages.step("workload and LM features"):
+    with Job("compare", ("workload and LM features", "learned policies", *compare_steps(["learned", "learned-cheap"])), progress) as job:  # fmt: skip
+        with job.step("workload and LM features"):
             scenario = build_scenario(config, progress=progress)
-        params = {**scenario.config.to_params(), "budget_usd_per_1k": budget_usd_per_1k}
-        with mlflow_run("compare", params=params, uri=tracking_uri, kind="compare") as run:
-            with stages.step("learned policies"):
-                policies = learned_policies(scenario)
-            comparison = compare_scenario(scenario, policies, budget_usd_per_1k=budget_usd_per_1k,
-                                          seed=config.seed, progress=stages.start)  # fmt: skip
-            result = CompareRun(comparison, scenario.test_templates, run.info.run_id)
-            metrics: dict[str, Any] = {"accuracy_best_static": comparison.operating_point.accuracy}
-            for name, prefix in (("learned", "learned"), ("learned-cheap", "learned_cheap")):
-                metrics.update({f"{prefix}.{k}": v for k, v in comparison.learned[name].to_json().items()})  # fmt: skip
-            log_metrics(metrics)
-            log_json(result.to_json(), "compare.json")
-            if plot:
-                path = plot_pareto(comparison.rows, plot, title=f"Policies on held-out templates, {config.model} (simulated)",
-                                   reference=comparison.operating_point.best_static)  # fmt: skip
-                log_file(path, "plots")
-                result = CompareRun(comparison, scenario.test_templates, run.info.run_id, path)
-    finally:
-        stages.close()
+        job.track({**scenario.config.to_params(), "budget_usd_per_1k": budget_usd_per_1k}, uri=tracking_uri, kind="compare")  # fmt: skip
+        with job.step("learned policies"):
+            policies = learned_policies(scenario)
+        comparison = compare_scenario(scenario, policies, budget_usd_per_1k=budget_usd_per_1k,
+                                      seed=config.seed, progress=job.start)  # fmt: skip
+        path = None
+        if plot:
+            path = plot_pareto(comparison.rows, plot, title=f"Policies on held-out templates, {config.model} (simulated)",
+                               reference=comparison.operating_point.best_static)  # fmt: skip
+        result = CompareRun(comparison, scenario.test_templates, str(job.run_id), path)
+        job.log(comparison.metrics(), json={"compare.json": result.to_json()}, files={"plots": [path] if path else []})  # fmt: skip
     return result

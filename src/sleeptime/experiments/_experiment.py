@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sleeptime.experiments._registry import KINDS
 from sleeptime.experiments._running import RunContext
-from sleeptime.tracking import Stages
+from sleeptime.tracking import Job
 
 if TYPE_CHECKING:
     from sleeptime.experiments._spec import ExperimentSpec
@@ -45,23 +45,18 @@ def run_experiment(
     and log the resolved spec, metrics and report to MLflow."""
     from sleeptime._json import jsonable
     from sleeptime.reporting import write_report
-    from sleeptime.tracking import log_file, log_json, log_text, mlflow_run
 
     kind = KINDS[spec.kind]
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     folder = Path(out) if out else Path("reports") / f"{spec.name}-{stamp}"
     folder.mkdir(parents=True, exist_ok=True)
-    stages = Stages(spec.name, kind.steps(spec), progress)
-    with mlflow_run(spec.name, params=spec.to_params(), uri=tracking_uri, kind=f"run:{spec.kind}") as run:  # fmt: skip
-        try:
-            output = kind.run(RunContext(spec, folder, stages, progress, run.info.run_id))
-        finally:
-            elapsed = stages.close()
-        output.report.facts["mlflow_run_id"] = run.info.run_id
+    with Job(spec.name, kind.steps(spec), progress) as job:
+        job.track(spec.to_params(), uri=tracking_uri, kind=f"run:{spec.kind}")
+        run_id = str(job.run_id)
+        output = kind.run(RunContext(spec, folder, job, progress, run_id))
+        elapsed = job.stages.close()
+        output.report.facts["mlflow_run_id"] = run_id
         path = write_report(output.report, folder)
-        result = ExperimentResult(spec.name, spec.reduced, output.headline, path, folder, run.info.run_id, elapsed, jsonable(output.data))  # fmt: skip
-        log_text(spec.text, "spec.toml")
-        log_json(result.to_json(), "result.json")
-        for file in sorted(folder.iterdir()):
-            log_file(file, "report")
+        result = ExperimentResult(spec.name, spec.reduced, output.headline, path, folder, run_id, elapsed, jsonable(output.data))  # fmt: skip
+        job.log(text={"spec.toml": spec.text}, json={"result.json": result.to_json()}, files={"report": sorted(folder.iterdir())})  # fmt: skip
     return result

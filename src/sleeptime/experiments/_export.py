@@ -24,7 +24,7 @@ from sleeptime.policy import (
     policy_artifact,
     write_artifact,
 )
-from sleeptime.tracking import Stages
+from sleeptime.tracking import Job
 
 
 def train_for_budget(
@@ -103,21 +103,16 @@ def train(
 ) -> dict[str, Any]:
     """``sleeptime train``: fit the learned policy on the scenario's training templates, set
     ``lam`` for the dollar target, report the held-out spend and accuracy (simulated)."""
-    from sleeptime.tracking import log_json, log_metrics, mlflow_run
-
-    stages = Stages("train", ("workload and LM features", "train and set lam"), progress)
-    try:
-        with stages.step("workload and LM features"):
+    with Job("train", ("workload and LM features", "train and set lam"), progress) as job:
+        with job.step("workload and LM features"):
             scenario = build_scenario(config, progress=progress)
         params = {**scenario.config.to_params(), "features": features, "budget_usd_per_1k": budget_usd_per_1k}  # fmt: skip
-        with mlflow_run("train", params=params, uri=tracking_uri, kind="train") as run, stages.step("train and set lam"):  # fmt: skip
+        job.track(params, uri=tracking_uri, kind="train")
+        with job.step("train and set lam"):
             policy, info = train_for_budget(scenario, feature_set(features), budget_usd_per_1k)
-            out = {"features": features, **info, "mlflow_run_id": run.info.run_id}
-            log_metrics(out)
-            log_json({"params": policy.get_params(), "test_usd": policy.test_usd_, "sleep_usd": policy.sleep_usd_,
-                      "ready_share": policy.ready_share_, **out}, "policy.json")  # fmt: skip
-    finally:
-        stages.close()
+        out = {"features": features, **info, "mlflow_run_id": job.run_id}
+        job.log(out, json={"policy.json": {"params": policy.get_params(), "test_usd": policy.test_usd_, "sleep_usd": policy.sleep_usd_,
+                                           "ready_share": policy.ready_share_, **out}})  # fmt: skip
     return out
 
 
@@ -137,43 +132,35 @@ def export(
     """``sleeptime export``: train for the dollar target, distil, write the artifact a router
     loads (and, where asked, vLLM Semantic Router decisions and an MLflow pyfunc model)."""
     from sleeptime._atomic import atomic_write_text
-    from sleeptime.tracking import log_file, log_metrics, mlflow_run
 
     if transfer_set not in TRANSFER_SETS:
         raise SleeptimeError(f"--transfer-set must be one of {', '.join(TRANSFER_SETS)}, got {transfer_set!r}")  # fmt: skip
-    stages = Stages("export", ("workload and LM features", "train and set lam", "distil and write"), progress)  # fmt: skip
-    try:
-        with stages.step("workload and LM features"):
+    with Job("export", ("workload and LM features", "train and set lam", "distil and write"), progress) as job:  # fmt: skip
+        with job.step("workload and LM features"):
             scenario = build_scenario(config, progress=progress)
         params = {**scenario.config.to_params(), "features": features, "budget_usd_per_1k": budget_usd_per_1k,
                   "max_depth": max_depth, "transfer_set": transfer_set}  # fmt: skip
-        with mlflow_run("export", params=params, uri=tracking_uri, kind="export") as run:
-            with stages.step("train and set lam"):
-                tables = scenario.env.action_tables(
-                    scenario.test
-                )  # held-out outcomes, computed once
-                policy, info = train_for_budget(scenario, feature_set(features), budget_usd_per_1k, tables=tables)  # fmt: skip
-            with stages.step("distil and write"):
-                artifact, _ = export_policy(scenario, policy, out, config=params, mlflow_run_id=run.info.run_id,
-                                            max_depth=max_depth, tables=tables, transfer_served=transfer_set == "training+served")  # fmt: skip
-            fid = artifact["fidelity"]
-            log_metrics({**info, **{f"exported.{k}": v for k, v in fid.items()}})
-            log_file(out, "export")
-            result: dict[str, Any] = {"simulated": True, "artifact": str(out), "features": features, **info,
-                                      "fidelity": fid, "bytes": Path(out).stat().st_size, "mlflow_run_id": run.info.run_id}  # fmt: skip
-            if semantic_router:
-                from sleeptime.integrations.semantic_router import semantic_router_yaml
+        job.track(params, uri=tracking_uri, kind="export")
+        with job.step("train and set lam"):
+            tables = scenario.env.action_tables(scenario.test)  # held-out outcomes, computed once
+            policy, info = train_for_budget(scenario, feature_set(features), budget_usd_per_1k, tables=tables)  # fmt: skip
+        with job.step("distil and write"):
+            artifact, _ = export_policy(scenario, policy, out, config=params, mlflow_run_id=job.run_id,
+                                        max_depth=max_depth, tables=tables, transfer_served=transfer_set == "training+served")  # fmt: skip
+        fid = artifact["fidelity"]
+        result: dict[str, Any] = {"simulated": True, "artifact": str(out), "features": features, **info,
+                                  "fidelity": fid, "bytes": Path(out).stat().st_size, "mlflow_run_id": job.run_id}  # fmt: skip
+        if semantic_router:
+            from sleeptime.integrations.semantic_router import semantic_router_yaml
 
-                shares = fid["budget_shares"]
-                atomic_write_text(semantic_router, semantic_router_yaml(artifact, default_level=max(shares, key=shares.get)))  # fmt: skip
-                log_file(semantic_router, "export")
-                result["semantic_router"] = str(semantic_router)
-            if mlflow_model:
-                from sleeptime.integrations.mlflow_model import log_policy_model
+            shares = fid["budget_shares"]
+            atomic_write_text(semantic_router, semantic_router_yaml(artifact, default_level=max(shares, key=shares.get)))  # fmt: skip
+            result["semantic_router"] = str(semantic_router)
+        job.log({**info, **{f"exported.{k}": v for k, v in fid.items()}}, files={"export": [out, *([semantic_router] if semantic_router else [])]})  # fmt: skip
+        if mlflow_model:
+            from sleeptime.integrations.mlflow_model import log_policy_model
 
-                result["mlflow_model_uri"] = log_policy_model(out).model_uri
-    finally:
-        stages.close()
+            result["mlflow_model_uri"] = log_policy_model(out).model_uri
     return result
 
 

@@ -164,15 +164,15 @@ def simulate(
     if traces:
         result["traces"] = str(result_obj.write_traces(traces, model=model, items=items))
     if track:
-        from sleeptime.tracking import log_json, log_metrics, mlflow_run
+        from sleeptime.tracking import Job
 
         params = {"source": source, "benchmark": benchmark, "model": model, "sleep": sleep, "budget": budget,
                   "queries_per_context": queries_per_context, "fixed_queries": fixed_queries, "idle_mean_s": idle_mean_s,
                   "rho": rho, "mode": mode, "seed": seed, "limit": workload.get("limit"), "price_book": book.version}  # fmt: skip
-        with mlflow_run("simulate", params=params, uri=tracking_uri) as run:
-            log_metrics(result_obj.aggregates)
-            log_json(result_obj.records(200, model=model, items=items), "traces_sample.json")
-            result["mlflow_run_id"] = run.info.run_id
+        with Job("simulate") as job:
+            job.track(params, uri=tracking_uri, kind="simulate")
+            job.log(result_obj.aggregates, json={"traces_sample.json": result_obj.records(200, model=model, items=items)})  # fmt: skip
+            result["mlflow_run_id"] = job.run_id
     return result
 
 

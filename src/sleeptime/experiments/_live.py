@@ -3,7 +3,6 @@ endpoint (the embedded local server by default), logged to MLflow. Every number 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ from sleeptime.live import (
     sleep_outputs_path,
     summarize_cells,
 )
+from sleeptime.tracking import Job
 
 
 def serve_local(model_file: str | Path | None = None, *, port: int | None = None, slots: int = 4,
@@ -186,13 +186,8 @@ def collect_live(
               "views": ",".join(views), "sample": sample, "prompts": protocol.prompts.source, "temperature": temperature, "seed": seed, "stream": stream, "sleep_max_tokens": sleep_max_tokens,
               "prices": book.version, "price_model": price_model, "concurrency": concurrency, "max_usd": max_usd,
               "server_mode": server_mode if endpoint == "local" else None}  # fmt: skip
-    with contextlib.ExitStack() as stack:
-        ep = stack.enter_context(open_endpoint(endpoint, model, api_key_env, litellm, model_file, concurrency, traces.with_name(traces.name + ".server.log"), server_mode))  # fmt: skip
-        run = None
-        if track:
-            from sleeptime.tracking import mlflow_run
-
-            run = stack.enter_context(mlflow_run("collect", params={**params, **{f"endpoint.{k}": v for k, v in ep.describe().items()}}, uri=tracking_uri, kind="collect"))  # fmt: skip
+    with open_endpoint(endpoint, model, api_key_env, litellm, model_file, concurrency, traces.with_name(traces.name + ".server.log"), server_mode) as ep, Job("collect") as job:  # fmt: skip
+        job.track({**params, **{f"endpoint.{k}": v for k, v in ep.describe().items()}}, uri=tracking_uri, kind="collect", enabled=track)  # fmt: skip
         bar = _Progress(progress)
         try:
             client: Any
@@ -221,18 +216,12 @@ def collect_live(
             f"{book.version} prices of {price_model} (sleep-time at the batch discount where it came from a batch, else at live_sleep_discount)",
             round(time.perf_counter() - started, 2), tuple(stats.errors[:10]),
             {"file": batch_file} if batch_file else ({"imported": imported.imported, "failed": len(imported.failed), "missing": len(imported.missing)} if imported else {}),
-            run.info.run_id if run is not None else None,
+            job.run_id,
         )  # fmt: skip
         if router:
             result = dataclasses.replace(result, design="policy, served through litellm.Router with the SleeptimeHook deciding")  # fmt: skip
-        if run is not None:
-            from sleeptime.tracking import log_file, log_json, log_metrics
-
-            log_metrics({k: v for k, v in result.to_json().items() if k in ("traces", "requests_sent", "cache_hits", "failed", "usd", "usd_spent_now", "prompt_tokens", "completion_tokens", "accuracy")})  # fmt: skip
-            log_json({**result.to_json(), "mlflow_run_id": run.info.run_id}, "collect.json")
-            for path in (traces, sleep_outputs_path(traces)):
-                if path.is_file():
-                    log_file(path, "traces")
+        job.log({k: v for k, v in result.to_json().items() if k in ("traces", "requests_sent", "cache_hits", "failed", "usd", "usd_spent_now", "prompt_tokens", "completion_tokens", "accuracy")},
+                json={"collect.json": result.to_json()}, files={"traces": (traces, sleep_outputs_path(traces))})  # fmt: skip
     if stats.errors and not records:
         raise SleeptimeError(f"no answer came back: {stats.errors[0]}")
     return result

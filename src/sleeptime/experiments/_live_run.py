@@ -28,21 +28,20 @@ def live_steps(spec: ExperimentSpec) -> tuple[str, ...]:
 def run_live(ctx: RunContext) -> RunOutput:
     from sleeptime.experiments._measured import compare_traces
     from sleeptime.policy import export_measured_policy, offline_estimate
-    from sleeptime.tracking import log_file, log_json, log_metrics
 
-    spec, stages, live = ctx.spec, ctx.stages, ctx.spec.live
+    spec, job, live = ctx.spec, ctx.job, ctx.spec.live
     seed = spec.seeds.workload
     traces = ctx.folder / "traces.jsonl"
-    with stages.step("real run"):
+    with job.step("real run"):
         run = collect_from_spec(ctx, traces)
-    with stages.step("policies on held-out contexts"):
+    with job.step("policies on held-out contexts"):
         judged = compare_traces(traces, source=spec.workload.source, view=live.view, split=live.split, test_share=live.test_share,
                                 prices=spec.prices.book, price_model=live.price_model, sleep_price=live.sleep_price, seed=seed,
                                 figures_dir=ctx.folder, track=False, progress=False)  # fmt: skip
         out = judged.to_json()
-        log_json(out, "compare_traces.json")
-        log_metrics({f"{n.replace('-', '_')}.{k}": v for n, s in judged.comparison.learned.items() for k, v in s.to_json().items()})  # fmt: skip
-    with stages.step("export"):
+        job.log({f"{n.replace('-', '_')}.{k}": v for n, s in judged.comparison.learned.items() for k, v in s.to_json().items()},
+                json={"compare_traces.json": out})  # fmt: skip
+    with job.step("export"):
         data = judged.data
         # the policy the comparison judged (a copy: its lam moves to the operating point)
         cheap = copy.deepcopy(next(p for p in judged.policies if p.name == "learned-cheap"))
@@ -52,8 +51,8 @@ def run_live(ctx: RunContext) -> RunOutput:
         artifact_path = ctx.folder / "policy.json"
         export_measured_policy(data, cheap, artifact_path, config={"spec": spec.name, "features": "cheap", "lam": cheap.lam}, mlflow_run_id=ctx.run_id)  # fmt: skip
         estimate = offline_estimate(data, artifact_path, data.test_idx, seed=seed)
-        log_file(artifact_path, "policy")
-    with stages.step("report"):
+        job.log(files={"policy": [artifact_path]})
+    with job.step("report"):
         report = _report(spec, run, judged, out, estimate)
     return RunOutput(report, report.headline, {"measured": True, "collect": run.to_json(), "compare": out, "export": {"path": str(artifact_path), **estimate.to_json()}})  # fmt: skip
 
@@ -74,31 +73,22 @@ def _headline(judged: Any, out: dict[str, Any]) -> str:
     return headline
 
 
+#: The measured figures (drawn by compare --traces): key, title, caption (``{prices}``: the run's).
+_FIGURES = (
+    ("accuracy_vs_test_tokens", "Accuracy against test-time tokens (Figs. 3-4), measured",
+     "Left: this run, every context; right: the paper's digitized points (another model, its own benchmark): two panels, never one axis."),
+    ("cost_by_queries_per_context", "Cost per query by queries per context (Fig. 9), measured tokens",
+     "Each cell's measured test cost plus its measured sleep-time cost shared by N queries; USD at {prices}. Right: the paper's digitized points."),
+    ("gain_by_predictability_quintile", "Sleep-time gain by predictability quintile (Fig. 10), measured",
+     "Quintiles of log p(q | c) under the default LM; n: queries per quintile. Right: the paper's digitized gains."),
+    ("pareto", "Policies on the held-out contexts, measured", "Accuracy against USD per 1,000 queries; bars: 95% bootstrap over contexts."),
+)  # fmt: skip
+
+
 def _figures(judged: Any, out: dict[str, Any]) -> list[Figure]:
     """The measured figures (drawn by compare --traces) with their captions."""
-    return [
-        Figure(
-            Path(judged.figures["accuracy_vs_test_tokens"]),
-            "Accuracy against test-time tokens (Figs. 3-4), measured",
-            "Left: this run, every context; right: the paper's digitized points (another model, its own benchmark): two panels, never one axis.",
-        ),
-        Figure(
-            Path(judged.figures["cost_by_queries_per_context"]),
-            "Cost per query by queries per context (Fig. 9), measured tokens",
-            f"Each cell's measured test cost plus its measured sleep-time cost shared by N queries; USD at {out['prices']}. Right: the paper's digitized points.",
-        ),
-        Figure(
-            Path(judged.figures["gain_by_predictability_quintile"]),
-            "Sleep-time gain by predictability quintile (Fig. 10), measured",
-            "Quintiles of log p(q | c) under the default LM; n: queries per quintile. Right: the paper's digitized gains.",
-        ),
-        Figure(
-            Path(judged.figures["pareto"]),
-            "Policies on the held-out contexts, measured",
-            "Accuracy against USD per 1,000 queries; bars: 95% bootstrap over contexts.",
-            wide=True,
-        ),
-    ]  # fmt: skip
+    return [Figure(Path(judged.figures[key]), title, caption.format(prices=out["prices"]), wide=key == "pareto")
+            for key, title, caption in _FIGURES]  # fmt: skip
 
 
 def _tables(c: Any, out: dict[str, Any]) -> list[Table]:

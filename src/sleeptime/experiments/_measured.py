@@ -130,12 +130,9 @@ class TracesCompareRun:
             },
             "queries_held_out": int(d.items.subset(d.test_idx).n_queries),
             "prices": self.settings["prices"],
-            "policies": [r.to_json() for r in c.rows],
+            **c.to_json(),
             "summary": c.summary_json("learned"),
-            "details": c.details_json(),
-            "operating_points": [p.to_json() for p in c.operating_points()],
             "operating_point_intervals": list(self.point_intervals),
-            "pareto_front": list(c.pareto_front),
             "other_view": [r.to_json() for r in self.other_view],
             "outcome_model_errors": [e.to_json() for e in self.errors],
             "figures": dict(self.figures),
@@ -164,13 +161,10 @@ def compare_traces(
     """Judge every policy on a real exploration run's held-out contexts (measured), hold the
     simulator's outcome models against them, draw the measured figures where asked, and log
     it all to MLflow."""
-    import contextlib
+    from sleeptime.tracking import Job
 
-    from sleeptime.tracking import Stages
-
-    stages = Stages("compare --traces", ("traces, workload and LM features", "fixed strategies and baselines", "oracle", "oracle-count-blind", "learned", "learned-cheap", "outcome models"), progress)  # fmt: skip
-    try:
-        with stages.step("traces, workload and LM features"):
+    with Job("compare --traces", ("traces, workload and LM features", "fixed strategies and baselines", "oracle", "oracle-count-blind", "learned", "learned-cheap", "outcome models"), progress) as job:  # fmt: skip
+        with job.step("traces, workload and LM features"):
             data = load_measured(traces, source=source, workload_options=workload_options, view=view, split=split,
                                  test_share=test_share, prices=prices, price_model=price_model, sleep_price=sleep_price,
                                  seed=seed, progress=progress)  # fmt: skip
@@ -179,29 +173,13 @@ def compare_traces(
                     "prices": f"{book.version} prices of {price_model}, sleep-time at {'the batch discount' if sleep_price == 'batch' else 'the live price'} ({data.env.sleep_discount:g} x list)",
                     "price_book": book.version, "price_model": price_model, "sleep_price": sleep_price,
                     "budget_usd_per_1k": budget_usd_per_1k, "seed": seed}  # fmt: skip
-        with contextlib.ExitStack() as stack:
-            run = None
-            if track:
-                from sleeptime.tracking import mlflow_run
-
-                run = stack.enter_context(mlflow_run("compare-traces", params=settings, uri=tracking_uri, kind="compare"))  # fmt: skip
-            comparison, other, intervals, policies = compare_measured(data, budget_usd_per_1k=budget_usd_per_1k, seed=seed, progress=stages.start)  # fmt: skip
-            with stages.step("outcome models"):
-                errors = tuple(outcome_model_errors(data))
-            figures: dict[str, str] = {}
-            if figures_dir is not None:
-                figures = {k: str(v) for k, v in measured_display(data).plot(comparison.rows, comparison.operating_point.best_static, Path(figures_dir)).items()}  # fmt: skip
-            result = TracesCompareRun(comparison, data, other, errors, settings, tuple(intervals), figures, run.info.run_id if run else None, tuple(policies))  # fmt: skip
-            if run is not None:
-                from sleeptime.tracking import log_file, log_json, log_metrics
-
-                metrics = {"accuracy_best_static": comparison.operating_point.accuracy}
-                for name, s in comparison.learned.items():
-                    metrics.update({f"{name.replace('-', '_')}.{k}": v for k, v in s.to_json().items()})  # fmt: skip
-                log_metrics(metrics)
-                log_json(result.to_json(), "compare_traces.json")
-                for path in figures.values():
-                    log_file(path, "plots")
-    finally:
-        stages.close()
+        job.track(settings, uri=tracking_uri, kind="compare", enabled=track, name="compare-traces")
+        comparison, other, intervals, policies = compare_measured(data, budget_usd_per_1k=budget_usd_per_1k, seed=seed, progress=job.start)  # fmt: skip
+        with job.step("outcome models"):
+            errors = tuple(outcome_model_errors(data))
+        figures: dict[str, str] = {}
+        if figures_dir is not None:
+            figures = {k: str(v) for k, v in measured_display(data).plot(comparison.rows, comparison.operating_point.best_static, Path(figures_dir)).items()}  # fmt: skip
+        result = TracesCompareRun(comparison, data, other, errors, settings, tuple(intervals), figures, job.run_id, tuple(policies))  # fmt: skip
+        job.log(comparison.metrics(), json={"compare_traces.json": result.to_json()}, files={"plots": figures.values()})  # fmt: skip
     return result

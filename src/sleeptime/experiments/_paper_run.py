@@ -40,7 +40,7 @@ from sleeptime.simulators import (
     quintile_gains,
     synthetic_items,
 )
-from sleeptime.tracking import Stages
+from sleeptime.tracking import Job
 from sleeptime.workloads import ArrivalProcess, GeometricCount
 
 if TYPE_CHECKING:
@@ -104,25 +104,22 @@ class PaperFigures:
 def paper_figures(*, benchmark: str, model: str, contexts: int, seed: int, out: str | Path, progress: bool = True) -> PaperFigures:  # fmt: skip
     """Draw the paper's figures in simulation for one panel into ``out``."""
     folder = Path(out)
-    stages = Stages("paper-figures", ("calibration", "amortization", "quintiles", "fixed strategies"), progress)  # fmt: skip
     outcome = paper_outcome_model(benchmark, model)
     files = {}
-    try:
-        with stages.step("calibration"):
+    with Job("paper-figures", ("calibration", "amortization", "quintiles", "fixed strategies"), progress) as job:  # fmt: skip
+        with job.step("calibration"):
             files["calibration"] = str(plot_calibration(paper_calibration(), folder / "fig3_4_calibration.png"))  # fmt: skip
-        with stages.step("amortization"):
+        with job.step("amortization"):
             rows = amortization_sweep(outcome, paper_abstract_prices(), model, n_contexts=contexts, seed=seed)  # fmt: skip
             paper = paper_amortization_points(benchmark, model)
             files["amortization"] = str(plot_amortization(rows, folder / "fig9_amortization.png", paper=paper))  # fmt: skip
-        with stages.step("quintiles"):
+        with job.step("quintiles"):
             quintiles = quintile_figure(outcome, contexts * 5, list_prices_2025(), benchmark, model, folder / "fig10_quintiles.png", seed=seed)  # fmt: skip
             files["quintiles"] = str(quintiles.path)
-        with stages.step("fixed strategies"):
+        with job.step("fixed strategies"):
             items = synthetic_items(contexts, arrivals=ArrivalProcess(queries=GeometricCount(4.0)), seed=seed)  # fmt: skip
             points = fixed_strategy_points(outcome, items, list_prices_2025(), model, seed=seed)
             files["pareto"] = str(plot_pareto(points, folder / "pareto_fixed.png", title=f"Fixed strategies, {model}, list prices (simulated)"))  # fmt: skip
-    finally:
-        stages.close()
     return PaperFigures(benchmark, model, outcome.describe(), amortization_ratio(rows), quintiles, points, files)  # fmt: skip
 
 
@@ -143,22 +140,22 @@ def amortization_steps(spec: ExperimentSpec) -> tuple[str, ...]:
 @experiment_kind("paper_gsm", steps=paper_steps, summary="the paper's Figs. 3 and 10 in simulation")  # fmt: skip
 def run_paper(ctx: RunContext) -> RunOutput:
     """The paper's Figs. 3 and 10 (GSM) or Fig. 4 (AIME) in simulation, beside the digitized points."""
-    spec, folder, stages = ctx.spec, ctx.folder, ctx.stages
+    spec, folder, job = ctx.spec, ctx.folder, ctx.job
     m, seeds = spec.model, spec.seeds
     aime = spec.kind == "paper_aime"
     n = max(200, spec.workload.contexts * 4)
-    with stages.step("calibration"):
+    with job.step("calibration"):
         cal = paper_calibration()
         figs = [Figure(plot_calibration(cal, folder / "calibration.png"), "The paper's test-time scaling curves, fitted",
                        "Digitized points (markers) and the fitted saturating curves in log tokens, every panel of Figs. 3 and 4.", wide=True)]  # fmt: skip
-    with stages.step("simulate fixed strategies"):
+    with job.step("simulate fixed strategies"):
         outcome = paper_outcome_model(m.benchmark, m.name)
         curves = accuracy_by_test_tokens(outcome, late_items(n, queries=1, seed=seeds.workload), list_prices_2025(), m.name, benchmark=m.benchmark)  # fmt: skip
         figs.append(Figure(plot_test_tokens(curves.simulated, folder / "test_tokens.png", paper=curves.digitized, title=f"{m.benchmark} / {m.name}"),
                            f"Fig. {4 if aime else 3} in simulation", "Simulated accuracy per sleep-time setting (lines) and the paper's digitized points (open markers; its sleep-time points are drawn in the color of the lowest sleep level)."))  # fmt: skip
     tables: list[Table] = []
     quint: dict[str, Any] = {}
-    with stages.step("predictability quintiles"):
+    with job.step("predictability quintiles"):
         if not aime:
             q = quintile_figure(outcome, n, list_prices_2025(), m.benchmark, m.name, folder / "quintiles.png", seed=seeds.workload)  # fmt: skip
             figs.append(Figure(q.path, "Fig. 10 in simulation",
@@ -168,7 +165,7 @@ def run_paper(ctx: RunContext) -> RunOutput:
             tables.append(Table("Gain by predictability quintile", ["", "Q1", "Q2", "Q3", "Q4", "Q5"],
                                 [["simulated, by observed score", *q.observed], ["simulated, by latent predictability", *q.latent]]
                                 + ([["digitized (Fig. 10)", *q.digitized]] if q.digitized else [])))  # fmt: skip
-    with stages.step("report"):
+    with job.step("report"):
         pts = [[level, f"b{b}", tok, acc] for level, values in curves.simulated.items() for b, (tok, acc) in enumerate(values)]  # fmt: skip
         savings = [r for r in cal.token_savings() if ("aime" in r["benchmark"]) == aime]
         tables = [Table(f"Simulated accuracy per (sleep level, budget): {m.name}", ["sleep level", "budget", "test tokens / query", "accuracy"], pts),
@@ -186,20 +183,20 @@ def run_paper(ctx: RunContext) -> RunOutput:
 @experiment_kind("amortization", steps=amortization_steps, summary="Fig. 9: cost per query by queries per context")  # fmt: skip
 def run_amortization(ctx: RunContext) -> RunOutput:
     """Fig. 9: cost per query as queries per context grow, with the paper's abstract cost and the spec's price book."""
-    spec, folder, stages = ctx.spec, ctx.folder, ctx.stages
+    spec, folder, job = ctx.spec, ctx.folder, ctx.job
     m, seeds, book = spec.model, spec.seeds, spec.prices.book
     outcome = paper_outcome_model(m.benchmark, m.name)
     n = max(200, spec.workload.contexts * 4)
-    with stages.step("paper's abstract cost"):
+    with job.step("paper's abstract cost"):
         abstract = amortization_sweep(outcome, paper_abstract_prices(), m.name, n_contexts=n, seed=seeds.workload)  # fmt: skip
         paper_rows = paper_amortization_points(m.benchmark, m.name)
         figs = [Figure(plot_amortization(abstract, folder / "amortization_abstract.png", paper=paper_rows), "Fig. 9 in simulation (the paper's abstract cost)",
                        "Cost per query in test-token units, a test token costing ten sleep-time tokens; digitized points as markers.")]  # fmt: skip
-    with stages.step("the spec's prices"):
+    with job.step("the spec's prices"):
         listed = amortization_sweep(outcome, load_price_book(book), m.name, n_contexts=n, seed=seeds.workload)  # fmt: skip
         figs.append(Figure(plot_amortization(listed, folder / "amortization_prices.png"), f"The same with {book} prices",
                            "Sleep-time work through the batch API at its discount; cost in units of one test-time output token."))  # fmt: skip
-    with stages.step("report"):
+    with job.step("report"):
         ra, rl, rp = (
             amortization_ratio(abstract),
             amortization_ratio(listed),

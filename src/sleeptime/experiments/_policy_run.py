@@ -25,7 +25,6 @@ from sleeptime.experiments._running import RunContext, RunOutput
 from sleeptime.experiments._scenario import Scenario, ScenarioConfig, build_scenario
 from sleeptime.experiments._study import MLflowTrialLogger, PolicySearch, run_study
 from sleeptime.policy import CHEAP_POLICY_FEATURES, Comparison
-from sleeptime.tracking import log_metrics
 
 if TYPE_CHECKING:
     from sleeptime.experiments._spec import ExperimentSpec
@@ -62,30 +61,30 @@ def _export(ctx: RunContext, scenario: Scenario, comparison: Comparison, best: A
 @experiment_kind("policy", steps=policy_steps, summary="the main job: every policy on held-out templates, a study, the export")  # fmt: skip
 def run_policy(ctx: RunContext) -> RunOutput:
     """The main job: scenario, baselines, learned policies, a small study, export, report."""
-    spec, stages = ctx.spec, ctx.stages
-    with stages.step("workload and LM features"):
+    spec, job = ctx.spec, ctx.job
+    with job.step("workload and LM features"):
         config = ScenarioConfig(
             n_contexts=spec.workload.contexts, seed=spec.seeds.workload, benchmark=spec.model.benchmark,
             model=spec.model.name, prices=spec.prices.book, rho_predictability=spec.scenario.rho_predictability,
             test_share=spec.scenario.test_share,
         )  # fmt: skip
         scenario = build_scenario(config, progress=ctx.progress)
-    with stages.step("learned policies"):
+    with job.step("learned policies"):
         policies = learned_policies(scenario, learned=spec.policies.learned, cheap=spec.policies.cheap)  # fmt: skip
     comparison = compare_scenario(scenario, policies, budget_usd_per_1k=spec.policies.budget_usd_per_1k,
-                                  seed=spec.seeds.bootstrap, progress=stages.start)  # fmt: skip
-    with stages.step("Optuna study"):
+                                  seed=spec.seeds.bootstrap, progress=job.start)  # fmt: skip
+    with job.step("Optuna study"):
         study = _study(ctx, scenario)
-    with stages.step("export the best policy"):
+    with job.step("export the best policy"):
         exported = _export(ctx, scenario, comparison, study.best) if spec.export.enabled else {}
-    with stages.step("figures and report"):
+    with job.step("figures and report"):
         result = PolicyExperiment(scenario, tuple(policies), comparison, study, exported)
         headline = policy_headline(comparison, exported="learned-cheap" if exported else None)
         report = policy_report(ctx, result, headline)
         metrics: dict[str, Any] = {"best_static_accuracy": comparison.operating_point.accuracy, "trials": len(study.trials)}  # fmt: skip
         for name, summary in comparison.learned.items():
             metrics.update({f"{name}.{k}": v for k, v in summary.to_json().items()})
-        log_metrics(metrics)
+        ctx.job.log(metrics)
     return RunOutput(report, headline, _data(result))
 
 

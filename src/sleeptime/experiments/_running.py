@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sleeptime.tracking import Stages
+from sleeptime.tracking import Job
 
 if TYPE_CHECKING:
     from sleeptime.experiments._spec import ExperimentSpec
@@ -16,12 +16,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class RunContext:
-    """What a runner gets: the resolved spec, the report folder, the step bar, whether to show
-    progress, and the MLflow run it logs into."""
+    """What a runner gets: the resolved spec, the report folder, the job (its steps, and the
+    MLflow run it logs into with ``job.log``), whether to show progress, and the run's id."""
 
     spec: ExperimentSpec
     folder: Path
-    stages: Stages
+    job: Job
     progress: bool
     run_id: str
 

@@ -189,36 +189,34 @@ def optimize(
     validation templates, every trial logged to MLflow; its Pareto front."""
     from sleeptime.experiments._scenario import build_scenario
     from sleeptime.reporting import plot_pareto
-    from sleeptime.tracking import Stages, log_file, log_json, log_metrics, mlflow_run
+    from sleeptime.tracking import Job
 
     if trials < 1:
         raise SleeptimeError(f"--trials must be at least 1, got {trials}")
-    stages = Stages("optimize", ("workload and LM features", "exploration data", "trials"), progress)  # fmt: skip
-    try:
-        with stages.step("workload and LM features"):
+    with Job("optimize", ("workload and LM features", "exploration data", "trials"), progress) as job:  # fmt: skip
+        with job.step("workload and LM features"):
             scenario = build_scenario(config, progress=progress)
         params = {**scenario.config.to_params(), "trials": trials, "study_name": study_name,
                   "storage": redact(storage) if storage else "journal"}  # fmt: skip
-        with mlflow_run("optimize", params=params, uri=tracking_uri, kind="optimize") as run:
-            with stages.step("exploration data"):
-                search = PolicySearch(scenario)
-            with stages.step("trials"):
-                study = run_study(search, n_trials=trials, study_name=study_name, storage=storage,
-                                  seed=config.seed, callbacks=[MLflowTrialLogger()], progress=progress)  # fmt: skip
-            complete = [t for t in study.trials if t.values is not None]
-            front = sorted(({"trial": t.number, **t.params, "accuracy": t.values[0], "usd_per_query": t.values[1]} for t in study.best_trials),
-                           key=lambda r: r["usd_per_query"])  # fmt: skip
-            out = {"simulated": True, "study_name": study.study_name, "trials": len(complete), "pareto_front": front,
-                   "recovered_trials": study.user_attrs.get("sleeptime.recovered_trials", []), "mlflow_run_id": run.info.run_id}  # fmt: skip
-            log_metrics({"trials": len(complete), "pareto_points": len(front)})
-            log_json(out, "pareto_front.json")
-            if front:
-                import tempfile
+        job.track(params, uri=tracking_uri, kind="optimize")
+        with job.step("exploration data"):
+            search = PolicySearch(scenario)
+        with job.step("trials"):
+            study = run_study(search, n_trials=trials, study_name=study_name, storage=storage,
+                              seed=config.seed, callbacks=[MLflowTrialLogger()], progress=progress)  # fmt: skip
+        complete = [t for t in study.trials if t.values is not None]
+        front = sorted(({"trial": t.number, **t.params, "accuracy": t.values[0], "usd_per_query": t.values[1]} for t in study.best_trials),
+                       key=lambda r: r["usd_per_query"])  # fmt: skip
+        out = {"simulated": True, "study_name": study.study_name, "trials": len(complete), "pareto_front": front,
+               "recovered_trials": study.user_attrs.get("sleeptime.recovered_trials", []), "mlflow_run_id": job.run_id}  # fmt: skip
+        job.log(
+            {"trials": len(complete), "pareto_points": len(front)}, json={"pareto_front.json": out}
+        )
+        if front:
+            import tempfile
 
-                pts = [{"name": f"t{t.number}", "group": "trials", "usd_per_1k_queries": 1000 * t.values[1], "accuracy": t.values[0]} for t in complete]  # fmt: skip
-                with tempfile.TemporaryDirectory(prefix="sleeptime-") as tmp:
-                    path = Path(tmp) / f"{study.study_name}-pareto.png"
-                    log_file(plot_pareto(pts, path, title="Optuna trials (simulated)"), "plots")
-    finally:
-        stages.close()
+            pts = [{"name": f"t{t.number}", "group": "trials", "usd_per_1k_queries": 1000 * t.values[1], "accuracy": t.values[0]} for t in complete]  # fmt: skip
+            with tempfile.TemporaryDirectory(prefix="sleeptime-") as tmp:
+                path = plot_pareto(pts, Path(tmp) / f"{study.study_name}-pareto.png", title="Optuna trials (simulated)")  # fmt: skip
+                job.log(files={"plots": [path]})
     return out

@@ -42,20 +42,20 @@ def what_if_steps(spec: ExperimentSpec) -> tuple[str, ...]:
 @experiment_kind("what_if_prices", steps=what_if_steps, summary="the same policy under another price book and query rate")  # fmt: skip
 def run_what_if(ctx: RunContext) -> RunOutput:
     """The same learned policy under another price book and query rate, against retraining."""
-    spec, folder, stages = ctx.spec, ctx.folder, ctx.stages
+    spec, folder, job = ctx.spec, ctx.folder, ctx.job
     m, seeds, wi = spec.model, spec.seeds, spec.what_if
     base = ScenarioConfig(n_contexts=spec.workload.contexts, seed=seeds.workload, benchmark=m.benchmark, model=m.name,
                           prices=spec.prices.book, rho_predictability=spec.scenario.rho_predictability)  # fmt: skip
-    with stages.step("train under the base prices and query rate"):
+    with job.step("train under the base prices and query rate"):
         scenario = build_scenario(base, progress=ctx.progress)
         original = train_learned_policy(scenario, name=ORIGINAL)
-    with stages.step("the what-if scenario"):
+    with job.step("the what-if scenario"):
         rate = wi.query_rate
         other = dataclasses.replace(base, prices=wi.prices, domain_query_means={d: v * rate for d, v in DOMAIN_QUERY_MEANS.items()})  # fmt: skip
         what_if = build_scenario(other, progress=ctx.progress)
         retrained = train_learned_policy(what_if, name=RETRAINED)
-    c = compare_policies(what_if.env, what_if.test, learned=[original, retrained], seed=seeds.bootstrap, progress=stages.start)  # fmt: skip
-    with stages.step("report"):
+    c = compare_policies(what_if.env, what_if.test, learned=[original, retrained], seed=seeds.bootstrap, progress=job.start)  # fmt: skip
+    with job.step("report"):
         point = c.operating_point
         figs = [Figure(plot_pareto(c.rows, folder / "pareto.png", title=f"Under {wi.prices}, query rate x{rate:g} (simulated)", reference=point.best_static),
                        "Policies under the what-if prices and query rate", "Fixed strategies, the policy trained under the base prices, a retrained one, and the oracles.", wide=True)]  # fmt: skip

@@ -12,7 +12,7 @@ import numpy as np
 
 from sleeptime.experiments._when_config import WhenResult
 from sleeptime.policy import passk_at_equal_tokens
-from sleeptime.reporting import Figure, Table, interval, number, percent
+from sleeptime.reporting import Figure, Table, interval, label_axes, number, percent
 
 
 def interval_pct(ci: Sequence[float] | None) -> str:
@@ -95,9 +95,7 @@ def _triggers_figure(r: WhenResult, save: Callable[[Any, str], Path]) -> Figure:
             label=n,
         )
     ax.set_xticks(x, [s.arrivals for s in r.triggers], rotation=15, fontsize=8)
-    ax.set_ylabel("saving at equal accuracy, %")
-    ax.set_title("Savings against fixed(k1,b1) by arrival law (simulated)", fontsize=10)
-    ax.legend(fontsize=7)
+    label_axes(ax, "Savings against fixed(k1,b1) by arrival law (simulated)", ylabel="saving at equal accuracy, %")  # fmt: skip
     return Figure(save(fig, "triggers.png"), "Savings against burstiness", "Cost saved at the accuracy of fixed(k1,b1) slept at arrival; arrival laws from memoryless to bursty (simulated).", wide=True)  # fmt: skip
 
 
@@ -110,10 +108,7 @@ def _edits_figure(r: WhenResult, save: Callable[[Any, str], Path]) -> Figure:
     rates = [e.edit_rate for e in r.edits]
     for kind in r.edits[0].usd_per_1k:
         ax.plot(rates, [e.usd_per_1k[kind] for e in r.edits], marker="o", label=kind)
-    ax.set_xlabel("edits per context lifetime")
-    ax.set_ylabel("USD per 1k queries at equal accuracy")
-    ax.set_title("Refresh after edits (simulated)", fontsize=10)
-    ax.legend(fontsize=7)
+    label_axes(ax, "Refresh after edits (simulated)", xlabel="edits per context lifetime", ylabel="USD per 1k queries at equal accuracy")  # fmt: skip
     return Figure(save(fig, "edits.png"), "Savings against edit rate", "Each refresh strategy's cost at the accuracy of fixed(k1,b1) refreshed after every edit (simulated).")  # fmt: skip
 
 
@@ -137,10 +132,7 @@ def _cprime_figure(r: WhenResult, save: Callable[[Any, str], Path]) -> Figure:
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xscale("log")
     ax.set_ylim(max(-100, ax.get_ylim()[0]), None)
-    ax.set_xlabel("c' length, tokens")
-    ax.set_ylabel("saving against test-only, %")
-    ax.set_title("The size of c' (simulated; x: break-even)", fontsize=10)
-    ax.legend(fontsize=7)
+    label_axes(ax, "The size of c' (simulated; x: break-even)", xlabel="c' length, tokens", ylabel="saving against test-only, %")  # fmt: skip
     return Figure(save(fig, "cprime.png"), "Savings against c' length", "Sleep-time (k1, b1) against test-only at equal accuracy by c' length and query rate; crosses mark the break-even (simulated).")  # fmt: skip
 
 
@@ -165,10 +157,7 @@ def _idle_figure(r: WhenResult, save: Callable[[Any, str], Path]) -> Figure:
     ax.set_xscale("log")
     ax.minorticks_off()
     ax.set_xticks(caps, [f"{c:.1f}" for c in caps])
-    ax.set_xlabel("fleet capacity, tokens/s")
-    ax.set_ylabel("share")
-    ax.set_title("Idle capacity (simulated)", fontsize=10)
-    ax.legend(fontsize=7)
+    label_axes(ax, "Idle capacity (simulated)", xlabel="fleet capacity, tokens/s", ylabel="share")
     return Figure(save(fig, "idle.png"), "Sleep-time work in idle capacity", "How much fits before the deadline, what it saves, and what the first queries lose (simulated).")  # fmt: skip
 
 
@@ -200,10 +189,7 @@ def _passk_figure(r: WhenResult, save: Callable[[Any, str], Path]) -> Figure:
             label=f"sleep-time {lvl.removeprefix('fixed(')}",
         )
     ax.set_xscale("log")
-    ax.set_xlabel("test-time output tokens per query")
-    ax.set_ylabel("accuracy")
-    ax.set_title("Sleep-time compute vs pass@k (simulated)", fontsize=10)
-    ax.legend(fontsize=6, ncol=2)
+    label_axes(ax, "Sleep-time compute vs pass@k (simulated)", xlabel="test-time output tokens per query", ylabel="accuracy", legend={"fontsize": 6, "ncol": 2})  # fmt: skip
     return Figure(save(fig, "passk.png"), "Against pass@k at equal test-time tokens", "pass@k with an oracle verifier (dashed) and sleep-time levels (solid), as the paper's Fig. 5 compares (simulated).")  # fmt: skip
 
 

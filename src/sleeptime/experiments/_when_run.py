@@ -138,29 +138,23 @@ def when_job(cfg: WhenConfig, *, figures: str | Path | None = None, tracking_uri
     config as params, the headline numbers as metrics, the result and figures as artifacts).
     Returns the result and its JSON (with the package version and the MLflow run id)."""
     from sleeptime import __version__
-    from sleeptime.tracking import Stages, log_file, log_json, log_metrics, mlflow_run
+    from sleeptime.tracking import Job
 
-    stages = Stages("when-to-sleep", study_steps(cfg), progress)
-    try:
-        with mlflow_run("when-to-sleep", params=cfg.to_params(), uri=tracking_uri, kind="when-to-sleep") as run:  # fmt: skip
-            result = when_to_sleep(cfg, step=stages.step)
-            paths: list[Path] = []
-            if figures:
-                folder = Path(figures)
-                folder.mkdir(parents=True, exist_ok=True)
-                paths = [f.path for f in when_figures(result, folder)]
-            metrics: dict[str, Any] = {}
-            for t in result.triggers:
-                p, name = t.point("learned trigger"), t.arrivals.replace(":", "_")
-                metrics.update({f"{name}.learned_trigger.cost_change": p.cost_change, f"{name}.learned_trigger.gap_closed_count_blind": p.gap_closed,
-                                f"{name}.learned_trigger.gap_closed_information_matched": p.gap_closed_observable})  # fmt: skip
-            log_metrics(metrics)
-            data = {**result.to_json(), "version": __version__, "figures": [str(x) for x in paths], "mlflow_run_id": run.info.run_id}  # fmt: skip
-            log_json(data, "when_to_sleep.json")
-            for path in paths:
-                log_file(path, "figures")
-    finally:
-        stages.close()
+    with Job("when-to-sleep", study_steps(cfg), progress) as job:
+        job.track(cfg.to_params(), uri=tracking_uri, kind="when-to-sleep")
+        result = when_to_sleep(cfg, step=job.step)
+        paths: list[Path] = []
+        if figures:
+            folder = Path(figures)
+            folder.mkdir(parents=True, exist_ok=True)
+            paths = [f.path for f in when_figures(result, folder)]
+        metrics: dict[str, Any] = {}
+        for t in result.triggers:
+            p, name = t.point("learned trigger"), t.arrivals.replace(":", "_")
+            metrics.update({f"{name}.learned_trigger.cost_change": p.cost_change, f"{name}.learned_trigger.gap_closed_count_blind": p.gap_closed,
+                            f"{name}.learned_trigger.gap_closed_information_matched": p.gap_closed_observable})  # fmt: skip
+        data = {**result.to_json(), "version": __version__, "figures": [str(x) for x in paths], "mlflow_run_id": job.run_id}  # fmt: skip
+        job.log(metrics, json={"when_to_sleep.json": data}, files={"figures": paths})
     return result, data
 
 
@@ -189,8 +183,8 @@ def run_when(ctx: RunContext) -> RunOutput:
     from sleeptime.experiments._running import RunOutput
 
     cfg = when_config_from_spec(ctx.spec)
-    result = when_to_sleep(cfg, step=ctx.stages.step)
-    with ctx.stages.step("report"):
+    result = when_to_sleep(cfg, step=ctx.job.step)
+    with ctx.job.step("report"):
         figures = when_figures(result, ctx.folder)
         text = headline(result)
         notes = [

@@ -310,6 +310,15 @@ class Comparison:
         """The operating point and every learned policy's summary (``--json``'s ``details``)."""
         return {**self.operating_point.to_json(), **{n: s.to_json() for n, s in self.learned.items()}}  # fmt: skip
 
+    def metrics(self) -> dict[str, Any]:
+        """The numbers a tracked run logs: the operating point's accuracy
+        (``accuracy_best_static``) and each learned policy's summary as ``NAME.KEY`` (``-`` in a
+        name written ``_``)."""
+        out: dict[str, Any] = {"accuracy_best_static": self.operating_point.accuracy}
+        for name, s in self.learned.items():
+            out.update({f"{name.replace('-', '_')}.{k}": v for k, v in s.to_json().items()})
+        return out
+
     def to_json(self) -> dict[str, Any]:
         """The JSON-able dict of the comparison (``policies``, ``details``,
         ``operating_points``, ``pareto_front``), as ``--json`` prints it."""

@@ -52,6 +52,17 @@ def _figure(n_panels: int, width: float = 4.2, height: float = 3.6) -> tuple[Any
     return fig, axes.flat
 
 
+def label_axes(ax: Any, title: str, *, xlabel: str | None = None, ylabel: str | None = None, legend: Mapping[str, Any] | None = None) -> None:  # fmt: skip
+    """The house style of one panel: its axis labels, its title (10 pt) and its legend (7 pt,
+    with ``legend``'s further options, e.g. ``loc`` or ``handles``)."""
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(**{"fontsize": 7, **(legend or {})})
+
+
 def _log_ticks(axis: Any) -> None:
     """Labels at 1, 2 and 5 times each power of ten on a log axis, plain numbers."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
@@ -139,11 +150,8 @@ def plot_amortization(
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.yaxis.set_minor_formatter(NullFormatter())
         ax.yaxis._sleeptime_ticks = True
-    ax.set_xlabel("queries per context")
-    ax.set_ylabel("cost per query (test-token units)")
-    ax.set_title("Sleep-time cost amortized over queries (Fig. 9)", fontsize=10)
+    label_axes(ax, "Sleep-time cost amortized over queries (Fig. 9)", xlabel="queries per context", ylabel="cost per query (test-token units)")  # fmt: skip
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
     return _save(fig, path)
 
 
@@ -172,11 +180,8 @@ def plot_quintiles(
         ax.plot(q - (width / 2 if paper is not None else 0), latent, "k_", ms=14, mew=2,
                 label=f"{SIMULATED}, binned by latent predictability")  # fmt: skip
     ax.set_xticks(q)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("accuracy gain of sleep-time")
-    ax.set_title(title or "Gain by predictability quintile", fontsize=10)
+    label_axes(ax, title or "Gain by predictability quintile", xlabel=xlabel, ylabel="accuracy gain of sleep-time", legend={"loc": "upper left"})  # fmt: skip
     ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=7, loc="upper left")
     return _save(fig, path)
 
 
@@ -250,11 +255,9 @@ def plot_pareto(
     ax.set_xscale("log")
     _log_ticks(ax.xaxis)
     ax.xaxis._sleeptime_ticks = True
-    ax.set_xlabel("USD per 1,000 queries (log)")
-    ax.set_ylabel("accuracy")
-    ax.set_title(title or f"Accuracy vs cost ({SIMULATED})", fontsize=10)
+    label_axes(ax, title or f"Accuracy vs cost ({SIMULATED})", xlabel="USD per 1,000 queries (log)", ylabel="accuracy",
+               legend={"handles": legend, "loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "frameon": False})  # fmt: skip
     ax.grid(alpha=0.3, which="both")
-    ax.legend(handles=legend, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # fmt: skip
     fig.tight_layout()
     labelled = [i for i, p in enumerate(pts) if i in set(front.tolist()) or p["name"] == reference or " @ equal accuracy" in str(p["name"])]  # fmt: skip
     place_labels(ax, pts, labelled, bold=reference)
@@ -328,11 +331,8 @@ def plot_test_tokens(
             ax.scatter([p[0] for p in paper[name]], [p[1] for p in paper[name]], facecolors="none",
                        edgecolors=color, s=60, label=f"{label} (digitized)")  # fmt: skip
     ax.set_xscale("log")
-    ax.set_xlabel("test-time tokens per query (log)")
-    ax.set_ylabel("accuracy")
-    ax.set_title(title or "Accuracy vs test-time tokens", fontsize=10)
+    label_axes(ax, title or "Accuracy vs test-time tokens", xlabel="test-time tokens per query (log)", ylabel="accuracy", legend={"loc": "lower right"})  # fmt: skip
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, loc="lower right")
     return _save(fig, path)
 
 

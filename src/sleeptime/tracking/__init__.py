@@ -5,6 +5,7 @@ This part imports no experiment, policy or simulator: everything that records or
 goes through it.
 """
 
+from sleeptime.tracking._job import Job
 from sleeptime.tracking._mlflow import (
     EXPERIMENT,
     close_orphaned_runs,
@@ -34,6 +35,7 @@ __all__ = [
     "HEARTBEAT_S",
     "OWNER_HOST",
     "OWNER_PID",
+    "Job",
     "Stages",
     "close_orphaned_runs",
     "fail_orphaned_trials",

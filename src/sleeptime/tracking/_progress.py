@@ -23,6 +23,7 @@ class Stages:
     _done: int = 0
     _running: bool = False
     _started: float = field(default_factory=time.perf_counter)
+    _closed: float | None = None
 
     def __post_init__(self) -> None:
         from tqdm.auto import tqdm
@@ -55,11 +56,14 @@ class Stages:
         self.finish()
 
     def close(self) -> float:
-        """Close the bar (finishing a step still running); the seconds since the run started."""
-        if self._running:
-            self.finish()
-        self._bar.close()
-        return time.perf_counter() - self._started
+        """Close the bar (finishing a step still running); the seconds from the run's start to its
+        first close (closing again changes nothing)."""
+        if self._closed is None:
+            if self._running:
+                self.finish()
+            self._bar.close()
+            self._closed = time.perf_counter() - self._started
+        return self._closed
 
 
 @contextlib.contextmanager
