@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from sleeptime import MalformedRecordError
 from sleeptime.workloads import (
     NO_ANSWER,
+    FieldMap,
+    Grade,
+    Query,
+    check_answer,
     extract_span,
     grade_choice,
+    grade_query,
     grade_span,
+    load_workload,
     normalize_span,
+    save_workload,
     span_exact,
     span_f1,
 )
@@ -104,3 +115,76 @@ def test_a_choice_gold_must_name_an_option() -> None:
         grade_choice("B", "Lisbon", OPTIONS)
     with pytest.raises(ValueError, match="0 options"):
         grade_choice("B", "B", [])
+
+
+def test_native_spans_with_several_golds_and_unanswerable_round_trip(tmp_path: Path) -> None:
+    records = [
+        {
+            "context_id": "p1", "context": "The Denver Broncos won Super Bowl 50 in 2016.",
+            "queries": [
+                {"query_id": "a", "question": "Who won?", "answer": ["Denver Broncos", "the Broncos"], "answer_kind": "span"},
+                {"query_id": "b", "question": "Who lost?", "answer": "", "answer_kind": "span"},
+                {"query_id": "c", "question": "Which year?", "answer": "B", "answer_kind": "choice",
+                 "meta": {"options": ["2015", "2016", "2017"]}},
+            ],
+        }
+    ]  # fmt: skip
+    path = tmp_path / "spans.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    w = load_workload(path)
+    a, b, c = w.contexts[0].queries
+    assert a.golds == ("Denver Broncos", "the Broncos") and b.golds == (NO_ANSWER,)
+    assert grade_query("The answer is Broncos.", a) == Grade(True, 1.0, "Broncos")
+    assert grade_query("Answer: unanswerable", b).correct
+    assert not grade_query("The answer is the Panthers.", b).correct
+    assert grade_query("The answer is (B).", c) == Grade(True, None, "B")
+    assert grade_query("2016", c).correct and not grade_query("2015", c).correct
+    again = load_workload(save_workload(w, tmp_path / "again.jsonl"))
+    assert again.contexts == w.contexts
+
+
+def test_a_csv_answer_cell_may_hold_a_json_list(tmp_path: Path) -> None:
+    path = tmp_path / "mine.csv"
+    path.write_text(
+        'text,ask,gold\nThe Broncos won.,Who won?,"[""Denver Broncos"", ""Broncos""]"\n'
+    )
+    w = load_workload(path, fields=FieldMap(context="text", question="ask", answer="gold", answer_kind="span"))  # fmt: skip
+    assert w.contexts[0].queries[0].golds == ("Denver Broncos", "Broncos")
+    path.write_text("text,ask,gold\nThe Broncos won.,Who won?,[Denver Broncos]\n")
+    with pytest.raises(
+        MalformedRecordError, match=r"mine.csv:2.*looks like a JSON list but is not one"
+    ):
+        load_workload(path, fields=FieldMap(context="text", question="ask", answer="gold", answer_kind="span"))  # fmt: skip
+    # in JSONL a string in brackets is a string
+    (tmp_path / "mine.jsonl").write_text(
+        json.dumps({"text": "T.", "ask": "Q?", "gold": "[sic]"}) + "\n"
+    )
+    w = load_workload(tmp_path / "mine.jsonl", fields=FieldMap(context="text", question="ask", answer="gold", answer_kind="span"))  # fmt: skip
+    assert w.contexts[0].queries[0].golds == ("[sic]",)
+
+
+@pytest.mark.parametrize(
+    ("answer", "kind", "message"),
+    [
+        ([], "span", "is an empty list; give at least one gold answer"),
+        ("", "numeric", "field 'answer' is empty"),
+        ([""], "text", "field 'answer' is empty"),
+        ([{"text": "x"}], "span", "must be a string, not dict"),
+    ],
+)
+def test_bad_gold_answers_are_named(
+    tmp_path: Path, answer: object, kind: str, message: str
+) -> None:
+    rec = {"context_id": "p1", "context": "Text.", "queries": [{"query_id": "a", "question": "Q?", "answer": answer, "answer_kind": kind}]}  # fmt: skip
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(rec) + "\n")
+    with pytest.raises(MalformedRecordError, match=message) as err:
+        load_workload(path)
+    assert f"{path}:1" in str(err.value)
+
+
+def test_a_choice_without_options_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="0 options"):
+        grade_query("B", Query("q", "Which?", "B", "choice"))
+    with pytest.raises(ValueError, match="grade_query"):
+        check_answer("x", "x", "span")

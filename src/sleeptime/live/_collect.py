@@ -37,7 +37,7 @@ from sleeptime.live._errors import LiveError, RequestFailed
 from sleeptime.live._jsonl import jsonl_objects
 from sleeptime.live._protocol import VIEWS, Budget, Protocol, SleepLevel, sleep_output_id
 from sleeptime.simulators import ModelPrice, PriceBook
-from sleeptime.workloads import Context, Query, Workload, check_answer, extract_answer
+from sleeptime.workloads import Context, Query, Workload, grade_query
 
 #: The fields of a real run's trace record (the simulator's trace fields, and what a real run
 #: adds); ``features`` holds the context's cheap features.
@@ -246,6 +246,7 @@ class Collector:
             if test_usd is None or sleep_usd is None
             else test_usd + sleep_usd / max(n_queries, 1)
         )
+        grade = grade_query(response.content, query)
         return {
             "context_id": ctx.context_id, "query_id": query.query_id, "model": self.client.endpoint.model,
             "design": "exploration" if isinstance(self.design, Grid) else "policy",
@@ -256,8 +257,8 @@ class Collector:
             "sleep_output_id": (sleep or {}).get("sleep_output_id"),
             "test_input_tokens": response.prompt_tokens, "test_output_tokens": response.completion_tokens,
             "cached_prompt_tokens": response.cached_prompt_tokens, "usage_reported": reported, "finish_reason": response.finish_reason,
-            "correct": float(check_answer(response.content, query.answer, query.answer_kind)),
-            "answer": extract_answer(response.content, query.answer_kind), "gold": query.answer, "response": response.content,
+            "correct": float(grade.correct), **({"score": grade.score} if grade.score is not None else {}),
+            "answer": grade.answer, "gold": query.answer, **({"golds": list(query.golds)} if query.alternatives else {}), "response": response.content,
             "latency_s": response.latency_s, "ttft_s": response.ttft_s, "usd": usd, "test_usd": test_usd, "sleep_usd": sleep_usd,
             "max_tokens": request.params.get("max_tokens"), "verbosity": budget.verbosity, "reasoning_effort": budget.reasoning_effort,
             "temperature": request.params.get("temperature"), "seed": request.params.get("seed"),

@@ -28,7 +28,7 @@ from sleeptime.live._errors import LiveError
 from sleeptime.live._jsonl import jsonl_objects
 from sleeptime.live._protocol import Budget, Protocol, SleepLevel
 from sleeptime.simulators import poisson_weights
-from sleeptime.workloads import Workload, check_answer, extract_answer
+from sleeptime.workloads import Workload, grade_query
 
 #: How each question of an edited context is answered.
 CONDITIONS = ("fresh", "stale", "none")
@@ -55,9 +55,10 @@ async def _measure(workload: Workload, client: ChatClient, protocol: Protocol, b
             ):
                 req = protocol.answer_request(edited.context, q.question, cp, budget, view, f"context {ctx.context_id} query {q.query_id} ({cond})")  # fmt: skip
                 resp = await client.complete(req)
+                grade = grade_query(resp.content, q)
                 out.append({"context_id": ctx.context_id, "query_id": q.query_id, "condition": cond, "edited_key": key,
-                            "answer_changed": bool(q.meta.get("answer_changed")), "correct": float(check_answer(resp.content, q.answer, q.answer_kind)),
-                            "answer": extract_answer(resp.content, q.answer_kind), "gold": q.answer, "budget": budget.name, "sleep_level": level.name,
+                            "answer_changed": bool(q.meta.get("answer_changed")), "correct": float(grade.correct),
+                            "answer": grade.answer, "gold": q.answer, "budget": budget.name, "sleep_level": level.name,
                             "completion_tokens": resp.completion_tokens, "model": client.endpoint.model})  # fmt: skip
         return out
 

@@ -78,7 +78,7 @@ def check_answer(predicted: str, gold: str, kind: str = "numeric") -> bool:
     - ``text``: case- and whitespace-insensitive string equality.
     """
     if kind not in ("numeric", "integer", "text"):
-        raise ValueError(f"answer kind must be 'numeric', 'integer' or 'text', not {kind!r}")
+        raise ValueError(f"answer kind must be 'numeric', 'integer' or 'text', not {kind!r} (spans and choices: grade_query)")  # fmt: skip
     if kind == "text":
         return " ".join(predicted.split()).lower() == " ".join(gold.split()).lower()
     answer = extract_answer(predicted, kind)

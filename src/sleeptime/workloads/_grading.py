@@ -16,6 +16,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sleeptime.workloads._answers import check_answer, extract_answer
+from sleeptime.workloads._types import Query
+
 #: The gold answer of an unanswerable question.
 NO_ANSWER = ""
 
@@ -133,3 +136,16 @@ def grade_choice(output: str, gold: str, options: Sequence[str]) -> Grade:
     answer = extract_span(output)
     got = choice_letter(answer, options) if answer is not None else None
     return Grade(got == want, None, got)
+
+
+def grade_query(output: str, query: Query) -> Grade:
+    """Grade a model's ``output`` against ``query``'s gold by its ``answer_kind``: numbers,
+    AIME integers and whole strings with :func:`check_answer` (no score); spans with
+    :func:`grade_span` over all its gold answers; choices with :func:`grade_choice` over its
+    ``meta["options"]``. ValueError for an unknown kind or a choice without options."""
+    kind = query.answer_kind
+    if kind == "span":
+        return grade_span(output, query.golds)
+    if kind == "choice":
+        return grade_choice(output, query.answer, tuple(query.meta.get("options") or ()))
+    return Grade(check_answer(output, query.answer, kind), None, extract_answer(output, kind))

@@ -287,6 +287,31 @@ def _answer_kind(reader: _Reader, lineno: int, rec: Mapping[str, Any], default: 
     return str(kind)
 
 
+def _golds(reader: _Reader, lineno: int, rec: Mapping[str, Any], key: str, kind: str) -> tuple[str, ...]:  # fmt: skip
+    """The gold answers in ``rec[key]``: a string, or a non-empty list of strings (in a CSV
+    cell, a JSON list: ``["Denver Broncos", "Broncos"]``; a cell in brackets is read as one);
+    the first is the main one. Only a
+    ``span`` gold may be empty (an unanswerable question)."""
+    if key not in rec:
+        reader.get(lineno, rec, key)  # raises MissingFieldError naming the fields present
+    value = rec[key]
+    csv_list = reader.path.suffix.lower() == ".csv" and isinstance(value, str) and value.strip()[:1] == "[" and value.strip()[-1:] == "]"  # fmt: skip
+    if csv_list:
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise MalformedRecordError(f"{reader.where(lineno, rec)}: field {key!r} looks like a JSON list but is not one ({exc.msg}); write a bracketed answer inside one: [\"[sic]\"]") from exc  # fmt: skip
+    if isinstance(value, list):
+        if not value:
+            raise MalformedRecordError(f"{reader.where(lineno, rec)}: field {key!r} is an empty list; give at least one gold answer (an unanswerable span question: \"\")")  # fmt: skip
+        golds = tuple(reader.get(lineno, {key: v}, key) if not (kind == "span" and v == "") else "" for v in value)  # fmt: skip
+    elif kind == "span" and value == "":
+        golds = ("",)
+    else:
+        golds = (reader.get(lineno, rec, key),)
+    return golds
+
+
 def _load_native(path: Path, records: list[Record]) -> Workload:
     reader = _Reader(path, "native")
     contexts = []
@@ -311,15 +336,11 @@ def _load_native(path: Path, records: list[Record]) -> Workload:
                 raise MalformedRecordError(
                     f"{reader.where(lineno, rec)}: queries[{j}].meta must be an object"
                 )
-            queries.append(
-                Query(
-                    qreader.get(lineno, raw, "query_id"),
-                    qreader.get(lineno, raw, "question"),
-                    qreader.get(lineno, raw, "answer"),
-                    _answer_kind(reader, lineno, raw, "numeric"),
-                    meta,
-                )
-            )
+            kind = _answer_kind(reader, lineno, raw, "numeric")
+            golds = _golds(qreader, lineno, raw, "answer", kind)
+            qid = qreader.get(lineno, raw, "query_id")
+            question = qreader.get(lineno, raw, "question")
+            queries.append(Query(qid, question, golds[0], kind, meta, golds[1:]))
         meta = rec.get("meta", {})
         if not isinstance(meta, dict):
             raise MalformedRecordError(
@@ -338,7 +359,7 @@ def _load_fields(path: Path, records: list[Record], fields: FieldMap) -> Workloa
     for lineno, rec in records:
         context = reader.get(lineno, rec, fields.context)
         question = reader.get(lineno, rec, fields.question)
-        answer = reader.get(lineno, rec, fields.answer)
+        golds = _golds(reader, lineno, rec, fields.answer, fields.answer_kind)
         if fields.context_id is not None:
             cid = reader.get(lineno, rec, fields.context_id)
             if cid in groups and groups[cid][0] != context:
@@ -350,7 +371,9 @@ def _load_fields(path: Path, records: list[Record], fields: FieldMap) -> Workloa
             cid = by_text.setdefault(context, f"c{len(by_text)}")
         _, queries = groups.setdefault(cid, (context, []))
         qid = reader.get(lineno, rec, fields.query_id) if fields.query_id else f"q{len(queries)}"
-        queries.append(Query(qid, question, answer, fields.answer_kind, {"line": lineno}))
+        queries.append(
+            Query(qid, question, golds[0], fields.answer_kind, {"line": lineno}, golds[1:])
+        )
     contexts = tuple(Context(cid, text, tuple(qs), {}) for cid, (text, qs) in groups.items())
     return Workload(contexts, "fields", str(path))
 

@@ -10,16 +10,21 @@ import numpy as np
 
 from sleeptime._errors import DuplicateIdError, EmptyWorkloadError
 
-#: How an answer is compared with its gold value (see :func:`sleeptime.workloads.check_answer`).
-ANSWER_KINDS = ("numeric", "integer", "text")
+#: How an answer is compared with its gold value (see :func:`sleeptime.workloads.grade_query`):
+#: numbers, AIME integers, whole strings, SQuAD spans (exact match and token F1) and multiple
+#: choice (the options in the query's ``meta["options"]``).
+ANSWER_KINDS = ("numeric", "integer", "text", "span", "choice")
 
 
 @dataclass(frozen=True)
 class Query:
     """One question about a context, with its gold answer.
 
-    ``meta`` holds what is known about the question, e.g. ``n_steps`` (reasoning steps) and
-    ``predictability`` (how expected the question is from the context, where known).
+    ``meta`` holds what is known about the question, e.g. ``n_steps`` (reasoning steps),
+    ``predictability`` (how expected the question is from the context, where known) and, for
+    ``choice``, ``options`` (the options' texts, in letter order). ``alternatives`` are further
+    acceptable gold answers (``span``: graded against the best of all); an empty ``answer`` of
+    kind ``span`` marks an unanswerable question.
     """
 
     query_id: str
@@ -27,13 +32,19 @@ class Query:
     answer: str
     answer_kind: str = "numeric"
     meta: Mapping[str, Any] = field(default_factory=dict)
+    alternatives: tuple[str, ...] = ()
+
+    @property
+    def golds(self) -> tuple[str, ...]:
+        """Every acceptable gold answer: ``answer`` first, then the ``alternatives``."""
+        return (self.answer, *self.alternatives)
 
     def to_dict(self) -> dict[str, Any]:
         """The native JSON form of the query."""
         record: dict[str, Any] = {
             "query_id": self.query_id,
             "question": self.question,
-            "answer": self.answer,
+            "answer": list(self.golds) if self.alternatives else self.answer,
         }
         if self.answer_kind != "numeric":
             record["answer_kind"] = self.answer_kind
