@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from sleeptime.workloads import FORMATS
+from sleeptime.workloads import ANSWER_KINDS, FORMATS
 
 if TYPE_CHECKING:
     from sleeptime.experiments import ScenarioConfig
@@ -45,7 +45,7 @@ def workload_source(parser: argparse.ArgumentParser, *, default: str | None = No
         parser.add_argument("source", help="a .jsonl or .csv file, or 'builtin' for the generator")
     else:
         parser.add_argument("source", nargs="?", default=default, help=f"a .jsonl or .csv file, or 'builtin' for the generator (default {default})")  # fmt: skip
-    parser.add_argument("--format", choices=FORMATS, default=None, help="the file's format (default: detected from the fields of the first record)")  # fmt: skip
+    parser.add_argument("--format", choices=FORMATS, default=None, help="the file's format (default: detected: a .json file as SQuAD or DROP by its shape, else from the fields of the first record)")  # fmt: skip
     parser.add_argument("--limit", type=int, default=None, help="read only the first N records (builtin: generate N contexts)")  # fmt: skip
     group = parser.add_argument_group("your own columns (--format fields)")
     group.add_argument("--context-field", default=None, help="column holding the context text")
@@ -53,7 +53,7 @@ def workload_source(parser: argparse.ArgumentParser, *, default: str | None = No
     group.add_argument("--answer-field", default="answer", help="column holding the gold answer")
     group.add_argument("--context-id-field", default=None, help="column grouping rows into contexts")  # fmt: skip
     group.add_argument("--query-id-field", default=None, help="column holding query ids")
-    group.add_argument("--answer-kind", choices=("numeric", "integer", "text"), default="numeric", help="how answers are compared (default: numeric)")  # fmt: skip
+    group.add_argument("--answer-kind", choices=ANSWER_KINDS, default="numeric", help="how answers are compared: numbers, AIME integers, whole strings, SQuAD spans (exact match and F1; an answer cell may be a JSON list of golds) or choices (default: numeric)")  # fmt: skip
 
 
 def workload_kwargs(args: argparse.Namespace) -> dict[str, Any]:

@@ -25,11 +25,25 @@ from sleeptime._errors import (
     UnknownFormatError,
     WorkloadError,
 )
+from sleeptime.workloads._reading import (
+    READING_FORMATS,
+    detect_reading_format,
+    load_drop,
+    load_squad,
+)
 from sleeptime.workloads._split import RULES, split_problem
 from sleeptime.workloads._types import ANSWER_KINDS, Context, Query, Workload
 
 #: Formats a file can be read as (``--format``); ``builtin`` is the generator.
-FORMATS = ("native", "stateful-gsm-symbolic", "gsm-symbolic", "stateful-aime", "fields")
+FORMATS = (
+    "native",
+    "stateful-gsm-symbolic",
+    "gsm-symbolic",
+    "stateful-aime",
+    "fields",
+    "squad",
+    "drop",
+)
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,23 @@ def _read_records(path: Path) -> list[Record]:
             )
         records.append((lineno, record))
     return records
+
+
+def _read_document(path: Path) -> Any:
+    """A whole JSON document (SQuAD, DROP); a JSONL file's first line read alone, where the
+    whole is not one document."""
+    if not path.is_file():
+        raise WorkloadError(f"{path}: no such file; pass a path to a .json, .jsonl or .csv file, or 'builtin'")  # fmt: skip
+    try:
+        return json.loads(path.read_text(encoding="utf-8"), parse_constant=_reject_constant)
+    except UnicodeDecodeError as exc:
+        raise MalformedRecordError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from exc  # fmt: skip
+    except json.JSONDecodeError as exc:
+        if "Extra data" in exc.msg:  # JSONL named .json
+            return None
+        raise MalformedRecordError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from exc  # fmt: skip
+    except ValueError as exc:
+        raise MalformedRecordError(f"{path}: {exc}") from exc
 
 
 def _reject_constant(name: str) -> Any:
@@ -409,6 +440,16 @@ def load_workload(
     path = Path(source)
     if format is not None and format not in FORMATS:
         raise UnknownFormatError(f"unknown format {format!r}; choose one of: {', '.join(FORMATS)}")
+    if format in READING_FORMATS or (format is None and fields is None and path.suffix.lower() == ".json"):  # fmt: skip
+        doc = _read_document(path)
+        fmt = format if isinstance(doc, dict) else None
+        fmt = fmt or detect_reading_format(doc)
+        if fmt == "squad":
+            return load_squad(path, doc, limit)
+        if fmt == "drop":
+            return load_drop(path, doc, limit)
+        if format is not None:
+            raise UnknownFormatError(f"{path}: not a {format} file (SQuAD: {{\"data\": [{{\"title\", \"paragraphs\"}}]}}; DROP: {{ID: {{\"passage\", \"qa_pairs\"}}}})")  # fmt: skip
     records = _read_records(path)
     if limit is not None:
         records = records[:limit]
