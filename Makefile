@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.sleeptime-installed
 LINT_PATHS := src tests $(wildcard benchmarks)
 
-.PHONY: quickstart test lint format docs clean stronger-model server
+.PHONY: quickstart test lint format docs docs-cli clean stronger-model server
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ lint: $(STAMP)
 # the navigation or an unresolved API reference fails the build.
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict
+
+# docs/cli.md: each command's block rewritten from its --help (a test checks they agree)
+docs-cli: $(STAMP)
+	$(BIN)/python docs/tools/cli_help.py
 
 format: $(STAMP)
 	$(BIN)/ruff format $(LINT_PATHS)

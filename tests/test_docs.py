@@ -7,6 +7,7 @@ link or anchor, every page in the navigation, every API reference resolved.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import shutil
@@ -94,6 +95,25 @@ def test_every_command_has_a_section_in_the_command_line_page() -> None:
         if not re.search(rf"^#{{3,4}} `sleeptime {re.escape(name)}`$", page, re.MULTILINE)
     ]
     assert not missing, f"docs/cli.md lacks a section for: {missing}"
+
+
+def test_the_command_line_page_is_a_copy_of_the_help() -> None:
+    # docs/tools/cli_help.py (make docs-cli) rewrites each command's block from its --help
+    sys.path.insert(0, str(ROOT / "docs" / "tools"))
+    try:
+        import cli_help
+    finally:
+        sys.path.pop(0)
+    page = (DOCS / "cli.md").read_text(encoding="utf-8")
+    current = cli_help.render(page)
+    assert page.count("```text") >= len(_commands()) - 3
+    stale = [
+        line
+        for line in difflib.unified_diff(page.splitlines(), current.splitlines(), lineterm="", n=0)
+    ][:40]
+    assert current == page, "docs/cli.md differs from the help (run make docs-cli):\n" + "\n".join(
+        stale
+    )
 
 
 def _mkdocs() -> str | None:

@@ -42,9 +42,12 @@ def rho(parser: argparse.ArgumentParser) -> None:
 def workload_source(parser: argparse.ArgumentParser, *, default: str | None = None) -> None:
     """A workload file or ``builtin``, its format, and the columns of ``--format fields``."""
     if default is None:
-        parser.add_argument("source", help="a .jsonl or .csv file, or 'builtin' for the generator")
+        parser.add_argument(
+            "source",
+            help="a .jsonl or .csv file, a SQuAD or DROP .json file, or 'builtin' for the generator",
+        )
     else:
-        parser.add_argument("source", nargs="?", default=default, help=f"a .jsonl or .csv file, or 'builtin' for the generator (default {default})")  # fmt: skip
+        parser.add_argument("source", nargs="?", default=default, help=f"a .jsonl or .csv file, a SQuAD or DROP .json file, or 'builtin' for the generator (default {default})")  # fmt: skip
     parser.add_argument("--format", choices=FORMATS, default=None, help="the file's format (default: detected: a .json file as SQuAD or DROP by its shape, else from the fields of the first record)")  # fmt: skip
     parser.add_argument("--limit", type=int, default=None, help="read only the first N records (builtin: generate N contexts)")  # fmt: skip
     group = parser.add_argument_group("your own columns (--format fields)")

@@ -101,7 +101,7 @@ def register(sub: Any) -> None:
     c.add_argument(
         "--batch-errors", default=None, help="the Batch API's error file, with --batch-results"
     )
-    c.add_argument("--prompts", default="gsm", help="gsm (default), aime, or a TOML file with the same keys")  # fmt: skip
+    c.add_argument("--prompts", default="auto", help="the prompt family: auto (default: the workload's own; SQuAD and DROP files: document, Stateful AIME: aime, else gsm), gsm, aime, document, code, conversation, or a TOML file with the same keys")  # fmt: skip
     c.add_argument("--prices", default="list-2025", help="price book for USD (default list-2025; see sleeptime prices)")  # fmt: skip
     c.add_argument("--price-model", default="gpt-4o-mini", help="price the tokens as this model of the book (default gpt-4o-mini)")  # fmt: skip
     c.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default 0, greedy)")  # fmt: skip

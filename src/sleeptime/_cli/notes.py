@@ -33,6 +33,6 @@ def register(sub: Any) -> None:
     p.add_argument("--format", default=None, help="the workload file's format (default: detected)")
     p.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--context-field", default=None, help=argparse.SUPPRESS)
-    p.add_argument("--prompts", default="gsm", help="the prompts the run used: gsm (default), aime, or a TOML file")  # fmt: skip
+    p.add_argument("--prompts", default="auto", help="the prompts the run used: auto (default: the workload's own, as collect chooses), a built-in family or a TOML file")  # fmt: skip
     opt.json_flag(p)
     p.set_defaults(handler=_export_notes)

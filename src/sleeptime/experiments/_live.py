@@ -136,7 +136,7 @@ def collect_live(
     batch_file: str | None = None,
     batch_results: str | None = None,
     batch_errors: str | None = None,
-    prompts: str = "gsm",
+    prompts: str = "auto",
     prices: str = "list-2025",
     price_model: str = "gpt-4o-mini",
     seed: int = 0,
@@ -176,7 +176,10 @@ def collect_live(
     if sleep_max_tokens < 1:
         raise LiveError(f"--sleep-max-tokens must be at least 1, got {sleep_max_tokens}")
     protocol = Protocol(
-        Prompts.load(prompts), temperature=temperature, seed=seed, sleep_max_tokens=sleep_max_tokens
+        Prompts.for_workload(prompts, w),
+        temperature=temperature,
+        seed=seed,
+        sleep_max_tokens=sleep_max_tokens,
     )
     traces = Path(out)
     started = time.perf_counter()
@@ -244,14 +247,13 @@ class _Progress:
         self.bar.close()
 
 
-def export_notes(traces: str | Path, out: str | Path, *, source: str = "builtin", prompts: str = "gsm", **workload: Any) -> Any:  # fmt: skip
+def export_notes(traces: str | Path, out: str | Path, *, source: str = "builtin", prompts: str = "auto", **workload: Any) -> Any:  # fmt: skip
     """``sleeptime export-notes``: a run's sleep-time outputs as chat examples (measured)."""
     from sleeptime.live import export_notes as write_notes
     from sleeptime.workloads import load_workload
 
-    return write_notes(
-        traces, load_workload(source, **workload), Protocol(Prompts.load(prompts)), out
-    )
+    w = load_workload(source, **workload)
+    return write_notes(traces, w, Protocol(Prompts.for_workload(prompts, w)), out)
 
 
 def fit_stale_records(path: str | Path) -> Any:

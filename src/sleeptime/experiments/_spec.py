@@ -104,7 +104,7 @@ class LiveTable:
     litellm: bool = _key(False, "send through LiteLLM")
     api_key_env: str = _key("", "the environment variable holding the API key (never the key)")
     model_file: str = _key("", "with endpoint = 'local': the .gguf file to serve (default SmolLM2-135M-Instruct)")  # fmt: skip
-    prompts: str = _key("gsm", "gsm, aime, or a TOML file with the same keys (sleeptime/live/prompts/gsm.toml)")  # fmt: skip
+    prompts: str = _key("auto", "auto (the workload's own family), gsm, aime, document, code, conversation, or a TOML file with the same keys (sleeptime/live/prompts/)")  # fmt: skip
     questions_per_context: int = _key(3, "the first N questions of each context")
     sleep_levels: str = _key("none,k1", "comma-separated: none, kN (N rewrites), low, medium, high")
     budgets: str = _key("0,2,4", "comma-separated budget levels (verbosity 0-4)")

@@ -24,12 +24,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sleeptime.live._client import ChatRequest
 from sleeptime.live._errors import LiveError
 
+if TYPE_CHECKING:
+    from sleeptime.workloads import Workload
+
 VIEWS = ("c", "c_prime", "both")
+#: The built-in prompt families (``sleeptime/live/prompts/NAME.toml``).
+PROMPT_FAMILIES = ("gsm", "aime", "document", "code", "conversation")
 PROMPT_KEYS = ("sleep_system", "sleep_user", "answer_system", "view_c", "view_c_prime", "view_both", "verbosity")  # fmt: skip
 #: ``max_tokens`` of the answer at each verbosity level (chat models).
 VERBOSITY_MAX_TOKENS = (32, 64, 128, 256, 512)
@@ -38,7 +43,10 @@ EFFORTS = ("low", "medium", "high")
 
 @dataclass(frozen=True)
 class Prompts:
-    """The prompt texts of one benchmark family (``prompts/gsm.toml``, ``prompts/aime.toml``)."""
+    """The prompt texts of one family of contexts (``prompts/NAME.toml``, NAME one of
+    :data:`PROMPT_FAMILIES`): word problems (``gsm``), competition problems (``aime``), and
+    ``document``, ``code`` and ``conversation``, whose sleep-time notes anticipate what readers
+    of that kind of context ask and whose answers end in "The answer is X." for span grading."""
 
     family: str
     sleep_system: str
@@ -52,14 +60,15 @@ class Prompts:
 
     @classmethod
     def load(cls, source: str | Path = "gsm") -> Prompts:
-        """A built-in family by name (``gsm``, ``aime``) or a TOML file with :data:`PROMPT_KEYS`."""
+        """A built-in family by name (:data:`PROMPT_FAMILIES`) or a TOML file with
+        :data:`PROMPT_KEYS`."""
         name = str(source)
-        if name in ("gsm", "aime"):
+        if name in PROMPT_FAMILIES:
             text, where = (files("sleeptime.live") / "prompts" / f"{name}.toml").read_text(encoding="utf-8"), f"prompts/{name}.toml"  # fmt: skip
         else:
             path = Path(source)
             if not path.is_file():
-                raise LiveError(f"{path}: no such prompts file (or pass gsm or aime)")
+                raise LiveError(f"{path}: no such prompts file (or pass a built-in family: {', '.join(PROMPT_FAMILIES)})")  # fmt: skip
             text, where = path.read_text(encoding="utf-8"), str(path)
         try:
             data = tomllib.loads(text)
@@ -81,6 +90,21 @@ class Prompts:
                 raise LiveError(f"{where}: {key} must contain {', '.join(absent)}")
         return cls(str(data.get("family", name)), data["sleep_system"], data["sleep_user"], data["answer_system"],
                    data["view_c"], data["view_c_prime"], data["view_both"], tuple(verbosity), where)  # fmt: skip
+
+    @classmethod
+    def for_workload(cls, source: str | Path, workload: Workload) -> Prompts:
+        """``source`` loaded (:meth:`load`), or with ``"auto"`` the workload's own family: the
+        one its contexts name in ``meta["prompts"]`` (a family or a file), else ``document`` for
+        SQuAD and DROP files, ``aime`` for Stateful AIME and ``gsm`` for the rest. LiveError
+        where contexts name different families."""
+        if str(source) != "auto":
+            return cls.load(source)
+        named = sorted({str(c.meta["prompts"]) for c in workload.contexts if c.meta.get("prompts")})
+        if len(named) > 1:
+            raise LiveError(f"{workload.source or 'the workload'}: its contexts name different prompt families ({', '.join(named)}); run them apart or pass --prompts")  # fmt: skip
+        if named:
+            return cls.load(named[0])
+        return cls.load({"squad": "document", "drop": "document", "stateful-aime": "aime"}.get(workload.format, "gsm"))  # fmt: skip
 
 
 @dataclass(frozen=True)
