@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.sleeptime-installed
-LINT_PATHS := src tests $(wildcard benchmarks)
+LINT_PATHS := src tests docs/tools docs/hooks $(wildcard benchmarks)
 
 .PHONY: quickstart test lint format docs docs-cli clean stronger-model server
 
