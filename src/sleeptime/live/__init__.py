@@ -41,6 +41,16 @@ from sleeptime.live._deploy import (
     serve_through_litellm,
 )
 from sleeptime.live._errors import LiveError, RequestFailed
+from sleeptime.live._judge import (
+    VERDICTS,
+    Agreement,
+    JudgePrompt,
+    Verdict,
+    agreement,
+    cohen_kappa,
+    parse_verdict,
+    verdict_bias,
+)
 from sleeptime.live._llama_build import ServerBuild, build_server, cpu_report, installed_build
 from sleeptime.live._notes import NotesExport, export_notes, note_examples, trace_files
 from sleeptime.live._protocol import VIEWS, Budget, Prompts, Protocol, SleepLevel, sleep_output_id
@@ -65,7 +75,9 @@ from sleeptime.live._summary import CellSummary, summarize_cells
 __all__ = [
     "CONDITIONS",
     "LIVE_TRACE_FIELDS",
+    "VERDICTS",
     "VIEWS",
+    "Agreement",
     "BatchImport",
     "Budget",
     "CellSummary",
@@ -77,6 +89,7 @@ __all__ = [
     "DeployRun",
     "Endpoint",
     "Grid",
+    "JudgePrompt",
     "LiveError",
     "LocalServer",
     "NotesExport",
@@ -91,7 +104,10 @@ __all__ = [
     "ServerBuild",
     "SleepLevel",
     "StaleEffect",
+    "Verdict",
+    "agreement",
     "build_server",
+    "cohen_kappa",
     "collect",
     "cpu_report",
     "default_model_file",
@@ -107,6 +123,7 @@ __all__ = [
     "note_examples",
     "open_endpoint",
     "parse_completion",
+    "parse_verdict",
     "preflight",
     "protocol_composer",
     "read_records",
@@ -119,5 +136,6 @@ __all__ = [
     "sleep_outputs_path",
     "summarize_cells",
     "trace_files",
+    "verdict_bias",
     "write_batch_file",
 ]
