@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from sleeptime import __version__
 from sleeptime._cli import (
     compare,
+    grade,
     live,
     notes,
     optimize,
@@ -27,7 +28,20 @@ from sleeptime._cli import (
 )
 from sleeptime._errors import SleeptimeError
 
-COMMANDS = (run, score, simulate, compare, train, optimize, server, live, notes, when, workload)
+COMMANDS = (
+    run,
+    score,
+    simulate,
+    compare,
+    train,
+    optimize,
+    server,
+    live,
+    grade,
+    notes,
+    when,
+    workload,
+)
 
 
 def _global_options(parser: argparse.ArgumentParser) -> None:

@@ -46,6 +46,7 @@ from sleeptime.experiments._live import (
     collect_live,
     export_notes,
     fit_stale_records,
+    grade_traces,
     measure_stale_effect,
     serve_local,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "export_notes",
     "export_policy",
     "fit_stale_records",
+    "grade_traces",
     "headline_policy",
     "learned_policies",
     "load_measured",

@@ -282,3 +282,52 @@ def measure_stale_effect(
     with open_endpoint(endpoint, model, api_key_env, litellm, model_file, concurrency, path.with_name(path.name + ".server.log")) as ep:  # fmt: skip
         return measure_stale(w, ep, path, protocol=protocol, cache=cache, questions_per_context=questions_per_context,
                              budget=budget, level=level, concurrency=concurrency, seed=seed)  # fmt: skip
+
+
+def grade_traces(
+    traces: str | Path, out: str | Path, *, source: str = "builtin", reference: str | None = None, use_judge: bool = True,
+    endpoint: str = "local", model: str | None = None, api_key_env: str | None = None, litellm: bool = False,
+    model_file: str | None = None, judge_prompt: str = "judge", concurrency: int = 4, cache: str | None = None,
+    prices: str = "list-2025", price_model: str = "gpt-4o-mini", tracking_uri: str | None = None, track: bool = True,
+    **workload: Any,
+) -> Any:  # fmt: skip
+    """``sleeptime grade``: a run's answers graded by an LLM judge, against gold or (with
+    ``reference``, e.g. ``none,b4,c``) against the answer of that allocation, into ``out``; the
+    judge measured against gold where gold exists (measured). Judge USD apart from the policy's."""
+    import asyncio
+
+    from sleeptime.live import (  # fmt: skip
+        ChatClient,
+        JudgePrompt,
+        Reference,
+        ResponseCache,
+        grade_records,
+        summarize_grades,
+        write_graded,
+    )
+    from sleeptime.simulators import load_price_book, read_traces
+    from sleeptime.workloads import load_workload
+
+    records = read_traces(traces)
+    w = load_workload(source, **workload)
+    prompt = JudgePrompt.load(judge_prompt)
+    ref = Reference.parse(reference) if reference else None
+    pricing = Pricing(load_price_book(prices), price_model)
+    path = Path(out)
+    with open_endpoint(endpoint, model, api_key_env, litellm, model_file, concurrency, path.with_name(path.name + ".server.log")) as ep, Job("grade") as job:  # fmt: skip
+        job.track({"traces": str(traces), "source": source, "reference": reference, "use_judge": use_judge, "judge_prompt": prompt.source,
+                   **{f"endpoint.{k}": v for k, v in ep.describe().items()}}, uri=tracking_uri, kind="grade", enabled=track)  # fmt: skip
+
+        async def run() -> list[dict[str, Any]]:
+            store = ResponseCache(
+                cache or path.with_name(path.name.removesuffix(".jsonl") + ".cache.sqlite")
+            )
+            async with ChatClient(ep, cache=store, concurrency=concurrency) as client:
+                return await grade_records(records, w, client, prompt, reference=ref, usd_of=lambda r: pricing.of(r, sleep=False))  # fmt: skip
+
+        result, written = summarize_grades(
+            asyncio.run(run()), use_judge=use_judge, reference=ref, out=path
+        )
+        write_graded(written, path)
+        job.log({k: v for k, v in result.to_json().items() if isinstance(v, (int, float))}, json={"grade.json": result.to_json()})  # fmt: skip
+    return result

@@ -41,6 +41,13 @@ from sleeptime.live._deploy import (
     serve_through_litellm,
 )
 from sleeptime.live._errors import LiveError, RequestFailed
+from sleeptime.live._grade import (
+    GradeResult,
+    Reference,
+    grade_records,
+    summarize_grades,
+    write_graded,
+)
 from sleeptime.live._judge import (
     VERDICTS,
     Agreement,
@@ -88,6 +95,7 @@ __all__ = [
     "CollectStats",
     "DeployRun",
     "Endpoint",
+    "GradeResult",
     "Grid",
     "JudgePrompt",
     "LiveError",
@@ -97,6 +105,7 @@ __all__ = [
     "Pricing",
     "Prompts",
     "Protocol",
+    "Reference",
     "RequestFailed",
     "ResponseCache",
     "ServedStats",
@@ -117,6 +126,7 @@ __all__ = [
     "exploration_grid",
     "export_notes",
     "fit_stale_effect",
+    "grade_records",
     "import_batch_results",
     "installed_build",
     "measure_stale",
@@ -135,7 +145,9 @@ __all__ = [
     "sleep_output_id",
     "sleep_outputs_path",
     "summarize_cells",
+    "summarize_grades",
     "trace_files",
     "verdict_bias",
     "write_batch_file",
+    "write_graded",
 ]

@@ -1,0 +1,149 @@
+"""Grading a run with an LLM judge: against gold and in reference mode; the judge measured."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sleeptime.live import (
+    VERDICTS,
+    Budget,
+    ChatClient,
+    Grid,
+    JudgePrompt,
+    LiveError,
+    LocalServer,
+    Pricing,
+    Prompts,
+    Protocol,
+    Reference,
+    ResponseCache,
+    SleepLevel,
+    collect,
+    grade_records,
+    read_records,
+    summarize_grades,
+    write_graded,
+)
+from sleeptime.simulators import load_price_book
+from sleeptime.workloads import load_workload
+
+pytestmark = pytest.mark.timeout(900)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_reference_allocation_is_written_sleep_budget_view() -> None:
+    ref = Reference.parse("none, b4, c")
+    assert (ref.sleep_level, ref.budget, ref.view, str(ref)) == ("none", "b4", "c", "none,b4,c")
+    assert ref.matches({"sleep_level": "none", "budget": "b4", "view": "c"})
+    assert not ref.matches({"sleep_level": "k1", "budget": "b4", "view": "c"})
+    for bad in ("none,b4", "none,4,c", ",b4,c"):
+        with pytest.raises(LiveError, match="SLEEP,BUDGET,VIEW"):
+            Reference.parse(bad)
+
+
+def _rec(i: int, correct: float, verdict: str, answer: str, notes: bool) -> dict[str, Any]:
+    return {"context_id": f"c{i}", "query_id": "q", "correct": correct, "judge_verdict": verdict, "judge_reason": "r",
+            "judge_usd": 0.001, "answer": answer, "served_with_sleep": notes}  # fmt: skip
+
+
+def test_the_summary_replaces_correct_keeps_gold_and_leaves_out_unparsable(tmp_path: Path) -> None:
+    graded = [
+        _rec(0, 1.0, "correct", "Denver Broncos", True),
+        _rec(1, 0.0, "correct", "a long answer that names several teams at once", True),
+        _rec(2, 0.0, "incorrect", "Panthers", False),
+        _rec(3, 1.0, "unparsable", "Denver", False),
+        _rec(4, 1.0, "correct", "the Denver Broncos of 2015", False),
+    ]
+    result, written = summarize_grades(
+        graded, use_judge=True, reference=None, out=tmp_path / "g.jsonl"
+    )
+    assert (result.records, result.written, result.judged, result.unparsable, result.left_out) == (
+        5,
+        4,
+        5,
+        1,
+        1,
+    )
+    assert [r["correct"] for r in written] == [1.0, 1.0, 0.0, 1.0]
+    assert [r["correct_gold"] for r in written] == [1.0, 0.0, 0.0, 1.0]
+    assert result.against_gold is not None and (
+        result.against_gold.n,
+        result.against_gold.accuracy,
+    ) == (4, 0.75)
+    assert result.judge_usd == pytest.approx(0.005) and result.mode == "gold"
+    assert result.bias["view: with notes"]["excess"] == pytest.approx(
+        0.5
+    )  # the judge favours the noted answers here
+    json.dumps(result.to_json(), allow_nan=False)
+    kept, written_gold = summarize_grades(graded, use_judge=False, reference=Reference.parse("none,b4,c"), out=tmp_path / "g.jsonl")  # fmt: skip
+    assert kept.left_out == 0 and [r["correct"] for r in written_gold] == [1.0, 0.0, 0.0, 1.0, 1.0]
+    assert kept.mode == "reference" and kept.reference == "none,b4,c"
+    path = write_graded(written, tmp_path / "out" / "g.jsonl")
+    assert [json.loads(x)["context_id"] for x in path.read_text().splitlines()] == [
+        "c0",
+        "c1",
+        "c2",
+        "c4",
+    ]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    from sleeptime.live import server_executable
+
+    try:
+        server_executable()
+    except LiveError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    with LocalServer(log_file=tmp_path_factory.mktemp("server") / "server.log") as srv:
+        yield srv
+
+
+@pytest.mark.slow
+def test_a_span_run_graded_by_the_local_judge_with_gold_and_by_reference(server: LocalServer, tmp_path: Path) -> None:  # fmt: skip
+    w = load_workload(ROOT / "data" / "xquad" / "xquad.en.json", limit=2)
+    pricing = Pricing(load_price_book("list-2025"), "gpt-4o-mini")
+    grid = Grid(
+        (SleepLevel.parse("none"), SleepLevel.parse("k1")), (Budget.level(0),), ("c", "both")
+    )
+    out = tmp_path / "spans.jsonl"
+    _stats, client, _ = collect(w, server.endpoint(), out, design=grid, protocol=Protocol(Prompts.for_workload("auto", w)),
+                               pricing=pricing, questions_per_context=2)  # fmt: skip
+    records = read_records(out)
+    assert len(records) == 2 * 2 * 2 and client.stats.sent > 0  # a real run, not a warm cache
+    assert all(
+        0.0 <= r["score"] <= 1.0 and r["correct"] in (0.0, 1.0) for r in records
+    )  # F1 recorded
+    prompt = JudgePrompt.load()
+
+    async def judge(reference: Reference | None) -> tuple[list[dict[str, Any]], int]:
+        async with ChatClient(
+            server.endpoint(), cache=ResponseCache(tmp_path / "judge.sqlite")
+        ) as c:
+            graded = await grade_records(records, w, c, prompt, reference=reference, usd_of=lambda r: pricing.of(r, sleep=False))  # fmt: skip
+            return graded, c.stats.sent
+
+    graded, sent = asyncio.run(judge(None))
+    assert sent == len(records)  # one judge request per answer
+    assert all(g["judge_verdict"] in VERDICTS and g["judge_usd"] > 0 for g in graded)
+    result, _written = summarize_grades(
+        graded, use_judge=True, reference=None, out=tmp_path / "g.jsonl"
+    )
+    assert result.judged == len(records) and result.written + result.left_out == len(records)
+    assert result.against_gold is None or result.against_gold.n == len(records) - result.unparsable
+    ref = Reference.parse("k1,b0,both")
+    graded_ref, sent_ref = asyncio.run(judge(ref))
+    assert sent_ref > 0 and all("reference_answer" in g for g in graded_ref)
+    with pytest.raises(
+        LiveError, match="no record was answered under the reference allocation none,b4,c"
+    ):
+        asyncio.run(judge(Reference.parse("none,b4,c")))
