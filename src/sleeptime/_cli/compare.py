@@ -80,7 +80,7 @@ def _compare(args: argparse.Namespace) -> None:
     if args.traces:
         measured = compare_traces(args.traces, source=args.workload, view=args.view, split=args.split, test_share=args.test_share,
                                   prices=args.prices, price_model=args.price_model, sleep_price=args.sleep_price, budget_usd_per_1k=args.budget_usd_per_1k,
-                                  seed=args.seed, figures_dir=args.figures, tracking_uri=args.tracking_uri, progress=not args.json)  # fmt: skip
+                                  seed=args.seed, outcome=args.outcome, figures_dir=args.figures, tracking_uri=args.tracking_uri, progress=not args.json)  # fmt: skip
         emit(args, measured, comparison_text)
         return
     if args.budget_usd_per_1k is None:
@@ -103,6 +103,7 @@ def register(sub: Any) -> None:
     real.add_argument("--view", choices=("both", "c_prime"), default="both", help="what a sleep-time answer sees: c and c' (default) or c' alone")  # fmt: skip
     real.add_argument("--split", choices=("context", "template"), default="context", help="hold out contexts at random (default) or whole templates")  # fmt: skip
     real.add_argument("--test-share", type=float, default=0.5, help="share of contexts held out (default 0.5)")  # fmt: skip
+    real.add_argument("--outcome", choices=("correct", "score"), default="correct", help="what the policies maximize: the 0/1 verdict (default) or the graded score (a span's F1)")  # fmt: skip
     real.add_argument("--price-model", default="gpt-4o-mini", help="price the measured tokens as this model of the book (default gpt-4o-mini)")  # fmt: skip
     real.add_argument("--sleep-price", choices=("batch", "live"), default="batch", help="sleep-time work at the book's batch discount (default) or its live price")  # fmt: skip
     real.add_argument("--figures", default=None, metavar="DIR", help="write the measured figures (Figs. 3-4, 9, 10 and the Pareto plot) here")  # fmt: skip

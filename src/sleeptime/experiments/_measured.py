@@ -29,6 +29,9 @@ from sleeptime.policy import (
 from sleeptime.reporting import MeasuredDisplay
 from sleeptime.workloads import SPLITS, Arrivals, split_contexts
 
+#: What the policies of ``compare --traces`` maximize: the 0/1 verdict or the graded score.
+OUTCOMES = ("correct", "score")
+
 
 def load_measured(
     traces: str | Path,
@@ -42,9 +45,12 @@ def load_measured(
     price_model: str = "gpt-4o-mini",
     sleep_price: str = "batch",
     seed: int = 0,
+    outcome: str = "correct",
     progress: bool = True,
 ) -> MeasuredData:
-    """Read an exploration run, its workload and LM scores (cached), and split its contexts."""
+    """Read an exploration run, its workload and LM scores (cached), and split its contexts.
+    ``outcome``: what the policies maximize, ``correct`` (the 0/1 verdict) or ``score`` (the
+    graded score, e.g. a span's F1; every record must have one)."""
     from sleeptime.estimators import CausalLMScorer, score_workload
     from sleeptime.simulators import items_from_workload, load_price_book, read_traces
     from sleeptime.workloads import load_workload
@@ -54,6 +60,13 @@ def load_measured(
     if not 0 < test_share < 1:
         raise MeasuredError(f"test share must be between 0 and 1, got {test_share}")
     records = tuple(read_traces(traces))
+    if outcome not in OUTCOMES:
+        raise MeasuredError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
+    if outcome == "score":
+        missing = next((n for n, r in enumerate(records, start=1) if not isinstance(r.get("score"), (int, float))), None)  # fmt: skip
+        if missing is not None:
+            raise MeasuredError(f"{traces}: record {missing} has no score; --outcome score needs graded answers (span answers record their F1)")  # fmt: skip
+        records = tuple({**r, "correct": float(r["score"])} for r in records)
     table = MeasuredTable.from_records(records, view=view, source=str(traces))
     if table.n_contexts < 4:
         raise MeasuredError(f"{traces}: {table.n_contexts} complete contexts; judging policies needs at least 4 (2 to train, 2 held out)")  # fmt: skip
@@ -151,6 +164,7 @@ def compare_traces(
     prices: str = "list-2025",
     price_model: str = "gpt-4o-mini",
     sleep_price: str = "batch",
+    outcome: str = "correct",
     budget_usd_per_1k: float | None = None,
     seed: int = 0,
     figures_dir: str | Path | None = None,
@@ -167,12 +181,12 @@ def compare_traces(
         with job.step("traces, workload and LM features"):
             data = load_measured(traces, source=source, workload_options=workload_options, view=view, split=split,
                                  test_share=test_share, prices=prices, price_model=price_model, sleep_price=sleep_price,
-                                 seed=seed, progress=progress)  # fmt: skip
+                                 seed=seed, outcome=outcome, progress=progress)  # fmt: skip
         book = data.env.prices
         settings = {"traces": str(traces), "source": source, "view": view, "split": split, "test_share": test_share,
                     "prices": f"{book.version} prices of {price_model}, sleep-time at {'the batch discount' if sleep_price == 'batch' else 'the live price'} ({data.env.sleep_discount:g} x list)",
                     "price_book": book.version, "price_model": price_model, "sleep_price": sleep_price,
-                    "budget_usd_per_1k": budget_usd_per_1k, "seed": seed}  # fmt: skip
+                    "budget_usd_per_1k": budget_usd_per_1k, "seed": seed, "outcome": outcome}  # fmt: skip
         job.track(settings, uri=tracking_uri, kind="compare", enabled=track, name="compare-traces")
         comparison, other, intervals, policies = compare_measured(data, budget_usd_per_1k=budget_usd_per_1k, seed=seed, progress=job.start)  # fmt: skip
         with job.step("outcome models"):
