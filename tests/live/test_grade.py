@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from sleeptime.live import (
 )
 from sleeptime.simulators import load_price_book
 from sleeptime.workloads import load_workload
+from tests.live.test_collect import _require_server
 
 pytestmark = pytest.mark.timeout(900)
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,14 +96,7 @@ def test_the_summary_replaces_correct_keeps_gold_and_leaves_out_unparsable(tmp_p
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
-    from sleeptime.live import server_executable
-
-    try:
-        server_executable()
-    except LiveError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+    _require_server()
     with LocalServer(log_file=tmp_path_factory.mktemp("server") / "server.log") as srv:
         yield srv
 

@@ -209,15 +209,21 @@ def test_records_that_are_not_an_exploration_run_are_named(
     with pytest.raises(MeasuredError, match=r"context 'elsewhere-.*' is not in builtin"):
         load_measured(other, progress=False)
     # the graded score instead of the verdict: numeric answers record none, which is named
-    with pytest.raises(MeasuredError, match=r"record 1 has no score; --outcome score needs graded answers"):
+    with pytest.raises(
+        MeasuredError, match=r"record 1 has no score; --outcome score needs graded answers"
+    ):
         load_measured(run["path"], outcome="score", progress=False)
     with pytest.raises(MeasuredError, match=r"outcome must be one of \('correct', 'score'\)"):
         load_measured(run["path"], outcome="f1", progress=False)
     scored = tmp_path / "scored.jsonl"
-    scored.write_text("".join(json.dumps({**r, "score": 1.0 - r["correct"]}) + "\n" for r in run["records"]))
+    scored.write_text(
+        "".join(json.dumps({**r, "score": 1.0 - r["correct"]}) + "\n" for r in run["records"])
+    )
     flipped = load_measured(scored, outcome="score", progress=False)
     plain = load_measured(run["path"], progress=False)
-    assert np.array_equal(flipped.table.correct, 1.0 - plain.table.correct)  # the score is what is maximized
+    assert np.array_equal(
+        flipped.table.correct, 1.0 - plain.table.correct
+    )  # the score is what is maximized
 
 
 @pytest.mark.slow
