@@ -149,6 +149,7 @@ JSON_CASES: dict[str, list[str]] = {
     "optimize": ["optimize", "--contexts", "140", "--trials", "2", "--study-name", "json-test"],
     "build-server": ["build-server"],  # the machine's build, already there: says where it is
     "collect": ["collect", "--contexts", "1", "--questions-per-context", "1", "--sleep-levels", "none", "--budgets", "0", "--out", "{tmp}/c.jsonl"],
+    "grade": ["grade", "{tmp}/c.jsonl", "--workload", "builtin", "--limit", "1", "--out", "{tmp}/g.jsonl"],  # collect's answer, judged
 }  # fmt: skip
 #: ``serve-local --json`` prints one JSON line and serves until stopped: tests/live/test_server.py;
 #: ``export-notes`` (and ``compare --traces``) read a real run: tests/live/test_measured.py
