@@ -140,3 +140,37 @@ def test_a_span_run_graded_by_the_local_judge_with_gold_and_by_reference(server:
         LiveError, match="no record was answered under the reference allocation none,b4,c"
     ):
         asyncio.run(judge(Reference.parse("none,b4,c")))
+
+
+@pytest.mark.slow
+def test_judge_answers_are_graded_inline_by_the_judge_apart_from_the_policys_usd(server: LocalServer, tmp_path: Path) -> None:  # fmt: skip
+    # free-text questions whose gold is a reference for the judge, not a span to match
+    data = tmp_path / "notes.jsonl"
+    rows = [{"context_id": "c0", "context": "The team met on Monday. Ana decided to ship the release on Friday; the docs are still open.",
+             "query_id": "q0", "question": "What did Ana decide?", "answer": "to ship the release on Friday", "answer_kind": "judge"},
+            {"context_id": "c0", "context": "The team met on Monday. Ana decided to ship the release on Friday; the docs are still open.",
+             "query_id": "q1", "question": "What is still open?", "answer": "the docs", "answer_kind": "judge"}]  # fmt: skip
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    w = load_workload(data)
+    assert {q.answer_kind for c in w.contexts for q in c.queries} == {"judge"}
+    pricing = Pricing(load_price_book("list-2025"), "gpt-4o-mini")
+    grid = Grid((SleepLevel.parse("none"),), (Budget.level(0),), ("c",))
+    out = tmp_path / "judged.jsonl"
+    stats, client, _ = collect(w, server.endpoint(), out, design=grid, protocol=Protocol(Prompts.load("conversation")), pricing=pricing)  # fmt: skip
+    records = read_records(out) if out.exists() else []
+    # one answer and one judge request per question; an answer whose judge reply held no
+    # verdict is not written and is named, never scored 0
+    assert client.stats.sent == 4
+    assert len(records) + stats.failed_records == 2
+    assert all("held no verdict" in e for e in stats.errors)
+    for r in records:
+        assert r["judge_verdict"] in ("correct", "incorrect") and r["judge_reason"] is not None
+        assert r["correct"] == r["score"] == (1.0 if r["judge_verdict"] == "correct" else 0.0)
+        assert r["judge_usd"] > 0 and r["usd"] == pytest.approx(
+            r["test_usd"]
+        )  # the judge is not the policy's spend
+        assert r["judge_model"] == server.endpoint().model
+    # a rerun sends nothing: the answers and the judge's replies are cached
+    stats2, client2, _ = collect(w, server.endpoint(), tmp_path / "again.jsonl", design=grid, protocol=Protocol(Prompts.load("conversation")),
+                                 pricing=pricing, cache=out.with_name("judged.cache.sqlite"))  # fmt: skip
+    assert client2.stats.sent == 0 and stats2.written == len(records)

@@ -188,3 +188,9 @@ def test_a_choice_without_options_is_a_clear_error() -> None:
         grade_query("B", Query("q", "Which?", "B", "choice"))
     with pytest.raises(ValueError, match="grade_query"):
         check_answer("x", "x", "span")
+
+
+def test_a_judge_query_is_not_graded_by_a_rule() -> None:
+    q = Query("q", "What did Ana decide?", "to ship on Friday", "judge")
+    with pytest.raises(ValueError, match="graded by an LLM judge"):
+        grade_query("She decided to ship on Friday.", q)

@@ -56,7 +56,7 @@ def workload_source(parser: argparse.ArgumentParser, *, default: str | None = No
     group.add_argument("--answer-field", default="answer", help="column holding the gold answer")
     group.add_argument("--context-id-field", default=None, help="column grouping rows into contexts")  # fmt: skip
     group.add_argument("--query-id-field", default=None, help="column holding query ids")
-    group.add_argument("--answer-kind", choices=ANSWER_KINDS, default="numeric", help="how answers are compared: numbers, AIME integers, whole strings, SQuAD spans (exact match and F1; an answer cell may be a JSON list of golds) or choices (default: numeric)")  # fmt: skip
+    group.add_argument("--answer-kind", choices=ANSWER_KINDS, default="numeric", help="how answers are compared: numbers, AIME integers, whole strings, SQuAD spans (exact match and F1; an answer cell may be a JSON list of golds), choices, or judge (free text graded by an LLM judge against the gold as a reference; see --judge-prompt) (default: numeric)")  # fmt: skip
 
 
 def workload_kwargs(args: argparse.Namespace) -> dict[str, Any]:

@@ -30,6 +30,8 @@ def collect_text(r: dict[str, Any]) -> str:
                      f"{number(c['test_input_tokens'], '.0f'):>8}{number(c['test_output_tokens'], '.1f'):>8}{c['sleep_output_tokens']:>10.1f}"
                      f"{number(c['latency_s'], '.2f'):>10}{number(usd, '.4f'):>10}{c['cut_by_max_tokens']:>5}")  # fmt: skip
     lines.append(f"USD at {r['prices']}; 'cut': answers that hit max_tokens")
+    if r.get("judge_usd") is not None:
+        lines.append(f"the LLM judge (answers of kind judge) cost {r['judge_usd']:.6f} USD, apart from the policy's")  # fmt: skip
     if r["mlflow_run_id"]:
         lines.append(f"MLflow run {r['mlflow_run_id']}")
     return "\n".join(lines)
@@ -47,12 +49,12 @@ def _collect(args: argparse.Namespace) -> None:
         raise SpecError(f"--budgets must be integers separated by commas, e.g. 0,1,2; got {args.budgets!r}") from None  # fmt: skip
     result = collect_live(
         out=args.out, endpoint=args.endpoint, model=args.model, api_key_env=args.api_key_env, litellm=args.litellm,
-        model_file=args.model_file, contexts=args.contexts, questions_per_context=args.questions_per_context,
+        model_file=args.model_file, contexts=args.contexts, questions_per_context=args.questions_per_context, min_questions=args.min_questions,
         sleep_levels=comma_list(args.sleep_levels), budgets=budgets, views=comma_list(args.views), reasoning=args.reasoning,
         policy=args.policy, expected_queries=args.expected_queries, concurrency=args.concurrency, cache=args.cache,
         max_usd=args.max_usd, batch_file=args.batch_file, batch_results=args.batch_results, batch_errors=args.batch_errors,
         prompts=args.prompts, prices=args.prices, price_model=args.price_model, seed=args.seed, temperature=args.temperature,
-        stream=args.stream, sleep_max_tokens=args.sleep_max_tokens, router=args.router, sample=args.sample,
+        stream=args.stream, sleep_max_tokens=args.sleep_max_tokens, router=args.router, sample=args.sample, judge_prompt=args.judge_prompt,
         track=not args.no_track, tracking_uri=args.tracking_uri, progress=not args.json, server_mode=args.server_mode,
         **opt.workload_kwargs(args),
     )  # fmt: skip
@@ -86,6 +88,7 @@ def register(sub: Any) -> None:
     c.add_argument("--contexts", type=int, default=20, help="N contexts of the source (default 20; see --sample)")  # fmt: skip
     c.add_argument("--sample", choices=("first", "templates"), default="first", help="the first N contexts (default) or one of each template in turn")  # fmt: skip
     c.add_argument("--questions-per-context", type=int, default=None, help="the first N questions of each context (default all)")  # fmt: skip
+    c.add_argument("--min-questions", type=int, default=0, help="only contexts with at least N questions (taken before --contexts; default 0: all)")  # fmt: skip
     c.add_argument("--sleep-levels", default="none,k1", help="exploration grid: none, kN (N rewrites), low/medium/high (default none,k1)")  # fmt: skip
     c.add_argument("--budgets", default="0,1,2", help="exploration grid: budget levels, verbosity 0-4 (reasoning models 0-2) (default 0,1,2)")  # fmt: skip
     c.add_argument("--views", default="c,c_prime,both", help="what an answer sees: c, c_prime, both (default all that apply)")  # fmt: skip
@@ -102,6 +105,7 @@ def register(sub: Any) -> None:
         "--batch-errors", default=None, help="the Batch API's error file, with --batch-results"
     )
     c.add_argument("--prompts", default="auto", help="the prompt family: auto (default: the workload's own; SQuAD and DROP files: document, Stateful AIME: aime, else gsm), gsm, aime, document, code, conversation, or a TOML file with the same keys")  # fmt: skip
+    c.add_argument("--judge-prompt", default="judge", help="the LLM judge that grades answers of kind judge, at the same endpoint: judge (default, the built-in prompt) or a TOML file with system and user ({question}, {reference}, {answer})")  # fmt: skip
     c.add_argument("--prices", default="list-2025", help="price book for USD (default list-2025; see sleeptime prices)")  # fmt: skip
     c.add_argument("--price-model", default="gpt-4o-mini", help="price the tokens as this model of the book (default gpt-4o-mini)")  # fmt: skip
     c.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default 0, greedy)")  # fmt: skip

@@ -31,7 +31,7 @@ def collect_from_spec(ctx: RunContext, traces: Path) -> Any:
     run = collect_live(
         spec.workload.source, traces, endpoint=live.endpoint, model=live.model or None, api_key_env=live.api_key_env or None,
         litellm=live.litellm, model_file=live.model_file or None, contexts=spec.workload.contexts,
-        questions_per_context=live.questions_per_context, sleep_levels=comma_list(live.sleep_levels),
+        questions_per_context=live.questions_per_context, min_questions=live.min_questions, sleep_levels=comma_list(live.sleep_levels),
         budgets=[int(b) for b in comma_list(live.budgets)], views=comma_list(live.views), concurrency=live.concurrency,
         cache=str(cache_dir() / "responses.sqlite"), max_usd=live.max_usd or None, prompts=live.prompts,
         prices=spec.prices.book, price_model=live.price_model, seed=spec.seeds.workload, temperature=live.temperature,

@@ -15,6 +15,7 @@ from sleeptime.live import (
     VIEWS,
     CellSummary,
     Grid,
+    JudgePrompt,
     LiveError,
     LocalServer,
     PolicyDesign,
@@ -99,6 +100,7 @@ class LiveRun:
     errors: tuple[str, ...] = ()
     batch: dict[str, Any] = field(default_factory=dict)
     mlflow_run_id: str | None = None
+    judge_usd: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON-able dict of the run (its traces, files, cells, tokens and USD), as ``--json``
@@ -109,7 +111,7 @@ class LiveRun:
             "failed": self.failed, "usd": self.usd, "usd_spent_now": self.usd_new, "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens, "accuracy": self.accuracy, "stopped_at_cap": self.stopped_at_cap,
             "prices": self.prices, "seconds": self.seconds, "cells": [c.to_json() for c in self.cells],
-            "errors": list(self.errors), "batch": self.batch, "mlflow_run_id": self.mlflow_run_id,
+            "errors": list(self.errors), "batch": self.batch, "mlflow_run_id": self.mlflow_run_id, "judge_usd": self.judge_usd,
         }  # fmt: skip
 
 
@@ -124,6 +126,7 @@ def collect_live(
     model_file: str | None = None,
     contexts: int | None = 20,
     questions_per_context: int | None = None,
+    min_questions: int = 0,
     sleep_levels: Sequence[str] = ("none", "k1"),
     budgets: Sequence[int] = (0, 1, 2),
     views: Sequence[str] = VIEWS,
@@ -150,13 +153,17 @@ def collect_live(
     router: bool = False,
     sample: str = "first",
     server_mode: str = "reuse",
+    judge_prompt: str = "judge",
     **workload: Any,
 ) -> LiveRun:
     """Run a design for real and append its trace records to ``out`` (measured). ``router``:
     serve the ``policy`` artifact through ``litellm.Router`` with the
     :class:`~sleeptime.integrations.litellm_hook.SleeptimeHook` deciding (a deployment).
     ``server_mode``: with the local endpoint, ``reuse`` (its prompt cache on) or ``exact`` (one
-    slot, no cache: the same request always gets the same answer)."""
+    slot, no cache: the same request always gets the same answer). ``min_questions``: only
+    contexts with at least that many questions are taken (before the first ``contexts``).
+    ``judge_prompt``: the judge of ``judge`` answers (the built-in ``judge`` or a TOML file);
+    it runs at the same endpoint, and its USD is reported apart (``judge_usd``)."""
     from sleeptime.simulators import load_price_book
     from sleeptime.workloads import Workload, load_workload, spread_over_templates
 
@@ -165,6 +172,11 @@ def collect_live(
     w = load_workload(source, **workload)
     if sample not in ("first", "templates"):
         raise LiveError(f"--sample must be 'first' or 'templates', got {sample!r}")
+    if min_questions > 0:
+        kept = tuple(c for c in w.contexts if len(c.queries) >= min_questions)
+        if not kept:
+            raise LiveError(f"--min-questions {min_questions}: no context of {source} has that many questions (the most is {max((len(c.queries) for c in w.contexts), default=0)})")  # fmt: skip
+        w = Workload(kept, w.format, w.source, w.report)
     if contexts is not None:
         if contexts < 1:
             raise LiveError(f"--contexts must be at least 1, got {contexts}")
@@ -185,7 +197,7 @@ def collect_live(
     started = time.perf_counter()
     kind = "policy" if policy else "exploration"
     params: dict[str, Any] = {"source": source, "design": kind, "policy": policy, "contexts": len(w.contexts),
-              "questions_per_context": questions_per_context, "sleep_levels": ",".join(sleep_levels), "budgets": ",".join(map(str, budgets)),
+              "questions_per_context": questions_per_context, "min_questions": min_questions, "sleep_levels": ",".join(sleep_levels), "budgets": ",".join(map(str, budgets)),
               "views": ",".join(views), "sample": sample, "prompts": protocol.prompts.source, "temperature": temperature, "seed": seed, "stream": stream, "sleep_max_tokens": sleep_max_tokens,
               "prices": book.version, "price_model": price_model, "concurrency": concurrency, "max_usd": max_usd,
               "server_mode": server_mode if endpoint == "local" else None}  # fmt: skip
@@ -200,7 +212,7 @@ def collect_live(
                 stats, client, imported = collect(
                 w, ep, traces, design=design, protocol=protocol, pricing=Pricing(book, price_model), cache=cache,
                 concurrency=concurrency, retries=retries, max_usd=max_usd, questions_per_context=questions_per_context,
-                progress=bar.update, batch_file=batch_file,
+                progress=bar.update, batch_file=batch_file, judge=JudgePrompt.load(judge_prompt),
                 batch_results=(batch_results, batch_errors) if batch_results else None, stream=stream,
             )  # fmt: skip
         finally:
@@ -219,7 +231,7 @@ def collect_live(
             f"{book.version} prices of {price_model} (sleep-time at the batch discount where it came from a batch, else at live_sleep_discount)",
             round(time.perf_counter() - started, 2), tuple(stats.errors[:10]),
             {"file": batch_file} if batch_file else ({"imported": imported.imported, "failed": len(imported.failed), "missing": len(imported.missing)} if imported else {}),
-            job.run_id,
+            job.run_id, _judge_usd(records),
         )  # fmt: skip
         if router:
             result = dataclasses.replace(result, design="policy, served through litellm.Router with the SleeptimeHook deciding")  # fmt: skip
@@ -228,6 +240,13 @@ def collect_live(
     if stats.errors and not records:
         raise SleeptimeError(f"no answer came back: {stats.errors[0]}")
     return result
+
+
+def _judge_usd(records: Sequence[dict[str, Any]]) -> float | None:
+    """The LLM judge's USD over the records it graded (apart from the policy's); None where it
+    graded none or a reply's usage was not reported."""
+    usd = [r.get("judge_usd") for r in records if "judge_verdict" in r]
+    return None if not usd or None in usd else float(sum(u for u in usd if u is not None))
 
 
 class _Progress:
@@ -298,7 +317,6 @@ def grade_traces(
 
     from sleeptime.live import (  # fmt: skip
         ChatClient,
-        JudgePrompt,
         Reference,
         ResponseCache,
         grade_records,

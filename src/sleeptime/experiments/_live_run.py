@@ -36,7 +36,7 @@ def run_live(ctx: RunContext) -> RunOutput:
         run = collect_from_spec(ctx, traces)
     with job.step("policies on held-out contexts"):
         judged = compare_traces(traces, source=spec.workload.source, view=live.view, split=live.split, test_share=live.test_share,
-                                prices=spec.prices.book, price_model=live.price_model, sleep_price=live.sleep_price, seed=seed,
+                                prices=spec.prices.book, price_model=live.price_model, sleep_price=live.sleep_price, seed=seed, outcome=live.outcome,
                                 figures_dir=ctx.folder, track=False, progress=False)  # fmt: skip
         out = judged.to_json()
         job.log({f"{n.replace('-', '_')}.{k}": v for n, s in judged.comparison.learned.items() for k, v in s.to_json().items()},

@@ -106,6 +106,7 @@ class LiveTable:
     model_file: str = _key("", "with endpoint = 'local': the .gguf file to serve (default SmolLM2-135M-Instruct)")  # fmt: skip
     prompts: str = _key("auto", "auto (the workload's own family), gsm, aime, document, code, conversation, or a TOML file with the same keys (sleeptime/live/prompts/)")  # fmt: skip
     questions_per_context: int = _key(3, "the first N questions of each context")
+    min_questions: int = _key(0, "only contexts with at least N questions (taken before [workload] contexts; 0: all)")  # fmt: skip
     sleep_levels: str = _key("none,k1", "comma-separated: none, kN (N rewrites), low, medium, high")
     budgets: str = _key("0,2,4", "comma-separated budget levels (verbosity 0-4)")
     views: str = _key("c,c_prime,both", "comma-separated: c, c_prime, both")
@@ -122,6 +123,7 @@ class LiveTable:
     split: str = _key("context", "kind = 'live': hold out contexts at random (context) or whole templates (template)")  # fmt: skip
     test_share: float = _key(0.5, "kind = 'live': share of contexts held out to judge the policies on")  # fmt: skip
     sleep_price: str = _key("batch", "kind = 'live': price sleep-time work at the book's batch discount (batch) or live")  # fmt: skip
+    outcome: str = _key("correct", "kind = 'live': what the policies maximize, the 0/1 verdict (correct) or the graded score, e.g. a span's F1 (score)")  # fmt: skip
 
 
 def _joined(values: tuple[Any, ...]) -> str:
@@ -292,6 +294,8 @@ def parse_spec(text: str, *, source: str = "<spec>", reduced: bool = False) -> E
     spec = ExperimentSpec(name, kind, description, **tables, text=text)
     if spec.workload.source != "builtin" and kind not in REAL_KINDS:
         raise SpecError(f"{source}: [workload] source: only 'builtin' runs as a simulated experiment so far (a file: kind = 'collect' or 'live')")  # fmt: skip
+    if spec.live.outcome not in ("correct", "score"):
+        raise SpecError(f"{source}: [live] outcome must be 'correct' (the 0/1 verdict) or 'score' (the graded score), got {spec.live.outcome!r}")  # fmt: skip
     if spec.workload.contexts < 20:
         raise SpecError(f"{source}: [workload] contexts must be at least 20")
     if reduced:

@@ -35,9 +35,10 @@ from sleeptime.live._cache import ResponseCache
 from sleeptime.live._client import ChatClient, ChatRequest, ChatResponse, Endpoint
 from sleeptime.live._errors import LiveError, RequestFailed
 from sleeptime.live._jsonl import jsonl_objects
+from sleeptime.live._judge import JudgePrompt, parse_verdict
 from sleeptime.live._protocol import VIEWS, Budget, Protocol, SleepLevel, sleep_output_id
 from sleeptime.simulators import ModelPrice, PriceBook
-from sleeptime.workloads import Context, Query, Workload, grade_query
+from sleeptime.workloads import Context, Grade, Query, Workload, extract_span, grade_query
 
 #: The fields of a real run's trace record (the simulator's trace fields, and what a real run
 #: adds); ``features`` holds the context's cheap features.
@@ -188,6 +189,7 @@ class Collector:
     questions_per_context: int | None = None
     progress: Callable[[CollectStats, ChatClient], None] | None = None
     contexts_in_flight: int | None = None
+    judge: JudgePrompt | None = None
     stats: CollectStats = field(default_factory=CollectStats)
     _in_flight_usd: float = 0.0
     _policy: Any = None
@@ -236,7 +238,8 @@ class Collector:
 
     # ------------------------------------------------------------------ test time
     def _record(self, ctx: Context, query: Query, cell: tuple[int, SleepLevel, Budget, str], sleep: dict[str, Any] | None,
-                request: ChatRequest, response: ChatResponse, n_queries: int, features: Mapping[str, float]) -> dict[str, Any]:  # fmt: skip
+                request: ChatRequest, response: ChatResponse, n_queries: int, features: Mapping[str, float],
+                judged: tuple[Grade, dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
         s, level, budget, view = cell
         reported = response.usage_reported
         test_usd = self.pricing.of(response, sleep=False) if reported else None
@@ -246,7 +249,9 @@ class Collector:
             if test_usd is None or sleep_usd is None
             else test_usd + sleep_usd / max(n_queries, 1)
         )
-        grade = grade_query(response.content, query)
+        grade, judge_fields = (
+            judged if judged is not None else (grade_query(response.content, query), {})
+        )
         return {
             "context_id": ctx.context_id, "query_id": query.query_id, "model": self.client.endpoint.model,
             "design": "exploration" if isinstance(self.design, Grid) else "policy",
@@ -263,6 +268,7 @@ class Collector:
             "max_tokens": request.params.get("max_tokens"), "verbosity": budget.verbosity, "reasoning_effort": budget.reasoning_effort,
             "temperature": request.params.get("temperature"), "seed": request.params.get("seed"),
             "endpoint": self.client.endpoint.name, "question_chars": float(len(query.question)), "features": dict(features),
+            **judge_fields,
         }  # fmt: skip
 
     def _cells(self, ctx: Context, queries: Sequence[Query], features: Mapping[str, float]) -> dict[str, list[tuple[int, SleepLevel, Budget, str]]]:  # fmt: skip
@@ -355,10 +361,46 @@ class Collector:
             return
         except _CapReached:
             return
-        traces.write(self._record(ctx, q, cell, sleep, request, response, n_queries, features))
+        judged = None
+        if q.answer_kind == "judge":
+            judged = await self._judge(q, response.content, label)
+            if judged is None:
+                return
+        traces.write(
+            self._record(ctx, q, cell, sleep, request, response, n_queries, features, judged)
+        )
         self.stats.written += 1
         if self.progress:
             self.progress(self.stats, self.client)
+
+    async def _judge(
+        self, q: Query, output: str, label: str
+    ) -> tuple[Grade, dict[str, Any]] | None:
+        """A ``judge`` query's answer graded by the LLM judge at this run's endpoint against its
+        gold answer(s) as the reference (cached like every request; its USD in ``judge_usd``,
+        apart from the policy's). None, with the failure counted and named, where the judge
+        failed or its reply held no verdict: such an answer is not written, never scored 0."""
+        prompt = self.judge or JudgePrompt.load()
+        answer = extract_span(output) or output.strip()
+        request = prompt.request(
+            q.question, " or ".join(q.golds), answer or "(empty)", label=f"judge {label}"
+        )
+        try:
+            response = await self._ask(request, sleep=False)
+        except RequestFailed as exc:
+            self.stats.failed_records += 1
+            self.stats.errors.append(str(exc))
+            return None
+        except _CapReached:
+            return None
+        verdict = parse_verdict(response.content)
+        if verdict.correct is None:
+            self.stats.failed_records += 1
+            self.stats.errors.append(f"{label}: the judge's reply held no verdict ({verdict.reason[:80]!r}); not scored. Change the judge prompt (--judge-prompt) or the judge's model (sleeptime grade --endpoint)")  # fmt: skip
+            return None
+        fields = {"judge_verdict": verdict.verdict, "judge_reason": verdict.reason, "judge_model": self.client.endpoint.model,
+                  "judge_usd": self.pricing.of(response, sleep=False) if response.usage_reported else None}  # fmt: skip
+        return Grade(bool(verdict.correct), verdict.correct, answer), fields
 
     async def run(self) -> None:
         """Collect every record of the design that the trace file does not hold yet."""
@@ -453,6 +495,7 @@ def collect(
     batch_file: str | Path | None = None,
     batch_results: tuple[str | Path, str | Path | None] | None = None,
     stream: bool = False,
+    judge: JudgePrompt | None = None,
 ) -> tuple[CollectStats, ChatClient, BatchImport | None]:
     """Answer the design on ``workload`` at ``endpoint``; append its records to ``traces`` (and
     the sleep-time outputs beside it). Returns what this process did, the client (its request
@@ -462,7 +505,10 @@ def collect(
 
     ``batch_file``: write the design's sleep-time requests (those the cache lacks) as a Batch
     API input file and stop there. ``batch_results``: (output file, error file or None) of that
-    batch, read into the cache before the run; its sleep-time work is then priced as a batch."""
+    batch, read into the cache before the run; its sleep-time work is then priced as a batch.
+
+    ``judge``: the prompt of the LLM judge that grades the answers of ``judge`` queries (at
+    ``endpoint``; default the built-in ``prompts/judge.toml``)."""
     path = Path(traces)
     if max_usd is not None and not (math.isfinite(max_usd) and max_usd >= 0):
         raise LiveError(f"--max-usd must be a number >= 0, got {max_usd}")
@@ -470,7 +516,16 @@ def collect(
     client = ChatClient(endpoint, store, concurrency=concurrency, retries=retries, backoff_s=backoff_s, timeout_s=timeout_s,
                         seed=protocol.seed, stream=stream)  # fmt: skip
     collector = Collector(
-        workload, client, protocol, pricing, design, path, max_usd, questions_per_context, progress
+        workload,
+        client,
+        protocol,
+        pricing,
+        design,
+        path,
+        max_usd,
+        questions_per_context,
+        progress,
+        judge=judge,
     )
     imported = None
     try:

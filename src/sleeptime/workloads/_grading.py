@@ -142,8 +142,11 @@ def grade_query(output: str, query: Query) -> Grade:
     """Grade a model's ``output`` against ``query``'s gold by its ``answer_kind``: numbers,
     AIME integers and whole strings with :func:`check_answer` (no score); spans with
     :func:`grade_span` over all its gold answers; choices with :func:`grade_choice` over its
-    ``meta["options"]``. ValueError for an unknown kind or a choice without options."""
+    ``meta["options"]``. ValueError for an unknown kind, a choice without options, or a
+    ``judge`` query (an LLM judge grades it: :func:`sleeptime.live.collect` asks one)."""
     kind = query.answer_kind
+    if kind == "judge":
+        raise ValueError(f"query {query.query_id!r} is graded by an LLM judge (answer kind 'judge'), not by a rule: collect it with sleeptime collect, which asks the judge")  # fmt: skip
     if kind == "span":
         return grade_span(output, query.golds)
     if kind == "choice":

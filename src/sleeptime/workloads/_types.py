@@ -11,9 +11,10 @@ import numpy as np
 from sleeptime._errors import DuplicateIdError, EmptyWorkloadError
 
 #: How an answer is compared with its gold value (see :func:`sleeptime.workloads.grade_query`):
-#: numbers, AIME integers, whole strings, SQuAD spans (exact match and token F1) and multiple
-#: choice (the options in the query's ``meta["options"]``).
-ANSWER_KINDS = ("numeric", "integer", "text", "span", "choice")
+#: numbers, AIME integers, whole strings, SQuAD spans (exact match and token F1), multiple
+#: choice (the options in the query's ``meta["options"]``) and ``judge``: free text graded by an
+#: LLM judge against the gold answer(s) as a reference (``sleeptime collect`` asks the judge).
+ANSWER_KINDS = ("numeric", "integer", "text", "span", "choice", "judge")
 
 
 @dataclass(frozen=True)
