@@ -85,6 +85,13 @@ def test_the_summary_replaces_correct_keeps_gold_and_leaves_out_unparsable(tmp_p
     kept, written_gold = summarize_grades(graded, use_judge=False, reference=Reference.parse("none,b4,c"), out=tmp_path / "g.jsonl")  # fmt: skip
     assert kept.left_out == 0 and [r["correct"] for r in written_gold] == [1.0, 0.0, 0.0, 1.0, 1.0]
     assert kept.mode == "reference" and kept.reference == "none,b4,c"
+    # in reference mode the reference cell's own answers are right by definition and are not
+    # part of the judge's agreement with gold
+    with_ref = [*graded, _rec(5, 0.0, "reference", "Denver", False)]
+    ref_result, ref_written = summarize_grades(with_ref, use_judge=True, reference=Reference.parse("none,b4,c"), out=tmp_path / "g.jsonl")  # fmt: skip
+    assert ref_written[-1]["correct"] == 1.0 and ref_written[-1]["correct_gold"] == 0.0
+    assert ref_result.against_gold is not None and ref_result.against_gold.n == 4  # as without it
+    assert ref_result.judged == 5 and ref_result.written == 5
     path = write_graded(written, tmp_path / "out" / "g.jsonl")
     assert [json.loads(x)["context_id"] for x in path.read_text().splitlines()] == [
         "c0",
@@ -135,7 +142,10 @@ def test_a_span_run_graded_by_the_local_judge_with_gold_and_by_reference(server:
     assert result.against_gold is None or result.against_gold.n == len(records) - result.unparsable
     ref = Reference.parse("k1,b0,both")
     graded_ref, sent_ref = asyncio.run(judge(ref))
-    assert sent_ref > 0 and all("reference_answer" in g for g in graded_ref)
+    assert sent_ref > 0
+    for g in graded_ref:  # the reference cell is the standard, not judged against itself
+        assert (g["judge_verdict"] == "reference") == ref.matches(g)
+        assert ("reference_answer" in g) != ref.matches(g)
     with pytest.raises(
         LiveError, match="no record was answered under the reference allocation none,b4,c"
     ):

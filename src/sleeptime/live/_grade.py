@@ -4,7 +4,9 @@ of a reference allocation (reference mode), and measure the judge against gold w
 Reads a trace file and the workload it was collected on; writes a graded copy (atomically) in
 which every record keeps its gold-based verdict as ``correct_gold`` and gains ``judge_verdict``,
 ``judge_reason``, ``judge_usd`` and, in reference mode, ``reference_answer``; ``correct`` becomes
-the judge's verdict (1 or 0) where ``use_judge`` is set. A record whose judge reply holds no
+the judge's verdict (1 or 0) where ``use_judge`` is set. In reference mode the reference
+allocation's own records are not judged (``judge_verdict: "reference"``; right by definition,
+and left out of the judge's agreement with gold). A record whose judge reply holds no
 verdict keeps ``judge_verdict: "unparsable"`` and, where it has no gold either, is left out of
 the graded file (counted, never scored 0). Judge requests go through the response cache like
 every request; their USD is reported apart from the policy's.
@@ -115,6 +117,10 @@ async def grade_records(
         answer = str(r.get("answer") or r.get("response") or "")
         ref = refs.get(key) if reference is not None else " or ".join(query.golds) or "(no answer: the question is unanswerable)"  # fmt: skip
         out = dict(r)
+        if reference is not None and reference.matches(r):
+            # the reference allocation's own answer is the standard, not graded against itself
+            out.update(judge_verdict="reference", judge_reason=f"the answer of the reference allocation {reference}", judge_usd=0.0)  # fmt: skip
+            return out
         if ref is None:
             out.update(judge_verdict="no reference", judge_reason=f"no answer under {reference} for this query", judge_usd=0.0)  # fmt: skip
             return out
@@ -150,6 +156,8 @@ def summarize_grades(graded: Sequence[Mapping[str, Any]], *, use_judge: bool, re
             groups_len.append(_length_group(str(r.get("answer") or ""), cuts))
             groups_view.append("with notes" if r.get("served_with_sleep") else "without notes")
         if use_judge:
+            if verdict == "reference":
+                j = 1.0  # the standard of reference mode, right by definition (not in the agreement)
             if j is None:
                 left_out += 1
                 continue
