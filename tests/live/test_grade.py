@@ -50,7 +50,8 @@ def test_a_reference_allocation_is_written_sleep_budget_view() -> None:
 
 def _rec(i: int, correct: float, verdict: str, answer: str, notes: bool) -> dict[str, Any]:
     return {"context_id": f"c{i}", "query_id": "q", "correct": correct, "judge_verdict": verdict, "judge_reason": "r",
-            "judge_usd": 0.001, "answer": answer, "served_with_sleep": notes}  # fmt: skip
+            "judge_usd": 0.001, "answer": answer, "served_with_sleep": notes, "sleep_level": "k1" if notes else "none",
+            "sleep_action": int(notes), "budget": "b0", "test_action": 0, "view": "both" if notes else "c"}  # fmt: skip
 
 
 def test_the_summary_replaces_correct_keeps_gold_and_leaves_out_unparsable(tmp_path: Path) -> None:
@@ -78,6 +79,8 @@ def test_the_summary_replaces_correct_keeps_gold_and_leaves_out_unparsable(tmp_p
         result.against_gold.accuracy,
     ) == (4, 0.75)
     assert result.judge_usd == pytest.approx(0.005) and result.mode == "gold"
+    # per cell, the graded file's accuracy: the judge's verdicts (2 of 2 with notes; 1 of 2 without)
+    assert [(c.sleep_level, c.answers, c.accuracy) for c in result.cells] == [("none", 2, 0.5), ("k1", 2, 1.0)]
     assert result.bias["view: with notes"]["excess"] == pytest.approx(
         0.5
     )  # the judge favours the noted answers here

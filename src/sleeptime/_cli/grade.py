@@ -22,6 +22,11 @@ def grade_text(r: dict[str, Any]) -> str:
                      f"Cohen's kappa {number(ag['kappa'], '.3f')}; rate of 'correct' judge {number(ag['judge_rate'], '.3f')} vs gold {number(ag['gold_rate'], '.3f')} (measured)")  # fmt: skip
     for group, b in r.get("bias", {}).items():
         lines.append(f"  {group}: n {b['n']}, judge {b['judge_rate']:.3f} vs gold {b['gold_rate']:.3f} (excess {b['excess']:+.3f})")  # fmt: skip
+    if r.get("cells"):
+        lines += ["", "the graded file per cell (correct: the judge's verdict, or gold with --keep-gold):",
+                  f"{'sleep':<7}{'budget':<7}{'view':<8}{'n':>5}{'accuracy':>10}{'95% CI':>14}"]  # fmt: skip
+        for c in r["cells"]:
+            lines.append(f"{c['sleep_level']:<7}{c['budget']:<7}{c['view']:<8}{c['answers']:>5}{c['accuracy']:>10.3f}{c['accuracy_ci95'][0]:>7.3f}-{c['accuracy_ci95'][1]:<6.3f}")  # fmt: skip
     return "\n".join(lines)
 
 

@@ -22,14 +22,16 @@ def collect_text(r: dict[str, Any]) -> str:
         lines.append(f"wrote the sleep-time requests to {r['batch']['file']}: send it to the provider's Batch API, then rerun with --batch-results OUTPUT [--batch-errors ERRORS]")  # fmt: skip
     for err in r["errors"][:5]:
         lines.append(f"failed: {err}")
-    lines += ["", f"{'sleep':<7}{'budget':<7}{'view':<8}{'n':>5}{'accuracy':>10}{'95% CI':>14}{'in tok':>8}{'out tok':>8}{'sleep tok':>10}{'latency s':>10}{'USD/1k q':>10}{'cut':>5}"]  # fmt: skip
+    lines += ["", f"{'sleep':<7}{'budget':<7}{'view':<8}{'n':>5}{'accuracy':>10}{'95% CI':>14}{'in tok':>8}{'out tok':>8}{'sleep tok':>10}{'latency s':>10}{'USD/1k q':>10}{'cut':>5}"
+              + (f"{'score':>8} (95% CI)" if any(c.get("score") is not None for c in r["cells"]) else "")]  # fmt: skip
     for c in r["cells"]:
         lo, hi = c["accuracy_ci95"]
         usd = None if c["usd_per_query"] is None else 1000 * c["usd_per_query"]
         lines.append(f"{c['sleep_level']:<7}{c['budget']:<7}{c['view']:<8}{c['answers']:>5}{c['accuracy']:>10.3f}{number(lo, '.3f'):>7}-{number(hi, '.3f'):<6}"
                      f"{number(c['test_input_tokens'], '.0f'):>8}{number(c['test_output_tokens'], '.1f'):>8}{c['sleep_output_tokens']:>10.1f}"
-                     f"{number(c['latency_s'], '.2f'):>10}{number(usd, '.4f'):>10}{c['cut_by_max_tokens']:>5}")  # fmt: skip
-    lines.append(f"USD at {r['prices']}; 'cut': answers that hit max_tokens")
+                     f"{number(c['latency_s'], '.2f'):>10}{number(usd, '.4f'):>10}{c['cut_by_max_tokens']:>5}"
+                     + (f"{c['score']:>8.3f} ({c['score_ci95'][0]:.3f}-{c['score_ci95'][1]:.3f})" if c.get("score") is not None else ""))  # fmt: skip
+    lines.append(f"USD at {r['prices']}; 'cut': answers that hit max_tokens" + ("; 'score': the graded score (a span's token F1)" if any(c.get("score") is not None for c in r["cells"]) else ""))  # fmt: skip
     if r.get("judge_usd") is not None:
         lines.append(f"the LLM judge (answers of kind judge) cost {r['judge_usd']:.6f} USD, apart from the policy's")  # fmt: skip
     if r["mlflow_run_id"]:

@@ -25,6 +25,7 @@ from sleeptime._atomic import atomic_open
 from sleeptime.live._client import ChatClient
 from sleeptime.live._errors import LiveError
 from sleeptime.live._judge import Agreement, JudgePrompt, agreement, parse_verdict, verdict_bias
+from sleeptime.live._summary import CellSummary, summarize_cells
 from sleeptime.workloads import Workload
 
 
@@ -59,7 +60,8 @@ class GradeResult:
     the policy's), unparsable replies, and the judge measured against gold: ``against_gold``
     (the judge given the gold answer) or, in reference mode, ``reference_vs_gold`` (the judge
     given the reference answer, against the gold-based verdict), each with its ``bias`` by
-    answer length and by whether the answer saw notes."""
+    answer length and by whether the answer saw notes; ``cells``: the graded file's accuracy
+    (the judge's verdicts where it replaces ``correct``) per sleep level, budget and view."""
 
     out: Path
     mode: str
@@ -72,6 +74,7 @@ class GradeResult:
     judge_usd: float | None
     against_gold: Agreement | None
     bias: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    cells: tuple[CellSummary, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The JSON-able dict (``--json``)."""
@@ -79,6 +82,7 @@ class GradeResult:
         out["out"] = str(self.out)
         out["against_gold"] = self.against_gold.to_json() if self.against_gold else None
         out["bias"] = {k: dict(v) for k, v in self.bias.items()}
+        out["cells"] = [c.to_json() for c in self.cells]
         return out
 
 
@@ -173,7 +177,7 @@ def summarize_grades(graded: Sequence[Mapping[str, Any]], *, use_judge: bool, re
     result = GradeResult(
         out, "reference" if reference else "gold", str(reference) if reference else None, len(graded), len(written), judged, unparsable, left_out,
         None if any(u is None for u in usd) else float(sum(usd)),  # type: ignore[arg-type]
-        agreement(judge, gold) if judge else None, bias,
+        agreement(judge, gold) if judge else None, bias, tuple(summarize_cells(written)) if written else (),
     )  # fmt: skip
     return result, written
 

@@ -4,7 +4,7 @@ intervals over contexts."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,8 +15,9 @@ import numpy as np
 class CellSummary:
     """One (sleep level, budget, view) of a run: answers, accuracy with its 95% bootstrap
     interval over contexts, mean tokens, latency, USD per query (the query's own cost plus its
-    share of its context's sleep-time cost), and answers that hit ``max_tokens`` or came
-    without ``usage``."""
+    share of its context's sleep-time cost), answers that hit ``max_tokens`` or came without
+    ``usage``, and, where every record of the cell has one, the mean graded ``score`` (a span's
+    token F1) with its interval."""
 
     sleep_level: str
     budget: str
@@ -32,6 +33,8 @@ class CellSummary:
     usd_per_query: float | None
     cut_by_max_tokens: int
     without_usage: int
+    score: float | None = None
+    score_ci95: tuple[float, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON-able dict of every field, as ``--json`` prints it."""
@@ -43,32 +46,39 @@ def _mean(values: list[float | None]) -> float | None:
     return float(np.mean(known)) if len(known) == len(values) and known else None
 
 
-def summarize_cells(records: Iterable[Mapping[str, Any]], *, seed: int = 0, n_boot: int = 1000) -> list[CellSummary]:  # fmt: skip
-    """Per cell, in the order cells first appear (sorted by sleep level, budget, view)."""
+def _mean_ci(rows: Sequence[Mapping[str, Any]], key: str, n_boot: int, rng: np.random.Generator) -> tuple[float, tuple[float, float]]:  # fmt: skip
+    """The mean of ``key`` over ``rows`` and its 95% Poisson bootstrap interval over contexts."""
     from sleeptime.simulators import poisson_bootstrap
 
+    index = {c: i for i, c in enumerate(sorted({r["context_id"] for r in rows}))}
+    sums, counts = np.zeros(len(index)), np.zeros(len(index))
+    for r in rows:
+        sums[index[r["context_id"]]] += float(r[key])
+        counts[index[r["context_id"]]] += 1
+
+    def mean(w: np.ndarray) -> np.ndarray:
+        return np.asarray((w @ sums) / np.maximum(w @ counts, 1.0))
+
+    return float(sums.sum() / counts.sum()), poisson_bootstrap(mean, len(index), n_boot=n_boot, rng=rng)  # fmt: skip
+
+
+def summarize_cells(records: Iterable[Mapping[str, Any]], *, seed: int = 0, n_boot: int = 1000) -> list[CellSummary]:  # fmt: skip
+    """Per cell, in the order cells first appear (sorted by sleep level, budget, view)."""
     cells: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
     for r in records:
         cells.setdefault((r["sleep_level"], r["budget"], r["view"]), []).append(r)
     out = []
     for (level, budget, view), rows in sorted(cells.items(), key=lambda kv: (kv[1][0]["sleep_action"], kv[1][0]["test_action"], kv[0][2])):  # fmt: skip
-        contexts = sorted({r["context_id"] for r in rows})
-        index = {c: i for i, c in enumerate(contexts)}
-        sums = np.zeros(len(contexts))
-        counts = np.zeros(len(contexts))
-        for r in rows:
-            sums[index[r["context_id"]]] += float(r["correct"])
-            counts[index[r["context_id"]]] += 1
-
-        def accuracy(w: np.ndarray, s: np.ndarray = sums, n: np.ndarray = counts) -> np.ndarray:
-            return np.asarray((w @ s) / np.maximum(w @ n, 1.0))
-
-        lo, hi = poisson_bootstrap(accuracy, len(contexts), n_boot=n_boot, rng=np.random.default_rng(seed))  # fmt: skip
+        rng = np.random.default_rng(seed)
+        contexts = len({r["context_id"] for r in rows})
+        acc, (lo, hi) = _mean_ci(rows, "correct", n_boot, rng)
+        score = _mean_ci(rows, "score", n_boot, rng) if all(r.get("score") is not None for r in rows) else None  # fmt: skip
         out.append(CellSummary(
-            level, budget, view, len(rows), len(contexts), float(sums.sum() / counts.sum()), (lo, hi),
+            level, budget, view, len(rows), contexts, acc, (lo, hi),
             _mean([r.get("test_input_tokens") for r in rows]), _mean([r.get("test_output_tokens") for r in rows]),
             float(np.mean([float(r.get("sleep_output_tokens") or 0) for r in rows])), _mean([r.get("latency_s") for r in rows]),
             _mean([r.get("usd") for r in rows]), sum(r.get("finish_reason") == "length" for r in rows),
             sum(not r.get("usage_reported", True) for r in rows),
+            *(score if score else (None, None)),
         ))  # fmt: skip
     return out
