@@ -80,7 +80,10 @@ def test_the_summary_replaces_correct_keeps_gold_and_leaves_out_unparsable(tmp_p
     ) == (4, 0.75)
     assert result.judge_usd == pytest.approx(0.005) and result.mode == "gold"
     # per cell, the graded file's accuracy: the judge's verdicts (2 of 2 with notes; 1 of 2 without)
-    assert [(c.sleep_level, c.answers, c.accuracy) for c in result.cells] == [("none", 2, 0.5), ("k1", 2, 1.0)]
+    assert [(c.sleep_level, c.answers, c.accuracy) for c in result.cells] == [
+        ("none", 2, 0.5),
+        ("k1", 2, 1.0),
+    ]
     assert result.bias["view: with notes"]["excess"] == pytest.approx(
         0.5
     )  # the judge favours the noted answers here
