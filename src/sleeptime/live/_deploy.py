@@ -109,6 +109,8 @@ def serve_through_litellm(
         raise LiveError("serving through LiteLLM needs litellm: pip install 'sleeptime[litellm]'") from None  # fmt: skip
     if not endpoint.base_url:
         raise LiveError("serving through LiteLLM here needs an OpenAI-compatible base URL for the router's deployment")  # fmt: skip
+    if any(q.answer_kind == "judge" for c in workload.contexts for q in c.queries):
+        raise LiveError("answers of kind judge are not graded inside a deployment through the router: serve it with sleeptime collect --policy (without --router), or grade the deployment's traces afterwards with sleeptime grade")  # fmt: skip
     hook = SleeptimeHook(artifact, compose=protocol_composer(protocol))
     key = endpoint.api_key() or "none"
     deployment = {
