@@ -79,6 +79,14 @@ def test_extraction_takes_the_last_stated_answer() -> None:
     assert extract_span("Some reasoning\n\nParis\n") == "Paris"
     assert extract_span("   \n") is None
     assert grade_span("", ["Paris"]).answer is None
+    # "The answer is X." ends at X's full stop, not at the end of the line; initials, titles
+    # and decimals are not full stops
+    assert extract_span('The answer is 4. The passage states: "Josh Norman had four."') == "4"
+    assert extract_span("The answer is New England Patriots. It says so.") == "New England Patriots"
+    assert extract_span("The answer is J. K. Rowling. She wrote it.") == "J. K. Rowling"
+    assert extract_span("The answer is the U.S. Army. It says so.") == "the U.S. Army"
+    assert extract_span("The answer is Dr. Smith.") == "Dr. Smith"
+    assert extract_span("The answer is 3.5 million. That is all.") == "3.5 million"
 
 
 OPTIONS = ["Paris", "Berlin", "the Rome of old", "Madrid"]

@@ -30,6 +30,11 @@ _NO_ANSWER_PHRASES = frozenset(
      "unknown", "cannot be answered", "cannot answer", "text does not say", "not in text"}
 )  # fmt: skip
 _FINAL = re.compile(r"(?:the\s+(?:final\s+)?answer\s+is|answer\s*:)\s*", re.IGNORECASE)
+#: A full stop that ends a sentence: followed by a space and a capital letter or a quote, and
+#: not after an initial (``J. K.``, ``U.S.``) or a title (``Dr.``, ``St.``).
+_SENTENCE_END = re.compile(
+    r"(?<!\b[A-Za-z])(?<!\bDr)(?<!\bMr)(?<!\bMs)(?<!\bSt)(?<!\bJr)(?<!\bSr)(?<!\bNo)(?<!\bvs)(?<!\bMrs)\.\s+(?=[A-Z\"“'(])"
+)
 _PAREN_LETTER = re.compile(r"^\(([A-Za-z])\)")
 _LETTER = re.compile(r"^([A-Z])(?:[.):]|$)")
 
@@ -74,12 +79,14 @@ def span_exact(predicted: str, gold: str) -> bool:
 
 def extract_span(text: str) -> str | None:
     """The final answer in a model's free-text output: what follows the last "The answer is"
-    or "Answer:", else the last non-empty line; trailing period and quotes dropped. None for
-    an empty output."""
+    or "Answer:" up to the end of its sentence, else the last non-empty line; trailing period
+    and quotes dropped. None for an empty output."""
     matches = list(_FINAL.finditer(text))
     if matches:
         tail = text[matches[-1].end() :].strip()
         answer = tail.splitlines()[0] if tail else ""
+        # "The answer is X." ends at X's full stop: what follows is an explanation, not X
+        answer = _SENTENCE_END.split(answer, maxsplit=1)[0]
     else:
         lines = [line for line in text.strip().splitlines() if line.strip()]
         if not lines:
