@@ -163,9 +163,8 @@ def test_judge_answers_are_graded_inline_by_the_judge_apart_from_the_policys_usd
     # free-text questions whose gold is a reference for the judge, not a span to match
     data = tmp_path / "notes.jsonl"
     rows = [{"context_id": "c0", "context": "The team met on Monday. Ana decided to ship the release on Friday; the docs are still open.",
-             "query_id": "q0", "question": "What did Ana decide?", "answer": "to ship the release on Friday", "answer_kind": "judge"},
-            {"context_id": "c0", "context": "The team met on Monday. Ana decided to ship the release on Friday; the docs are still open.",
-             "query_id": "q1", "question": "What is still open?", "answer": "the docs", "answer_kind": "judge"}]  # fmt: skip
+             "queries": [{"query_id": "q0", "question": "What did Ana decide?", "answer": "to ship the release on Friday", "answer_kind": "judge"},
+                         {"query_id": "q1", "question": "What is still open?", "answer": "the docs", "answer_kind": "judge"}]}]  # fmt: skip
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     w = load_workload(data)
     assert {q.answer_kind for c in w.contexts for q in c.queries} == {"judge"}
