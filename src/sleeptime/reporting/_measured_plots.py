@@ -140,7 +140,7 @@ def plot_quintile_gains(data: MeasuredDisplay, path: Path) -> Path:
     paper = paper_quintile_gains(*data.paper_panel)
     if paper is not None:
         axes[1].bar(x, paper, 0.6, color="#8C8C8C")
-    axes[1].set_title(f"{DIGITIZED} from the paper's Fig. 10: {data.paper_panel[1]} (a different model and LM)", fontsize=8)  # fmt: skip
+    axes[1].set_title(f"{DIGITIZED} from the paper's Fig. 10: {data.paper_panel[0]}, {data.paper_panel[1]} (a different task, model and LM)", fontsize=8)  # fmt: skip
     for a in axes:
         a.set_xticks(x)
         a.set_xlabel("quintile of log p(q | c) (1 = least predictable)")
