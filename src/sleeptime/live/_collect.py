@@ -35,7 +35,7 @@ from sleeptime.live._cache import ResponseCache
 from sleeptime.live._client import ChatClient, ChatRequest, ChatResponse, Endpoint
 from sleeptime.live._errors import LiveError, RequestFailed
 from sleeptime.live._jsonl import jsonl_objects
-from sleeptime.live._judge import JudgePrompt, parse_verdict
+from sleeptime.live._judge import JudgePrompt, gold_reference, parse_verdict
 from sleeptime.live._protocol import VIEWS, Budget, Protocol, SleepLevel, sleep_output_id
 from sleeptime.simulators import ModelPrice, PriceBook
 from sleeptime.workloads import Context, Grade, Query, Workload, extract_span, grade_query
@@ -380,10 +380,11 @@ class Collector:
         gold answer(s) as the reference (cached like every request; its USD in ``judge_usd``,
         apart from the policy's). None, with the failure counted and named, where the judge
         failed or its reply held no verdict: such an answer is not written, never scored 0."""
-        prompt = self.judge or JudgePrompt.load()
+        if self.judge is None:
+            self.judge = JudgePrompt.load()  # the built-in prompt, read once
         answer = extract_span(output) or output.strip()
-        request = prompt.request(
-            q.question, " or ".join(q.golds), answer or "(empty)", label=f"judge {label}"
+        request = self.judge.request(
+            q.question, gold_reference(q.golds), answer or "(empty)", label=f"judge {label}"
         )
         try:
             response = await self._ask(request, sleep=False)

@@ -24,7 +24,14 @@ from typing import Any
 from sleeptime._atomic import atomic_open
 from sleeptime.live._client import ChatClient
 from sleeptime.live._errors import LiveError
-from sleeptime.live._judge import Agreement, JudgePrompt, agreement, parse_verdict, verdict_bias
+from sleeptime.live._judge import (
+    Agreement,
+    JudgePrompt,
+    agreement,
+    gold_reference,
+    parse_verdict,
+    verdict_bias,
+)
 from sleeptime.live._summary import CellSummary, summarize_cells
 from sleeptime.workloads import Workload
 
@@ -119,7 +126,7 @@ async def grade_records(
         if query is None:
             raise LiveError(f"the record of context {key[0]!r} query {key[1]!r} is not in the workload {workload.source or ''}; pass the workload the run was collected on")  # fmt: skip
         answer = str(r.get("answer") or r.get("response") or "")
-        ref = refs.get(key) if reference is not None else " or ".join(query.golds) or "(no answer: the question is unanswerable)"  # fmt: skip
+        ref = refs.get(key) if reference is not None else gold_reference(query.golds)
         out = dict(r)
         if reference is not None and reference.matches(r):
             # the reference allocation's own answer is the standard, not graded against itself
@@ -177,7 +184,7 @@ def summarize_grades(graded: Sequence[Mapping[str, Any]], *, use_judge: bool, re
     result = GradeResult(
         out, "reference" if reference else "gold", str(reference) if reference else None, len(graded), len(written), judged, unparsable, left_out,
         None if any(u is None for u in usd) else float(sum(usd)),  # type: ignore[arg-type]
-        agreement(judge, gold) if judge else None, bias, tuple(summarize_cells(written)) if written else (),
+        agreement(judge, gold) if judge else None, bias, tuple(summarize_cells(written)),
     )  # fmt: skip
     return result, written
 

@@ -91,6 +91,12 @@ class Verdict:
         return {"correct": 1.0, "incorrect": 0.0}.get(self.verdict)
 
 
+def gold_reference(golds: Sequence[str]) -> str:
+    """What the judge is given as the reference where gold exists: every gold answer, joined
+    by "or" (an empty gold: the question is unanswerable)."""
+    return " or ".join(golds) or "(no answer: the question is unanswerable)"
+
+
 def parse_verdict(reply: str) -> Verdict:
     """Read a judge's reply: the first ``VERDICT: correct|incorrect`` (also right/wrong,
     yes/no; any case, markdown stars ignored), else a reply whose first word is one of those;
