@@ -202,7 +202,7 @@ def test_records_that_are_not_an_exploration_run_are_named(
         MeasuredError, match=f"record {i + 1}: 'test_output_tokens' must be a count"
     ):
         MeasuredTable.from_records(unpriced)
-    from sleeptime.experiments import load_measured
+    from sleeptime.experiments import MeasuredOptions, load_measured
 
     other = tmp_path / "other.jsonl"
     other.write_text("".join(json.dumps({**r, "context_id": "elsewhere-" + r["context_id"]}) + "\n" for r in run["records"]))  # fmt: skip
@@ -212,14 +212,14 @@ def test_records_that_are_not_an_exploration_run_are_named(
     with pytest.raises(
         MeasuredError, match=r"record 1 has no score; --outcome score needs graded answers"
     ):
-        load_measured(run["path"], outcome="score", progress=False)
+        load_measured(run["path"], MeasuredOptions(outcome="score"), progress=False)
     with pytest.raises(MeasuredError, match=r"outcome must be one of \('correct', 'score'\)"):
-        load_measured(run["path"], outcome="f1", progress=False)
+        load_measured(run["path"], MeasuredOptions(outcome="f1"), progress=False)
     scored = tmp_path / "scored.jsonl"
     scored.write_text(
         "".join(json.dumps({**r, "score": 1.0 - r["correct"]}) + "\n" for r in run["records"])
     )
-    flipped = load_measured(scored, outcome="score", progress=False)
+    flipped = load_measured(scored, MeasuredOptions(outcome="score"), progress=False)
     plain = load_measured(run["path"], progress=False)
     assert np.array_equal(
         flipped.table.correct, 1.0 - plain.table.correct
@@ -261,12 +261,12 @@ def test_the_policy_deployed_in_litellm_serves_what_the_table_estimates(
     """The policy learned on the run, exported, inside LiteLLM's Router in front of the real
     server (one slot, as the run had): the served answers are the table's, and their accuracy
     and USD lie in the offline estimate's intervals."""
-    from sleeptime.experiments import load_measured
+    from sleeptime.experiments import MeasuredOptions, load_measured
     from sleeptime.policy import export_measured_policy, offline_estimate, train_measured_policies
 
     run = one_slot_run
     data = load_measured(
-        run["path"], sleep_price="live", progress=False
+        run["path"], MeasuredOptions(sleep_price="live"), progress=False
     )  # the served run pays sleep-time work live
     cheap = next(p for p in train_measured_policies(data) if p.name == "learned-cheap")
     artifact = run["folder"] / "policy.json"

@@ -75,12 +75,18 @@ def measured_lines(r: dict[str, Any]) -> list[str]:
 
 
 def _compare(args: argparse.Namespace) -> None:
-    from sleeptime.experiments import DEFAULT_BUDGET_USD_PER_1K, compare, compare_traces
+    from sleeptime.experiments import (
+        DEFAULT_BUDGET_USD_PER_1K,
+        MeasuredOptions,
+        compare,
+        compare_traces,
+    )
 
     if args.traces:
-        measured = compare_traces(args.traces, source=args.workload, view=args.view, split=args.split, test_share=args.test_share,
-                                  prices=args.prices, price_model=args.price_model, sleep_price=args.sleep_price, budget_usd_per_1k=args.budget_usd_per_1k,
-                                  seed=args.seed, outcome=args.outcome, figures_dir=args.figures, tracking_uri=args.tracking_uri, progress=not args.json)  # fmt: skip
+        options = MeasuredOptions(source=args.workload, view=args.view, split=args.split, test_share=args.test_share, prices=args.prices,
+                                  price_model=args.price_model, sleep_price=args.sleep_price, seed=args.seed, outcome=args.outcome)  # fmt: skip
+        measured = compare_traces(args.traces, options, budget_usd_per_1k=args.budget_usd_per_1k, figures_dir=args.figures,
+                                  tracking_uri=args.tracking_uri, progress=not args.json)  # fmt: skip
         emit(args, measured, comparison_text)
         return
     if args.budget_usd_per_1k is None:

@@ -50,7 +50,12 @@ from sleeptime.experiments._live import (
     measure_stale_effect,
     serve_local,
 )
-from sleeptime.experiments._measured import TracesCompareRun, compare_traces, load_measured
+from sleeptime.experiments._measured import (
+    MeasuredOptions,
+    TracesCompareRun,
+    compare_traces,
+    load_measured,
+)
 from sleeptime.experiments._paper_run import PaperFigures, paper_figures
 from sleeptime.experiments._registry import KINDS, ExperimentKind, experiment_kind
 from sleeptime.experiments._scenario import (
@@ -89,6 +94,7 @@ __all__ = [
     "ExperimentResult",
     "ExperimentSpec",
     "LiveRun",
+    "MeasuredOptions",
     "PaperFigures",
     "PolicySearch",
     "Scenario",

@@ -26,7 +26,7 @@ def live_steps(spec: ExperimentSpec) -> tuple[str, ...]:
 
 @experiment_kind("live", steps=live_steps, summary="a real run, every policy judged on its held-out contexts, the simulator against it, the export (measured)")  # fmt: skip
 def run_live(ctx: RunContext) -> RunOutput:
-    from sleeptime.experiments._measured import compare_traces
+    from sleeptime.experiments._measured import MeasuredOptions, compare_traces
     from sleeptime.policy import export_measured_policy, offline_estimate
 
     spec, job, live = ctx.spec, ctx.job, ctx.spec.live
@@ -35,9 +35,11 @@ def run_live(ctx: RunContext) -> RunOutput:
     with job.step("real run"):
         run = collect_from_spec(ctx, traces)
     with job.step("policies on held-out contexts"):
-        judged = compare_traces(traces, source=spec.workload.source, view=live.view, split=live.split, test_share=live.test_share,
-                                prices=spec.prices.book, price_model=live.price_model, sleep_price=live.sleep_price, seed=seed, outcome=live.outcome,
-                                figures_dir=ctx.folder, track=False, progress=False)  # fmt: skip
+        options = MeasuredOptions(source=spec.workload.source, view=live.view, split=live.split, test_share=live.test_share, prices=spec.prices.book,
+                                  price_model=live.price_model, sleep_price=live.sleep_price, seed=seed, outcome=live.outcome)  # fmt: skip
+        judged = compare_traces(
+            traces, options, figures_dir=ctx.folder, track=False, progress=False
+        )
         out = judged.to_json()
         job.log({f"{n.replace('-', '_')}.{k}": v for n, s in judged.comparison.learned.items() for k, v in s.to_json().items()},
                 json={"compare_traces.json": out})  # fmt: skip

@@ -33,58 +33,72 @@ from sleeptime.workloads import SPLITS, Arrivals, split_contexts
 OUTCOMES = ("correct", "score")
 
 
+@dataclass(frozen=True)
+class MeasuredOptions:
+    """How a real exploration run is read and judged: its workload (``source`` and the
+    loader's ``workload_options``), the view its answers are judged under, how its contexts are
+    split (``split``: by context or by template; ``test_share`` held out), the prices of its
+    tokens (``prices``, a price book; ``price_model``, its entry; ``sleep_price``: ``batch``
+    or ``live``), the seed of the split and the policies, and ``outcome``: what the policies
+    maximize, ``correct`` (the 0/1 verdict) or ``score`` (the graded score, e.g. a span's
+    F1; every record must have one)."""
+
+    source: str = "builtin"
+    workload_options: Mapping[str, Any] | None = None
+    view: str = "both"
+    split: str = "context"
+    test_share: float = 0.5
+    prices: str = "list-2025"
+    price_model: str = "gpt-4o-mini"
+    sleep_price: str = "batch"
+    seed: int = 0
+    outcome: str = "correct"
+
+    def __post_init__(self) -> None:
+        if self.split not in SPLITS:
+            raise MeasuredError(f"split must be one of {SPLITS}, got {self.split!r}")
+        if not 0 < self.test_share < 1:
+            raise MeasuredError(f"test share must be between 0 and 1, got {self.test_share}")
+        if self.outcome not in OUTCOMES:
+            raise MeasuredError(f"outcome must be one of {OUTCOMES}, got {self.outcome!r}")
+
+
 def load_measured(
-    traces: str | Path,
-    *,
-    source: str = "builtin",
-    workload_options: Mapping[str, Any] | None = None,
-    view: str = "both",
-    split: str = "context",
-    test_share: float = 0.5,
-    prices: str = "list-2025",
-    price_model: str = "gpt-4o-mini",
-    sleep_price: str = "batch",
-    seed: int = 0,
-    outcome: str = "correct",
-    progress: bool = True,
+    traces: str | Path, options: MeasuredOptions = MeasuredOptions(), *, progress: bool = True
 ) -> MeasuredData:
-    """Read an exploration run, its workload and LM scores (cached), and split its contexts.
-    ``outcome``: what the policies maximize, ``correct`` (the 0/1 verdict) or ``score`` (the
-    graded score, e.g. a span's F1; every record must have one)."""
+    """Read an exploration run, its workload and LM scores (cached), and split its contexts
+    as ``options`` say."""
     from sleeptime.estimators import CausalLMScorer, score_workload
     from sleeptime.simulators import items_from_workload, load_price_book, read_traces
     from sleeptime.workloads import load_workload
 
-    if split not in SPLITS:
-        raise MeasuredError(f"split must be one of {SPLITS}, got {split!r}")
-    if not 0 < test_share < 1:
-        raise MeasuredError(f"test share must be between 0 and 1, got {test_share}")
+    o = options
     records = tuple(read_traces(traces))
-    if outcome not in OUTCOMES:
-        raise MeasuredError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
-    if outcome == "score":
+    if o.outcome == "score":
         missing = next((n for n, r in enumerate(records, start=1) if not isinstance(r.get("score"), (int, float))), None)  # fmt: skip
         if missing is not None:
             raise MeasuredError(f"{traces}: record {missing} has no score; --outcome score needs graded answers (span answers record their F1)")  # fmt: skip
         records = tuple({**r, "correct": float(r["score"])} for r in records)
-    table = MeasuredTable.from_records(records, view=view, source=str(traces))
+    table = MeasuredTable.from_records(records, view=o.view, source=str(traces))
     if table.n_contexts < 4:
         raise MeasuredError(f"{traces}: {table.n_contexts} complete contexts; judging policies needs at least 4 (2 to train, 2 held out)")  # fmt: skip
-    workload = traced_workload(load_workload(source, **(workload_options or {})), table, source)
+    workload = traced_workload(
+        load_workload(o.source, **(o.workload_options or {})), table, o.source
+    )
     rows = score_workload(workload, CausalLMScorer(), progress=progress)
     scores = {(r["context_id"], r["query_id"]): r for r in rows}
     counts = table.counts
     arrivals = Arrivals(counts, np.zeros(table.n_contexts), table.query_context.copy(), np.zeros(table.n_queries))  # fmt: skip
-    items = items_from_workload(workload, arrivals=arrivals, scores=scores, seed=seed)
+    items = items_from_workload(workload, arrivals=arrivals, scores=scores, seed=o.seed)
     column = {(table.query_context[j], q): j for j, q in enumerate(table.query_ids)}
     assert items.query_ids is not None
     table = table.take([column[(int(c), q)] for c, q in zip(items.query_context, items.query_ids, strict=True)])  # fmt: skip
-    train_idx, test_idx = split_contexts(workload, by=split, test_share=test_share, seed=seed)
-    if split == "template" and (not train_idx.size or not test_idx.size):
+    train_idx, test_idx = split_contexts(workload, by=o.split, test_share=o.test_share, seed=o.seed)
+    if o.split == "template" and (not train_idx.size or not test_idx.size):
         raise MeasuredError(f"the template split left {train_idx.size} training and {test_idx.size} held-out contexts; use --split context")  # fmt: skip
-    items = add_policy_features(workload, items, scores, train_idx, test_idx, seed)
-    env = MeasuredEnvironment.build(table, load_price_book(prices), price_model, sleep_price=sleep_price)  # fmt: skip
-    return MeasuredData(workload, table, items, env, train_idx, test_idx, split, records)
+    items = add_policy_features(workload, items, scores, train_idx, test_idx, o.seed)
+    env = MeasuredEnvironment.build(table, load_price_book(o.prices), o.price_model, sleep_price=o.sleep_price)  # fmt: skip
+    return MeasuredData(workload, table, items, env, train_idx, test_idx, o.split, records)
 
 
 def measured_display(data: MeasuredData, queries: Any = range(1, 11)) -> MeasuredDisplay:
@@ -155,40 +169,29 @@ class TracesCompareRun:
 
 def compare_traces(
     traces: str | Path,
+    options: MeasuredOptions = MeasuredOptions(),
     *,
-    source: str = "builtin",
-    workload_options: Mapping[str, Any] | None = None,
-    view: str = "both",
-    split: str = "context",
-    test_share: float = 0.5,
-    prices: str = "list-2025",
-    price_model: str = "gpt-4o-mini",
-    sleep_price: str = "batch",
-    outcome: str = "correct",
     budget_usd_per_1k: float | None = None,
-    seed: int = 0,
     figures_dir: str | Path | None = None,
     tracking_uri: str | None = None,
     track: bool = True,
     progress: bool = True,
 ) -> TracesCompareRun:
-    """Judge every policy on a real exploration run's held-out contexts (measured), hold the
-    simulator's outcome models against them, draw the measured figures where asked, and log
-    it all to MLflow."""
+    """Judge every policy on a real exploration run's held-out contexts (measured), read and
+    split as ``options`` say, hold the simulator's outcome models against them, draw the
+    measured figures where asked, and log it all to MLflow."""
     from sleeptime.tracking import Job
 
     with Job("compare --traces", ("traces, workload and LM features", "fixed strategies and baselines", "oracle", "oracle-count-blind", "learned", "learned-cheap", "outcome models"), progress) as job:  # fmt: skip
         with job.step("traces, workload and LM features"):
-            data = load_measured(traces, source=source, workload_options=workload_options, view=view, split=split,
-                                 test_share=test_share, prices=prices, price_model=price_model, sleep_price=sleep_price,
-                                 seed=seed, outcome=outcome, progress=progress)  # fmt: skip
-        book = data.env.prices
-        settings = {"traces": str(traces), "source": source, "view": view, "split": split, "test_share": test_share,
-                    "prices": f"{book.version} prices of {price_model}, sleep-time at {'the batch discount' if sleep_price == 'batch' else 'the live price'} ({data.env.sleep_discount:g} x list)",
-                    "price_book": book.version, "price_model": price_model, "sleep_price": sleep_price,
-                    "budget_usd_per_1k": budget_usd_per_1k, "seed": seed, "outcome": outcome}  # fmt: skip
+            data = load_measured(traces, options, progress=progress)
+        book, o = data.env.prices, options
+        settings = {"traces": str(traces), "source": o.source, "view": o.view, "split": o.split, "test_share": o.test_share,
+                    "prices": f"{book.version} prices of {o.price_model}, sleep-time at {'the batch discount' if o.sleep_price == 'batch' else 'the live price'} ({data.env.sleep_discount:g} x list)",
+                    "price_book": book.version, "price_model": o.price_model, "sleep_price": o.sleep_price,
+                    "budget_usd_per_1k": budget_usd_per_1k, "seed": o.seed, "outcome": o.outcome}  # fmt: skip
         job.track(settings, uri=tracking_uri, kind="compare", enabled=track, name="compare-traces")
-        comparison, other, intervals, policies = compare_measured(data, budget_usd_per_1k=budget_usd_per_1k, seed=seed, progress=job.start)  # fmt: skip
+        comparison, other, intervals, policies = compare_measured(data, budget_usd_per_1k=budget_usd_per_1k, seed=o.seed, progress=job.start)  # fmt: skip
         with job.step("outcome models"):
             errors = tuple(outcome_model_errors(data))
         figures: dict[str, str] = {}

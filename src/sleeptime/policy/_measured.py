@@ -30,6 +30,7 @@ from sleeptime.simulators import (
     OutcomeModel,
     PriceBook,
     ReplayResult,
+    ServedQueries,
     SimItems,
     SleepLevel,
     bootstrap_interval,
@@ -260,7 +261,7 @@ class _TableLevels(OutcomeModel):
         self.budgets = tuple(budgets)
         self.budget_params = tuple(budget_params)
 
-    def outcome(self, **kwargs: Any) -> Outcome:
+    def _outcome(self, q: ServedQueries) -> Outcome:
         raise MeasuredError("a measured environment replays its table; it has no outcome model")
 
 

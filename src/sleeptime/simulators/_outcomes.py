@@ -117,6 +117,21 @@ class Outcome:
     cprime_tokens: FloatArray
 
 
+@dataclass(frozen=True)
+class ServedQueries:
+    """The arrays :meth:`OutcomeModel.outcome` reads, as its subclasses receive them (see there
+    for each array's meaning and shape)."""
+
+    difficulty: FloatArray
+    predictability: FloatArray
+    sleep_action: IntArray
+    test_action: IntArray
+    served_with_sleep: NDArray[np.bool_]
+    context_sleep_action: IntArray
+    features: Mapping[str, FloatArray] | None = None
+    cprime_only: NDArray[np.bool_] | None = None
+
+
 class OutcomeModel:
     """Base class. Subclasses say, per query, how likely a correct answer is and what it costs.
 
@@ -169,9 +184,18 @@ class OutcomeModel:
         ``features`` holds further per-query arrays a model may read. Returns P(correct) and
         test-time output tokens per query, sleep-time output tokens and the size of ``c'`` in
         tokens per context. Must be vectorized and pure; raises OutcomeError for an action out
-        of range. Subclasses implement it; the base class raises NotImplementedError.
+        of range. Subclasses implement :meth:`_outcome`, which receives the checked arrays as
+        one :class:`ServedQueries`.
         """
-        raise NotImplementedError
+        self.check_actions(sleep_action, test_action)
+        return self._outcome(
+            ServedQueries(difficulty, predictability, sleep_action, test_action,
+                          served_with_sleep, context_sleep_action, features, cprime_only)
+        )  # fmt: skip
+
+    def _outcome(self, q: ServedQueries) -> Outcome:
+        """:meth:`outcome` of arrays whose actions are in range; what a subclass implements."""
+        raise NotImplementedError(f"{type(self).__name__} implements no outcome")
 
     def check_actions(self, sleep_action: IntArray, test_action: IntArray) -> None:
         """Raise OutcomeError unless every sleep action indexes ``sleep_levels`` and every test
@@ -379,18 +403,7 @@ class PaperOutcomeModel(OutcomeModel):
         spread = math.sqrt(1 + self.difficulty_spread**2 + gamma**2 * predictability_var)
         return _phi((offset + gamma * mean) / spread)
 
-    def outcome(
-        self,
-        *,
-        difficulty: FloatArray,
-        predictability: FloatArray,
-        sleep_action: IntArray,
-        test_action: IntArray,
-        served_with_sleep: NDArray[np.bool_],
-        context_sleep_action: IntArray,
-        features: Mapping[str, FloatArray] | None = None,
-        cprime_only: NDArray[np.bool_] | None = None,
-    ) -> Outcome:
+    def _outcome(self, q: ServedQueries) -> Outcome:
         """:meth:`OutcomeModel.outcome` from the calibrated curves (see the module docstring):
         ``p = Phi(c_k - sigma z)`` where the query is answered without ``c'``, else
         ``Phi(d_k + gamma u + boost(r) - sigma z)``, less ``cprime_only_penalty`` probit units
@@ -398,19 +411,17 @@ class PaperOutcomeModel(OutcomeModel):
         ``exp(token_spread z - token_spread^2 / 2)``; sleep tokens per context are
         ``compute * sleep_tokens_per_unit``, ``c'`` is ``cprime_fraction`` of one unit's.
         ``features`` is not read."""
-        self.check_actions(sleep_action, test_action)
         gamma = float(self.predictability_effect or 0.0)
-        with_sleep = served_with_sleep & (sleep_action > 0)
+        with_sleep = q.served_with_sleep & (q.sleep_action > 0)
         # one lookup per query: (sleep level served, budget) -> probit offset and base tokens
-        combo = np.where(with_sleep, sleep_action, 0) * len(self.budgets) + test_action
+        combo = np.where(with_sleep, q.sleep_action, 0) * len(self.budgets) + q.test_action
         score = self._score_table[combo]
-        score += gamma * (predictability * with_sleep)
-        score -= self.difficulty_spread * difficulty
-        if cprime_only is not None and cprime_only.any():
-            score -= self.cprime_only_penalty * cprime_only
+        score += gamma * (q.predictability * with_sleep)
+        score -= self.difficulty_spread * q.difficulty
+        if q.cprime_only is not None and q.cprime_only.any():
+            score -= self.cprime_only_penalty * q.cprime_only
         p = _phi(score)
         tokens = self._token_table[combo]
-        tokens *= self._token_scale(difficulty)
-        return Outcome(
-            p, tokens, self._sleep_tokens[context_sleep_action], self._cprime[context_sleep_action]
-        )
+        tokens *= self._token_scale(q.difficulty)
+        ctx = q.context_sleep_action
+        return Outcome(p, tokens, self._sleep_tokens[ctx], self._cprime[ctx])

@@ -9,10 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
-from sleeptime._types import FloatArray, IntArray
-from sleeptime.simulators._outcomes import Outcome, OutcomeError, OutcomeModel, SleepLevel
+from sleeptime._types import FloatArray
+from sleeptime.simulators._outcomes import (
+    Outcome,
+    OutcomeError,
+    OutcomeModel,
+    ServedQueries,
+    SleepLevel,
+)
 
 TRACE_FIELDS = (
     "context_id", "query_id", "model", "sleep_action", "test_action", "sleep_input_tokens",
@@ -173,25 +178,14 @@ class TraceOutcomeModel(OutcomeModel):
         model.cprime_tokens = cprime_fraction * per_unit
         return model
 
-    def outcome(
-        self,
-        *,
-        difficulty: FloatArray,
-        predictability: FloatArray,
-        sleep_action: IntArray,
-        test_action: IntArray,
-        served_with_sleep: NDArray[np.bool_],
-        context_sleep_action: IntArray,
-        features: Mapping[str, FloatArray] | None = None,
-        cprime_only: NDArray[np.bool_] | None = None,
-    ) -> Outcome:
+    def _outcome(self, q: ServedQueries) -> Outcome:
         """:meth:`OutcomeModel.outcome` from the fitted curves: per query, the logistic curve
         of its (effective sleep level, budget) pair (sleep level 0 where not
         ``served_with_sleep``) at the standardized ``feature``, and the pair's mean test
         tokens; per context, the level's mean sleep tokens and ``c'`` size. The latents and
         ``cprime_only`` are not read. Raises OutcomeError when ``features`` lacks the model's
         feature or the traces hold no records of a pair asked for."""
-        self.check_actions(sleep_action, test_action)
+        sleep_action, test_action, features = q.sleep_action, q.test_action, q.features
         n = sleep_action.shape[0]
         x = np.zeros(n)
         if self.feature is not None and n:
@@ -202,7 +196,7 @@ class TraceOutcomeModel(OutcomeModel):
             x = (
                 np.asarray(features[self.feature], dtype=np.float64) - self.feature_mean
             ) / self.feature_std
-        effective = np.where(served_with_sleep, sleep_action, 0)
+        effective = np.where(q.served_with_sleep, sleep_action, 0)
         logit = np.empty(n)
         tokens = np.empty(n)
         for (s, k), (a, b) in self.coefficients.items():
@@ -222,8 +216,8 @@ class TraceOutcomeModel(OutcomeModel):
         return Outcome(
             p,
             tokens,
-            self.sleep_tokens[context_sleep_action],
-            self.cprime_tokens[context_sleep_action],
+            self.sleep_tokens[q.context_sleep_action],
+            self.cprime_tokens[q.context_sleep_action],
         )
 
     def mean_accuracy(self, sleep_action: int, test_action: int) -> float:
