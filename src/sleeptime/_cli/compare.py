@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from typing import Any
 
 from sleeptime._cli import _options as opt
 from sleeptime._cli._render import emit, learned_lines, number, policy_table
+from sleeptime._lists import comma_list
 
 
 def comparison_text(r: dict[str, Any]) -> str:
@@ -20,8 +22,22 @@ def comparison_text(r: dict[str, Any]) -> str:
         lines += measured_lines(r)
     lines.append(f"operating point: the best fixed strategy within {d['budget_usd_per_1k']:g} USD / 1k queries, {d['best_static']} "
                  f"(accuracy {d['best_static_accuracy']:.3f}, {d['best_static_usd_per_1k']:.4f} USD / 1k; {label}); cost changes: negative is cheaper")  # fmt: skip
+    if r.get("models"):
+        m = r["models"]
+        lines[:0] = [f"actions across models: {', '.join(m['models'])} (each its own calibrated curves); assumption: {m['transfer_assumption']}", ""]  # fmt: skip
     for name in names:
         lines.extend(learned_lines(name, d[name]))
+    for name, mix in (r.get("model_mix") or {}).items():
+        pairs = ", ".join(
+            f"{k} {v:.0%}" for k, v in sorted(mix["queries_by_pair"].items(), key=lambda kv: -kv[1])
+        )
+        writers = ", ".join(
+            f"{k} {v:.0%}"
+            for k, v in sorted(mix["contexts_by_writer"].items(), key=lambda kv: -kv[1])
+        )
+        lines.append(
+            f"{name}: queries by notes -> answer model: {pairs}; contexts by notes model: {writers}"
+        )
     main = d[names[0]] if names else {}
     for name in names:
         for feature, by in (d[name].get("decision_breakdown") or {}).items():
@@ -91,18 +107,24 @@ def _compare(args: argparse.Namespace) -> None:
         return
     if args.budget_usd_per_1k is None:
         args.budget_usd_per_1k = DEFAULT_BUDGET_USD_PER_1K
-    run = compare(opt.scenario_config(args), budget_usd_per_1k=args.budget_usd_per_1k, plot=args.plot,
+    config = opt.scenario_config(args)
+    if args.models:
+        config = dataclasses.replace(config, models=comma_list(args.models), transfer=args.transfer)
+    run = compare(config, budget_usd_per_1k=args.budget_usd_per_1k, plot=args.plot,
                   tracking_uri=args.tracking_uri, progress=not args.json)  # fmt: skip
     emit(args, run, comparison_text)
 
 
 def register(sub: Any) -> None:
-    from sleeptime.experiments import DEFAULT_BUDGET_USD_PER_1K
+    from sleeptime.experiments import DEFAULT_BUDGET_USD_PER_1K, DEFAULT_TRANSFER
 
     cmp_ = sub.add_parser("compare", help="evaluate fixed, baseline, learned and oracle policies on held-out templates")  # fmt: skip
     opt.scenario(cmp_)
     opt.budget(cmp_, None, f"operating point: the best fixed strategy within this spend, USD per 1,000 queries (default {DEFAULT_BUDGET_USD_PER_1K:g}, the quickstart's; with --traces the most accurate fixed strategy)")  # fmt: skip
     cmp_.add_argument("--plot", default=None, help="write the Pareto plot to this PNG")
+    across = cmp_.add_argument_group("across models (simulated): one model may write the notes at sleep time and another answer")  # fmt: skip
+    across.add_argument("--models", default=None, metavar="A,B", help="the models the actions may use, each with its own calibrated curves of --benchmark (e.g. gpt-4o,gpt-4o-mini); priced from --prices")  # fmt: skip
+    across.add_argument("--transfer", type=float, default=DEFAULT_TRANSFER, help=f"assumption: the share of the gap between the writer's accuracy with its notes and the reader's with its own that a reader closes with the writer's notes (0 to 1, default {DEFAULT_TRANSFER:g})")  # fmt: skip
     real = cmp_.add_argument_group("on a real run (measured): every policy judged on the held-out contexts of an exploration run")  # fmt: skip
     real.add_argument("--traces", default=None, metavar="TRACES.jsonl", help="the trace file of a sleeptime collect exploration run")  # fmt: skip
     real.add_argument("--workload", default="builtin", help="the workload the run was collected on (default builtin)")  # fmt: skip

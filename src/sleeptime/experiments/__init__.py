@@ -82,9 +82,11 @@ from sleeptime.experiments._when_run import (
     when_job,
     when_to_sleep,
 )
+from sleeptime.simulators import DEFAULT_TRANSFER
 
 __all__ = [
     "DEFAULT_BUDGET_USD_PER_1K",
+    "DEFAULT_TRANSFER",
     "DOMAIN_QUERY_MEANS",
     "KINDS",
     "TABLES",

@@ -3,7 +3,7 @@ experiments (``sleeptime quickstart``, ``sleeptime run``) share."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from sleeptime.policy import (
     compare_policies,
     paper_policy,
 )
+from sleeptime.simulators import MultiModelOutcome
 from sleeptime.tracking import Job
 
 #: The operating point a comparison defaults to: the best fixed strategy within this spend, USD
@@ -82,6 +83,9 @@ class CompareRun:
     held_out_templates: tuple[str, ...]
     mlflow_run_id: str
     plot: Path | None = None
+    #: where the actions span several models: the models, the joint actions and the transfer
+    #: assumption (:meth:`~sleeptime.simulators.MultiModelOutcome.describe`)
+    models: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON-able dict of the simulated comparison (policies, summary, details, operating
@@ -96,6 +100,8 @@ class CompareRun:
         }
         if self.plot is not None:
             out["plot"] = str(self.plot)
+        if self.models is not None:
+            out["models"] = dict(self.models)
         return out
 
 
@@ -120,9 +126,12 @@ def compare(
         comparison = compare_scenario(scenario, policies, budget_usd_per_1k=budget_usd_per_1k,
                                       seed=config.seed, progress=job.start)  # fmt: skip
         path = None
+        outcome = scenario.env.outcome
+        models = outcome.describe() if isinstance(outcome, MultiModelOutcome) else None
         if plot:
-            path = plot_pareto(comparison.rows, plot, title=f"Policies on held-out templates, {config.model} (simulated)",
+            who = " + ".join(config.models) if config.models else config.model
+            path = plot_pareto(comparison.rows, plot, title=f"Policies on held-out templates, {who} (simulated)",
                                reference=comparison.operating_point.best_static)  # fmt: skip
-        result = CompareRun(comparison, scenario.test_templates, str(job.run_id), path)
+        result = CompareRun(comparison, scenario.test_templates, str(job.run_id), path, models)
         job.log(comparison.metrics(), json={"compare.json": result.to_json()}, files={"plots": [path] if path else []})  # fmt: skip
     return result

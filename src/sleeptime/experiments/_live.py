@@ -14,6 +14,7 @@ from sleeptime._errors import SleeptimeError
 from sleeptime.live import (
     VIEWS,
     CellSummary,
+    CollectProgress,
     Grid,
     JudgePrompt,
     LiveError,
@@ -26,6 +27,7 @@ from sleeptime.live import (
     deploy_policy,
     design_records,
     exploration_grid,
+    judge_usd,
     open_endpoint,
     sleep_outputs_path,
     summarize_cells,
@@ -203,7 +205,7 @@ def collect_live(
               "server_mode": server_mode if endpoint == "local" else None}  # fmt: skip
     with open_endpoint(endpoint, model, api_key_env, litellm, model_file, concurrency, traces.with_name(traces.name + ".server.log"), server_mode) as ep, Job("collect") as job:  # fmt: skip
         job.track({**params, **{f"endpoint.{k}": v for k, v in ep.describe().items()}}, uri=tracking_uri, kind="collect", enabled=track)  # fmt: skip
-        bar = _Progress(progress)
+        bar = CollectProgress(progress)
         try:
             client: Any
             if router:
@@ -231,7 +233,7 @@ def collect_live(
             f"{book.version} prices of {price_model} (sleep-time at the batch discount where it came from a batch, else at live_sleep_discount)",
             round(time.perf_counter() - started, 2), tuple(stats.errors[:10]),
             {"file": batch_file} if batch_file else ({"imported": imported.imported, "failed": len(imported.failed), "missing": len(imported.missing)} if imported else {}),
-            job.run_id, _judge_usd(records),
+            job.run_id, judge_usd(records),
         )  # fmt: skip
         if router:
             result = dataclasses.replace(result, design="policy, served through litellm.Router with the SleeptimeHook deciding")  # fmt: skip
@@ -240,30 +242,6 @@ def collect_live(
     if stats.errors and not records:
         raise SleeptimeError(f"no answer came back: {stats.errors[0]}")
     return result
-
-
-def _judge_usd(records: Sequence[dict[str, Any]]) -> float | None:
-    """The LLM judge's USD over the records it graded (apart from the policy's); None where it
-    graded none or a reply's usage was not reported."""
-    usd = [r.get("judge_usd") for r in records if "judge_verdict" in r]
-    return None if not usd or None in usd else float(sum(u for u in usd if u is not None))
-
-
-class _Progress:
-    """A bar of answers written, with requests sent, cache hits, failures, tokens and USD."""
-
-    def __init__(self, enabled: bool) -> None:
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(desc="answers", unit="ans", disable=not enabled)
-
-    def update(self, stats: Any, client: Any) -> None:
-        s = client.stats
-        self.bar.update(1)
-        self.bar.set_postfix_str(f"sent {s.sent}, cached {s.cache_hits}, failed {s.failed}, tokens {s.prompt_tokens + s.completion_tokens:,}, USD {stats.usd_new:.4f}", refresh=False)  # fmt: skip
-
-    def close(self) -> None:
-        self.bar.close()
 
 
 def export_notes(traces: str | Path, out: str | Path, *, source: str = "builtin", prompts: str = "auto", **workload: Any) -> Any:  # fmt: skip

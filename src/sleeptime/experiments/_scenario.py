@@ -18,9 +18,12 @@ from sleeptime.policy import (
     fit_policy,
 )
 from sleeptime.simulators import (
+    DEFAULT_TRANSFER,
+    OutcomeModel,
     SimItems,
     items_from_workload,
     load_price_book,
+    paper_multi_outcome,
     paper_outcome_model,
 )
 from sleeptime.workloads import (
@@ -58,13 +61,30 @@ class ScenarioConfig:
     arrivals: str = "geometric"
     dispersion: float = 0.5
     access_log: str | None = None
+    #: actions across models: the panels of ``models`` on ``benchmark`` joined, notes read
+    #: across models under the ``transfer`` assumption (:class:`~sleeptime.simulators.MultiModelOutcome`)
+    models: tuple[str, ...] = ()
+    transfer: float = DEFAULT_TRANSFER
 
     def to_params(self) -> dict[str, Any]:
-        """The config as flat run parameters (MLflow's): every field, the domain query means
-        as ``queries_mean.DOMAIN`` keys."""
-        out = {k: v for k, v in self.__dict__.items() if k != "domain_query_means"}
+        """The config as flat run parameters (MLflow's): every field (``models`` joined by
+        commas; with one model, neither it nor ``transfer``), the domain query means as
+        ``queries_mean.DOMAIN`` keys."""
+        skip = {"domain_query_means", *(() if self.models else ("models", "transfer"))}
+        out = {
+            k: ",".join(v) if k == "models" else v
+            for k, v in self.__dict__.items()
+            if k not in skip
+        }
         out.update({f"queries_mean.{d}": m for d, m in self.domain_query_means.items()})
         return out
+
+    def outcome(self) -> OutcomeModel:
+        """The scenario's paper-calibrated outcome model: ``model``'s panel of ``benchmark``,
+        or the panels of ``models`` joined (:func:`~sleeptime.simulators.paper_multi_outcome`)."""
+        if self.models:
+            return paper_multi_outcome(self.benchmark, self.models, self.transfer)
+        return paper_outcome_model(self.benchmark, self.model)
 
 
 @dataclass
@@ -110,7 +130,7 @@ def build_scenario(
     train_t, test_t = {templates[i] for i in train_idx}, {templates[i] for i in test_idx}
     items = add_policy_features(workload, items, scores, train_idx, test_idx, cfg.seed)
     env = Environment(
-        paper_outcome_model(cfg.benchmark, cfg.model), load_price_book(cfg.prices), cfg.model
+        cfg.outcome(), load_price_book(cfg.prices), cfg.models[0] if cfg.models else cfg.model
     )
     return Scenario(
         cfg,

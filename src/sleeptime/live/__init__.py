@@ -24,6 +24,7 @@ from sleeptime.live._client import (
 )
 from sleeptime.live._collect import (
     LIVE_TRACE_FIELDS,
+    CollectProgress,
     CollectStats,
     Grid,
     PolicyDesign,
@@ -55,6 +56,7 @@ from sleeptime.live._judge import (
     Verdict,
     agreement,
     cohen_kappa,
+    judge_usd,
     parse_verdict,
     verdict_bias,
 )
@@ -92,6 +94,7 @@ __all__ = [
     "ChatRequest",
     "ChatResponse",
     "ClientStats",
+    "CollectProgress",
     "CollectStats",
     "DeployRun",
     "Endpoint",
@@ -129,6 +132,7 @@ __all__ = [
     "grade_records",
     "import_batch_results",
     "installed_build",
+    "judge_usd",
     "measure_stale",
     "note_examples",
     "open_endpoint",

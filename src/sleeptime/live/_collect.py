@@ -547,3 +547,23 @@ def collect(
     finally:
         store.close()
     return collector.stats, client, imported
+
+
+class CollectProgress:
+    """A bar of answers written, with requests sent, cache hits, failures, tokens and USD: pass
+    its :meth:`update` as :func:`collect`'s ``progress``."""
+
+    def __init__(self, enabled: bool) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(desc="answers", unit="ans", disable=not enabled)
+
+    def update(self, stats: CollectStats, client: ChatClient) -> None:
+        """One more answer written."""
+        s = client.stats
+        self.bar.update(1)
+        self.bar.set_postfix_str(f"sent {s.sent}, cached {s.cache_hits}, failed {s.failed}, tokens {s.prompt_tokens + s.completion_tokens:,}, USD {stats.usd_new:.4f}", refresh=False)  # fmt: skip
+
+    def close(self) -> None:
+        """Close the bar."""
+        self.bar.close()

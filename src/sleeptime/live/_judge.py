@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -172,3 +172,10 @@ def verdict_bias(judge: Sequence[float | None], gold: Sequence[float], groups: S
         r = sum(gold[i] for i in idx) / len(idx)
         out[g] = {"n": len(idx), "judge_rate": j, "gold_rate": r, "excess": j - r}
     return out
+
+
+def judge_usd(records: Sequence[Mapping[str, Any]]) -> float | None:
+    """The LLM judge's USD over the records it graded (apart from the policy's); None where it
+    graded none or a reply's usage was not reported."""
+    usd = [r.get("judge_usd") for r in records if "judge_verdict" in r]
+    return None if not usd or None in usd else float(sum(u for u in usd if u is not None))

@@ -11,7 +11,9 @@ from numpy.typing import NDArray
 
 from sleeptime._types import FloatArray, IntArray
 from sleeptime.simulators import (
+    MODEL_SEP,
     VIEWS,
+    ActionPrices,
     OutcomeModel,
     PriceBook,
     ReplayResult,
@@ -62,8 +64,44 @@ class Environment:
         )
 
     def fixed_name(self, sleep: int, budget: int) -> str:
-        """The name of the fixed strategy (sleep level, budget level) in comparisons."""
-        return f"fixed({self.outcome.sleep_levels[sleep].name},b{budget})"
+        """The name of the fixed strategy (sleep level, budget level) in comparisons; where the
+        actions span several models, each names its model (``fixed(k1@gpt-4o,b0@gpt-4o-mini)``,
+        the budget's rank within its model)."""
+        if not self.outcome.test_models:
+            return f"fixed({self.outcome.sleep_levels[sleep].name},b{budget})"
+        model = self.outcome.test_models[budget]
+        rank = self.outcome.test_models[:budget].count(model)
+        return f"fixed({self.outcome.sleep_levels[sleep].name},b{rank}{MODEL_SEP}{model})"
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The models the actions run on, in order of first appearance (this environment's
+        one model where the outcome model names none)."""
+        return tuple(dict.fromkeys(self.outcome.test_models)) or (self.model,)
+
+    def single_model(self, sleep: int, budget: int) -> bool:
+        """Whether one model does both phases of the action pair (always, with one model or
+        without sleep-time work)."""
+        o = self.outcome
+        return not o.sleep_models or sleep == 0 or o.sleep_models[sleep] == o.test_models[budget]
+
+    def model_mix(self, items: SimItems, sleep_action: IntArray, test_action: IntArray) -> dict[str, Any]:  # fmt: skip
+        """Who sleeps and who answers under the decisions: the share of contexts whose notes
+        each model writes (``none``: no sleep-time work), and the share of queries per
+        (writer, answerer) pair as served (``"gpt-4o -> gpt-4o-mini"``; ``"none -> M"`` for
+        answers without notes, those that came before the notes were done included)."""
+        o = self.outcome
+        writers = np.asarray(o.sleep_models or ("",) + (self.model,) * (self.n_sleep - 1))
+        readers = np.asarray(o.test_models or (self.model,) * self.n_budgets)
+        ctx = np.where(writers[sleep_action] == "", "none", writers[sleep_action])
+        q_writer = np.where(self.ready(items, sleep_action), items.per_query(ctx), "none")
+        pairs = np.char.add(np.char.add(q_writer.astype(str), " -> "), readers[test_action])
+        return {"contexts_by_writer": _shares(ctx), "queries_by_pair": _shares(pairs)}
+
+    def action_prices(self) -> ActionPrices:
+        """The prices of each sleep action and each test action: their own models' where the
+        outcome model's actions span several, else this environment's model's."""
+        return ActionPrices.of(self.outcome, self.prices, self.model)
 
     def ready(self, items: SimItems, sleep_action: IntArray) -> NDArray[np.bool_]:
         """Per query, shape ``(n_queries,)``: whether its context's sleep-time work under
@@ -93,8 +131,7 @@ class Environment:
         usd = np.empty_like(p)
         ready = np.empty((n_s, items.n_queries), dtype=bool)
         sleep_usd = np.zeros((n_s, items.n_contexts))
-        price = self.prices.price(self.model)
-        inp, outp = price.input_usd_per_mtok / 1e6, price.output_usd_per_mtok / 1e6
+        prices = self.action_prices()
         first = np.searchsorted(items.query_context, np.arange(items.n_contexts))
         has_queries = np.bincount(items.query_context, minlength=items.n_contexts) > 0
         for s in range(n_s):
@@ -110,6 +147,8 @@ class Environment:
             tr = result.traces
             assert tr is not None
             # the context's sleep-time USD from the token counts its traces log (the replay's sum)
+            price = prices.sleep[s]
+            inp, outp = price.input_usd_per_mtok / 1e6, price.output_usd_per_mtok / 1e6
             per_query = price.batch_discount * (
                 inp * tr["sleep_input_tokens"] + outp * tr["sleep_output_tokens"]
             )
@@ -118,6 +157,12 @@ class Environment:
                     has_queries, per_query[np.minimum(first, items.n_queries - 1)], 0.0
                 )
         return ActionTables(p, usd, ready, items.query_context, items.n_contexts, sleep_usd)
+
+
+def _shares(values: NDArray[Any]) -> dict[str, float]:
+    """Each distinct value's share of ``values``."""
+    keys, counts = np.unique(values, return_counts=True)
+    return {str(k): float(n / max(values.size, 1)) for k, n in zip(keys, counts, strict=True)}
 
 
 @dataclass(frozen=True)

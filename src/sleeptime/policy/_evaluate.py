@@ -40,6 +40,8 @@ class Group:
 
     TEST_ONLY = "test-only"
     FIXED_SLEEP = "fixed sleep-time"
+    #: a fixed pair whose notes one model writes and another reads (not an operating point)
+    FIXED_CROSS = "fixed across models"
     BASELINE = "baseline"
     ORACLE = "oracle"
     COUNT_BLIND = "oracle (count-blind)"
@@ -265,6 +267,10 @@ class Comparison:
     learned: Mapping[str, LearnedSummary]
     pareto_front: tuple[str, ...]
     tables: ActionTables
+    #: where the actions span several models: who sleeps and who answers
+    #: (:meth:`Environment.model_mix`) under each swept policy at equal accuracy and the
+    #: operating point's fixed strategy
+    model_mix: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
 
     def row(self, name: str) -> PolicyRow:
         """The row of the policy named ``name``; StopIteration where there is none."""
@@ -327,6 +333,7 @@ class Comparison:
             "details": self.details_json(),
             "operating_points": [p.to_json() for p in self.operating_points()],
             "pareto_front": list(self.pareto_front),
+            **({"model_mix": dict(self.model_mix)} if self.model_mix else {}),
         }
 
 
@@ -491,11 +498,12 @@ def compare_policies(
         for b in range(env.n_budgets):
             pol = FixedPolicy(s, b, name=env.fixed_name(s, b))
             fixed[pol.name] = pol.decide(items, env)
-            group = Group.TEST_ONLY if s == 0 else Group.FIXED_SLEEP
+            group = Group.TEST_ONLY if s == 0 else Group.FIXED_SLEEP if env.single_model(s, b) else Group.FIXED_CROSS  # fmt: skip
             rows.append(policy_row(pol.name, group, env, items, *fixed[pol.name], seed=seed))
     for other in extra:
         rows.append(policy_row(other.name, Group.BASELINE, env, items, *other.decide(items, env), seed=seed))  # fmt: skip
-    fixed_rows = [r for r in rows if r.name in fixed]
+    # the operating point: the best fixed strategy of one model (across models: rows, not a target)
+    fixed_rows = [r for r in rows if r.name in fixed and r.is_fixed]
     if budget_usd_per_1k is None:
         middle = env.fixed_name(0, min(1, env.n_budgets - 1))
         budget_usd_per_1k = next(r.usd_per_1k_queries for r in fixed_rows if r.name == middle)
@@ -542,6 +550,10 @@ def compare_policies(
                                           decision_sensitivity=sensitivity)  # fmt: skip
         summaries[policy.name] = summary
     front = pareto_front([r.accuracy for r in rows], [r.usd_per_query for r in rows])
+    mix = {}
+    if len(env.models) > 1:
+        mix = {name: env.model_mix(items, *p.at_equal_accuracy) for name, p in swept.items() if math.isfinite(p.lam_at_equal_accuracy)}  # fmt: skip
+        mix[point.best_static] = env.model_mix(items, *fixed[point.best_static])
     return Comparison(
-        tuple(rows), point, swept, summaries, tuple(rows[i].name for i in front), tables
+        tuple(rows), point, swept, summaries, tuple(rows[i].name for i in front), tables, mix
     )

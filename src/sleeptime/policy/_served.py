@@ -75,15 +75,16 @@ class ServedTables:
 def served_tables(env: Environment, items: SimItems) -> ServedTables:
     """Replay every (sleep level, budget) with ``c'`` served to every query (and without)."""
     n_s, n_b, n_q = env.n_sleep, env.n_budgets, items.n_queries
-    price = env.prices.price(env.model)
-    inp, outp = price.input_usd_per_mtok / 1e6, price.output_usd_per_mtok / 1e6
+    prices = env.action_prices()
     counts = np.maximum(items.queries_per_context(), 1).astype(np.float64)
     p1, u1, t1 = (np.empty((n_s, n_b, n_q)) for _ in range(3))
     sleep_usd, sleep_tokens = np.zeros((n_s, items.n_contexts)), np.zeros((n_s, items.n_contexts))
     latency = np.zeros(n_s)
     for s in range(n_s):
         sleep = np.full(items.n_contexts, s, dtype=np.int64)
-        plan = sleep_plan(items, sleep, env.outcome, price)
+        plan = sleep_plan(items, sleep, env.outcome, prices)
+        price = prices.sleep[s]
+        inp, outp = price.input_usd_per_mtok / 1e6, price.output_usd_per_mtok / 1e6
         sleep_usd[s] = price.batch_discount * (inp * plan.input_tokens + outp * plan.output_tokens)
         sleep_tokens[s] = plan.input_tokens + plan.output_tokens
         latency[s] = float(plan.done_s[0]) if s and items.n_contexts else 0.0

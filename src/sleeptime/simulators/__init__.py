@@ -17,6 +17,13 @@ from sleeptime.simulators._calibration import (
     read_quintiles,
 )
 from sleeptime.simulators._items import SimItems, items_from_workload, link_latent, synthetic_items
+from sleeptime.simulators._models import (
+    DEFAULT_TRANSFER,
+    MODEL_SEP,
+    MultiModelOutcome,
+    fit_transfer,
+    split_action,
+)
 from sleeptime.simulators._outcomes import (
     ASSUMPTIONS,
     EFFORT_SLEEP_LEVELS,
@@ -34,6 +41,7 @@ from sleeptime.simulators._paper import (
     paper_amortization_points,
     paper_calibration,
     paper_data,
+    paper_multi_outcome,
     paper_outcome_model,
     paper_quintile_gains,
 )
@@ -49,6 +57,7 @@ from sleeptime.simulators._prices import (
 )
 from sleeptime.simulators._replay import (
     VIEWS,
+    ActionPrices,
     ReplayResult,
     SleepPlan,
     bootstrap_interval,
@@ -77,15 +86,19 @@ __all__ = [
     "ASSUMPTIONS",
     "CONDITIONS",
     "DEFAULT_LOAD",
+    "DEFAULT_TRANSFER",
     "EFFORT_SLEEP_LEVELS",
     "GSM_SLEEP_LEVELS",
+    "MODEL_SEP",
     "PRICE_KEYS",
     "TRACE_FIELDS",
     "VIEWS",
+    "ActionPrices",
     "Calibration",
     "CalibrationError",
     "CurveFit",
     "ModelPrice",
+    "MultiModelOutcome",
     "Outcome",
     "OutcomeError",
     "OutcomeModel",
@@ -110,6 +123,7 @@ __all__ = [
     "fit_amortization",
     "fit_curve",
     "fit_predictability_effect",
+    "fit_transfer",
     "fixed_actions",
     "fixed_strategy_points",
     "interpolate_tokens",
@@ -122,6 +136,7 @@ __all__ = [
     "paper_amortization_points",
     "paper_calibration",
     "paper_data",
+    "paper_multi_outcome",
     "paper_outcome_model",
     "paper_quintile_gains",
     "pareto_front",
@@ -136,5 +151,6 @@ __all__ = [
     "schedule_idle",
     "sleep_plan",
     "sleep_ready",
+    "split_action",
     "synthetic_items",
 ]

@@ -60,6 +60,13 @@ def _phi_inv(p: float) -> float:
     return float(ndtri(min(max(p, 1e-6), 1 - 1e-6)))
 
 
+def _phi_inv_array(p: FloatArray) -> FloatArray:
+    """The probit of each probability, clipped like :func:`_phi_inv`."""
+    from scipy.special import ndtri
+
+    return np.asarray(ndtri(np.clip(p, 1e-6, 1 - 1e-6)), dtype=np.float64)
+
+
 @dataclass(frozen=True)
 class SleepLevel:
     """A sleep-time action: ``compute`` units (k parallel rewrites, or an effort multiple); 0 = none."""
@@ -153,6 +160,11 @@ class OutcomeModel:
     budget_params: tuple[Mapping[str, Any], ...] = ()
     #: Whether :meth:`p_given_latent_moments` has a closed form here.
     has_latent_moments: ClassVar[bool] = False
+    #: The model (a price book entry) of each sleep action and of each test action, where the
+    #: actions span several models (:class:`~sleeptime.simulators.MultiModelOutcome`); empty:
+    #: every action runs on the environment's one model.
+    sleep_models: tuple[str, ...] = ()
+    test_models: tuple[str, ...] = ()
 
     def p_given_latent_moments(self, sleep_action: int, test_action: int, predictability_mean: FloatArray, predictability_var: float) -> FloatArray:  # fmt: skip
         """P(correct) per query given only the mean and variance of its latent predictability

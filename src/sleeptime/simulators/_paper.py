@@ -7,12 +7,14 @@ outcome model built from them is what the simulator replays by default.
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from sleeptime.simulators._calibration import Calibration, calibrate, read_quintiles
+from sleeptime.simulators._models import DEFAULT_TRANSFER, MultiModelOutcome
 from sleeptime.simulators._outcomes import PaperOutcomeModel
 
 
@@ -40,6 +42,12 @@ def paper_outcome_model(
 ) -> PaperOutcomeModel:
     """The paper-calibrated outcome model of one panel."""
     return PaperOutcomeModel(paper_calibration(), benchmark, model, **kwargs)
+
+
+def paper_multi_outcome(benchmark: str, models: Sequence[str], transfer: float = DEFAULT_TRANSFER) -> MultiModelOutcome:  # fmt: skip
+    """The paper-calibrated panels of ``models`` on ``benchmark``, joined into actions across
+    models under the ``transfer`` assumption (:class:`MultiModelOutcome`)."""
+    return MultiModelOutcome({m: paper_outcome_model(benchmark, m) for m in models}, transfer=transfer)  # fmt: skip
 
 
 def paper_amortization_points(benchmark: str, model: str) -> list[dict[str, Any]]:

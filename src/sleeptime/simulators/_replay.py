@@ -15,7 +15,7 @@ from sleeptime._errors import SleeptimeError
 from sleeptime._types import FloatArray, IntArray
 from sleeptime.simulators._items import SimItems
 from sleeptime.simulators._outcomes import OutcomeModel
-from sleeptime.simulators._prices import PriceBook
+from sleeptime.simulators._prices import ModelPrice, PriceBook
 
 #: Prompt overhead in tokens: instructions around the context (test) or around the rewrite (sleep).
 TEST_PROMPT_TOKENS = 60.0
@@ -152,6 +152,41 @@ def bootstrap_interval(
 
 
 @dataclass(frozen=True)
+class ActionPrices:
+    """The prices of each sleep action and each test action of an outcome model: its actions'
+    own models where they span several (:attr:`OutcomeModel.sleep_models`), else the one model
+    the replay names."""
+
+    sleep: tuple[ModelPrice, ...]
+    test: tuple[ModelPrice, ...]
+
+    @classmethod
+    def of(cls, outcome: OutcomeModel, prices: PriceBook, model: str) -> ActionPrices:
+        """Each action's prices from ``prices``: the action's model, or ``model`` where the
+        outcome model names none (and for sleep level 0, which runs nothing)."""
+        one = prices.price(model)
+        sleep = tuple(prices.price(m) if m else one for m in outcome.sleep_models) or (one,) * len(outcome.sleep_levels)  # fmt: skip
+        test = tuple(prices.price(m) if m else one for m in outcome.test_models) or (one,) * len(outcome.budgets)  # fmt: skip
+        return cls(sleep, test)
+
+    def per_sleep(self, name: str, actions: IntArray) -> Any:
+        """The price field ``name`` of each sleep action in ``actions`` (an array of their
+        shape), or one float where every sleep action has the same."""
+        return _field(self.sleep, name, actions)
+
+    def per_test(self, name: str, actions: IntArray) -> Any:
+        """The price field ``name`` of each test action in ``actions`` (as :meth:`per_sleep`)."""
+        return _field(self.test, name, actions)
+
+
+def _field(entries: tuple[ModelPrice, ...], name: str, actions: IntArray) -> Any:
+    values = [float(getattr(e, name)) for e in entries]
+    if all(v == values[0] for v in values):
+        return values[0]
+    return np.asarray(values, dtype=np.float64)[actions]
+
+
+@dataclass(frozen=True)
 class SleepPlan:
     """Per context: compute units, sleep-time tokens in and out, size of c', finish time."""
 
@@ -163,11 +198,11 @@ class SleepPlan:
 
 
 def sleep_plan(
-    items: SimItems, ctx_sleep: IntArray, outcome: OutcomeModel, price: Any
+    items: SimItems, ctx_sleep: IntArray, outcome: OutcomeModel, prices: ActionPrices
 ) -> SleepPlan:
     """Sleep-time work per context: every unit of compute reads the context and writes its
     tokens; units run in parallel, so the work is done a batch latency plus one unit's decode
-    time after the context arrives."""
+    time (of the sleep action's model) after the context arrives."""
     units = np.array([lv.compute for lv in outcome.sleep_levels], dtype=np.float64)[ctx_sleep]
     probe = outcome.outcome(
         difficulty=np.zeros(0), predictability=np.zeros(0), sleep_action=np.zeros(0, np.int64),
@@ -175,7 +210,10 @@ def sleep_plan(
     )  # fmt: skip
     out = probe.sleep_output_tokens
     per_unit = np.divide(out, units, out=np.zeros_like(out), where=units > 0)
-    done = np.where(units > 0, price.batch_latency_s + per_unit / price.decode_tokens_per_s, np.inf)
+    latency = prices.per_sleep("batch_latency_s", ctx_sleep)
+    done = np.where(
+        units > 0, latency + per_unit / prices.per_sleep("decode_tokens_per_s", ctx_sleep), np.inf
+    )
     sleep_in = np.where(units > 0, units * (items.context_tokens + SLEEP_PROMPT_TOKENS), 0.0)
     return SleepPlan(units, sleep_in, out, probe.cprime_tokens, done)
 
@@ -215,10 +253,10 @@ def replay(
     ctx_sleep = _as_int("sleep_action", sleep_action, n_ctx)
     test = _as_int("test_action", test_action, n_q)
     outcome.check_actions(ctx_sleep, test)
-    price = prices.price(model)
+    ap = ActionPrices.of(outcome, prices, model)
     qc = items.query_context
     q_sleep = items.per_query(ctx_sleep)
-    plan = sleep_plan(items, ctx_sleep, outcome, price)
+    plan = sleep_plan(items, ctx_sleep, outcome, ap)
     sleep_out, sleep_in = plan.output_tokens, plan.input_tokens
     sleep_done_s = np.where(plan.units > 0, plan.done_s, 0.0)
     if served is None:
@@ -246,18 +284,22 @@ def replay(
     prefix += items.per_query(plan.cprime_tokens) * served
     test_in = prefix + items.question_tokens + TEST_PROMPT_TOKENS
     # the cached prefix: a read if the previous query of this context is recent enough
-    warm = items.gap_to_previous_s <= price.cache_ttl_s
-    prefix_mult = (
-        price.cache_write_multiplier
-        + (price.cache_read_multiplier - price.cache_write_multiplier) * warm
-    )
-    inp, outp = price.input_usd_per_mtok / 1e6, price.output_usd_per_mtok / 1e6
+    warm = items.gap_to_previous_s <= ap.per_test("cache_ttl_s", test)
+    write = ap.per_test("cache_write_multiplier", test)
+    prefix_mult = write + (ap.per_test("cache_read_multiplier", test) - write) * warm
+    inp = ap.per_test("input_usd_per_mtok", test) / 1e6
+    outp = ap.per_test("output_usd_per_mtok", test) / 1e6
     test_usd = (
         inp * (prefix * prefix_mult + items.question_tokens + TEST_PROMPT_TOKENS)
         + outp * out.test_output_tokens
     )
-    sleep_usd_ctx = price.batch_discount * (inp * sleep_in + outp * sleep_out)
-    latency = price.ttft_s + out.test_output_tokens / price.decode_tokens_per_s
+    sleep_usd_ctx = ap.per_sleep("batch_discount", ctx_sleep) * (
+        ap.per_sleep("input_usd_per_mtok", ctx_sleep) / 1e6 * sleep_in
+        + ap.per_sleep("output_usd_per_mtok", ctx_sleep) / 1e6 * sleep_out
+    )
+    latency = ap.per_test("ttft_s", test) + out.test_output_tokens / ap.per_test(
+        "decode_tokens_per_s", test
+    )
 
     if mode == "sampled":
         correct = (np.random.default_rng(seed).random(n_q) < out.p_correct).astype(np.float64)
@@ -318,7 +360,7 @@ def sleep_ready(
 ) -> NDArray[np.bool_]:
     """Per query: has its context's sleep-time work finished when it arrives (is ``c'`` there)?"""
     ctx_sleep = _as_int("sleep_action", sleep_action, items.n_contexts)
-    done = sleep_plan(items, ctx_sleep, outcome, prices.price(model)).done_s
+    done = sleep_plan(items, ctx_sleep, outcome, ActionPrices.of(outcome, prices, model)).done_s
     return np.asarray(items.query_time_s >= items.per_query(done))
 
 
