@@ -476,11 +476,13 @@ def test_measure_stale_command(server: LocalServer, tmp_path: Path, capsys: pyte
 def test_min_questions_keeps_only_contexts_with_that_many_and_names_the_most(
     tmp_path: Path,
 ) -> None:
+    from sleeptime import WorkloadError
     from sleeptime.experiments import collect_live
-    from sleeptime.live import LiveError
 
     xquad = Path(__file__).resolve().parents[2] / "data" / "xquad" / "xquad.en.json"
-    with pytest.raises(LiveError, match=r"--min-questions 99: no context .* \(the most is 17\)"):
+    with pytest.raises(
+        WorkloadError, match=r"--min-questions 99: no context .* \(the most is 17\)"
+    ):
         collect_live(
             str(xquad), tmp_path / "t.jsonl", min_questions=99, track=False, progress=False
         )

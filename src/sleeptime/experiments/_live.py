@@ -167,23 +167,11 @@ def collect_live(
     ``judge_prompt``: the judge of ``judge`` answers (the built-in ``judge`` or a TOML file);
     it runs at the same endpoint, and its USD is reported apart (``judge_usd``)."""
     from sleeptime.simulators import load_price_book
-    from sleeptime.workloads import Workload, load_workload, spread_over_templates
+    from sleeptime.workloads import load_workload, sample_workload
 
     if concurrency < 1:
         raise LiveError(f"--concurrency must be at least 1, got {concurrency}")
-    w = load_workload(source, **workload)
-    if sample not in ("first", "templates"):
-        raise LiveError(f"--sample must be 'first' or 'templates', got {sample!r}")
-    if min_questions > 0:
-        kept = tuple(c for c in w.contexts if len(c.queries) >= min_questions)
-        if not kept:
-            raise LiveError(f"--min-questions {min_questions}: no context of {source} has that many questions (the most is {max((len(c.queries) for c in w.contexts), default=0)})")  # fmt: skip
-        w = Workload(kept, w.format, w.source, w.report)
-    if contexts is not None:
-        if contexts < 1:
-            raise LiveError(f"--contexts must be at least 1, got {contexts}")
-        picked = spread_over_templates(w.contexts) if sample == "templates" else w.contexts
-        w = Workload(tuple(picked[:contexts]), w.format, w.source, w.report)
+    w = sample_workload(load_workload(source, **workload), contexts=contexts, min_questions=min_questions, sample=sample)  # fmt: skip
     book = load_price_book(prices)
     book.price(price_model)  # a clear error now, not after the first answer
     design: Grid | PolicyDesign = PolicyDesign(Path(policy), expected_queries) if policy else exploration_grid(sleep_levels, budgets, views, reasoning)  # fmt: skip

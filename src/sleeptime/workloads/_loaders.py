@@ -497,6 +497,22 @@ def spread_over_templates(contexts: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(out)
 
 
+def sample_workload(workload: Workload, *, contexts: int | None = None, min_questions: int = 0, sample: str = "first") -> Workload:  # fmt: skip
+    """The contexts a run takes: those with at least ``min_questions`` questions, then the
+    first ``contexts`` of them (all where None) in file order (``sample="first"``) or one of
+    each template in turn (``"templates"``, :func:`spread_over_templates`). WorkloadError for a
+    bad option or a filter that keeps nothing, naming the option."""
+    if sample not in ("first", "templates"):
+        raise WorkloadError(f"--sample must be 'first' or 'templates', got {sample!r}")
+    kept = tuple(c for c in workload.contexts if len(c.queries) >= min_questions)
+    if min_questions > 0 and not kept:
+        raise WorkloadError(f"--min-questions {min_questions}: no context of {workload.source} has that many questions (the most is {max((len(c.queries) for c in workload.contexts), default=0)})")  # fmt: skip
+    if contexts is not None and contexts < 1:
+        raise WorkloadError(f"--contexts must be at least 1, got {contexts}")
+    picked = spread_over_templates(kept) if sample == "templates" else kept
+    return Workload(tuple(picked[:contexts]), workload.format, workload.source, workload.report)
+
+
 def template_split(workload: Workload, test_share: float, seed: int) -> tuple[set[str], set[str]]:
     """Templates for training and for testing, stratified by domain."""
     by_domain: dict[str, list[str]] = {}
