@@ -181,8 +181,27 @@ def test_compare_across_models_holds_single_model_fixed_strategies_as_the_target
     assert "model_mix" in c.to_json()
 
 
+def test_a_price_ratio_sets_one_model_to_a_multiple_of_another() -> None:
+    from sleeptime.simulators import PriceBookError
+
+    book = load_price_book("list-2025")
+    mini = book.price("gpt-4o-mini")
+    scaled = book.with_price_ratio("gpt-4o", "gpt-4o-mini", 4.0)
+    p = scaled.price("gpt-4o")
+    assert (
+        p.input_usd_per_mtok == 4 * mini.input_usd_per_mtok
+        and p.output_usd_per_mtok == 4 * mini.output_usd_per_mtok
+    )
+    assert (
+        p.decode_tokens_per_s == book.price("gpt-4o").decode_tokens_per_s
+    )  # only token prices change
+    assert scaled.price("gpt-4o-mini") == mini and "4x gpt-4o-mini" in scaled.version
+    with pytest.raises(PriceBookError, match="positive"):
+        book.with_price_ratio("gpt-4o", "gpt-4o-mini", 0.0)
+
+
 def test_compare_models_command(capsys: pytest.CaptureFixture[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
-    code = main(["compare", "--contexts", "120", "--models", "gpt-4o,gpt-4o-mini", "--transfer", "0.4",
+    code = main(["compare", "--contexts", "120", "--models", "gpt-4o,gpt-4o-mini", "--transfer", "0.4", "--price-ratios", "1,16",
                  "--tracking-uri", f"sqlite:///{tmp_path}/mlflow.db", "--json"])  # fmt: skip
     assert code == 0
     out = json.loads(capsys.readouterr().out)
@@ -196,3 +215,17 @@ def test_compare_models_command(capsys: pytest.CaptureFixture[str], tmp_path) ->
     ]
     assert names and all("@gpt-4o" in n for n in names)
     assert set(out["model_mix"]) >= {"oracle", "learned"}
+    sweep = {row["ratio"]: row for row in out["price_ratio_sweep"]}
+    assert set(sweep) == {1.0, 16.0}
+    # as cheap as the small model, the strong one answers at the operating point; 16x dearer, it does not
+    assert sweep[1.0]["best_static"].endswith("@gpt-4o)") and sweep[16.0]["best_static"].endswith(
+        "@gpt-4o-mini)"
+    )
+    for row in sweep.values():
+        lo, hi = row["learned_cost_change_ci95"]
+        assert lo <= hi and row["oracle_cost_change"] <= row["learned_cost_change"] + 1e-9
+    assert (
+        main(["compare", "--contexts", "60", "--models", "gpt-4o", "--price-ratios", "2", "--json"])
+        == 1
+    )
+    assert "two models" in capsys.readouterr().err

@@ -38,6 +38,20 @@ def comparison_text(r: dict[str, Any]) -> str:
         lines.append(
             f"{name}: queries by notes -> answer model: {pairs}; contexts by notes model: {writers}"
         )
+    sweep = r.get("price_ratio_sweep") or []
+    if sweep:
+        strong, small = r["models"]["models"][:2]
+        lines += ["", f"price-ratio sweep (simulated): {strong}'s token prices = ratio x {small}'s; learned retrained under each; cost change at equal accuracy against the best single-model fixed strategy",
+                  f"  {'ratio':>6}  {'best fixed strategy':<36} {'accuracy':>8} {'USD/1k':>8}  {'learned (95% CI)':<26} {'count-blind':>11} {'oracle':>7}  learned: {strong} notes -> {small} answers"]  # fmt: skip
+        for row in sweep:
+            lo, hi = row["learned_cost_change_ci95"]
+            cross = (
+                (row["learned_model_mix"] or {})
+                .get("queries_by_pair", {})
+                .get(f"{strong} -> {small}", 0.0)
+            )
+            lines.append(f"  {row['ratio']:>6g}  {row['best_static']:<36} {row['best_static_accuracy']:>8.3f} {row['best_static_usd_per_1k']:>8.4f}  "
+                         f"{row['learned_cost_change']:+.1%} ({lo:+.1%} to {hi:+.1%}){'':<4} {number(row['count_blind_cost_change'], '+.1%'):>11} {row['oracle_cost_change']:>+7.1%}  {cross:.0%} of queries")  # fmt: skip
     main = d[names[0]] if names else {}
     for name in names:
         for feature, by in (d[name].get("decision_breakdown") or {}).items():
@@ -110,8 +124,8 @@ def _compare(args: argparse.Namespace) -> None:
     config = opt.scenario_config(args)
     if args.models:
         config = dataclasses.replace(config, models=comma_list(args.models), transfer=args.transfer)
-    run = compare(config, budget_usd_per_1k=args.budget_usd_per_1k, plot=args.plot,
-                  tracking_uri=args.tracking_uri, progress=not args.json)  # fmt: skip
+    run = compare(config, budget_usd_per_1k=args.budget_usd_per_1k, plot=args.plot, tracking_uri=args.tracking_uri,
+                  progress=not args.json, price_ratios=comma_list(args.price_ratios or "", float))  # fmt: skip
     emit(args, run, comparison_text)
 
 
@@ -125,6 +139,7 @@ def register(sub: Any) -> None:
     across = cmp_.add_argument_group("across models (simulated): one model may write the notes at sleep time and another answer")  # fmt: skip
     across.add_argument("--models", default=None, metavar="A,B", help="the models the actions may use, each with its own calibrated curves of --benchmark (e.g. gpt-4o,gpt-4o-mini); priced from --prices")  # fmt: skip
     across.add_argument("--transfer", type=float, default=DEFAULT_TRANSFER, help=f"assumption: the share of the gap between the writer's accuracy with its notes and the reader's with its own that a reader closes with the writer's notes (0 to 1, default {DEFAULT_TRANSFER:g})")  # fmt: skip
+    across.add_argument("--price-ratios", default=None, metavar="R,R", help="also compare with the first model's token prices set to each ratio times the second's (e.g. 1,4,16), the learned policy retrained under each")  # fmt: skip
     real = cmp_.add_argument_group("on a real run (measured): every policy judged on the held-out contexts of an exploration run")  # fmt: skip
     real.add_argument("--traces", default=None, metavar="TRACES.jsonl", help="the trace file of a sleeptime collect exploration run")  # fmt: skip
     real.add_argument("--workload", default="builtin", help="the workload the run was collected on (default builtin)")  # fmt: skip

@@ -3,6 +3,7 @@ experiments (``sleeptime quickstart``, ``sleeptime run``) share."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from sleeptime._errors import SleeptimeError
 from sleeptime.experiments._scenario import (
     Scenario,
     ScenarioConfig,
@@ -69,6 +71,25 @@ def compare_scenario(
                             budget_usd_per_1k=budget_usd_per_1k, seed=seed, progress=progress)  # fmt: skip
 
 
+def compare_price_ratios(scenario: Scenario, ratios: Sequence[float], *, budget_usd_per_1k: float | None, seed: int = 0) -> list[dict[str, Any]]:  # fmt: skip
+    """Across models (simulated): the comparison again with the first model's token prices
+    set to each ratio times the second's, the learned policy retrained under each; per ratio
+    the operating point, the learned policy's and the oracles' cost change at equal accuracy
+    and who sleeps and who answers under the learned policy there."""
+    strong, small = scenario.env.models[:2]
+    out = []
+    for ratio in ratios:
+        sc = dataclasses.replace(scenario, env=dataclasses.replace(scenario.env, prices=scenario.env.prices.with_price_ratio(strong, small, ratio)))  # fmt: skip
+        c = compare_scenario(sc, [train_learned_policy(sc)], budget_usd_per_1k=budget_usd_per_1k, seed=seed)  # fmt: skip
+        s, p = c.learned["learned"], c.operating_point
+        out.append({"ratio": ratio, "best_static": p.best_static, "best_static_accuracy": p.accuracy, "best_static_usd_per_1k": p.usd_per_1k,
+                    "learned_cost_change": -s.cost_reduction_at_equal_accuracy, "learned_cost_change_ci95": [-v for v in s.cost_reduction_at_reaching_point_ci95[::-1]],
+                    "oracle_cost_change": -s.oracle_cost_reduction_at_equal_accuracy,
+                    "count_blind_cost_change": None if s.count_blind_oracle_cost_reduction_at_equal_accuracy is None else -s.count_blind_oracle_cost_reduction_at_equal_accuracy,
+                    "learned_model_mix": c.model_mix.get("learned"), "count_blind_model_mix": c.model_mix.get("oracle-count-blind")})  # fmt: skip
+    return out
+
+
 def headline_policy(comparison: Comparison) -> str | None:
     """The learned policy a headline names: the one that saves most at equal accuracy."""
     ranked = sorted(comparison.learned.items(), key=lambda kv: -kv[1].cost_reduction_at_equal_accuracy)  # fmt: skip
@@ -86,6 +107,8 @@ class CompareRun:
     #: where the actions span several models: the models, the joint actions and the transfer
     #: assumption (:meth:`~sleeptime.simulators.MultiModelOutcome.describe`)
     models: Mapping[str, Any] | None = None
+    #: across models: the comparison under each price ratio of the first model to the second
+    price_ratios: Sequence[Mapping[str, Any]] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The JSON-able dict of the simulated comparison (policies, summary, details, operating
@@ -102,6 +125,8 @@ class CompareRun:
             out["plot"] = str(self.plot)
         if self.models is not None:
             out["models"] = dict(self.models)
+        if self.price_ratios:
+            out["price_ratio_sweep"] = [dict(r) for r in self.price_ratios]
         return out
 
 
@@ -112,12 +137,17 @@ def compare(
     plot: str | Path | None = None,
     tracking_uri: str | None = None,
     progress: bool = True,
+    price_ratios: Sequence[float] = (),
 ) -> CompareRun:
     """Build the scenario, train the learned policies, compare every policy at the operating
-    point, log it all to MLflow (and draw the Pareto plot where asked)."""
+    point, log it all to MLflow (and draw the Pareto plot where asked); across models, also
+    under each of ``price_ratios`` (:func:`compare_price_ratios`)."""
     from sleeptime.reporting import plot_pareto
 
-    with Job("compare", ("workload and LM features", "learned policies", *compare_steps(["learned", "learned-cheap"])), progress) as job:  # fmt: skip
+    if price_ratios and len(config.models) < 2:
+        raise SleeptimeError("a price-ratio sweep needs two models (--models STRONG,SMALL)")
+    steps = ("workload and LM features", "learned policies", *compare_steps(["learned", "learned-cheap"]), *(["price-ratio sweep"] if price_ratios else []))  # fmt: skip
+    with Job("compare", steps, progress) as job:
         with job.step("workload and LM features"):
             scenario = build_scenario(config, progress=progress)
         job.track({**scenario.config.to_params(), "budget_usd_per_1k": budget_usd_per_1k}, uri=tracking_uri, kind="compare")  # fmt: skip
@@ -132,6 +162,12 @@ def compare(
             who = " + ".join(config.models) if config.models else config.model
             path = plot_pareto(comparison.rows, plot, title=f"Policies on held-out templates, {who} (simulated)",
                                reference=comparison.operating_point.best_static)  # fmt: skip
-        result = CompareRun(comparison, scenario.test_templates, str(job.run_id), path, models)
+        sweep = []
+        if price_ratios:
+            with job.step("price-ratio sweep"):
+                sweep = compare_price_ratios(scenario, price_ratios, budget_usd_per_1k=budget_usd_per_1k, seed=config.seed)  # fmt: skip
+        result = CompareRun(
+            comparison, scenario.test_templates, str(job.run_id), path, models, tuple(sweep)
+        )
         job.log(comparison.metrics(), json={"compare.json": result.to_json()}, files={"plots": [path] if path else []})  # fmt: skip
     return result

@@ -124,14 +124,9 @@ def simulate(
         read_traces,
         replay,
     )
-    from sleeptime.workloads import ArrivalProcess, ExponentialDurations, FixedCount, GeometricCount
+    from sleeptime.workloads import ArrivalProcess
 
-    if fixed_queries is None and not queries_per_context > 0:
-        raise SleeptimeError(f"--queries-per-context must be a positive mean, got {queries_per_context}")  # fmt: skip
-    if fixed_queries is not None and fixed_queries < 1:
-        raise SleeptimeError(f"--fixed-queries must be at least 1, got {fixed_queries}")
-    if not idle_mean_s > 0:
-        raise SleeptimeError(f"--idle-mean-s must be positive, got {idle_mean_s}")
+    process = ArrivalProcess.simple(queries_per_context, fixed_queries=fixed_queries, idle_mean_s=idle_mean_s)  # fmt: skip
     outcome: Any = PaperOutcomeModel(
         calibrate(points) if points else paper_calibration(), benchmark, model
     )
@@ -144,8 +139,6 @@ def simulate(
     if not 0 <= budget < len(outcome.budgets):
         raise SleeptimeError(f"--budget must be 0..{len(outcome.budgets) - 1} (test tokens {outcome.tokens_test_only.tolist()})")  # fmt: skip
     book = load_price_book(prices)
-    counts = FixedCount(fixed_queries) if fixed_queries else GeometricCount(queries_per_context)
-    process = ArrivalProcess(queries=counts, idle=ExponentialDurations(idle_mean_s))
     w = load_workload(source, **workload)
     score_rows = None
     if scores:

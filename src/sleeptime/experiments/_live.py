@@ -279,16 +279,7 @@ def grade_traces(
     """``sleeptime grade``: a run's answers graded by an LLM judge, against gold or (with
     ``reference``, e.g. ``none,b4,c``) against the answer of that allocation, into ``out``; the
     judge measured against gold where gold exists (measured). Judge USD apart from the policy's."""
-    import asyncio
-
-    from sleeptime.live import (  # fmt: skip
-        ChatClient,
-        Reference,
-        ResponseCache,
-        grade_records,
-        summarize_grades,
-        write_graded,
-    )
+    from sleeptime.live import Reference, grade_at, summarize_grades, write_graded
     from sleeptime.simulators import load_price_book, read_traces
     from sleeptime.workloads import load_workload
 
@@ -302,16 +293,9 @@ def grade_traces(
         job.track({"traces": str(traces), "source": source, "reference": reference, "use_judge": use_judge, "judge_prompt": prompt.source,
                    **{f"endpoint.{k}": v for k, v in ep.describe().items()}}, uri=tracking_uri, kind="grade", enabled=track)  # fmt: skip
 
-        async def run() -> list[dict[str, Any]]:
-            store = ResponseCache(
-                cache or path.with_name(path.name.removesuffix(".jsonl") + ".cache.sqlite")
-            )
-            async with ChatClient(ep, cache=store, concurrency=concurrency) as client:
-                return await grade_records(records, w, client, prompt, reference=ref, usd_of=lambda r: pricing.of(r, sleep=False))  # fmt: skip
-
-        result, written = summarize_grades(
-            asyncio.run(run()), use_judge=use_judge, reference=ref, out=path
-        )
+        graded = grade_at(ep, records, w, prompt, reference=ref, usd_of=lambda r: pricing.of(r, sleep=False), concurrency=concurrency,
+                          cache=cache or path.with_name(path.name.removesuffix(".jsonl") + ".cache.sqlite"))  # fmt: skip
+        result, written = summarize_grades(graded, use_judge=use_judge, reference=ref, out=path)
         write_graded(written, path)
         job.log({k: v for k, v in result.to_json().items() if isinstance(v, (int, float))}, json={"grade.json": result.to_json()})  # fmt: skip
     return result

@@ -45,6 +45,7 @@ from sleeptime.live._errors import LiveError, RequestFailed
 from sleeptime.live._grade import (
     GradeResult,
     Reference,
+    grade_at,
     grade_records,
     summarize_grades,
     write_graded,
@@ -129,6 +130,7 @@ __all__ = [
     "exploration_grid",
     "export_notes",
     "fit_stale_effect",
+    "grade_at",
     "grade_records",
     "import_batch_results",
     "installed_build",

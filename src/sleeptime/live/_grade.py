@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sleeptime._atomic import atomic_open
-from sleeptime.live._client import ChatClient
+from sleeptime.live._client import ChatClient, Endpoint
 from sleeptime.live._errors import LiveError
 from sleeptime.live._judge import (
     Agreement,
@@ -147,6 +147,23 @@ async def grade_records(
         return out
 
     return list(await asyncio.gather(*(one(r) for r in records)))
+
+
+def grade_at(endpoint: Endpoint, records: Sequence[dict[str, Any]], workload: Workload, prompt: JudgePrompt, *,
+             reference: Reference | None, usd_of: Any, cache: str | Path, concurrency: int = 4) -> list[dict[str, Any]]:  # fmt: skip
+    """:func:`grade_records` through a client of ``endpoint`` whose answers are cached in
+    ``cache`` (a rerun sends no request it has), ``concurrency`` requests at once."""
+    from sleeptime.live._cache import ResponseCache
+
+    async def run() -> list[dict[str, Any]]:
+        async with ChatClient(
+            endpoint, cache=ResponseCache(cache), concurrency=concurrency
+        ) as client:
+            return await grade_records(
+                records, workload, client, prompt, reference=reference, usd_of=usd_of
+            )
+
+    return asyncio.run(run())
 
 
 def summarize_grades(graded: Sequence[Mapping[str, Any]], *, use_judge: bool, reference: Reference | None, out: Path) -> tuple[GradeResult, list[dict[str, Any]]]:  # fmt: skip

@@ -59,9 +59,10 @@ class MultiModelOutcome(OutcomeModel):
     """One outcome model per model, joined into (model, level) and (model, budget) actions.
 
     ``members``: model name (a price book entry) -> its outcome model; all must have the same
-    sleep level names and computes and the same number of budgets (the budgets of the first
-    model name the shared budget levels). ``transfer``: the share of the writer's sleep-time
-    gain over the reader's own that a reader keeps (the module docstring); an assumption.
+    sleep level names and computes and the same number of budgets (each action keeps its
+    model's own level or budget name, with the model). ``transfer``: the share of the gap between the
+    writer's accuracy with its notes and the reader's with its own that the reader closes
+    with the writer's notes (the module docstring); an assumption.
     Sleep action 0 is ``none``; then each model's levels above none, model by model; test
     actions are each model's budgets, model by model.
     """
@@ -176,8 +177,9 @@ class MultiModelOutcome(OutcomeModel):
             "test_actions": list(self.budgets),
             "transfer": self.transfer,
             "transfer_assumption": (
-                "notes written by one model and read by another: the reader keeps "
-                f"{self.transfer:g} of the writer's sleep-time gain over its own (probit units); "
+                "notes written by one model and read by another: the reader closes "
+                f"{self.transfer:g} of the gap between its accuracy with its own notes and the "
+                "writer's with the writer's (probit units, same query, level and budget rank); "
                 "an assumption, not measured by the paper"
             ),
         }

@@ -14,7 +14,7 @@ import json
 import math
 import tomllib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +114,16 @@ class PriceBook:
                 f"price book {self.version!r} has no model {model!r}; it has: {known}. "
                 "Add it to your price book file or pick one of those."
             ) from None
+
+    def with_price_ratio(self, model: str, base: str, ratio: float) -> PriceBook:
+        """This book with ``model``'s input and output token prices set to ``ratio`` times
+        ``base``'s (its other entries kept): a what-if of the price gap between two models.
+        The version names the change (``list-2025 (gpt-4o = 4x gpt-4o-mini)``)."""
+        if not ratio > 0:
+            raise PriceBookError(f"a price ratio must be positive, got {ratio}")
+        b = self.price(base)
+        new = replace(self.price(model), input_usd_per_mtok=ratio * b.input_usd_per_mtok, output_usd_per_mtok=ratio * b.output_usd_per_mtok)  # fmt: skip
+        return replace(self, models={**self.models, model: new}, version=f"{self.version} ({model} = {ratio:g}x {base})")  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         """The book as :meth:`from_dict` reads it (``version``, ``note``, ``models``; USD per

@@ -159,6 +159,20 @@ class ArrivalProcess:
     idle: Durations = ExponentialDurations(600.0)
     gap: Durations = ExponentialDurations(300.0)
 
+    @classmethod
+    def simple(cls, queries_per_context: float = 4.0, *, fixed_queries: int | None = None, idle_mean_s: float = 600.0) -> ArrivalProcess:  # fmt: skip
+        """Geometric queries per context of mean ``queries_per_context`` (exactly
+        ``fixed_queries`` where given) after exponential idle windows of mean ``idle_mean_s``
+        seconds; WorkloadError names the option at fault."""
+        if fixed_queries is None and not queries_per_context > 0:
+            raise WorkloadError(f"--queries-per-context must be a positive mean, got {queries_per_context}")  # fmt: skip
+        if fixed_queries is not None and fixed_queries < 1:
+            raise WorkloadError(f"--fixed-queries must be at least 1, got {fixed_queries}")
+        if not idle_mean_s > 0:
+            raise WorkloadError(f"--idle-mean-s must be positive, got {idle_mean_s}")
+        counts = FixedCount(fixed_queries) if fixed_queries else GeometricCount(queries_per_context)
+        return cls(queries=counts, idle=ExponentialDurations(idle_mean_s))
+
     def sample(self, n_contexts: int, *, seed: Seed) -> Arrivals:
         """Draw one arrival pattern; the same seed gives the same arrays."""
         if n_contexts < 1:
