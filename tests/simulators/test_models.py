@@ -229,3 +229,49 @@ def test_compare_models_command(capsys: pytest.CaptureFixture[str], tmp_path) ->
         == 1
     )
     assert "two models" in capsys.readouterr().err
+
+
+def test_a_policy_across_models_exports_and_decides_with_its_models(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import jsonschema
+
+    from sleeptime.experiments import (
+        ScenarioConfig,
+        build_scenario,
+        export_policy,
+        train_learned_policy,
+    )
+    from sleeptime.policy import CHEAP_POLICY_FEATURES
+    from sleeptime.runtime import ArtifactError, RuntimePolicy, schema_path
+
+    sc = build_scenario(
+        ScenarioConfig(n_contexts=120, models=("gpt-4o", "gpt-4o-mini")), progress=False
+    )
+    policy = train_learned_policy(sc, features=CHEAP_POLICY_FEATURES, name="learned-cheap")
+    path = tmp_path / "policy.json"
+    artifact, _ = export_policy(sc, policy, path, config={"test": True}, mlflow_run_id=None)
+    jsonschema.validate(artifact, json.loads(schema_path().read_text()))
+    assert [a["model"] for a in artifact["actions"]["test"]] == ["gpt-4o"] * 3 + ["gpt-4o-mini"] * 3
+    assert [a["model"] for a in artifact["actions"]["sleep"]] == [None] + ["gpt-4o"] * 4 + [
+        "gpt-4o-mini"
+    ] * 4
+    assert set(artifact["price_book"]["models"]) == {"gpt-4o", "gpt-4o-mini"}
+    rt = RuntimePolicy.load(path)
+    text = sc.workload.contexts[0].context
+    for eq in (0.5, 4.0, 40.0):
+        plan = rt.decide_sleep(context=text, expected_queries=eq)
+        assert plan["model"] == split_action(plan["sleep_level"])[1]  # None for none
+        for ready in (False, True):
+            d = rt.decide_test(
+                {"expected_queries": eq},
+                context=text,
+                question="How many are left?",
+                sleep_level=plan["sleep_level"],
+                c_prime_ready=ready,
+            )
+            assert d["model"] == split_action(d["budget"])[1] and d["model"] in (
+                "gpt-4o",
+                "gpt-4o-mini",
+            )
+    artifact["actions"]["test"][0]["model"] = "gpt-4o-mini"
+    with pytest.raises(ArtifactError, match=r"actions\.test\[0\]\.model.*'gpt-4o'"):
+        RuntimePolicy(artifact)

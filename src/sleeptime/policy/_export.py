@@ -44,7 +44,7 @@ from sleeptime.runtime import (
     feature_spec,
     validate_artifact,
 )
-from sleeptime.simulators import SimItems
+from sleeptime.simulators import MultiModelOutcome, SimItems, split_action
 from sleeptime.workloads import Workload
 
 #: Features that are models of other features: folded into the distilled trees.
@@ -298,42 +298,49 @@ def _stack_features(a: SimItems, b: SimItems, names: Sequence[str]) -> SimItems:
 
 
 def request_actions(env: Environment) -> dict[str, Any]:
-    """The request parameters of every sleep level and budget for ``env``'s model."""
+    """The request parameters of every sleep level and budget for ``env``'s model; where the
+    actions span several models, each action names its own (``model``) and takes that model's
+    parameters (budget levels ranked within the model)."""
     outcome = env.outcome
     model = env.model
-    reasoning = model in REASONING_MODELS
-    n_b = env.n_budgets
-    # budget levels in order onto low / medium / high (evenly, when there are more or fewer)
-    efforts = [("low", "medium", "high")[round(b * 2 / (n_b - 1)) if n_b > 1 else 1] for b in range(n_b)]  # fmt: skip
+    test_models = outcome.test_models or (model,) * env.n_budgets
     tokens = outcome.tokens_test_only
     measured = outcome.budget_params  # a real run's own request parameters
     test = []
     for b, level in enumerate(outcome.budgets):
+        m = test_models[b]
+        n_b, rank = test_models.count(m), test_models[:b].count(m)
+        # budget levels in order onto low / medium / high (evenly, when there are more or fewer)
+        effort = ("low", "medium", "high")[round(rank * 2 / (n_b - 1)) if n_b > 1 else 1]
         max_tokens = None if tokens is None else max(64, math.ceil(2 * float(tokens[b])))
         if measured:
             used = measured[b]
             verbosity = used.get("verbosity")
             prompt = None if verbosity is None else VERBOSITY_PROMPTS[int(verbosity)]
             params = {"max_tokens": used.get("max_tokens"), "reasoning_effort": used.get("reasoning_effort"), "verbosity_prompt": prompt}  # fmt: skip
-        elif reasoning:
-            params = {"max_tokens": max_tokens, "reasoning_effort": efforts[b], "verbosity_prompt": None}  # fmt: skip
+        elif m in REASONING_MODELS:
+            params = {"max_tokens": max_tokens, "reasoning_effort": effort, "verbosity_prompt": None}  # fmt: skip
         else:
-            prompt = VERBOSITY_PROMPTS[round(b * (len(VERBOSITY_PROMPTS) - 1) / max(1, n_b - 1))]
+            prompt = VERBOSITY_PROMPTS[round(rank * (len(VERBOSITY_PROMPTS) - 1) / max(1, n_b - 1))]
             params = {"max_tokens": max_tokens, "reasoning_effort": None, "verbosity_prompt": prompt}  # fmt: skip
-        test.append({"level": level, "params": params})
-    per_unit = outcome.sleep_tokens_per_unit
+        test.append(
+            {"level": level, "params": params, **({"model": m} if outcome.test_models else {})}
+        )
     sleep = []
-    for sleep_level in outcome.sleep_levels:
+    for s_index, sleep_level in enumerate(outcome.sleep_levels):
+        writer = outcome.sleep_models[s_index] if outcome.sleep_models else ""
+        per_unit = outcome.members[writer].sleep_tokens_per_unit if isinstance(outcome, MultiModelOutcome) and writer else outcome.sleep_tokens_per_unit  # fmt: skip
         if sleep_level.compute == 0:
             params = {"n_rewrites": 0, "reasoning_effort": None, "max_tokens": 0, "batch": False}
         else:
-            rewrites = int(sleep_level.compute) if sleep_level.name.startswith("k") else 1
-            effort = None if sleep_level.name.startswith("k") else sleep_level.name
+            name = split_action(sleep_level.name)[0]
+            rewrites = int(sleep_level.compute) if name.startswith("k") else 1
+            sleep_effort = None if name.startswith("k") else name
             budget = (
                 None if per_unit is None else math.ceil(2 * float(per_unit) * sleep_level.compute)
             )
-            params = {"n_rewrites": rewrites, "reasoning_effort": effort, "max_tokens": budget, "batch": True}  # fmt: skip
-        sleep.append({"level": sleep_level.name, "params": params})
+            params = {"n_rewrites": rewrites, "reasoning_effort": sleep_effort, "max_tokens": budget, "batch": True}  # fmt: skip
+        sleep.append({"level": sleep_level.name, "params": params, **({"model": writer or None} if outcome.sleep_models else {})})  # fmt: skip
     return {
         "model": model,
         "view": "both",
@@ -378,6 +385,20 @@ def policy_artifact(
             "input_usd_per_mtok": price.input_usd_per_mtok,
             "output_usd_per_mtok": price.output_usd_per_mtok,
             "batch_discount": price.batch_discount,
+            **(
+                {
+                    "models": {
+                        m: {
+                            "input_usd_per_mtok": prices.price(m).input_usd_per_mtok,
+                            "output_usd_per_mtok": prices.price(m).output_usd_per_mtok,
+                            "batch_discount": prices.price(m).batch_discount,
+                        }
+                        for m in env.models
+                    }
+                }
+                if len(env.models) > 1
+                else {}
+            ),
         },
         "features": {
             "version": FEATURES_VERSION,

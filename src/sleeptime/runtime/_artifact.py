@@ -271,6 +271,10 @@ def _check_actions(c: _Checker, actions: Any, names: Sequence[str], allowed: fro
         level = c.get(action, "level", at, str)
         if level != name:
             raise c.fail(f"{at}.level", f"expected {name!r} (actions follow the levels' order), got {level!r}")  # fmt: skip
+        if "model" in action:  # actions across models: the model the level's name ends with
+            named = name.rpartition("@")[2] if "@" in name else None
+            if action["model"] != named:
+                raise c.fail(f"{at}.model", f"expected {named!r} (the model the level {name!r} names), got {action['model']!r}")  # fmt: skip
         params = c.get(action, "params", at, dict)
         for key, value in params.items():
             if key not in allowed:

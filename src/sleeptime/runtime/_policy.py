@@ -87,6 +87,9 @@ class RuntimePolicy:
         self.view: str = actions["view"]
         self._test_params = [dict(a["params"]) for a in actions["test"]]
         self._sleep_params = [dict(a["params"]) for a in actions["sleep"]]
+        # actions across models: each names its model (no sleep-time work: None)
+        self._test_models = [a.get("model", self.model) for a in actions["test"]]
+        self._sleep_models = [a.get("model", self.model) for a in actions["sleep"]]
 
     @classmethod
     def load(cls, path: str | Path) -> RuntimePolicy:
@@ -220,8 +223,9 @@ class RuntimePolicy:
         prompt_tokens: float | None = None,
     ) -> dict[str, Any]:
         """Request parameters for one query: ``budget`` (the level), ``max_tokens``,
-        ``reasoning_effort``, ``verbosity_prompt`` (None where the model takes none) and
-        ``send_c_prime`` (insert the sleep-time rewrite ``c'`` beside the context).
+        ``reasoning_effort``, ``verbosity_prompt`` (None where the model takes none),
+        ``send_c_prime`` (insert the sleep-time rewrite ``c'`` beside the context) and
+        ``model`` (the model that answers; where the actions span several, the budget's own).
 
         ``sleep_level`` is what was decided for the query's context and ``c_prime_ready``
         whether its ``c'`` exists now. ``prompt_tokens`` (context plus question) is estimated
@@ -240,7 +244,7 @@ class RuntimePolicy:
         else:
             tokens = self._tokens("prompt_tokens", prompt_tokens, None, 0.0)
         b = self.test_index(x, s, ready, tokens)
-        return {"budget": self.budgets[b], **self._test_params[b], "send_c_prime": ready, "model": self.model}  # fmt: skip
+        return {"budget": self.budgets[b], **self._test_params[b], "send_c_prime": ready, "model": self._test_models[b]}  # fmt: skip
 
     def decide_sleep(
         self,
@@ -252,7 +256,9 @@ class RuntimePolicy:
     ) -> dict[str, Any]:
         """Sleep-time work for a context at ingestion: ``sleep_level`` (``none`` = do
         nothing), ``run`` (whether to start it) and its request parameters (``n_rewrites``
-        or ``reasoning_effort``, ``max_tokens``, ``batch``: send it through the batch API)."""
+        or ``reasoning_effort``, ``max_tokens``, ``batch``: send it through the batch API) and
+        ``model`` (the model that writes the notes; None for no sleep-time work where the
+        actions span several models)."""
         given = dict(features or {})
         if expected_queries is not None:
             given["expected_queries"] = expected_queries
@@ -267,7 +273,7 @@ class RuntimePolicy:
         if tokens < 0:
             raise DecisionError("pass context_tokens= or context= (the text) to price the sleep-time work")  # fmt: skip
         s = self.sleep_index(x, eq, tokens, tokens + self.question_tokens)
-        return {"sleep_level": self.sleep_levels[s], "run": s > 0, **self._sleep_params[s], "model": self.model}  # fmt: skip
+        return {"sleep_level": self.sleep_levels[s], "run": s > 0, **self._sleep_params[s], "model": self._sleep_models[s]}  # fmt: skip
 
 
 #: The names of the bool types: Python's, NumPy's ``bool_`` (``bool`` from NumPy 2), known

@@ -109,7 +109,8 @@ class MultiModelOutcome(OutcomeModel):
         self.sleep_tokens_per_unit = first.sleep_tokens_per_unit
         if all(m.tokens_test_only is not None for m in self.members.values()):
             self.tokens_test_only = np.concatenate([np.asarray(m.tokens_test_only, dtype=np.float64) for m in self.members.values()])  # fmt: skip
-        self.budget_params = tuple(p for m in self.members.values() for p in (m.budget_params or ({},) * n_b))  # fmt: skip
+        if any(m.budget_params for m in self.members.values()):  # a real run's own parameters
+            self.budget_params = tuple(p for m in self.members.values() for p in (m.budget_params or ({},) * n_b))  # fmt: skip
 
     def action_models(self, sleep_action: int, test_action: int) -> tuple[str | None, str]:
         """(the model that writes the notes, or None for no sleep-time work; the model that
