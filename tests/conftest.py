@@ -114,6 +114,34 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
 
 @pytest.fixture(scope="session")
+def exported_across_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """A scenario of 120 contexts whose actions span gpt-4o and gpt-4o-mini, its learned policy
+    (cheap features) exported at two prices of cost: ``{"scenario", "learned", 30.0: path,
+    3.0: path}`` (at 30 accuracy per USD gpt-4o writes some notes, at 3 it answers some
+    queries too)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sleeptime.experiments import (
+        ScenarioConfig,
+        build_scenario,
+        export_policy,
+        train_learned_policy,
+    )
+    from sleeptime.policy import CHEAP_POLICY_FEATURES
+
+    config = ScenarioConfig(n_contexts=120, models=("gpt-4o", "gpt-4o-mini"))
+    scenario = build_scenario(config, progress=False)
+    learned = train_learned_policy(scenario, features=CHEAP_POLICY_FEATURES, name="learned-cheap", max_iter=60)  # fmt: skip
+    folder = tmp_path_factory.mktemp("exported-models")
+    out: dict[object, object] = {"scenario": scenario, "learned": learned}
+    for lam in (30.0, 3.0):
+        learned.set_params(lam=lam)
+        path = folder / f"policy-{lam:g}.json"
+        export_policy(scenario, learned, path, config={"lam": lam}, mlflow_run_id=None)
+        out[lam] = path
+    return out  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
 def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> object:
     """A PostgreSQL server on loopback with databases ``optuna`` and ``mlflow``; yields a URL
     template ``postgresql://...:PORT/{db}``. ``.ci/run`` installs Debian's packages, starts one

@@ -31,7 +31,7 @@ def _check_shape(config: dict[str, Any], artifact: dict[str, Any]) -> None:
         assert [c["type"] for c in d["rules"]["conditions"]] == ["keyword"]
         assert d["rules"]["conditions"][0]["name"] in names
         (ref,) = d["modelRefs"]
-        assert ref["model"] == artifact["actions"]["model"]
+        assert ref["model"] == action.get("model", artifact["actions"]["model"])
         effort = action["params"]["reasoning_effort"]
         assert ref["use_reasoning"] is (effort is not None)
         assert ref.get("reasoning_effort") == effort
@@ -59,3 +59,16 @@ def test_yaml_for_a_reasoning_model(exported: dict[str, Any], model: str) -> Non
     config = yaml.safe_load(semantic_router_yaml(artifact))
     _check_shape(config, artifact)
     assert all(d["modelRefs"][0]["use_reasoning"] for d in config["routing"]["decisions"])
+
+
+@pytest.mark.slow
+def test_yaml_across_models_routes_each_level_to_its_model(exported_across_models: dict[str, Any]) -> None:  # fmt: skip
+    import json
+
+    artifact = json.loads(exported_across_models[30.0].read_text())
+    text = semantic_router_yaml(artifact)
+    assert "models gpt-4o, gpt-4o-mini" in text.splitlines()[1]
+    config = yaml.safe_load(text)
+    _check_shape(config, artifact)
+    refs = {d["name"]: d["modelRefs"][0]["model"] for d in config["routing"]["decisions"]}
+    assert refs["sleeptime-level-0@gpt-4o"] == "gpt-4o" and refs["sleeptime-level-2@gpt-4o-mini"] == "gpt-4o-mini"  # fmt: skip

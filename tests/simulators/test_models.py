@@ -231,24 +231,14 @@ def test_compare_models_command(capsys: pytest.CaptureFixture[str], tmp_path) ->
     assert "two models" in capsys.readouterr().err
 
 
-def test_a_policy_across_models_exports_and_decides_with_its_models(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_policy_across_models_exports_and_decides_with_its_models(exported_across_models: dict) -> None:  # fmt: skip
     import jsonschema
 
-    from sleeptime.experiments import (
-        ScenarioConfig,
-        build_scenario,
-        export_policy,
-        train_learned_policy,
-    )
-    from sleeptime.policy import CHEAP_POLICY_FEATURES
     from sleeptime.runtime import ArtifactError, RuntimePolicy, schema_path
 
-    sc = build_scenario(
-        ScenarioConfig(n_contexts=120, models=("gpt-4o", "gpt-4o-mini")), progress=False
-    )
-    policy = train_learned_policy(sc, features=CHEAP_POLICY_FEATURES, name="learned-cheap")
-    path = tmp_path / "policy.json"
-    artifact, _ = export_policy(sc, policy, path, config={"test": True}, mlflow_run_id=None)
+    sc = exported_across_models["scenario"]
+    path = exported_across_models[30.0]
+    artifact = json.loads(path.read_text())
     jsonschema.validate(artifact, json.loads(schema_path().read_text()))
     assert [a["model"] for a in artifact["actions"]["test"]] == ["gpt-4o"] * 3 + ["gpt-4o-mini"] * 3
     assert [a["model"] for a in artifact["actions"]["sleep"]] == [None] + ["gpt-4o"] * 4 + [
@@ -274,4 +264,8 @@ def test_a_policy_across_models_exports_and_decides_with_its_models(tmp_path) ->
             )
     artifact["actions"]["test"][0]["model"] = "gpt-4o-mini"
     with pytest.raises(ArtifactError, match=r"actions\.test\[0\]\.model.*'gpt-4o'"):
+        RuntimePolicy(artifact)
+    artifact["actions"]["test"][0]["model"] = "gpt-4o"
+    del artifact["price_book"]["models"]["gpt-4o"]
+    with pytest.raises(ArtifactError, match=r"price_book\.models\.gpt-4o: missing field"):
         RuntimePolicy(artifact)

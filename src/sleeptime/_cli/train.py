@@ -56,7 +56,7 @@ def _validate(args: argparse.Namespace) -> None:
         f = r["fidelity"]
         lines = [f"{r['path']}: a valid policy artifact (schema {r['schema_version']}, sleeptime {r['package_version']}, {r['bytes'] / 1024:.0f} KiB)",
                  f"created {r['created_at']}, MLflow run {r['mlflow_run_id']}",
-                 f"model {r['model']}, price book {r['price_book']}, lam {r['lam']:.4g}, {r['question_draws']} question draws",
+                 f"{'models ' + ', '.join(r['models']) if len(r['models']) > 1 else 'model ' + r['model']}, price book {r['price_book']}, lam {r['lam']:.4g}, {r['question_draws']} question draws",
                  f"sleep levels {', '.join(r['sleep_levels'])}; budgets {', '.join(r['budgets'])}",
                  f"features per query: {', '.join(r['features']['query'])}",
                  f"features per context: {', '.join(r['features']['context'])}"]  # fmt: skip

@@ -192,6 +192,7 @@ def validate_policy(path: str | Path) -> dict[str, Any]:
         "created_at": a["created_at"],
         "mlflow_run_id": a["mlflow_run_id"],
         "model": a["actions"]["model"],
+        "models": list(policy.models),
         "price_book": a["price_book"]["version"],
         "sleep_levels": dec["sleep_levels"],
         "budgets": dec["budgets"],

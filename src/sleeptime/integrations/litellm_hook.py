@@ -16,6 +16,22 @@ sleep-time rewrite ``c'`` as a system message when it is ready::
 The SDK and ``Router`` call :meth:`async_pre_call_deployment_hook` before each request; the
 proxy calls :meth:`async_pre_call_hook` (list the hook under ``litellm_settings.callbacks``).
 The decision made is written back to ``metadata["sleeptime"]["decision"]`` for logging.
+
+**Across models.** Where the policy's actions span several models (``RuntimePolicy.models``),
+put one deployment of each model in one ``Router`` model group; the hook decides before the
+router picks (:meth:`async_filter_deployments`) and leaves it only the deployments of the model
+the decision names: a deployment serves model ``M`` when its ``model_info["sleeptime_model"]``
+is ``M``, else when its ``litellm_params["model"]`` is ``M`` after the provider prefix::
+
+    router = litellm.Router(model_list=[
+        {"model_name": "assistant", "litellm_params": {"model": "openai/qwen-1.5b", "api_base": A},
+         "model_info": {"sleeptime_model": "qwen2.5-coder-1.5b-instruct"}},
+        {"model_name": "assistant", "litellm_params": {"model": "openai/qwen-0.5b", "api_base": B},
+         "model_info": {"sleeptime_model": "qwen2.5-coder-0.5b-instruct"}},
+    ])
+
+A decision whose model no deployment of the group serves is an error (never a silent
+fallback to another model).
 """
 
 from __future__ import annotations
@@ -95,16 +111,33 @@ class SleeptimeHook(CustomLogger):
             prompt_tokens=(len(ctx.text) + 1 + len(question)) / self.policy.chars_per_token,
         )  # fmt: skip
 
-    def apply(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Rewrite one request's parameters (a dict of LiteLLM kwargs); returns it."""
+    def _governed(self, data: dict[str, Any]) -> tuple[dict[str, Any], str] | None:
+        """The request's ``metadata["sleeptime"]`` and its question, or None where the request
+        names no context (not one this policy governs)."""
         metadata = data.get("metadata") or {}
         info = metadata.get("sleeptime") if isinstance(metadata, dict) else None
         if not isinstance(info, dict) or "context_id" not in info:
+            return None
+        messages = data.get("messages") or []
+        question = next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), "")  # fmt: skip
+        return info, question
+
+    def apply(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Rewrite one request's parameters (a dict of LiteLLM kwargs); returns it."""
+        governed = self._governed(data)
+        if governed is None:
             return data  # not a request this policy governs
+        info, question = governed
         ctx = self._context(str(info["context_id"]))
         messages = list(data.get("messages") or [])
-        question = next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), "")  # fmt: skip
         decision = self.decide(str(info["context_id"]), question, info.get("features"))
+        chosen = (data.get("metadata") or {}).get("model_info")  # the Router's pick, where one
+        picked = chosen.get("sleeptime_model") if isinstance(chosen, dict) else None
+        if len(self.policy.models) > 1 and picked is not None and picked != decision["model"]:
+            raise DecisionError(
+                f"the router picked a deployment of {picked!r} for a request the policy sends to "
+                f"{decision['model']!r}: register the hook in litellm.callbacks before the Router's first request"
+            )  # fmt: skip
         if decision["max_tokens"] is not None:
             data["max_tokens"] = decision["max_tokens"]
         if decision["reasoning_effort"] is not None:
@@ -123,6 +156,32 @@ class SleeptimeHook(CustomLogger):
         info["decision"] = decision
         return data
 
+    async def async_filter_deployments(
+        self,
+        model: str,
+        healthy_deployments: list[Any],
+        messages: Any,
+        request_kwargs: dict[str, Any] | None = None,
+        parent_otel_span: Any = None,
+    ) -> list[Any]:
+        """LiteLLM ``Router``'s filter before it picks a deployment: where the policy's actions
+        span several models, only the deployments of the model the decision names."""
+        if len(self.policy.models) < 2:
+            return healthy_deployments
+        governed = self._governed({**(request_kwargs or {}), "messages": messages})
+        if governed is None:
+            return healthy_deployments
+        info, question = governed
+        wanted = self.decide(str(info["context_id"]), question, info.get("features"))["model"]
+        kept = [d for d in healthy_deployments if deployment_model(d) == wanted]
+        if not kept:
+            served = sorted({deployment_model(d) for d in healthy_deployments})
+            raise DecisionError(
+                f"the policy sends this request to {wanted!r}, but no deployment of the model group {model!r} "
+                f"serves it (they serve {served}): add one, with model_info={{'sleeptime_model': {wanted!r}}}"
+            )  # fmt: skip
+        return kept
+
     async def async_pre_call_deployment_hook(self, kwargs: dict[str, Any], call_type: Any) -> dict[str, Any]:  # fmt: skip
         """LiteLLM's hook before each SDK or ``Router`` call: :meth:`apply` to ``kwargs``."""
         return self.apply(kwargs)
@@ -130,3 +189,12 @@ class SleeptimeHook(CustomLogger):
     async def async_pre_call_hook(self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any) -> dict[str, Any]:  # fmt: skip
         """The LiteLLM proxy's hook before each call: :meth:`apply` to the request ``data``."""
         return self.apply(data)
+
+
+def deployment_model(deployment: Any) -> str:
+    """The model a ``Router`` deployment serves, as the policy names it:
+    ``model_info["sleeptime_model"]``, else ``litellm_params["model"]`` after its provider."""
+    info = deployment.get("model_info") or {}
+    if info.get("sleeptime_model"):
+        return str(info["sleeptime_model"])
+    return str((deployment.get("litellm_params") or {}).get("model", "")).rpartition("/")[2]

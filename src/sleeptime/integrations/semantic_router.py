@@ -6,7 +6,9 @@ in front). What maps is the *action*: each budget level becomes one decision tha
 ``use_reasoning`` and ``reasoning_effort`` on the model (and the verbosity instruction as a
 ``system_prompt`` plugin for models without reasoning), matched by a keyword signal that names
 the level (``[sleeptime:level-1]``, added to the request by the caller that ran the policy).
-The level the policy picks most often on held-out traffic is the default route.
+The level the policy picks most often on held-out traffic is the default route. Where the
+policy's actions span several models, each level's decision routes to its own model (the
+``model`` of the artifact's action, e.g. ``level-1@gpt-4o-mini`` to ``gpt-4o-mini``).
 """
 
 from __future__ import annotations
@@ -38,14 +40,14 @@ def semantic_router_config(
     for i, a in enumerate(actions):
         params = a["params"]
         ref: dict[str, Any] = {
-            "model": model,
+            "model": a.get("model", model),
             "use_reasoning": params.get("reasoning_effort") is not None,
         }
         if params.get("reasoning_effort") is not None:
             ref["reasoning_effort"] = params["reasoning_effort"]
         decision: dict[str, Any] = {
             "name": f"sleeptime-{a['level']}",
-            "description": f"sleeptime budget {a['level']} (max_tokens {params.get('max_tokens')})",
+            "description": f"sleeptime budget {a['level']} on {ref['model']} (max_tokens {params.get('max_tokens')})",
             "priority": priority - i,
             "rules": {"operator": "AND", "conditions": [{"type": "keyword", "name": f"sleeptime_{a['level']}"}]},
             "modelRefs": [ref],
@@ -66,8 +68,14 @@ def semantic_router_yaml(artifact: Mapping[str, Any], **kwargs: Any) -> str:
 
     header = (
         f"# vLLM Semantic Router decisions for a sleeptime policy (sleeptime {artifact['package_version']},\n"
-        f"# MLflow run {artifact['mlflow_run_id']}, model {artifact['actions']['model']}). The per-request\n"
+        f"# MLflow run {artifact['mlflow_run_id']}, {_models(artifact)}). The per-request\n"
         "# choice is made by sleeptime.runtime, which tags the request with its level.\n"
     )  # fmt: skip
     body: str = yaml.safe_dump(semantic_router_config(artifact, **kwargs), sort_keys=False)
     return header + body
+
+
+def _models(artifact: Mapping[str, Any]) -> str:
+    """``model M`` or, where the actions span several, ``models A, B``."""
+    named = list(dict.fromkeys(a.get("model") or artifact["actions"]["model"] for a in artifact["actions"]["test"]))  # fmt: skip
+    return f"model {named[0]}" if len(named) == 1 else f"models {', '.join(named)}"

@@ -402,3 +402,13 @@ def validate_artifact(data: Any, source: str = "<artifact>") -> None:
     c.get(actions, "view", "actions", str)
     _check_actions(c, c.get(actions, "sleep", "actions", list), sleep_levels, SLEEP_PARAMS, "actions.sleep")  # fmt: skip
     _check_actions(c, c.get(actions, "test", "actions", list), budgets, TEST_PARAMS, "actions.test")  # fmt: skip
+    # actions across models: each model they name is priced in the price book
+    named = {a["model"] for part in ("sleep", "test") for a in actions[part] if a.get("model")}
+    if named:
+        priced = prices.get("models")
+        if not isinstance(priced, dict):
+            raise c.fail("price_book.models", f"missing: the actions name the models {sorted(named)}; each needs its prices here")  # fmt: skip
+        for m in sorted(named):
+            entry = c.get(priced, m, "price_book.models", dict)
+            for key in ("input_usd_per_mtok", "output_usd_per_mtok", "batch_discount"):
+                c.get(entry, key, f"price_book.models.{m}", float)

@@ -90,6 +90,10 @@ class RuntimePolicy:
         # actions across models: each names its model (no sleep-time work: None)
         self._test_models = [a.get("model", self.model) for a in actions["test"]]
         self._sleep_models = [a.get("model", self.model) for a in actions["sleep"]]
+        #: the models the actions use (one, ``model``, unless the actions span several)
+        self.models: tuple[str, ...] = tuple(
+            dict.fromkeys(m for m in self._test_models + self._sleep_models if m is not None)
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> RuntimePolicy:
