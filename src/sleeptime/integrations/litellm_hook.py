@@ -131,8 +131,11 @@ class SleeptimeHook(CustomLogger):
         ctx = self._context(str(info["context_id"]))
         messages = list(data.get("messages") or [])
         decision = self.decide(str(info["context_id"]), question, info.get("features"))
-        chosen = (data.get("metadata") or {}).get("model_info")  # the Router's pick, where one
-        picked = chosen.get("sleeptime_model") if isinstance(chosen, dict) else None
+        metadata = data.get("metadata") or {}
+        picked = (  # the Router's pick, where one, named as the filter names deployments
+            deployment_model({"model_info": metadata["model_info"], "litellm_params": {"model": metadata.get("deployment", "")}})
+            if isinstance(metadata.get("model_info"), dict) else None
+        )  # fmt: skip
         if len(self.policy.models) > 1 and picked is not None and picked != decision["model"]:
             raise DecisionError(
                 f"the router picked a deployment of {picked!r} for a request the policy sends to "
