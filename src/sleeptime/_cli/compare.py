@@ -147,7 +147,7 @@ def register(sub: Any) -> None:
     real.add_argument("--split", choices=("context", "template"), default="context", help="hold out contexts at random (default) or whole templates")  # fmt: skip
     real.add_argument("--test-share", type=float, default=0.5, help="share of contexts held out (default 0.5)")  # fmt: skip
     real.add_argument("--outcome", choices=("correct", "score"), default="correct", help="what the policies maximize: the 0/1 verdict (default) or the graded score (a span's F1)")  # fmt: skip
-    real.add_argument("--price-model", default="gpt-4o-mini", help="price the measured tokens as this model of the book (default gpt-4o-mini)")  # fmt: skip
+    real.add_argument("--price-model", default="gpt-4o-mini", help="price the measured tokens as this model of the book (default gpt-4o-mini); a run across models prices each model as the run did (its records' price_model)")  # fmt: skip
     real.add_argument("--sleep-price", choices=("batch", "live"), default="batch", help="sleep-time work at the book's batch discount (default) or its live price")  # fmt: skip
     real.add_argument("--figures", default=None, metavar="DIR", help="write the measured figures (Figs. 3-4, 9, 10 and the Pareto plot) here")  # fmt: skip
     opt.json_flag(cmp_)

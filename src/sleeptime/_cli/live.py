@@ -12,7 +12,8 @@ from sleeptime._errors import SleeptimeError
 
 def collect_text(r: dict[str, Any]) -> str:
     e = r["endpoint"]
-    lines = [f"{r['design']} run at {e['base_url'] or 'LiteLLM'} ({e['model']}): {r['traces']} records in {r['traces_file']} "
+    at = ", ".join(f"{x['base_url'] or 'LiteLLM'} ({x['model']})" for x in e.get("endpoints", [e]))
+    lines = [f"{r['design']} run at {at}: {r['traces']} records in {r['traces_file']} "
              f"(sleep-time outputs: {r['sleep_outputs_file']}); measured",
              f"requests sent {r['requests_sent']}, answers from the cache {r['cache_hits']}, failed {r['failed']}; "
              f"prompt tokens {r['prompt_tokens']:,}, completion tokens {r['completion_tokens']:,}; {r['seconds']:.0f} s"]  # fmt: skip
@@ -22,12 +23,13 @@ def collect_text(r: dict[str, Any]) -> str:
         lines.append(f"wrote the sleep-time requests to {r['batch']['file']}: send it to the provider's Batch API, then rerun with --batch-results OUTPUT [--batch-errors ERRORS]")  # fmt: skip
     for err in r["errors"][:5]:
         lines.append(f"failed: {err}")
-    lines += ["", f"{'sleep':<7}{'budget':<7}{'view':<8}{'n':>5}{'accuracy':>10}{'95% CI':>14}{'in tok':>8}{'out tok':>8}{'sleep tok':>10}{'latency s':>10}{'USD/1k q':>10}{'cut':>5}"
+    across = any(c.get("model") for c in r["cells"])
+    lines += ["", ("".join(f"{'notes by':<30}{'answered by':<30}") if across else "") + f"{'sleep':<7}{'budget':<7}{'view':<8}{'n':>5}{'accuracy':>10}{'95% CI':>14}{'in tok':>8}{'out tok':>8}{'sleep tok':>10}{'latency s':>10}{'USD/1k q':>10}{'cut':>5}"
               + (f"{'score':>8} (95% CI)" if any(c.get("score") is not None for c in r["cells"]) else "")]  # fmt: skip
     for c in r["cells"]:
         lo, hi = c["accuracy_ci95"]
         usd = None if c["usd_per_query"] is None else 1000 * c["usd_per_query"]
-        lines.append(f"{c['sleep_level']:<7}{c['budget']:<7}{c['view']:<8}{c['answers']:>5}{c['accuracy']:>10.3f}{number(lo, '.3f'):>7}-{number(hi, '.3f'):<6}"
+        lines.append((f"{c['sleep_model'] or '-':<30}{c['model']:<30}" if across else "") + f"{c['sleep_level']:<7}{c['budget']:<7}{c['view']:<8}{c['answers']:>5}{c['accuracy']:>10.3f}{number(lo, '.3f'):>7}-{number(hi, '.3f'):<6}"
                      f"{number(c['test_input_tokens'], '.0f'):>8}{number(c['test_output_tokens'], '.1f'):>8}{c['sleep_output_tokens']:>10.1f}"
                      f"{number(c['latency_s'], '.2f'):>10}{number(usd, '.4f'):>10}{c['cut_by_max_tokens']:>5}"
                      + (f"{c['score']:>8.3f} ({c['score_ci95'][0]:.3f}-{c['score_ci95'][1]:.3f})" if c.get("score") is not None else ""))  # fmt: skip
@@ -50,7 +52,7 @@ def _collect(args: argparse.Namespace) -> None:
 
         raise SpecError(f"--budgets must be integers separated by commas, e.g. 0,1,2; got {args.budgets!r}") from None  # fmt: skip
     result = collect_live(
-        out=args.out, endpoint=args.endpoint, model=args.model, api_key_env=args.api_key_env, litellm=args.litellm,
+        out=args.out, endpoint=args.endpoint or ["local"], model=args.model, api_key_env=args.api_key_env, litellm=args.litellm,
         model_file=args.model_file, contexts=args.contexts, questions_per_context=args.questions_per_context, min_questions=args.min_questions,
         sleep_levels=comma_list(args.sleep_levels), budgets=budgets, views=comma_list(args.views), reasoning=args.reasoning,
         policy=args.policy, expected_queries=args.expected_queries, concurrency=args.concurrency, cache=args.cache,
@@ -77,8 +79,9 @@ def register(sub: Any) -> None:
     c = sub.add_parser("collect", help="run sleep-time and test-time compute against a real endpoint; one trace record per answer (measured)")  # fmt: skip
     opt.workload_source(c, default="builtin")
     c.add_argument("--out", required=True, help="the trace file (JSONL; appended, resumed; sleep-time outputs go to NAME.sleep.jsonl beside it)")  # fmt: skip
-    c.add_argument("--endpoint", default="local", help="'local' (default: start the embedded server for the run), an OpenAI-compatible base URL, or 'litellm' with --litellm")  # fmt: skip
-    c.add_argument("--model", default=None, help="the model at the endpoint (with --litellm: a LiteLLM model string, e.g. openai/gpt-4o-mini)")  # fmt: skip
+    c.add_argument("--endpoint", action="append", default=None, help="'local' (default: start the embedded server for the run), a .gguf file (a local server on it), an OpenAI-compatible base URL, or 'litellm' with --litellm; "
+                   "repeat it for a run across models (the grid crosses the model that writes the notes with the one that answers)")  # fmt: skip
+    c.add_argument("--model", action="append", default=None, help="the model at the endpoint (with --litellm: a LiteLLM model string, e.g. openai/gpt-4o-mini); one per --endpoint where there are several URLs")  # fmt: skip
     c.add_argument("--litellm", action="store_true", help="send through LiteLLM (--model is a LiteLLM model string; --endpoint URL is its api_base)")  # fmt: skip
     c.add_argument("--api-key-env", default=None, metavar="VAR", help="the environment variable holding the API key (the key never reaches a file)")  # fmt: skip
     c.add_argument(
@@ -109,7 +112,7 @@ def register(sub: Any) -> None:
     c.add_argument("--prompts", default="auto", help="the prompt family: auto (default: the workload's own; SQuAD and DROP files: document, Stateful AIME: aime, else gsm), gsm, aime, document, code, conversation, or a TOML file with the same keys")  # fmt: skip
     c.add_argument("--judge-prompt", default="judge", help="the LLM judge that grades answers of kind judge, at the same endpoint: judge (default, the built-in prompt) or a TOML file with system and user ({question}, {reference}, {answer})")  # fmt: skip
     c.add_argument("--prices", default="list-2025", help="price book for USD (default list-2025; see sleeptime prices)")  # fmt: skip
-    c.add_argument("--price-model", default="gpt-4o-mini", help="price the tokens as this model of the book (default gpt-4o-mini)")  # fmt: skip
+    c.add_argument("--price-model", default="gpt-4o-mini", help="price the tokens as this model of the book (default gpt-4o-mini); across models one per --endpoint, e.g. gpt-4o,gpt-4o-mini")  # fmt: skip
     c.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default 0, greedy)")  # fmt: skip
     c.add_argument("--sleep-max-tokens", type=int, default=384, help="max_tokens of each sleep-time rewrite (default 384)")  # fmt: skip
     c.add_argument("--stream", action="store_true", help="receive answers as server-sent events: also measures the time to the first token")  # fmt: skip

@@ -41,8 +41,6 @@ from sleeptime.experiments._jobs import (
 )
 from sleeptime.experiments._live import (
     LiveRun,
-    ServerBuildResult,
-    build_local_server,
     collect_live,
     export_notes,
     fit_stale_records,
@@ -82,6 +80,7 @@ from sleeptime.experiments._when_run import (
     when_job,
     when_to_sleep,
 )
+from sleeptime.live import ServerBuildResult, build_local_server  # the job of build-server
 from sleeptime.simulators import DEFAULT_TRANSFER
 
 __all__ = [

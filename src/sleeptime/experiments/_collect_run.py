@@ -29,7 +29,7 @@ def collect_from_spec(ctx: RunContext, traces: Path) -> Any:
 
     spec, live = ctx.spec, ctx.spec.live
     run = collect_live(
-        spec.workload.source, traces, endpoint=live.endpoint, model=live.model or None, api_key_env=live.api_key_env or None,
+        spec.workload.source, traces, endpoint=comma_list(live.endpoint), model=comma_list(live.model) or None, api_key_env=live.api_key_env or None,
         litellm=live.litellm, model_file=live.model_file or None, contexts=spec.workload.contexts,
         questions_per_context=live.questions_per_context, min_questions=live.min_questions, sleep_levels=comma_list(live.sleep_levels),
         budgets=[int(b) for b in comma_list(live.budgets)], views=comma_list(live.views), concurrency=live.concurrency,

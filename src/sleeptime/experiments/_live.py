@@ -25,10 +25,13 @@ from sleeptime.live import (
     Protocol,
     collect,
     deploy_policy,
+    describe_endpoints,
     design_records,
     exploration_grid,
     judge_usd,
     open_endpoint,
+    open_endpoints,
+    price_entries,
     sleep_outputs_path,
     summarize_cells,
 )
@@ -45,37 +48,6 @@ def serve_local(model_file: str | Path | None = None, *, port: int | None = None
                          log_file=Path(log_file) if log_file else None, mode=mode,
                          binary=Path(binary) if binary else None)  # fmt: skip
     return server.start()
-
-
-@dataclass(frozen=True)
-class ServerBuildResult:
-    """``sleeptime build-server``: where the portable server is and what it was built from."""
-
-    folder: Path
-    built_now: bool
-    llama_cpp: str
-    source: str
-    source_sha256: str
-    cpu_modules: tuple[str, ...]
-    flags: tuple[str, ...]
-    build_seconds: float | None
-    cpu: dict[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON-able dict of the build (folder as a string), as ``--json`` prints it."""
-        return {**dataclasses.asdict(self), "folder": str(self.folder)}
-
-
-def build_local_server(*, jobs: int | None = None, force: bool = False, progress: bool = True,
-                       all_cpus: bool = False) -> ServerBuildResult:  # fmt: skip
-    """Build llama.cpp's server for this machine from pinned source, once (cached); see
-    :mod:`sleeptime.live._llama_build`."""
-    from sleeptime.live import build_server, cpu_report
-
-    build, now = build_server(jobs=jobs, force=force, progress=progress, all_cpus=all_cpus)
-    m = build.manifest
-    return ServerBuildResult(build.folder, now, m["source"]["llama_cpp"], m["source"]["package"], m["source"]["sha256"],
-                             tuple(m.get("cpu_modules", ())), tuple(m.get("flags", ())), m.get("build_seconds"), cpu_report())  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -121,8 +93,8 @@ def collect_live(
     source: str = "builtin",
     out: str | Path = "traces.jsonl",
     *,
-    endpoint: str = "local",
-    model: str | None = None,
+    endpoint: str | Sequence[str] = "local",
+    model: str | Sequence[str] | None = None,
     api_key_env: str | None = None,
     litellm: bool = False,
     model_file: str | None = None,
@@ -165,15 +137,19 @@ def collect_live(
     slot, no cache: the same request always gets the same answer). ``min_questions``: only
     contexts with at least that many questions are taken (before the first ``contexts``).
     ``judge_prompt``: the judge of ``judge`` answers (the built-in ``judge`` or a TOML file);
-    it runs at the same endpoint, and its USD is reported apart (``judge_usd``)."""
+    it runs at the same endpoint, and its USD is reported apart (``judge_usd``). Across models:
+    several ``endpoint`` s, ``model`` and ``price_model`` one per endpoint (:func:`~sleeptime.live.open_endpoints`)."""
     from sleeptime.simulators import load_price_book
     from sleeptime.workloads import load_workload, sample_workload
 
     if concurrency < 1:
         raise LiveError(f"--concurrency must be at least 1, got {concurrency}")
     w = sample_workload(load_workload(source, **workload), contexts=contexts, min_questions=min_questions, sample=sample)  # fmt: skip
+    endpoints = [endpoint] if isinstance(endpoint, str) else list(endpoint)
     book = load_price_book(prices)
-    book.price(price_model)  # a clear error now, not after the first answer
+    price_models = price_entries(book, price_model, len(endpoints))  # a clear error now
+    if len(endpoints) > 1 and (batch_file or batch_results):
+        raise LiveError("a run across models (several --endpoint) sends its sleep-time work live, without --batch-file or --batch-results")  # fmt: skip
     design: Grid | PolicyDesign = PolicyDesign(Path(policy), expected_queries) if policy else exploration_grid(sleep_levels, budgets, views, reasoning)  # fmt: skip
     if sleep_max_tokens < 1:
         raise LiveError(f"--sleep-max-tokens must be at least 1, got {sleep_max_tokens}")
@@ -190,20 +166,24 @@ def collect_live(
               "questions_per_context": questions_per_context, "min_questions": min_questions, "sleep_levels": ",".join(sleep_levels), "budgets": ",".join(map(str, budgets)),
               "views": ",".join(views), "sample": sample, "prompts": protocol.prompts.source, "temperature": temperature, "seed": seed, "stream": stream, "sleep_max_tokens": sleep_max_tokens,
               "prices": book.version, "price_model": price_model, "concurrency": concurrency, "max_usd": max_usd,
-              "server_mode": server_mode if endpoint == "local" else None}  # fmt: skip
-    with open_endpoint(endpoint, model, api_key_env, litellm, model_file, concurrency, traces.with_name(traces.name + ".server.log"), server_mode) as ep, Job("collect") as job:  # fmt: skip
-        job.track({**params, **{f"endpoint.{k}": v for k, v in ep.describe().items()}}, uri=tracking_uri, kind="collect", enabled=track)  # fmt: skip
+              "server_mode": server_mode if any(e == "local" or e.endswith(".gguf") for e in endpoints) else None}  # fmt: skip
+    models = [model] if isinstance(model, str) else list(model or [])
+    with open_endpoints(endpoints, models, api_key_env, litellm, model_file, concurrency, traces.with_name(traces.name + ".server.log"), server_mode) as eps, Job("collect") as job:  # fmt: skip
+        ep = eps[0]
+        job.track({**params, **{f"endpoint{i or ''}.{k}": v for i, e in enumerate(eps) for k, v in e.describe().items()}}, uri=tracking_uri, kind="collect", enabled=track)  # fmt: skip
         bar = CollectProgress(progress)
+        more = [(e, Pricing(book, p)) for e, p in zip(eps[1:], price_models[1:], strict=True)]
         try:
             client: Any
             if router:
-                (stats, client), imported = deploy_policy(w, policy, ep, traces, protocol, Pricing(book, price_model), questions_per_context, expected_queries, concurrency), None  # fmt: skip
+                (stats, client), imported = deploy_policy(w, policy, ep, traces, protocol, Pricing(book, price_models[0]), questions_per_context, expected_queries, concurrency, more), None  # fmt: skip
             else:
                 stats, client, imported = collect(
-                w, ep, traces, design=design, protocol=protocol, pricing=Pricing(book, price_model), cache=cache,
+                w, ep, traces, design=design, protocol=protocol, pricing=Pricing(book, price_models[0]), cache=cache,
                 concurrency=concurrency, retries=retries, max_usd=max_usd, questions_per_context=questions_per_context,
                 progress=bar.update, batch_file=batch_file, judge=JudgePrompt.load(judge_prompt),
                 batch_results=(batch_results, batch_errors) if batch_results else None, stream=stream,
+                more=more,
             )  # fmt: skip
         finally:
             bar.close()
@@ -214,11 +194,11 @@ def collect_live(
             None if not records or None in usd_values else float(sum(v or 0.0 for v in usd_values))
         )
         result = LiveRun(
-            traces, sleep_outputs_path(traces), kind, ep.describe(), len(records), client.stats.sent,
+            traces, sleep_outputs_path(traces), kind, describe_endpoints(eps), len(records), client.stats.sent,
             client.stats.cache_hits, client.stats.failed, usd,
             stats.usd_new, sum(r.get("test_input_tokens") or 0 for r in records), sum(r.get("test_output_tokens") or 0 for r in records),
             sum(r["correct"] for r in records) / len(records) if records else None, cells, stats.stopped_at_cap,
-            f"{book.version} prices of {price_model} (sleep-time at the batch discount where it came from a batch, else at live_sleep_discount)",
+            f"{book.version} prices of {', '.join(f'{e.model} as {p}' if len(eps) > 1 else p for e, p in zip(eps, price_models, strict=True))} (sleep-time at the batch discount where it came from a batch, else at live_sleep_discount)",
             round(time.perf_counter() - started, 2), tuple(stats.errors[:10]),
             {"file": batch_file} if batch_file else ({"imported": imported.imported, "failed": len(imported.failed), "missing": len(imported.missing)} if imported else {}),
             job.run_id, judge_usd(records),

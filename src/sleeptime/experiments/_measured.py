@@ -121,7 +121,7 @@ def measured_display(data: MeasuredData, queries: Any = range(1, 11)) -> Measure
         for i in range(5)
     ]
     counts = [int((quintile == i).sum()) for i in range(5)]
-    caption = f"{env.prices.version} prices of {env.model}, sleep-time x{env.sleep_discount:g}"
+    caption = f"{env.prices.version} prices of {t.priced_as(env.model)}, sleep-time x{env.sleep_discount:g}"
     return MeasuredDisplay(t.model, t.n_contexts, t.view, tuple(t.sleep_levels), tuple(t.budgets), caption,
                            curve, amortization, gains, counts, PAPER_PANEL)  # fmt: skip
 
@@ -187,7 +187,7 @@ def compare_traces(
             data = load_measured(traces, options, progress=progress)
         book, o = data.env.prices, options
         settings = {"traces": str(traces), "source": o.source, "view": o.view, "split": o.split, "test_share": o.test_share,
-                    "prices": f"{book.version} prices of {o.price_model}, sleep-time at {'the batch discount' if o.sleep_price == 'batch' else 'the live price'} ({data.env.sleep_discount:g} x list)",
+                    "prices": f"{book.version} prices of {data.table.priced_as(o.price_model)}, sleep-time at {'the batch discount' if o.sleep_price == 'batch' else 'the live price'} ({data.env.sleep_discount:g} x list)",
                     "price_book": book.version, "price_model": o.price_model, "sleep_price": o.sleep_price,
                     "budget_usd_per_1k": budget_usd_per_1k, "seed": o.seed, "outcome": o.outcome}  # fmt: skip
         job.track(settings, uri=tracking_uri, kind="compare", enabled=track, name="compare-traces")

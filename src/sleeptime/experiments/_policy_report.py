@@ -178,6 +178,8 @@ def _tables(ctx: RunContext, result: PolicyExperiment) -> list[Table]:
 
 
 def policy_report(ctx: RunContext, result: PolicyExperiment, headline: str) -> Report:
+    from sleeptime.simulators import MultiModelOutcome
+
     spec = ctx.spec
     return Report(
         title=f"sleeptime: {spec.name}", headline=headline, intro=spec.description,
@@ -185,7 +187,8 @@ def policy_report(ctx: RunContext, result: PolicyExperiment, headline: str) -> R
         notes=[
             "Every number here is simulated: outcome models calibrated to points digitized from the paper's figures; the LM features (log p(q | c), context entropy) are computed for real under the default model.",
             f"Held-out templates: {', '.join(result.scenario.test_templates)}. The learned policies never saw them in training.",
-            f"Model {spec.model.name} on {spec.model.benchmark} curves; price book {spec.prices.book} (sleep-time at the batch discount).",
+            f"Model {spec.model.models or spec.model.name} on {spec.model.benchmark} curves; price book {spec.prices.book} (sleep-time at the batch discount)."
+            + (f" Actions across models; assumption: {o.describe()['transfer_assumption']}." if isinstance(o := result.scenario.env.outcome, MultiModelOutcome) else ""),
             "The oracle knows each item's latent difficulty and predictability and each context's actual number of queries; no real policy can, so it bounds what is reachable. "
             "The count-blind oracle knows the same latents but only each context's expected number of queries: a policy that decides sleep-time work before the queries come cannot know more about the count, so the gap between the two oracles is out of any policy's reach here.",
         ],

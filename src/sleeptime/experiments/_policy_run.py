@@ -66,7 +66,7 @@ def run_policy(ctx: RunContext) -> RunOutput:
         config = ScenarioConfig(
             n_contexts=spec.workload.contexts, seed=spec.seeds.workload, benchmark=spec.model.benchmark,
             model=spec.model.name, prices=spec.prices.book, rho_predictability=spec.scenario.rho_predictability,
-            test_share=spec.scenario.test_share,
+            test_share=spec.scenario.test_share, models=tuple(m.strip() for m in spec.model.models.split(",") if m.strip()), transfer=spec.model.transfer,
         )  # fmt: skip
         scenario = build_scenario(config, progress=ctx.progress)
     with job.step("learned policies"):

@@ -46,6 +46,8 @@ class ModelTable:
 
     benchmark: str = _key("stateful-gsm-symbolic-p1", "calibrated panel of the paper's figures")
     name: str = _key("gpt-4o-mini", "model of the panel and of the price book")
+    models: str = _key("", "kind = 'policy': actions across these models, comma-separated (e.g. gpt-4o,gpt-4o-mini), each its own panel on benchmark; empty: name alone")  # fmt: skip
+    transfer: float = _key(0.5, "with models: the share of the gap a reader closes with another model's notes (an assumption, stated in the report)")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ class WhatIfTable:
 class LiveTable:
     """``[live]``: a real run (``kind = "collect"`` or ``"live"``) against an endpoint."""
 
-    endpoint: str = _key("local", "'local' (the embedded llama.cpp server), an OpenAI-compatible base URL, or 'litellm'")  # fmt: skip
+    endpoint: str = _key("local", "'local' (the embedded llama.cpp server), a .gguf file (a local server on it), an OpenAI-compatible base URL, or 'litellm'; several, comma-separated, for a run across models (price_model one per endpoint)")  # fmt: skip
     model: str = _key("", "the model at the endpoint, or a LiteLLM model string with litellm = true (unused for local)")  # fmt: skip
     litellm: bool = _key(False, "send through LiteLLM")
     api_key_env: str = _key("", "the environment variable holding the API key (never the key)")

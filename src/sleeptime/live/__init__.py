@@ -31,8 +31,6 @@ from sleeptime.live._collect import (
     Pricing,
     collect,
     design_records,
-    read_records,
-    sleep_outputs_path,
 )
 from sleeptime.live._deploy import (
     DeployRun,
@@ -50,6 +48,7 @@ from sleeptime.live._grade import (
     summarize_grades,
     write_graded,
 )
+from sleeptime.live._jsonl import read_records, sleep_outputs_path
 from sleeptime.live._judge import (
     VERDICTS,
     Agreement,
@@ -61,7 +60,14 @@ from sleeptime.live._judge import (
     parse_verdict,
     verdict_bias,
 )
-from sleeptime.live._llama_build import ServerBuild, build_server, cpu_report, installed_build
+from sleeptime.live._llama_build import (
+    ServerBuild,
+    ServerBuildResult,
+    build_local_server,
+    build_server,
+    cpu_report,
+    installed_build,
+)
 from sleeptime.live._notes import NotesExport, export_notes, note_examples, trace_files
 from sleeptime.live._protocol import VIEWS, Budget, Prompts, Protocol, SleepLevel, sleep_output_id
 from sleeptime.live._server import (
@@ -72,7 +78,13 @@ from sleeptime.live._server import (
     server_binary,
     server_executable,
 )
-from sleeptime.live._setup import exploration_grid, open_endpoint
+from sleeptime.live._setup import (
+    describe_endpoints,
+    exploration_grid,
+    open_endpoint,
+    open_endpoints,
+    price_entries,
+)
 from sleeptime.live._stale import (
     CONDITIONS,
     StaleEffect,
@@ -115,16 +127,19 @@ __all__ = [
     "ServedStats",
     "ServerBinary",
     "ServerBuild",
+    "ServerBuildResult",
     "SleepLevel",
     "StaleEffect",
     "Verdict",
     "agreement",
+    "build_local_server",
     "build_server",
     "cohen_kappa",
     "collect",
     "cpu_report",
     "default_model_file",
     "deploy_policy",
+    "describe_endpoints",
     "design_records",
     "explain_exit",
     "exploration_grid",
@@ -138,9 +153,11 @@ __all__ = [
     "measure_stale",
     "note_examples",
     "open_endpoint",
+    "open_endpoints",
     "parse_completion",
     "parse_verdict",
     "preflight",
+    "price_entries",
     "protocol_composer",
     "read_records",
     "read_stale_records",

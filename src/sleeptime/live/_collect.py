@@ -22,9 +22,8 @@ cached), so a rerun sends just those requests and writes just the missing record
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import math
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,12 +31,12 @@ from typing import Any
 
 from sleeptime.live._batch import BatchImport, import_batch_results, write_batch_file
 from sleeptime.live._cache import ResponseCache
-from sleeptime.live._client import ChatClient, ChatRequest, ChatResponse, Endpoint
+from sleeptime.live._client import ChatClient, ChatRequest, ChatResponse, ClientStats, Endpoint
 from sleeptime.live._errors import LiveError, RequestFailed
-from sleeptime.live._jsonl import jsonl_objects
+from sleeptime.live._jsonl import _Appender, read_records, sleep_outputs_path
 from sleeptime.live._judge import JudgePrompt, gold_reference, parse_verdict
 from sleeptime.live._protocol import VIEWS, Budget, Protocol, SleepLevel, sleep_output_id
-from sleeptime.simulators import ModelPrice, PriceBook
+from sleeptime.simulators import ModelPrice, PriceBook, split_action
 from sleeptime.workloads import Context, Grade, Query, Workload, extract_span, grade_query
 
 #: The fields of a real run's trace record (the simulator's trace fields, and what a real run
@@ -47,8 +46,14 @@ LIVE_TRACE_FIELDS = (
     "served_with_sleep", "sleep_input_tokens", "sleep_output_tokens", "sleep_cached_input_tokens", "sleep_output_id", "test_input_tokens",
     "test_output_tokens", "cached_prompt_tokens", "usage_reported", "finish_reason", "correct", "answer", "gold",
     "response", "latency_s", "ttft_s", "usd", "test_usd", "sleep_usd", "max_tokens", "verbosity", "reasoning_effort",
-    "temperature", "seed", "endpoint", "question_chars", "features",
+    "temperature", "seed", "endpoint", "question_chars", "features", "sleep_model", "price_model", "sleep_price_model",
 )  # fmt: skip
+
+#: A cell of the design: (sleep level index, level, budget, view).
+Cell = tuple[int, SleepLevel, Budget, str]
+#: What one answer is asked under: its cell, the model that wrote the notes it reads (None:
+#: it reads none) and the model that answers.
+Task = tuple[Cell, str | None, str]
 
 
 @dataclass(frozen=True)
@@ -138,43 +143,6 @@ class _CapReached(Exception):
     pass
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """The records of a JSONL file written by :func:`collect`; a partial last line (a process
-    killed while writing it) is cut off the file."""
-    if not path.is_file():
-        return []
-    data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        keep = data.rfind(b"\n") + 1
-        with path.open("r+b") as handle:
-            handle.truncate(keep)
-        data = data[:keep]
-    hint = "; this file was not written by sleeptime collect"
-    return [rec for _, rec in jsonl_objects(data.decode("utf-8"), path, hint=hint)]
-
-
-class _Appender:
-    """Appends JSON lines, flushed one by one (the kernel keeps them if the process dies)."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.handle = path.open("a", encoding="utf-8")
-
-    def write(self, record: Mapping[str, Any]) -> None:
-        self.handle.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
-        self.handle.flush()
-
-    def close(self) -> None:
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-        self.handle.close()
-
-
-def sleep_outputs_path(traces: Path) -> Path:
-    """Where the sleep-time outputs of a trace file go: ``NAME.sleep.jsonl`` beside it."""
-    return traces.with_name(traces.name.removesuffix(".jsonl") + ".sleep.jsonl")
-
-
 @dataclass
 class Collector:
     """One collection run (see :func:`collect`)."""
@@ -187,39 +155,71 @@ class Collector:
     traces: Path
     max_usd: float | None = None
     questions_per_context: int | None = None
-    progress: Callable[[CollectStats, ChatClient], None] | None = None
+    progress: Callable[[CollectStats, ClientStats], None] | None = None
     contexts_in_flight: int | None = None
     judge: JudgePrompt | None = None
+    #: The other models of a run across models: (client, pricing) per endpoint, each named by
+    #: its endpoint's model. The grid then crosses the model that writes the notes with the
+    #: model that answers; a policy's decisions name the model of each.
+    more: Sequence[tuple[ChatClient, Pricing]] = ()
     stats: CollectStats = field(default_factory=CollectStats)
     _in_flight_usd: float = 0.0
     _policy: Any = None
+    members: dict[str, tuple[ChatClient, Pricing]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.members = {self.client.endpoint.model: (self.client, self.pricing)}
+        for client, pricing in self.more:
+            if client.endpoint.model in self.members:
+                raise LiveError(f"two endpoints serve the model {client.endpoint.model!r}: a run across models needs one endpoint per model (name them apart with --model)")  # fmt: skip
+            self.members[client.endpoint.model] = (client, pricing)
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The models of the run, the first endpoint's first."""
+        return tuple(self.members)
+
+    @property
+    def client_stats(self) -> ClientStats:
+        """The request counts of every endpoint together."""
+        total = ClientStats()
+        for client, _ in self.members.values():
+            for name in ("sent", "cache_hits", "retries", "failed", "prompt_tokens", "completion_tokens"):  # fmt: skip
+                setattr(total, name, getattr(total, name) + getattr(client.stats, name))
+        return total
+
+    def _member(self, model: str | None) -> tuple[ChatClient, Pricing]:
+        return self.members[model or self.models[0]]
 
     # ------------------------------------------------------------------ requests under the cap
-    async def _ask(self, request: ChatRequest, *, sleep: bool) -> ChatResponse:
-        if self.max_usd is not None and self.client.cached(request) is None:
-            estimate = self.pricing.estimate(request, sleep=sleep)
+    async def _ask(self, request: ChatRequest, *, sleep: bool, model: str | None = None) -> ChatResponse:  # fmt: skip
+        client, pricing = self._member(model)
+        if self.max_usd is not None and client.cached(request) is None:
+            estimate = pricing.estimate(request, sleep=sleep)
             if self.stats.usd_new + self._in_flight_usd + estimate > self.max_usd:
                 self.stats.stopped_at_cap = True
                 raise _CapReached
             self._in_flight_usd += estimate
             try:
-                response = await self.client.complete(request)
+                response = await client.complete(request)
             finally:
                 self._in_flight_usd -= estimate
-            self.stats.usd_new += self.pricing.of(response, sleep=sleep)
+            self.stats.usd_new += pricing.of(response, sleep=sleep)
             return response
-        before = self.client.stats.cache_hits
-        response = await self.client.complete(request)
-        if self.client.stats.cache_hits == before:
-            self.stats.usd_new += self.pricing.of(response, sleep=sleep)
+        before = client.stats.cache_hits
+        response = await client.complete(request)
+        if client.stats.cache_hits == before:
+            self.stats.usd_new += pricing.of(response, sleep=sleep)
         return response
 
     # ------------------------------------------------------------------ sleep time
-    async def _sleep(self, ctx: Context, level: SleepLevel, done: Mapping[tuple[str, str], dict[str, Any]], out: _Appender) -> dict[str, Any]:  # fmt: skip
-        if (ctx.context_id, level.name) in done:
-            return done[(ctx.context_id, level.name)]
-        requests = self.protocol.sleep_requests(ctx.context, level, f"context {ctx.context_id}")
-        responses = await asyncio.gather(*(self._ask(r, sleep=True) for r in requests))
+    async def _sleep(self, ctx: Context, level: SleepLevel, writer: str, done: Mapping[tuple[str, str, str], dict[str, Any]], out: _Appender) -> dict[str, Any]:  # fmt: skip
+        if (ctx.context_id, level.name, writer) in done:
+            return done[(ctx.context_id, level.name, writer)]
+        label = f"context {ctx.context_id}" + (f" ({writer})" if len(self.members) > 1 else "")
+        requests = self.protocol.sleep_requests(ctx.context, level, label)
+        responses = await asyncio.gather(*(self._ask(r, sleep=True, model=writer) for r in requests))  # fmt: skip
+        pricing = self._member(writer)[1]
         text = self.protocol.merge([r.content for r in responses])
         reported = all(r.usage_reported for r in responses)
         tokens_in = sum(r.prompt_tokens or 0 for r in responses) if reported else None
@@ -230,19 +230,20 @@ class Collector:
             "input_tokens": tokens_in, "output_tokens": tokens_out, "usage_reported": reported,
             "cached_input_tokens": sum(r.cached_prompt_tokens or 0 for r in responses) if reported else None,
             "finish_reasons": [r.finish_reason for r in responses], "latency_s": max((r.latency_s for r in responses if r.latency_s is not None), default=None),
-            "usd": float(sum(self.pricing.of(r, sleep=True) for r in responses)) if reported else None,
-            "as_batch": all(r.batch for r in responses), "model": self.client.endpoint.model, "params": [dict(r.params) for r in requests],
+            "usd": float(sum(pricing.of(r, sleep=True) for r in responses)) if reported else None,
+            "as_batch": all(r.batch for r in responses), "model": writer, "price_model": pricing.model, "params": [dict(r.params) for r in requests],
         }  # fmt: skip
         out.write(record)
         return record
 
     # ------------------------------------------------------------------ test time
-    def _record(self, ctx: Context, query: Query, cell: tuple[int, SleepLevel, Budget, str], sleep: dict[str, Any] | None,
+    def _record(self, ctx: Context, query: Query, cell: Cell, sleep: dict[str, Any] | None,
                 request: ChatRequest, response: ChatResponse, n_queries: int, features: Mapping[str, float],
-                judged: tuple[Grade, dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
+                judged: tuple[Grade, dict[str, Any]] | None = None, model: str | None = None) -> dict[str, Any]:  # fmt: skip
         s, level, budget, view = cell
+        client, pricing = self._member(model)
         reported = response.usage_reported
-        test_usd = self.pricing.of(response, sleep=False) if reported else None
+        test_usd = pricing.of(response, sleep=False) if reported else None
         sleep_usd = (sleep or {}).get("usd", 0.0) if sleep is not None else 0.0
         usd = (
             None
@@ -253,7 +254,9 @@ class Collector:
             judged if judged is not None else (grade_query(response.content, query), {})
         )
         return {
-            "context_id": ctx.context_id, "query_id": query.query_id, "model": self.client.endpoint.model,
+            "context_id": ctx.context_id, "query_id": query.query_id, "model": client.endpoint.model,
+            "sleep_model": (sleep or {}).get("model") if sleep is not None else None,
+            "price_model": pricing.model, "sleep_price_model": (sleep or {}).get("price_model") if sleep is not None else None,
             "design": "exploration" if isinstance(self.design, Grid) else "policy",
             "sleep_action": s, "sleep_level": level.name, "test_action": budget.index, "budget": budget.name, "view": view,
             "served_with_sleep": view != "c",
@@ -267,15 +270,18 @@ class Collector:
             "latency_s": response.latency_s, "ttft_s": response.ttft_s, "usd": usd, "test_usd": test_usd, "sleep_usd": sleep_usd,
             "max_tokens": request.params.get("max_tokens"), "verbosity": budget.verbosity, "reasoning_effort": budget.reasoning_effort,
             "temperature": request.params.get("temperature"), "seed": request.params.get("seed"),
-            "endpoint": self.client.endpoint.name, "question_chars": float(len(query.question)), "features": dict(features),
+            "endpoint": client.endpoint.name, "question_chars": float(len(query.question)), "features": dict(features),
             **judge_fields,
         }  # fmt: skip
 
-    def _cells(self, ctx: Context, queries: Sequence[Query], features: Mapping[str, float]) -> dict[str, list[tuple[int, SleepLevel, Budget, str]]]:  # fmt: skip
-        """Per query id, the cells it is answered under."""
+    def _cells(self, ctx: Context, queries: Sequence[Query], features: Mapping[str, float]) -> dict[str, list[Task]]:  # fmt: skip
+        """Per query id, what it is answered under: (cell, the model that wrote the notes or
+        None, the model that answers). A grid crosses every writer with every reader (one
+        model: itself); a policy's decisions name their models."""
         if isinstance(self.design, Grid):
-            cells = self.design.cells()
-            return {q.query_id: cells for q in queries}
+            tasks = [(cell, None if cell[1].rewrites == 0 else writer, reader) for cell in self.design.cells()
+                     for writer in (self.models if cell[1].rewrites else self.models[:1]) for reader in self.models]  # fmt: skip
+            return {q.query_id: tasks for q in queries}
         from sleeptime.runtime import RuntimePolicy
 
         policy = self._policy
@@ -284,77 +290,88 @@ class Collector:
         feats = {**features, "expected_queries": expected}
         tokens = len(ctx.context) / policy.chars_per_token
         plan = policy.decide_sleep(feats, context_tokens=tokens)
-        level = SleepLevel.parse(plan["sleep_level"])
-        s = policy.sleep_levels.index(level.name)
+        level = SleepLevel.parse(split_action(plan["sleep_level"])[0])
+        s = policy.sleep_levels.index(plan["sleep_level"])
+        writer = self._served(plan.get("model")) if level.rewrites else None
         out = {}
         n_b = len(policy.budgets)
         for q in queries:
-            d = policy.decide_test({**feats, "question_chars": float(len(q.question))}, sleep_level=level.name, c_prime_ready=True,
+            d = policy.decide_test({**feats, "question_chars": float(len(q.question))}, sleep_level=plan["sleep_level"], c_prime_ready=True,
                                    prompt_tokens=tokens + len(q.question) / policy.chars_per_token)  # fmt: skip
             budget = policy_budget(d, policy.budgets.index(d["budget"]), n_b)
             view = "both" if level.rewrites and d["send_c_prime"] else "c"
-            out[q.query_id] = [(s, level, budget, view)]
+            out[q.query_id] = [((s, level, budget, view), writer if view != "c" else None, self._served(d.get("model")))]  # fmt: skip
         return out
 
-    async def _context(self, ctx: Context, done: set[tuple[Any, ...]], sleep_done: Mapping[tuple[str, str], dict[str, Any]],
+    def _served(self, model: str | None) -> str:
+        """The endpoint model that serves a policy's decision for ``model`` (one endpoint:
+        it serves every decision, as before runs crossed models)."""
+        if len(self.members) == 1 or model is None:
+            return self.models[0]
+        if model not in self.members:
+            raise LiveError(f"the policy decided for the model {model!r}, which no endpoint of this run serves ({', '.join(self.models)}); pass one --endpoint per model of the artifact, each named by its model (--model)")  # fmt: skip
+        return model
+
+    async def _context(self, ctx: Context, done: set[tuple[Any, ...]], sleep_done: Mapping[tuple[str, str, str], dict[str, Any]],
                        traces: _Appender, sleeps: _Appender) -> None:  # fmt: skip
         from sleeptime.runtime import cheap_features
 
         queries = list(ctx.queries[: self.questions_per_context])
         features = cheap_features(ctx.context)
         cells = self._cells(ctx, queries, features)
-        levels = {c[1].name: c[1] for cs in cells.values() for c in cs if c[1].rewrites}
-        outputs: dict[str, dict[str, Any] | None] = {}
+        writes = {(c[1].name, w): c[1] for ts in cells.values() for c, w, _ in ts if w is not None}
+        outputs: dict[tuple[str, str], dict[str, Any] | None] = {}
         todo = []
         for rank, q in enumerate(queries):
-            for cell in cells[q.query_id]:
-                if self._key(ctx, q, cell) in done:
+            for task in cells[q.query_id]:
+                if self._key(ctx, q, task) in done:
                     self.stats.skipped_done += 1
                 else:
-                    todo.append((rank, q, cell))
+                    todo.append((rank, q, task))
         # requests that share a prefix go one after another (the server's prompt cache then
         # reads it once): by view (c, then c and c', then c' alone), then question, then budget
         order = {"c": 0, "both": 1, "c_prime": 2}
-        todo.sort(key=lambda t: (order.get(t[2][3], 3), t[2][1].name, t[0], t[2][2].index))
+        todo.sort(key=lambda t: (order.get(t[2][0][3], 3), t[2][0][1].name, str(t[2][1]), t[2][2], t[0], t[2][0][2].index))  # fmt: skip
 
         async def answers(without_sleep: bool) -> None:
-            await asyncio.gather(*(self._answer(ctx, q, cell, outputs, len(queries), features, traces)
-                                   for _, q, cell in todo if (cell[1].rewrites == 0) == without_sleep))  # fmt: skip
+            await asyncio.gather(*(self._answer(ctx, q, task, outputs, len(queries), features, traces)
+                                   for _, q, task in todo if (task[1] is None) == without_sleep))  # fmt: skip
 
         async def sleep_then_answers() -> None:
-            for name, level in levels.items():
+            for (name, writer), level in writes.items():
                 try:
-                    outputs[name] = await self._sleep(ctx, level, sleep_done, sleeps)
+                    outputs[(name, writer)] = await self._sleep(ctx, level, writer, sleep_done, sleeps)  # fmt: skip
                 except RequestFailed as exc:
                     self.stats.errors.append(str(exc))
-                    outputs[name] = None
+                    outputs[(name, writer)] = None
                 except _CapReached:
-                    outputs[name] = None
+                    outputs[(name, writer)] = None
             await answers(without_sleep=False)
 
         # test-only answers need no notes: they run while the sleep-time work does
         await asyncio.gather(answers(without_sleep=True), sleep_then_answers())
 
-    def _key(
-        self, ctx: Context, q: Query, cell: tuple[int, SleepLevel, Budget, str]
-    ) -> tuple[Any, ...]:
+    def _key(self, ctx: Context, q: Query, task: Task) -> tuple[Any, ...]:
         if isinstance(self.design, PolicyDesign):
             return (ctx.context_id, q.query_id)
-        return (ctx.context_id, q.query_id, cell[1].name, cell[2].name, cell[3])
+        cell, writer, reader = task
+        return (ctx.context_id, q.query_id, cell[1].name, cell[2].name, cell[3], writer, reader)
 
-    async def _answer(self, ctx: Context, q: Query, cell: tuple[int, SleepLevel, Budget, str], outputs: Mapping[str, dict[str, Any] | None],
+    async def _answer(self, ctx: Context, q: Query, task: Task, outputs: Mapping[tuple[str, str], dict[str, Any] | None],
                       n_queries: int, features: Mapping[str, float], traces: _Appender) -> None:  # fmt: skip
+        cell, writer, reader = task
         _, level, budget, view = cell
-        sleep = outputs.get(level.name) if level.rewrites else None
-        if level.rewrites and sleep is None:
+        sleep = outputs.get((level.name, writer)) if writer is not None else None
+        if writer is not None and sleep is None:
             self.stats.failed_records += 1  # its sleep-time work failed or was not afforded
             return
-        label = f"context {ctx.context_id} query {q.query_id} ({level.name}, {budget.name}, {view})"
+        across = f", notes of {writer}, answered by {reader}" if len(self.members) > 1 else ""
+        label = f"context {ctx.context_id} query {q.query_id} ({level.name}, {budget.name}, {view}{across})"
         request = self.protocol.answer_request(
             ctx.context, q.question, (sleep or {}).get("c_prime"), budget, view, label
         )
         try:
-            response = await self._ask(request, sleep=False)
+            response = await self._ask(request, sleep=False, model=reader)
         except RequestFailed as exc:
             self.stats.failed_records += 1
             self.stats.errors.append(str(exc))
@@ -367,11 +384,13 @@ class Collector:
             if judged is None:
                 return
         traces.write(
-            self._record(ctx, q, cell, sleep, request, response, n_queries, features, judged)
+            self._record(
+                ctx, q, cell, sleep, request, response, n_queries, features, judged, reader
+            )
         )
         self.stats.written += 1
         if self.progress:
-            self.progress(self.stats, self.client)
+            self.progress(self.stats, self.client_stats)
 
     async def _judge(
         self, q: Query, output: str, label: str
@@ -418,10 +437,12 @@ class Collector:
         for n, r in enumerate(read_records(sleep_file), start=1):
             if not isinstance(r.get("c_prime"), str) or not isinstance(r.get("context_id"), str) or not isinstance(r.get("sleep_level"), str):  # fmt: skip
                 raise LiveError(f"{sleep_file}: record {n} lacks context_id, sleep_level or c_prime; this file was not written by sleeptime collect")  # fmt: skip
-            sleep_done[(r["context_id"], r["sleep_level"])] = r
+            sleep_done[(r["context_id"], r["sleep_level"], str(r.get("model") or self.models[0]))] = r  # fmt: skip
         traces, sleeps = _Appender(self.traces), _Appender(sleep_file)
         try:
-            async with self.client:
+            async with contextlib.AsyncExitStack() as stack:
+                for client, _ in self.members.values():
+                    await stack.enter_async_context(client)
                 # a few contexts at a time, in order, so that each context's requests meet its
                 # cached prefix on the server instead of every context's work interleaving
                 gate = asyncio.Semaphore(max(1, self.contexts_in_flight or self.client.concurrency))
@@ -436,16 +457,18 @@ class Collector:
             sleeps.close()
 
     def planned_sleep_requests(self) -> list[ChatRequest]:
-        """Every sleep-time request of the design (for a batch file)."""
+        """Every sleep-time request of the design (for a batch file; one endpoint)."""
         from sleeptime.runtime import RuntimePolicy, cheap_features
 
+        if len(self.members) > 1:
+            raise LiveError("a Batch API file is written for one endpoint; a run across models sends its sleep-time work live (drop --batch-file/--batch-results or run each model's batch apart)")  # fmt: skip
         if isinstance(self.design, PolicyDesign) and self._policy is None:
             self._policy = RuntimePolicy.load(self.design.artifact)
         out = []
         for ctx in self.workload.contexts:
             queries = list(ctx.queries[: self.questions_per_context])
             cells = self._cells(ctx, queries, cheap_features(ctx.context))
-            levels = {c[1].name: c[1] for cs in cells.values() for c in cs if c[1].rewrites}
+            levels = {c[1].name: c[1] for ts in cells.values() for c, w, _ in ts if w is not None}
             for level in levels.values():
                 out += self.protocol.sleep_requests(ctx.context, level, f"context {ctx.context_id}")
         return out
@@ -455,7 +478,12 @@ class Collector:
         missing = [k for k in names if not isinstance(r.get(k), str)]
         if missing:
             raise LiveError(f"{path}: record {n} lacks {missing}; this file was not written by sleeptime collect (pass another --out)")  # fmt: skip
-        return tuple(r[k] for k in names)
+        if isinstance(self.design, PolicyDesign):
+            return tuple(r[k] for k in names)
+        reader = str(r.get("model") or self.models[0])
+        # records of a one-model run name no sleep_model: its notes were the answerer's own
+        writer = None if r["view"] == "c" else str(r.get("sleep_model") or reader)
+        return (*(r[k] for k in names), writer, reader)
 
 
 def policy_budget(decision: Mapping[str, Any], index: int, n_budgets: int) -> Budget:
@@ -492,11 +520,12 @@ def collect(
     timeout_s: float = 300.0,
     max_usd: float | None = None,
     questions_per_context: int | None = None,
-    progress: Callable[[CollectStats, ChatClient], None] | None = None,
+    progress: Callable[[CollectStats, ClientStats], None] | None = None,
     batch_file: str | Path | None = None,
     batch_results: tuple[str | Path, str | Path | None] | None = None,
     stream: bool = False,
     judge: JudgePrompt | None = None,
+    more: Sequence[tuple[Endpoint, Pricing]] = (),
 ) -> tuple[CollectStats, ChatClient, BatchImport | None]:
     """Answer the design on ``workload`` at ``endpoint``; append its records to ``traces`` (and
     the sleep-time outputs beside it). Returns what this process did, the client (its request
@@ -509,25 +538,23 @@ def collect(
     batch, read into the cache before the run; its sleep-time work is then priced as a batch.
 
     ``judge``: the prompt of the LLM judge that grades the answers of ``judge`` queries (at
-    ``endpoint``; default the built-in ``prompts/judge.toml``)."""
+    ``endpoint``; default the built-in ``prompts/judge.toml``).
+
+    ``more``: the other endpoints of a run across models, each with its pricing (``endpoint``
+    and ``pricing`` are the first): the grid crosses the model that writes the notes with the
+    model that answers (records name both, ``sleep_model`` and ``model``); a policy's
+    decisions go to the endpoint of the model they name. The cache holds them all; the client
+    returned then counts the requests of every endpoint together."""
     path = Path(traces)
     if max_usd is not None and not (math.isfinite(max_usd) and max_usd >= 0):
         raise LiveError(f"--max-usd must be a number >= 0, got {max_usd}")
     store = ResponseCache(cache if cache else path.with_name(path.name.removesuffix(".jsonl") + ".cache.sqlite"))  # fmt: skip
     client = ChatClient(endpoint, store, concurrency=concurrency, retries=retries, backoff_s=backoff_s, timeout_s=timeout_s,
                         seed=protocol.seed, stream=stream)  # fmt: skip
-    collector = Collector(
-        workload,
-        client,
-        protocol,
-        pricing,
-        design,
-        path,
-        max_usd,
-        questions_per_context,
-        progress,
-        judge=judge,
-    )
+    others = [(ChatClient(e, store, concurrency=concurrency, retries=retries, backoff_s=backoff_s, timeout_s=timeout_s,
+                          seed=protocol.seed, stream=stream), p) for e, p in more]  # fmt: skip
+    collector = Collector(workload, client, protocol, pricing, design, path, max_usd, questions_per_context, progress,
+                          judge=judge, more=others)  # fmt: skip
     imported = None
     try:
         if batch_file is not None:
@@ -546,6 +573,8 @@ def collect(
         asyncio.run(collector.run())
     finally:
         store.close()
+    if others:
+        client.stats = collector.client_stats
     return collector.stats, client, imported
 
 
@@ -558,9 +587,8 @@ class CollectProgress:
 
         self.bar = tqdm(desc="answers", unit="ans", disable=not enabled)
 
-    def update(self, stats: CollectStats, client: ChatClient) -> None:
-        """One more answer written."""
-        s = client.stats
+    def update(self, stats: CollectStats, s: ClientStats) -> None:
+        """One more answer written (``s``: the requests of every endpoint together)."""
         self.bar.update(1)
         self.bar.set_postfix_str(f"sent {s.sent}, cached {s.cache_hits}, failed {s.failed}, tokens {s.prompt_tokens + s.completion_tokens:,}, USD {stats.usd_new:.4f}", refresh=False)  # fmt: skip
 

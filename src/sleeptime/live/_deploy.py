@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,13 +30,12 @@ from sleeptime.live._collect import (
     CollectStats,
     PolicyDesign,
     Pricing,
-    _Appender,
     policy_budget,
-    read_records,
-    sleep_outputs_path,
 )
 from sleeptime.live._errors import LiveError
+from sleeptime.live._jsonl import _Appender, read_records, sleep_outputs_path
 from sleeptime.live._protocol import Protocol, SleepLevel, sleep_output_id
+from sleeptime.simulators import split_action
 from sleeptime.workloads import Workload
 
 if TYPE_CHECKING:
@@ -77,14 +76,17 @@ class DeployRun:
         return {k: str(v) if isinstance(v, Path) else v for k, v in self.__dict__.items()}
 
 
-async def _routed(router: Any, messages: list[dict[str, str]], params: Mapping[str, Any], metadata: dict[str, Any] | None) -> ChatResponse:  # fmt: skip
+async def _routed(router: Any, messages: list[dict[str, str]], params: Mapping[str, Any], metadata: dict[str, Any] | None,
+                  group: str = ROUTER_MODEL) -> tuple[ChatResponse, str | None]:  # fmt: skip
+    """The router's answer, and the ``api_base`` of the deployment that served it."""
     started = time.perf_counter()
-    kwargs: dict[str, Any] = {"model": ROUTER_MODEL, "messages": messages, **params}
+    kwargs: dict[str, Any] = {"model": group, "messages": messages, **params}
     if metadata is not None:
         kwargs["metadata"] = metadata
     result = await router.acompletion(**kwargs)
     body = result.model_dump() if hasattr(result, "model_dump") else dict(result)
-    return parse_completion(body, time.perf_counter() - started)
+    served = (getattr(result, "_hidden_params", None) or {}).get("api_base")
+    return parse_completion(body, time.perf_counter() - started), served
 
 
 def serve_through_litellm(
@@ -98,32 +100,53 @@ def serve_through_litellm(
     questions_per_context: int | None = None,
     expected_queries: float | None = None,
     concurrency: int = 4,
+    more: Sequence[tuple[Endpoint, Pricing]] = (),
 ) -> DeployRun:
     """Serve every query of ``workload`` through ``litellm.Router`` (one deployment: the
-    endpoint) with the hook deciding; append one record per answer to ``traces``."""
+    endpoint) with the hook deciding; append one record per answer to ``traces``.
+
+    ``more``: the other endpoints of a policy across models, each with its pricing. The router
+    then has one deployment per model in the group the queries go to (``model_info``
+    names its model), and the hook keeps only the deployment of the model each decision
+    names; a context's sleep-time work goes to the group of the model that writes its notes
+    (``sleeptime-sleep/MODEL``). Each record names the model whose deployment answered
+    (``model``, read from the deployment's ``api_base``) and the model decided
+    (``decided_model``)."""
     try:
         import litellm
 
         from sleeptime.integrations.litellm_hook import SleeptimeHook
     except ImportError:
         raise LiveError("serving through LiteLLM needs litellm: pip install 'sleeptime[litellm]'") from None  # fmt: skip
-    if not endpoint.base_url:
-        raise LiveError("serving through LiteLLM here needs an OpenAI-compatible base URL for the router's deployment")  # fmt: skip
     if any(q.answer_kind == "judge" for c in workload.contexts for q in c.queries):
         raise LiveError("answers of kind judge are not graded inside a deployment through the router: serve it with sleeptime collect --policy (without --router), or grade the deployment's traces afterwards with sleeptime grade")  # fmt: skip
     hook = SleeptimeHook(artifact, compose=protocol_composer(protocol))
-    key = endpoint.api_key() or "none"
-    deployment = {
-        "model": f"openai/{endpoint.model}",
-        "api_base": endpoint.base_url,
-        "api_key": key,
-    }
-    router = litellm.Router(model_list=[{"model_name": ROUTER_MODEL, "litellm_params": deployment}], num_retries=3)  # type: ignore[attr-defined]  # fmt: skip
+    endpoints = [endpoint, *(e for e, _ in more)]
+    if any(not e.base_url for e in endpoints):
+        raise LiveError("serving through LiteLLM here needs an OpenAI-compatible base URL for each of the router's deployments")  # fmt: skip
+    by_base = {str(e.base_url).rstrip("/"): e.model for e in endpoints}
+    model_list = []
+    for e in endpoints:
+        deployment = {"model": f"openai/{e.model}", "api_base": e.base_url, "api_key": e.api_key() or "none"}  # fmt: skip
+        model_list.append({"model_name": ROUTER_MODEL, "litellm_params": deployment, "model_info": {"sleeptime_model": e.model}})  # fmt: skip
+        if more:
+            model_list.append({"model_name": f"sleeptime-sleep/{e.model}", "litellm_params": dict(deployment)})  # fmt: skip
+    router = litellm.Router(model_list=model_list, num_retries=3)  # type: ignore[attr-defined]
     # the collector's record format, for the policy design
-    recorder = Collector(workload, ChatClient(endpoint), protocol, pricing, PolicyDesign(Path(artifact), expected_queries), Path(traces))  # fmt: skip
+    recorder = Collector(workload, ChatClient(endpoint), protocol, pricing, PolicyDesign(Path(artifact), expected_queries), Path(traces),
+                         more=[(ChatClient(e), p) for e, p in more])  # fmt: skip
+
+    def served_by(api_base: str | None, decided: str | None) -> str:
+        if not more:
+            return endpoint.model
+        model = by_base.get(str(api_base or "").rstrip("/"))
+        if model is None:
+            raise LiveError(f"the router's answer names no deployment of this run (api_base {api_base!r}); cannot tell which model answered ({decided!r} was decided)")  # fmt: skip
+        return model
+
     # a rerun answers only what the trace file lacks, with the notes it already has
     done = {(r.get("context_id"), r.get("query_id")) for r in read_records(Path(traces)) if r.get("design") == "policy"}  # fmt: skip
-    sleep_done = {(r.get("context_id"), r.get("sleep_level")): r for r in read_records(sleep_outputs_path(Path(traces)))}  # fmt: skip
+    sleep_done = {(r.get("context_id"), r.get("sleep_level"), r.get("model")): r for r in read_records(sleep_outputs_path(Path(traces)))}  # fmt: skip
     out, sleeps = _Appender(Path(traces)), _Appender(sleep_outputs_path(Path(traces)))
     records: list[dict[str, Any]] = []
     n_sleep = sent = 0
@@ -134,23 +157,27 @@ def serve_through_litellm(
         nonlocal n_sleep, sent, spent
         queries = list(ctx.queries[:questions_per_context])
         plan = hook.ingest(ctx.context_id, ctx.context, expected_queries=expected_queries or float(len(queries)))  # fmt: skip
-        level = SleepLevel.parse(str(plan["sleep_level"]))
-        sleep: dict[str, Any] | None = sleep_done.get((ctx.context_id, level.name))
+        level = SleepLevel.parse(split_action(str(plan["sleep_level"]))[0])
+        writer = recorder._served(plan.get("model"))
+        sleep: dict[str, Any] | None = sleep_done.get((ctx.context_id, level.name, writer))
         if all((ctx.context_id, q.query_id) in done for q in queries):
             return
         if sleep is not None:
             hook.set_c_prime(ctx.context_id, str(sleep["c_prime"]))
         elif level.rewrites:
             requests = protocol.sleep_requests(ctx.context, level, f"context {ctx.context_id}")
+            group = f"sleeptime-sleep/{writer}" if more else ROUTER_MODEL
             async with gate:
-                responses = [await _routed(router, [dict(m) for m in r.messages], r.params, None) for r in requests]  # fmt: skip
+                routed = [await _routed(router, [dict(m) for m in r.messages], r.params, None, group) for r in requests]  # fmt: skip
+            responses = [r for r, _ in routed]
+            writer_pricing = recorder.members[writer][1]
             text = protocol.merge([r.content for r in responses])
             sleep = {"context_id": ctx.context_id, "sleep_level": level.name, "sleep_output_id": sleep_output_id(ctx.context_id, level.name, text),
                      "c_prime": text, "notes": [r.content for r in responses], "rewrites": level.rewrites,
                      "input_tokens": sum(r.prompt_tokens or 0 for r in responses), "output_tokens": sum(r.completion_tokens or 0 for r in responses),
                      "cached_input_tokens": sum(r.cached_prompt_tokens or 0 for r in responses),
-                     "usd": sum(pricing.of(r, sleep=True) for r in responses),
-                     "model": endpoint.model, "served_through": "litellm.Router"}  # fmt: skip
+                     "usd": sum(writer_pricing.of(r, sleep=True) for r in responses),
+                     "model": served_by(routed[0][1], writer), "price_model": writer_pricing.model, "served_through": "litellm.Router"}  # fmt: skip
             sleeps.write(sleep)
             n_sleep += 1
             sent += len(requests)
@@ -159,20 +186,22 @@ def serve_through_litellm(
         from sleeptime.runtime import cheap_features
 
         features = cheap_features(ctx.context)
-        s = hook.policy.sleep_levels.index(level.name)
+        s = hook.policy.sleep_levels.index(str(plan["sleep_level"]))
         for q in queries:
             if (ctx.context_id, q.query_id) in done:
                 continue
             meta: dict[str, Any] = {"sleeptime": {"context_id": ctx.context_id}}
             decision = hook.decide(ctx.context_id, q.question)
             async with gate:
-                response = await _routed(router, [{"role": "user", "content": q.question}],
-                                         {"temperature": protocol.temperature, "seed": protocol.seed}, meta)  # fmt: skip
+                response, api_base = await _routed(router, [{"role": "user", "content": q.question}],
+                                                   {"temperature": protocol.temperature, "seed": protocol.seed}, meta)  # fmt: skip
             budget = policy_budget(decision, hook.policy.budgets.index(decision["budget"]), len(hook.policy.budgets))  # fmt: skip
             view = "both" if level.rewrites and decision["send_c_prime"] else "c"
             asked = ChatRequest((), {"max_tokens": decision["max_tokens"], "temperature": protocol.temperature, "seed": protocol.seed})  # fmt: skip
-            rec = recorder._record(ctx, q, (s, level, budget, view), sleep, asked, response, len(queries), features)  # fmt: skip
+            answered = served_by(api_base, decision.get("model"))
+            rec = recorder._record(ctx, q, (s, level, budget, view), sleep, asked, response, len(queries), features, model=answered)  # fmt: skip
             rec["served_through"] = "litellm.Router + SleeptimeHook"
+            rec["decided_model"] = decision.get("model")
             sent += 1
             spent += float(rec.get("test_usd") or 0.0)
             out.write(rec)
@@ -206,13 +235,13 @@ class ServedStats:
 
 
 def deploy_policy(w: Any, policy: str | None, ep: Any, traces: Path, protocol: Protocol, pricing: Pricing, questions_per_context: int | None,
-              expected_queries: float | None, concurrency: int) -> tuple[CollectStats, ServedStats]:  # fmt: skip
+              expected_queries: float | None, concurrency: int, more: Sequence[tuple[Any, Pricing]] = ()) -> tuple[CollectStats, ServedStats]:  # fmt: skip
     """Serve the ``policy`` artifact through ``litellm.Router`` (:func:`serve_through_litellm`)
     and report it as a collection run does: answers written, USD, requests sent."""
     if not policy:
         raise LiveError("--router serves an exported policy: pass --policy ARTIFACT")
     run = serve_through_litellm(w, policy, ep, traces, protocol=protocol, pricing=pricing, questions_per_context=questions_per_context,
-                                expected_queries=expected_queries, concurrency=concurrency)  # fmt: skip
+                                expected_queries=expected_queries, concurrency=concurrency, more=more)  # fmt: skip
     return CollectStats(written=run.answers, usd_new=run.usd_new), ServedStats(
         ClientStats(sent=run.requests_sent)
     )

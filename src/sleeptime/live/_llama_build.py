@@ -373,3 +373,32 @@ def cpu_report() -> dict[str, Any]:
     wanted = ("avx2", "avx_vnni", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_int8")
     return {"model": model, "machine": machine(), "isa": [f for f in wanted if f in flags],
             "avx2": "avx2" in flags if machine() in ("x86_64", "amd64") else None}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ServerBuildResult:
+    """``sleeptime build-server``: where the portable server is and what it was built from."""
+
+    folder: Path
+    built_now: bool
+    llama_cpp: str
+    source: str
+    source_sha256: str
+    cpu_modules: tuple[str, ...]
+    flags: tuple[str, ...]
+    build_seconds: float | None
+    cpu: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON-able dict of the build (folder as a string), as ``--json`` prints it."""
+        return {**asdict(self), "folder": str(self.folder)}
+
+
+def build_local_server(*, jobs: int | None = None, force: bool = False, progress: bool = True,
+                       all_cpus: bool = False) -> ServerBuildResult:  # fmt: skip
+    """Build llama.cpp's server for this machine from pinned source, once (cached): what
+    ``sleeptime build-server`` reports."""
+    build, now = build_server(jobs=jobs, force=force, progress=progress, all_cpus=all_cpus)
+    m = build.manifest
+    return ServerBuildResult(build.folder, now, m["source"]["llama_cpp"], m["source"]["package"], m["source"]["sha256"],
+                             tuple(m.get("cpu_modules", ())), tuple(m.get("flags", ())), m.get("build_seconds"), cpu_report())  # fmt: skip

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from sleeptime._atomic import atomic_open
-from sleeptime.live._collect import sleep_outputs_path
 from sleeptime.live._errors import LiveError
-from sleeptime.live._jsonl import jsonl_objects
+from sleeptime.live._jsonl import jsonl_objects, sleep_outputs_path
 from sleeptime.live._protocol import Protocol, SleepLevel
 from sleeptime.workloads import Workload
 

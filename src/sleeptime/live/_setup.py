@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sleeptime.live._client import Endpoint
 from sleeptime.live._collect import Grid
@@ -13,17 +14,25 @@ from sleeptime.live._errors import LiveError
 from sleeptime.live._protocol import VIEWS, Budget, SleepLevel
 from sleeptime.live._server import LocalServer
 
+if TYPE_CHECKING:
+    from sleeptime.simulators import PriceBook
+
 
 @contextlib.contextmanager
 def open_endpoint(endpoint: str, model: str | None, api_key_env: str | None, litellm: bool, model_file: str | None,
-              slots: int, log_file: Path, server_mode: str = "reuse") -> Iterator[Endpoint]:  # fmt: skip
+              slots: int, log_file: Path, server_mode: str = "reuse", threads: int | None = None) -> Iterator[Endpoint]:  # fmt: skip
     """The endpoint of a real run, open for the block: ``local`` starts the embedded server
-    (``slots`` requests at once, its log in ``log_file``, ``server_mode`` reuse or exact) and
-    stops it after; an http(s) base URL or ``litellm`` names a server that runs already."""
+    (``slots`` requests at once, its log in ``log_file``, ``server_mode`` reuse or exact,
+    ``threads`` default one per free core) and stops it after; a path to a ``.gguf`` file is
+    ``local`` on that file; an http(s) base URL or ``litellm`` names a server that runs
+    already."""
+    if endpoint.endswith(".gguf"):
+        endpoint, model_file = "local", endpoint
     if endpoint == "local":
         server = LocalServer(
             Path(model_file) if model_file else None,
             slots=slots,
+            threads=threads,
             log_file=log_file,
             mode=server_mode,
         ).start()
@@ -37,6 +46,49 @@ def open_endpoint(endpoint: str, model: str | None, api_key_env: str | None, lit
     if not litellm and not endpoint.startswith(("http://", "https://")):
         raise LiveError(f"--endpoint must be 'local' or an http(s) base URL, e.g. http://127.0.0.1:8080/v1, got {endpoint!r}")  # fmt: skip
     yield Endpoint(None if endpoint == "litellm" else endpoint, model, api_key_env, litellm)
+
+
+@contextlib.contextmanager
+def open_endpoints(endpoints: Sequence[str], models: Sequence[str | None], api_key_env: str | None, litellm: bool,
+                   model_file: str | None, slots: int, log_file: Path, server_mode: str = "reuse") -> Iterator[list[Endpoint]]:  # fmt: skip
+    """The endpoints of a run across models, open for the block (:func:`open_endpoint` each;
+    ``models`` one per endpoint or none). The embedded servers share the machine's cores (one
+    thread each at least); the first server logs to ``log_file``, the others beside it
+    (``NAME.2.server.log``, ...)."""
+    from sleeptime._threads import threads
+
+    if models and len(models) != len(endpoints):
+        raise LiveError(f"--model: give one per --endpoint ({len(endpoints)}), or none for local servers; got {len(models)}")  # fmt: skip
+    local = sum(1 for e in endpoints if e == "local" or e.endswith(".gguf"))
+    share = max(1, threads() // max(local, 1)) if local > 1 else None
+    with contextlib.ExitStack() as stack:
+        opened = []
+        for i, e in enumerate(endpoints):
+            log = log_file if i == 0 else log_file.with_name(log_file.name.replace(".server.log", f".{i + 1}.server.log"))  # fmt: skip
+            opened.append(stack.enter_context(open_endpoint(e, models[i] if models else None, api_key_env, litellm,
+                                                            model_file if e == "local" else None, slots, log, server_mode, share)))  # fmt: skip
+        yield opened
+
+
+def price_entries(book: PriceBook, price_model: str, n: int) -> list[str]:
+    """The price book entry of each of ``n`` endpoints: ``price_model`` names one for all, or
+    one per endpoint separated by commas; each checked against the book."""
+    names = [p.strip() for p in price_model.split(",") if p.strip()]
+    names = names * n if len(names) == 1 else names
+    if len(names) != n:
+        raise LiveError(f"--price-model: give one book entry, or one per --endpoint ({n}) separated by commas; got {price_model!r}")  # fmt: skip
+    for name in names:
+        book.price(name)
+    return names
+
+
+def describe_endpoints(endpoints: Sequence[Endpoint]) -> dict[str, Any]:
+    """What may be logged of a run's endpoints: the first's :meth:`Endpoint.describe`; with
+    several, ``model`` names them all and ``endpoints`` describes each."""
+    first = endpoints[0].describe()
+    if len(endpoints) == 1:
+        return first
+    return {**first, "model": ", ".join(e.model for e in endpoints), "endpoints": [e.describe() for e in endpoints]}  # fmt: skip
 
 
 def exploration_grid(

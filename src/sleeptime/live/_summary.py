@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -17,7 +17,8 @@ class CellSummary:
     interval over contexts, mean tokens, latency, USD per query (the query's own cost plus its
     share of its context's sleep-time cost), answers that hit ``max_tokens`` or came without
     ``usage``, and, where every record of the cell has one, the mean graded ``score`` (a span's
-    token F1) with its interval."""
+    token F1) with its interval. In a run across models, ``model`` answers and ``sleep_model``
+    wrote the notes it read (None without notes); one model: both None."""
 
     sleep_level: str
     budget: str
@@ -35,6 +36,8 @@ class CellSummary:
     without_usage: int
     score: float | None = None
     score_ci95: tuple[float, float] | None = None
+    sleep_model: str | None = None
+    model: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON-able dict of every field, as ``--json`` prints it."""
@@ -63,12 +66,16 @@ def _mean_ci(rows: Sequence[Mapping[str, Any]], key: str, n_boot: int, rng: np.r
 
 
 def summarize_cells(records: Iterable[Mapping[str, Any]], *, seed: int = 0, n_boot: int = 1000) -> list[CellSummary]:  # fmt: skip
-    """Per cell, in the order cells first appear (sorted by sleep level, budget, view)."""
-    cells: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
-    for r in records:
-        cells.setdefault((r["sleep_level"], r["budget"], r["view"]), []).append(r)
+    """Per cell, sorted by sleep level, budget and view (across models: by the model that wrote
+    the notes and the one that answers, within each)."""
+    rows_of = list(records)
+    across = len({r.get("model") for r in rows_of}) > 1
+    cells: dict[tuple[str, str, str, str | None, str | None], list[Mapping[str, Any]]] = {}
+    for r in rows_of:
+        writer = (r.get("sleep_model") or r.get("model")) if across and r["view"] != "c" else None
+        cells.setdefault((r["sleep_level"], r["budget"], r["view"], writer, r.get("model") if across else None), []).append(r)  # fmt: skip
     out = []
-    for (level, budget, view), rows in sorted(cells.items(), key=lambda kv: (kv[1][0]["sleep_action"], kv[1][0]["test_action"], kv[0][2])):  # fmt: skip
+    for (level, budget, view, writer, reader), rows in sorted(cells.items(), key=lambda kv: (kv[1][0]["sleep_action"], kv[1][0]["test_action"], kv[0][2], str(kv[0][3]), str(kv[0][4]))):  # fmt: skip
         rng = np.random.default_rng(seed)
         contexts = len({r["context_id"] for r in rows})
         acc, (lo, hi) = _mean_ci(rows, "correct", n_boot, rng)
@@ -81,4 +88,6 @@ def summarize_cells(records: Iterable[Mapping[str, Any]], *, seed: int = 0, n_bo
             sum(not r.get("usage_reported", True) for r in rows),
             *(score if score else (None, None)),
         ))  # fmt: skip
+        if across:
+            out[-1] = replace(out[-1], sleep_model=writer, model=reader)
     return out

@@ -26,6 +26,7 @@ from sleeptime._errors import SleeptimeError
 from sleeptime._types import FloatArray, IntArray
 from sleeptime.policy._base import ActionTables, Environment
 from sleeptime.simulators import (
+    MODEL_SEP,
     Outcome,
     OutcomeModel,
     PriceBook,
@@ -45,7 +46,11 @@ class MeasuredError(SleeptimeError, ValueError):
 
 
 def level_compute(name: str) -> float:
-    """Compute units of a sleep level's name: ``none`` 0, ``kN`` N, an effort its multiple."""
+    """Compute units of a sleep level's name: ``none`` 0, ``kN`` N, an effort its multiple
+    (across models, ``k1@MODEL`` as ``k1``)."""
+    from sleeptime.simulators import split_action
+
+    name = split_action(name)[0]
     if name == "none":
         return 0.0
     m = re.fullmatch(r"k(\d+)", name)
@@ -78,6 +83,12 @@ class MeasuredTable:
     (zero at level 0, none). ``query_context`` ``(n_queries,)`` indexes ``context_ids``;
     ``query_ids`` names the columns. Level 0 is always answered from ``c``; the other levels
     from ``view``. ``incomplete`` names the contexts left out for a missing cell.
+
+    Across models (records of several ``model`` s): a sleep action is a level and the model
+    that wrote the notes (``k1@MODEL``), a test action a budget and the model that answers
+    (``b0@MODEL``); ``sleep_models`` and ``test_models`` name them (``""`` for ``none``), and
+    ``price_models`` maps each model to the price book entry the run priced it as. One
+    model: all three empty.
     """
 
     context_ids: tuple[str, ...]
@@ -101,6 +112,16 @@ class MeasuredTable:
     #: ``(s, c)``: of the sleep-time prompt tokens, those the server read from its prompt cache
     #: (priced at the book's ``cache_read_multiplier``, as the run priced them); None: none.
     sleep_cached_input_tokens: FloatArray | None = None
+    sleep_models: tuple[str, ...] = ()
+    test_models: tuple[str, ...] = ()
+    price_models: Mapping[str, str] = field(default_factory=dict)
+
+    def priced_as(self, model: str) -> str:
+        """What the tokens are priced as, in words: ``model`` (one model), or each model of a
+        run across models with its book entry (``a as gpt-4o, b as gpt-4o-mini``)."""
+        if not self.test_models:
+            return model
+        return ", ".join(f"{m} as {e}" for m, e in sorted(self.price_models.items()))
 
     @property
     def n_queries(self) -> int:
@@ -126,12 +147,19 @@ class MeasuredTable:
         Contexts with a cell missing (a run stopped by ``--max-usd``, say) are left out and
         named in ``incomplete``; a record that is not an exploration answer, a cell answered
         twice, or an answer without token counts is an error naming the record."""
-        levels: dict[int, str] = {}
-        budgets: dict[int, str] = {}
-        params: dict[int, dict[str, Any]] = {}
-        cells: dict[tuple[str, str], dict[tuple[int, int], Mapping[str, Any]]] = {}
-        sleep_tokens: dict[tuple[str, int], tuple[float, float, float]] = {}
+        records = list(records)
+        # actions are keyed by their index, across models by (model, index): a sleep action
+        # is the level and the model that wrote the notes, a test action the budget and the
+        # model that answers
+        names = sorted({str(r.get("model", "")) for r in records})
+        across = len(names) > 1
+        levels: dict[Any, str] = {}
+        budgets: dict[Any, str] = {}
+        params: dict[Any, dict[str, Any]] = {}
+        cells: dict[tuple[str, str], dict[tuple[Any, Any], Mapping[str, Any]]] = {}
+        sleep_tokens: dict[tuple[str, Any], tuple[float, float, float]] = {}
         models: set[str] = set()
+        prices: dict[str, str] = {}
         for n, rec in enumerate(records, start=1):
             where = f"{source}: record {n}"
             if rec.get("design") != "exploration":
@@ -139,13 +167,25 @@ class MeasuredTable:
             s, b = rec.get("sleep_action"), rec.get("test_action")
             if not isinstance(s, int) or not isinstance(b, int) or isinstance(s, bool) or isinstance(b, bool):  # fmt: skip
                 raise MeasuredError(f"{where}: sleep_action and test_action must be indexes")
-            for index, name, seen in ((s, rec.get("sleep_level"), levels), (b, rec.get("budget"), budgets)):  # fmt: skip
+            level, budget, slept = str(rec.get("sleep_level")), str(rec.get("budget")), s != 0
+            if across:
+                reader = str(rec.get("model", ""))
+                writer = str(rec.get("sleep_model") or reader)
+                for model, entry in ((reader, rec.get("price_model")), (writer, rec.get("sleep_price_model") if slept else None)):  # fmt: skip
+                    if entry is not None and prices.setdefault(model, str(entry)) != str(entry):
+                        raise MeasuredError(f"{where}: {model} is priced as {entry!r} here and {prices[model]!r} before")  # fmt: skip
+                b, budget = (names.index(reader), b), f"{budget}{MODEL_SEP}{reader}"
+                if slept:
+                    s, level = (1, names.index(writer), s), f"{level}{MODEL_SEP}{writer}"
+                else:
+                    s = (0, 0, 0)
+            for index, name, seen in ((s, level, levels), (b, budget, budgets)):  # fmt: skip
                 if seen.setdefault(index, str(name)) != str(name):
                     raise MeasuredError(f"{where}: action {index} is {name!r} here and {seen[index]!r} before")  # fmt: skip
             params.setdefault(
                 b, {k: rec.get(k) for k in ("max_tokens", "verbosity", "reasoning_effort")}
             )
-            wanted = "c" if s == 0 else view
+            wanted = view if slept else "c"
             if rec.get("view") != wanted:
                 continue
             key = (str(rec["context_id"]), str(rec["query_id"]))
@@ -157,7 +197,7 @@ class MeasuredTable:
             if rec.get("correct") not in (0, 1, 0.0, 1.0) and not (isinstance(rec.get("correct"), float) and 0 <= rec["correct"] <= 1):  # fmt: skip
                 raise MeasuredError(f"{where}: 'correct' must be between 0 and 1, got {rec.get('correct')!r}")  # fmt: skip
             cell[(s, b)] = rec
-            if s > 0:
+            if slept:
                 cached_in = rec.get("sleep_cached_input_tokens")
                 sleep_tokens[(key[0], s)] = (_count(rec, "sleep_input_tokens", where), _count(rec, "sleep_output_tokens", where),
                                              float(cached_in) if isinstance(cached_in, (int, float)) else 0.0)  # fmt: skip
@@ -167,7 +207,7 @@ class MeasuredTable:
         # actions are numbered by rank: a grid of budgets 0,2 is test actions 0,1
         s_rank = {a: i for i, a in enumerate(sorted(levels))}
         b_rank = {a: i for i, a in enumerate(sorted(budgets))}
-        if sorted(levels)[0] != 0:
+        if sorted(levels)[0] not in (0, (0, 0, 0)):
             raise MeasuredError(f"{source}: no answers without sleep-time compute (sleep action 0, none); the grid needs it")  # fmt: skip
         cells = {key: {(s_rank[s], b_rank[b]): rec for (s, b), rec in cell.items()} for key, cell in cells.items()}  # fmt: skip
         sleep_tokens = {(c, s_rank[s]): v for (c, s), v in sleep_tokens.items()}
@@ -204,6 +244,7 @@ class MeasuredTable:
             tuple(levels[s] for s in range(n_s)), tuple(budgets[b] for b in range(n_b)), view, ",".join(sorted(models)),
             grid("correct"), grid("test_input_tokens"), grid("cached_prompt_tokens"), grid("test_output_tokens"),
             grid("latency_s"), sleep[0], sleep[1], incomplete, tuple(params[a] for a in sorted(params)), sleep[2],
+            *(_models_of(levels, budgets, prices, source) if across else ((), (), {})),
         )  # fmt: skip
 
     def take(self, columns: Sequence[int] | NDArray[np.int64]) -> MeasuredTable:
@@ -235,17 +276,39 @@ class MeasuredTable:
     def usd(self, prices: PriceBook, model: str, sleep_discount: float) -> tuple[FloatArray, FloatArray]:  # fmt: skip
         """(each answer's own USD ``(s, b, q)``, each context's sleep-time USD ``(s, c)``) for
         the measured tokens at ``model``'s prices in the book; sleep-time work pays
-        ``sleep_discount`` times the list price (the book's ``batch_discount`` for a batch)."""
-        price = prices.price(model)
-        inp, outp = price.input_usd_per_mtok / 1e6, price.output_usd_per_mtok / 1e6
+        ``sleep_discount`` times the list price (the book's ``batch_discount`` for a batch).
+        Across models, each action at its own model's entry (``price_models``), not ``model``'s."""
+
+        def rates(names: Sequence[str], n: int, shape: tuple[int, ...]) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
+            entries = [prices.price(self.price_models.get(m, m) if m else model) for m in names] or [prices.price(model)] * n  # fmt: skip
+
+            def column(values: list[float]) -> FloatArray:
+                return np.asarray(values, dtype=np.float64).reshape(shape)
+
+            return (column([e.input_usd_per_mtok / 1e6 for e in entries]), column([e.output_usd_per_mtok / 1e6 for e in entries]),
+                    column([e.cache_read_multiplier for e in entries]))  # fmt: skip
+
+        inp, outp, read = rates(self.test_models, len(self.budgets), (1, -1, 1))
         cached = np.minimum(self.cached_prompt_tokens, self.test_input_tokens)
-        test = inp * (self.test_input_tokens - cached + price.cache_read_multiplier * cached) + outp * self.test_output_tokens  # fmt: skip
+        test = inp * (self.test_input_tokens - cached + read * cached) + outp * self.test_output_tokens  # fmt: skip
+        s_inp, s_outp, s_read = rates(self.sleep_models, len(self.sleep_levels), (-1, 1))
         sleep_cached = np.zeros_like(self.sleep_input_tokens) if self.sleep_cached_input_tokens is None else np.minimum(self.sleep_cached_input_tokens, self.sleep_input_tokens)  # fmt: skip
-        sleep_in = (
-            self.sleep_input_tokens - sleep_cached + price.cache_read_multiplier * sleep_cached
-        )
-        sleep = sleep_discount * (inp * sleep_in + outp * self.sleep_output_tokens)
+        sleep_in = self.sleep_input_tokens - sleep_cached + s_read * sleep_cached
+        sleep = sleep_discount * (s_inp * sleep_in + s_outp * self.sleep_output_tokens)
         return test, sleep
+
+
+def _models_of(levels: Mapping[int, str], budgets: Mapping[int, str], prices: Mapping[str, str], source: str) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, str]]:  # fmt: skip
+    """(sleep_models, test_models, price_models) of a table across models, from its action
+    names (``k1@MODEL``, ``b0@MODEL``)."""
+    from sleeptime.simulators import split_action
+
+    sleep = tuple(split_action(levels[s])[1] or "" for s in range(len(levels)))
+    test = tuple(split_action(budgets[b])[1] or "" for b in range(len(budgets)))
+    unpriced = sorted(set(test) - set(prices))
+    if unpriced:
+        raise MeasuredError(f"{source}: the records of {unpriced} name no price_model (the price book entry the run priced them as); rerun sleeptime collect with --price-model, one per --endpoint")  # fmt: skip
+    return sleep, test, dict(prices)
 
 
 def _natural(text: str) -> tuple[Any, ...]:
@@ -256,10 +319,13 @@ def _natural(text: str) -> tuple[Any, ...]:
 class _TableLevels(OutcomeModel):
     """The actions of a measured table; its outcomes are read from the table, not modelled."""
 
-    def __init__(self, sleep_levels: Sequence[str], budgets: Sequence[str], budget_params: Sequence[Mapping[str, Any]] = ()) -> None:  # fmt: skip
+    def __init__(self, sleep_levels: Sequence[str], budgets: Sequence[str], budget_params: Sequence[Mapping[str, Any]] = (),
+                 sleep_models: Sequence[str] = (), test_models: Sequence[str] = ()) -> None:  # fmt: skip
         self.sleep_levels = tuple(SleepLevel(n, level_compute(n)) for n in sleep_levels)
         self.budgets = tuple(budgets)
         self.budget_params = tuple(budget_params)
+        self.sleep_models = tuple(sleep_models)
+        self.test_models = tuple(test_models)
 
     def _outcome(self, q: ServedQueries) -> Outcome:
         raise MeasuredError("a measured environment replays its table; it has no outcome model")
@@ -277,13 +343,31 @@ class MeasuredEnvironment(Environment):
     @classmethod
     def build(cls, table: MeasuredTable, prices: PriceBook, model: str, *, sleep_price: str = "batch") -> MeasuredEnvironment:  # fmt: skip
         """``sleep_price``: ``batch`` (the book's ``batch_discount``) or ``live`` (its
-        ``live_sleep_discount``)."""
+        ``live_sleep_discount``).
+
+        Across models, ``model`` is not used: each model is priced as the entry the run priced
+        it as (``table.price_models``), and the environment's book holds each model under its
+        own name at that entry's prices (so that an exported policy names the served models
+        and prices them); the environment's model is the first answering model."""
+        if table.test_models:
+            prices = replace(prices, models={**prices.models, **{m: prices.price(e) for m, e in table.price_models.items()}},
+                             note=f"{prices.note} Priced as: {', '.join(f'{m} as {e}' for m, e in sorted(table.price_models.items()))}.".strip())  # fmt: skip
+            model = table.test_models[0]
+            writers = {prices.price(m).batch_discount if sleep_price == "batch" else prices.price(m).live_sleep_discount for m in table.sleep_models if m}  # fmt: skip
+            if len(writers) > 1:
+                raise MeasuredError(f"the models that write notes have different sleep-time discounts in the book ({sorted(writers)}); judging them together needs one")  # fmt: skip
         price = prices.price(model)
         if sleep_price not in ("batch", "live"):
             raise MeasuredError(f"sleep_price must be 'batch' or 'live', got {sleep_price!r}")
         discount = price.batch_discount if sleep_price == "batch" else price.live_sleep_discount
         return cls(
-            _TableLevels(table.sleep_levels, table.budgets, table.budget_params),
+            _TableLevels(
+                table.sleep_levels,
+                table.budgets,
+                table.budget_params,
+                table.sleep_models,
+                table.test_models,
+            ),
             prices,
             model,
             table=table,

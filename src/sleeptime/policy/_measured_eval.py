@@ -87,11 +87,15 @@ def train_measured_policies(data: MeasuredData, *, seed: int = 0) -> list[Learne
 
 
 def most_accurate_fixed_usd_per_1k(env: MeasuredEnvironment, items: SimItems) -> float:
-    """USD per 1k queries of the most accurate fixed strategy (the cheapest among ties)."""
+    """USD per 1k queries of the most accurate fixed strategy of one model (the cheapest among
+    ties; across models, the strategies whose notes one model writes and another reads are
+    not operating points)."""
     tables = env.action_tables(items)
     best = (-math.inf, math.inf)
     for s in range(env.n_sleep):
         for b in range(env.n_budgets):
+            if not env.single_model(s, b):
+                continue
             acc, usd = tables.evaluate(np.full(items.n_contexts, s), np.full(items.n_queries, b))
             if (acc, -usd) > (best[0], -best[1]):
                 best = (acc, usd)
