@@ -225,7 +225,7 @@ def test_compare_traces_across_models_holds_the_best_fixed_strategy_of_one_model
     assert level == "none" or level.split("@")[1] == budget.split("@")[1], point
     from sleeptime.experiments._measured import measured_display
 
-    assert "gpt-4o as gpt-4o" in measured_display(data).caption
+    assert "gpt-4o as gpt-4o" in measured_display(data).prices_caption and "gpt-4o as gpt-4o" in out["prices"]
     from sleeptime.policy import export_measured_policy
 
     learned = next(p for p in run.policies if p.name == "learned-cheap")
