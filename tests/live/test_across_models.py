@@ -177,7 +177,7 @@ def test_a_policy_across_models_served_through_the_router_answers_from_the_model
         artifact = exported_across_models[lam]
         assert RuntimePolicy.load(artifact).models == (STRONG, SMALL)
         out = tmp_path / f"served-{lam:g}.jsonl"
-        run = serve_through_litellm(load_workload("builtin", limit=8), artifact, a.endpoint(), out, protocol=Protocol(Prompts.load("gsm")),
+        run = serve_through_litellm(load_workload("builtin", limit=8), artifact, a.endpoint(), out, protocol=Protocol(Prompts.load("gsm"), sleep_max_tokens=32),
                                     pricing=Pricing(BOOK, STRONG), questions_per_context=2, expected_queries=4.0,
                                     more=[(b.endpoint(), Pricing(BOOK, SMALL))])  # fmt: skip
         served = read_records(out)
@@ -225,7 +225,10 @@ def test_compare_traces_across_models_holds_the_best_fixed_strategy_of_one_model
     assert level == "none" or level.split("@")[1] == budget.split("@")[1], point
     from sleeptime.experiments._measured import measured_display
 
-    assert "gpt-4o as gpt-4o" in measured_display(data).prices_caption and "gpt-4o as gpt-4o" in out["prices"]
+    assert (
+        "gpt-4o as gpt-4o" in measured_display(data).prices_caption
+        and "gpt-4o as gpt-4o" in out["prices"]
+    )
     from sleeptime.policy import export_measured_policy
 
     learned = next(p for p in run.policies if p.name == "learned-cheap")
