@@ -24,7 +24,7 @@ def collect_text(r: dict[str, Any]) -> str:
     for err in r["errors"][:5]:
         lines.append(f"failed: {err}")
     across = any(c.get("model") for c in r["cells"])
-    lines += ["", ("".join(f"{'notes by':<30}{'answered by':<30}") if across else "") + f"{'sleep':<7}{'budget':<7}{'view':<8}{'n':>5}{'accuracy':>10}{'95% CI':>14}{'in tok':>8}{'out tok':>8}{'sleep tok':>10}{'latency s':>10}{'USD/1k q':>10}{'cut':>5}"
+    lines += ["", (f"{'notes by':<30}{'answered by':<30}" if across else "") + f"{'sleep':<7}{'budget':<7}{'view':<8}{'n':>5}{'accuracy':>10}{'95% CI':>14}{'in tok':>8}{'out tok':>8}{'sleep tok':>10}{'latency s':>10}{'USD/1k q':>10}{'cut':>5}"
               + (f"{'score':>8} (95% CI)" if any(c.get("score") is not None for c in r["cells"]) else "")]  # fmt: skip
     for c in r["cells"]:
         lo, hi = c["accuracy_ci95"]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sleeptime._lists import comma_list
 from sleeptime.experiments._compare import (
     compare_scenario,
     compare_steps,
@@ -66,7 +67,7 @@ def run_policy(ctx: RunContext) -> RunOutput:
         config = ScenarioConfig(
             n_contexts=spec.workload.contexts, seed=spec.seeds.workload, benchmark=spec.model.benchmark,
             model=spec.model.name, prices=spec.prices.book, rho_predictability=spec.scenario.rho_predictability,
-            test_share=spec.scenario.test_share, models=tuple(m.strip() for m in spec.model.models.split(",") if m.strip()), transfer=spec.model.transfer,
+            test_share=spec.scenario.test_share, models=comma_list(spec.model.models), transfer=spec.model.transfer,
         )  # fmt: skip
         scenario = build_scenario(config, progress=ctx.progress)
     with job.step("learned policies"):

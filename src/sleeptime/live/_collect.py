@@ -255,8 +255,8 @@ class Collector:
         )
         return {
             "context_id": ctx.context_id, "query_id": query.query_id, "model": client.endpoint.model,
-            "sleep_model": (sleep or {}).get("model") if sleep is not None else None,
-            "price_model": pricing.model, "sleep_price_model": (sleep or {}).get("price_model") if sleep is not None else None,
+            "sleep_model": sleep.get("model") if sleep is not None else None,
+            "price_model": pricing.model, "sleep_price_model": sleep.get("price_model") if sleep is not None else None,
             "design": "exploration" if isinstance(self.design, Grid) else "policy",
             "sleep_action": s, "sleep_level": level.name, "test_action": budget.index, "budget": budget.name, "view": view,
             "served_with_sleep": view != "c",

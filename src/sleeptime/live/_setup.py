@@ -73,7 +73,9 @@ def open_endpoints(endpoints: Sequence[str], models: Sequence[str | None], api_k
 def price_entries(book: PriceBook, price_model: str, n: int) -> list[str]:
     """The price book entry of each of ``n`` endpoints: ``price_model`` names one for all, or
     one per endpoint separated by commas; each checked against the book."""
-    names = [p.strip() for p in price_model.split(",") if p.strip()]
+    from sleeptime._lists import comma_list
+
+    names = list(comma_list(price_model))
     names = names * n if len(names) == 1 else names
     if len(names) != n:
         raise LiveError(f"--price-model: give one book entry, or one per --endpoint ({n}) separated by commas; got {price_model!r}")  # fmt: skip
