@@ -11,6 +11,8 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from sleeptime._boosting import boosting_regressor, keep_params
+
 
 class PredictabilityPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     """Gradient-boosted regression of a context's mean question log-prob on its features.
@@ -30,27 +32,13 @@ class PredictabilityPredictor(RegressorMixin, BaseEstimator):  # type: ignore[mi
         l2_regularization: float = 1.0,
         random_state: int | None = 0,
     ) -> None:
-        self.max_iter = max_iter
-        self.learning_rate = learning_rate
-        self.max_leaf_nodes = max_leaf_nodes
-        self.min_samples_leaf = min_samples_leaf
-        self.l2_regularization = l2_regularization
-        self.random_state = random_state
+        keep_params(self, locals())
 
     def fit(self, X: ArrayLike, y: ArrayLike) -> PredictabilityPredictor:
         """Fit the regressor on context features ``X``, ``(n_contexts, n_features)``, and the
         mean question log-prob ``y`` (nats per token), ``(n_contexts,)``; returns ``self``."""
-        from sklearn.ensemble import HistGradientBoostingRegressor
-
         X_arr, y_arr = validate_data(self, X, y, y_numeric=True)
-        self.model_ = HistGradientBoostingRegressor(
-            max_iter=self.max_iter,
-            learning_rate=self.learning_rate,
-            max_leaf_nodes=self.max_leaf_nodes,
-            min_samples_leaf=self.min_samples_leaf,
-            l2_regularization=self.l2_regularization,
-            random_state=self.random_state,
-        ).fit(X_arr, y_arr)
+        self.model_ = boosting_regressor(self).fit(X_arr, y_arr)
         self.n_iter_ = self.model_.n_iter_
         return self
 

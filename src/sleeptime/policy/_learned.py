@@ -37,6 +37,7 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from sleeptime._boosting import boosting_regressor, keep_params
 from sleeptime._types import FloatArray, IntArray
 from sleeptime.policy._base import Environment, Policy
 from sleeptime.simulators import SimItems
@@ -54,6 +55,10 @@ class LearnedPolicy(RegressorMixin, BaseEstimator, Policy):  # type: ignore[misc
     regressor inside.
     """
 
+    lam: float
+    features: Sequence[str] | None
+    name: str
+
     def __init__(
         self,
         *,
@@ -67,15 +72,7 @@ class LearnedPolicy(RegressorMixin, BaseEstimator, Policy):  # type: ignore[misc
         random_state: int | None = 0,
         name: str = "learned",
     ) -> None:
-        self.lam = lam
-        self.features = features
-        self.max_iter = max_iter
-        self.learning_rate = learning_rate
-        self.max_leaf_nodes = max_leaf_nodes
-        self.min_samples_leaf = min_samples_leaf
-        self.l2_regularization = l2_regularization
-        self.random_state = random_state
-        self.name = name
+        keep_params(self, locals())
 
     # ------------------------------------------------------------------ estimator
     def fit(
@@ -96,14 +93,8 @@ class LearnedPolicy(RegressorMixin, BaseEstimator, Policy):  # type: ignore[misc
         ``question_offsets`` (draws x features) are the question draws added to a context's
         feature row at sleep time (see the module docstring and :func:`question_offsets`;
         default: one draw of zeros, the imputed question)."""
-        from sklearn.ensemble import HistGradientBoostingRegressor
-
         X_arr, y_arr = validate_data(self, X, y, y_numeric=True)
-        self.model_ = HistGradientBoostingRegressor(
-            max_iter=self.max_iter, learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
-            min_samples_leaf=self.min_samples_leaf, l2_regularization=self.l2_regularization,
-            random_state=self.random_state,
-        ).fit(X_arr, y_arr)  # fmt: skip
+        self.model_ = boosting_regressor(self).fit(X_arr, y_arr)
         self.n_iter_ = self.model_.n_iter_
         self.test_usd_ = None if test_usd is None else np.asarray(test_usd, dtype=np.float64)
         self.sleep_usd_ = None if sleep_usd is None else np.asarray(sleep_usd, dtype=np.float64)

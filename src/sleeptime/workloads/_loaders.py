@@ -175,6 +175,12 @@ class _Reader:
                     break
         return f"{self.path}:{lineno}{rid}"
 
+    def fields(
+        self, lineno: int, record: Mapping[str, Any], *keys: str | tuple[str, type]
+    ) -> list[Any]:
+        """Several fields at once, in order: a key is read as a string, ``(key, kind)`` as ``kind``."""
+        return [self.get(lineno, record, *((k,) if isinstance(k, str) else k)) for k in keys]
+
     def get(self, lineno: int, record: Mapping[str, Any], key: str, kind: type = str) -> Any:
         if key not in record:
             raise MissingFieldError(
@@ -255,8 +261,9 @@ def _load_stateful_gsm(path: Path, records: list[Record]) -> Workload:
     contexts = []
     benchmark = _benchmark_name(path, "stateful-gsm-symbolic")
     for lineno, rec in records:
-        context = reader.get(lineno, rec, "stateful_gsm_symbolic_context")
-        question = reader.get(lineno, rec, "stateful_gsm_symbolic_question")
+        context, question = reader.fields(
+            lineno, rec, "stateful_gsm_symbolic_context", "stateful_gsm_symbolic_question"
+        )
         gold, steps = _gsm_answer(reader, lineno, rec)
         query = Query("q0", question, gold, "numeric", {"n_steps": steps})
         meta = {"benchmark": benchmark, **_template_meta(rec)}
@@ -294,9 +301,9 @@ def _load_stateful_aime(path: Path, records: list[Record]) -> Workload:
     reader = _Reader(path, "stateful-aime")
     contexts = []
     for lineno, rec in records:
-        context = reader.get(lineno, rec, "stateful_aime_context")
-        question = reader.get(lineno, rec, "stateful_aime_question")
-        raw = reader.get(lineno, rec, "answer")
+        context, question, raw = reader.fields(
+            lineno, rec, "stateful_aime_context", "stateful_aime_question", "answer"
+        )
         try:
             gold = int(str(raw).strip())
         except ValueError as exc:
@@ -347,9 +354,9 @@ def _load_native(path: Path, records: list[Record]) -> Workload:
     reader = _Reader(path, "native")
     contexts = []
     for lineno, rec in records:
-        cid = reader.get(lineno, rec, "context_id")
-        context = reader.get(lineno, rec, "context")
-        raw_queries = reader.get(lineno, rec, "queries", list)
+        cid, context, raw_queries = reader.fields(
+            lineno, rec, "context_id", "context", ("queries", list)
+        )
         if not raw_queries:
             raise MalformedRecordError(
                 f"{reader.where(lineno, rec)}: field 'queries' is empty; a context needs a query"
