@@ -138,3 +138,16 @@ def test_sdk_and_proxy_hooks_and_requests_outside_the_policy(
     assert out["metadata"]["sleeptime"]["decision"] == proxy
     with pytest.raises(Exception, match="unknown context 'nope'"):
         hook.apply({"messages": [], "metadata": {"sleeptime": {"context_id": "nope"}}})
+
+
+def test_importing_the_hook_fetches_no_cost_map() -> None:
+    """Without the user's setting, the hook imports LiteLLM with its bundled cost map: no
+    attempt to fetch one from the network (LiteLLM logs each failed attempt)."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "LITELLM_LOCAL_MODEL_COST_MAP"}
+    code = "import os, sleeptime.integrations.litellm_hook; print(os.environ['LITELLM_LOCAL_MODEL_COST_MAP'])"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300, check=True)  # fmt: skip
+    assert done.stdout.strip() == "True"
+    assert "cost map" not in done.stderr, done.stderr

@@ -187,6 +187,9 @@ def test_a_policy_across_models_served_through_the_router_answers_from_the_model
         for r in served:
             r["lam"] = lam
     assert all(r["model"] == r["decided_model"] for r in records)
+    # each record names the budget it was served at (a level's name without its model) and
+    # that budget's verbosity, as a run across models records them
+    assert all(r["budget"][1:].isdigit() and r["verbosity"] == int(r["budget"][1:]) for r in records), [(r["budget"], r["verbosity"]) for r in records]  # fmt: skip
     # both models answered (two deployments in the group: a router that ignored the decision
     # would also send about half of them to the other one)
     assert {r["model"] for r in records} == {STRONG, SMALL}, [r["model"] for r in records]

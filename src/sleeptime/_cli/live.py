@@ -81,7 +81,7 @@ def register(sub: Any) -> None:
     c.add_argument("--out", required=True, help="the trace file (JSONL; appended, resumed; sleep-time outputs go to NAME.sleep.jsonl beside it)")  # fmt: skip
     c.add_argument("--endpoint", action="append", default=None, help="'local' (default: start the embedded server for the run), a .gguf file (a local server on it), an OpenAI-compatible base URL, or 'litellm' with --litellm; "
                    "repeat it for a run across models (the grid crosses the model that writes the notes with the one that answers)")  # fmt: skip
-    c.add_argument("--model", action="append", default=None, help="the model at the endpoint (with --litellm: a LiteLLM model string, e.g. openai/gpt-4o-mini); one per --endpoint where there are several URLs")  # fmt: skip
+    c.add_argument("--model", action="append", default=None, help="the model at the endpoint (with --litellm: a LiteLLM model string, e.g. openai/gpt-4o-mini); one per --endpoint where there are several URLs; for a local server, the name it serves its model under (default: the file's)")  # fmt: skip
     c.add_argument("--litellm", action="store_true", help="send through LiteLLM (--model is a LiteLLM model string; --endpoint URL is its api_base)")  # fmt: skip
     c.add_argument("--api-key-env", default=None, metavar="VAR", help="the environment variable holding the API key (the key never reaches a file)")  # fmt: skip
     c.add_argument(

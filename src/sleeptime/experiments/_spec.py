@@ -102,7 +102,7 @@ class LiveTable:
     """``[live]``: a real run (``kind = "collect"`` or ``"live"``) against an endpoint."""
 
     endpoint: str = _key("local", "'local' (the embedded llama.cpp server), a .gguf file (a local server on it), an OpenAI-compatible base URL, or 'litellm'; several, comma-separated, for a run across models (price_model one per endpoint)")  # fmt: skip
-    model: str = _key("", "the model at the endpoint, or a LiteLLM model string with litellm = true (unused for local)")  # fmt: skip
+    model: str = _key("", "the model at the endpoint, or a LiteLLM model string with litellm = true; for a local server the name it serves its model under (default: the file's); one per endpoint, comma-separated, across models")  # fmt: skip
     litellm: bool = _key(False, "send through LiteLLM")
     api_key_env: str = _key("", "the environment variable holding the API key (never the key)")
     model_file: str = _key("", "with endpoint = 'local': the .gguf file to serve (default SmolLM2-135M-Instruct)")  # fmt: skip
@@ -173,6 +173,8 @@ class ReducedTable:
     contexts: int = _key(140, "contexts at most (a real run: the spec's contexts are a cap too)")
     trials: int = _key(4, "study trials at most")
     questions_per_context: int = _key(1, "a real run's questions per context at most")
+    endpoint: str = _key("", "a real run's endpoints at reduced size (default: the spec's), e.g. 'local,local': the default model under two names where a run across models has its model files")  # fmt: skip
+    model: str = _key("", "with endpoint: the names (or models) of those endpoints, one per endpoint")  # fmt: skip
 
 
 #: TOML table name -> its dataclass; the attribute of :class:`ExperimentSpec` has the same name
@@ -302,11 +304,14 @@ def parse_spec(text: str, *, source: str = "<spec>", reduced: bool = False) -> E
         raise SpecError(f"{source}: [workload] contexts must be at least 20")
     if reduced:
         size = spec.reduced_size
+        live = dataclasses.replace(spec.live, questions_per_context=min(spec.live.questions_per_context, size.questions_per_context))  # fmt: skip
+        if size.endpoint:
+            live = dataclasses.replace(live, endpoint=size.endpoint, model=size.model)
         spec = dataclasses.replace(
             spec,
             workload=dataclasses.replace(spec.workload, contexts=min(spec.workload.contexts, size.contexts)),
             study=dataclasses.replace(spec.study, trials=min(spec.study.trials, size.trials)),
-            live=dataclasses.replace(spec.live, questions_per_context=min(spec.live.questions_per_context, size.questions_per_context)),
+            live=live,
             reduced=True,
         )  # fmt: skip
     return spec

@@ -41,8 +41,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sleeptime._litellm import offline_cost_map
 from sleeptime.runtime import DecisionError, RuntimePolicy
 
+offline_cost_map()
 try:
     from litellm.integrations.custom_logger import CustomLogger
 except ImportError as exc:  # the hook subclasses LiteLLM's callback class: it needs litellm

@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sleeptime._litellm import offline_cost_map
 from sleeptime.live._cache import ResponseCache, request_key
 from sleeptime.live._errors import LiveError, RequestFailed
 
@@ -403,6 +404,7 @@ class ChatClient:
         return parse_completion(merged, time.perf_counter() - started, first)
 
     async def _send_litellm(self, request: ChatRequest) -> ChatResponse:
+        offline_cost_map()
         try:
             import litellm
         except ImportError:

@@ -488,8 +488,9 @@ class Collector:
 
 def policy_budget(decision: Mapping[str, Any], index: int, n_budgets: int) -> Budget:
     """The budget of a router's test-time decision: a budget named ``bV`` (a policy learned on
-    a real run) is verbosity V; other names (a simulated policy's levels) spread over 0-4."""
-    name = str(decision["budget"])
+    a real run; across models ``bV@MODEL``) is verbosity V; other names (a simulated policy's
+    levels) spread over 0-4."""
+    name = split_action(str(decision["budget"]))[0]
     if decision.get("reasoning_effort"):
         return Budget(
             index, None, int(decision["max_tokens"] or 1024), decision["reasoning_effort"]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sleeptime._litellm import offline_cost_map
 from sleeptime.live._client import (
     ChatClient,
     ChatRequest,
@@ -112,6 +113,7 @@ def serve_through_litellm(
     (``sleeptime-sleep/MODEL``). Each record names the model whose deployment answered
     (``model``, read from the deployment's ``api_base``) and the model decided
     (``decided_model``)."""
+    offline_cost_map()
     try:
         import litellm
 

@@ -23,9 +23,10 @@ def open_endpoint(endpoint: str, model: str | None, api_key_env: str | None, lit
               slots: int, log_file: Path, server_mode: str = "reuse", threads: int | None = None) -> Iterator[Endpoint]:  # fmt: skip
     """The endpoint of a real run, open for the block: ``local`` starts the embedded server
     (``slots`` requests at once, its log in ``log_file``, ``server_mode`` reuse or exact,
-    ``threads`` default one per free core) and stops it after; a path to a ``.gguf`` file is
-    ``local`` on that file; an http(s) base URL or ``litellm`` names a server that runs
-    already."""
+    ``threads`` default one per free core) and stops it after, serving its model under the name
+    ``model`` where one is given (two servers of one file under two names: a run across models
+    on one model file); a path to a ``.gguf`` file is ``local`` on that file; an http(s) base URL
+    or ``litellm`` names a server that runs already."""
     if endpoint.endswith(".gguf"):
         endpoint, model_file = "local", endpoint
     if endpoint == "local":
@@ -35,6 +36,7 @@ def open_endpoint(endpoint: str, model: str | None, api_key_env: str | None, lit
             threads=threads,
             log_file=log_file,
             mode=server_mode,
+            name=model or "",
         ).start()
         try:
             yield server.endpoint()

@@ -74,6 +74,13 @@ from sleeptime.policy._measured_eval import (
     traced_workload,
     train_measured_policies,
 )
+from sleeptime.policy._offpolicy import (
+    ESTIMATORS,
+    LoggedDecisions,
+    OffPolicyError,
+    OffPolicyEstimate,
+    off_policy_estimates,
+)
 from sleeptime.policy._passk import PassKPoint, pass_at_k
 from sleeptime.policy._refresh import (
     REFRESH_STRATEGIES,
@@ -141,6 +148,7 @@ __all__ = [
     "ALL_FEATURES",
     "CHEAP_POLICY_FEATURES",
     "DERIVED_FEATURES",
+    "ESTIMATORS",
     "FEATURE_SETS",
     "LAMS",
     "MAX_TRIGGER",
@@ -169,10 +177,13 @@ __all__ = [
     "LearnedPolicy",
     "LearnedSummary",
     "LearnedTables",
+    "LoggedDecisions",
     "MeasuredData",
     "MeasuredEnvironment",
     "MeasuredError",
     "MeasuredTable",
+    "OffPolicyError",
+    "OffPolicyEstimate",
     "OfflineEstimate",
     "OperatingPoint",
     "OraclePolicy",
@@ -220,6 +231,7 @@ __all__ = [
     "measured_fixed_rows",
     "most_accurate_fixed_usd_per_1k",
     "observable_tables",
+    "off_policy_estimates",
     "offline_estimate",
     "oracle_budgets",
     "oracle_decisions",

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from sleeptime.policy._baselines import ThresholdPolicy, paper_policy
+from sleeptime.policy._baselines import FixedPolicy, ThresholdPolicy, paper_policy
 from sleeptime.policy._evaluate import Comparison, Group, PolicyRow, compare_policies
 from sleeptime.policy._features import (
     ALL_FEATURES,
@@ -243,7 +243,12 @@ def compare_measured(data: MeasuredData, *, budget_usd_per_1k: float | None = No
     threshold = ThresholdPolicy(float(np.median(train_pp)), 3.0)
     if budget_usd_per_1k is None:
         budget_usd_per_1k = most_accurate_fixed_usd_per_1k(env, items)
-    comparison = compare_policies(env, items, learned=policies, extra=[paper_policy(), threshold],
+    paper = paper_policy()
+    if data.table.test_models:  # across models: say whose notes and whose answer
+        paper = FixedPolicy(
+            1, 0, name=f"paper({data.table.sleep_levels[1]},{data.table.budgets[0]})"
+        )
+    comparison = compare_policies(env, items, learned=policies, extra=[paper, threshold],
                                   budget_usd_per_1k=budget_usd_per_1k, seed=seed, progress=progress)  # fmt: skip
     other: tuple[PolicyRow, ...] = ()
     other_view = "c_prime" if data.table.view == "both" else "both"
