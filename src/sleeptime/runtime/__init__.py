@@ -27,6 +27,7 @@ from sleeptime.runtime._artifact import (
     validate_artifact,
 )
 from sleeptime.runtime._errors import ArtifactError, DecisionError, SleeptimeError
+from sleeptime.runtime._explore import Exploration
 from sleeptime.runtime._features import (
     CHEAP_FEATURES,
     FEATURE_SPECS,
@@ -45,6 +46,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "ArtifactError",
     "DecisionError",
+    "Exploration",
     "RuntimePolicy",
     "SleeptimeError",
     "cheap_features",

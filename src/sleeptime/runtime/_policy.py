@@ -23,6 +23,7 @@ from typing import Any
 
 from sleeptime.runtime._artifact import load_artifact, parse_artifact, validate_artifact
 from sleeptime.runtime._errors import DecisionError
+from sleeptime.runtime._explore import Exploration
 from sleeptime.runtime._features import cheap_features, question_features
 
 
@@ -61,11 +62,15 @@ class RuntimePolicy:
     (compute them once per context with :meth:`context_features`).
     """
 
-    def __init__(self, artifact: Mapping[str, Any], *, source: str = "<artifact>", validate: bool = True) -> None:  # fmt: skip
+    def __init__(self, artifact: Mapping[str, Any], *, source: str = "<artifact>", validate: bool = True,
+                 exploration: Exploration | None = None) -> None:  # fmt: skip
         if validate:
             validate_artifact(artifact, source)
         self.artifact = artifact
         self.source = source
+        #: exploration around the policy's decisions (None: its own, always); with one, every
+        #: decision also names its ``propensity`` and the policy's own choice (``greedy``)
+        self.exploration = exploration
         feats, dec, actions = artifact["features"], artifact["decision"], artifact["actions"]
         self.query_features: tuple[str, ...] = tuple(f["name"] for f in feats["query"])
         self.context_features_used: tuple[str, ...] = tuple(f["name"] for f in feats["context"])
@@ -96,14 +101,22 @@ class RuntimePolicy:
         )
 
     @classmethod
-    def load(cls, path: str | Path) -> RuntimePolicy:
-        """Load and validate the artifact at ``path``."""
-        return cls(load_artifact(path), source=str(path), validate=False)
+    def load(cls, path: str | Path, *, exploration: Exploration | None = None) -> RuntimePolicy:
+        """Load and validate the artifact at ``path`` (``exploration``: see :attr:`exploration`)."""
+        return cls(load_artifact(path), source=str(path), validate=False, exploration=exploration)
 
     @classmethod
-    def loads(cls, text: str, source: str = "<artifact>") -> RuntimePolicy:
+    def loads(cls, text: str, source: str = "<artifact>", *, exploration: Exploration | None = None) -> RuntimePolicy:  # fmt: skip
         """Load and validate an artifact from its JSON text."""
-        return cls(parse_artifact(text, source), source=source, validate=False)
+        return cls(parse_artifact(text, source), source=source, validate=False, exploration=exploration)  # fmt: skip
+
+    def _explored(self, greedy: int, n: int, names: tuple[str, ...]) -> tuple[int, dict[str, Any]]:
+        """The action taken and what a log needs of it: nothing without exploration, else its
+        ``propensity`` and the policy's own choice (``greedy``)."""
+        if self.exploration is None:
+            return greedy, {}
+        action, p = self.exploration.choose(greedy, n)
+        return action, {"propensity": p, "greedy": names[greedy]}
 
     # ------------------------------------------------------------------ features
     def context_features(self, context: str) -> dict[str, float]:
@@ -233,7 +246,8 @@ class RuntimePolicy:
 
         ``sleep_level`` is what was decided for the query's context and ``c_prime_ready``
         whether its ``c'`` exists now. ``prompt_tokens`` (context plus question) is estimated
-        from the text's length where not given.
+        from the text's length where not given. With :attr:`exploration`, also ``propensity``
+        (the probability of the budget taken) and ``greedy`` (the policy's own budget).
         """
         x = self._vector(self.query_features, features, context, question)
         s = self._level(sleep_level)
@@ -247,8 +261,8 @@ class RuntimePolicy:
             tokens = self._tokens("prompt_tokens", None, chars, self.question_tokens)
         else:
             tokens = self._tokens("prompt_tokens", prompt_tokens, None, 0.0)
-        b = self.test_index(x, s, ready, tokens)
-        return {"budget": self.budgets[b], **self._test_params[b], "send_c_prime": ready, "model": self._test_models[b]}  # fmt: skip
+        b, logged = self._explored(self.test_index(x, s, ready, tokens), self._n_b, self.budgets)
+        return {"budget": self.budgets[b], **self._test_params[b], "send_c_prime": ready, "model": self._test_models[b], **logged}  # fmt: skip
 
     def decide_sleep(
         self,
@@ -262,7 +276,8 @@ class RuntimePolicy:
         nothing), ``run`` (whether to start it) and its request parameters (``n_rewrites``
         or ``reasoning_effort``, ``max_tokens``, ``batch``: send it through the batch API) and
         ``model`` (the model that writes the notes; None for no sleep-time work where the
-        actions span several models)."""
+        actions span several models). With :attr:`exploration`, also ``propensity`` and
+        ``greedy`` (call it once per context: each call draws anew)."""
         given = dict(features or {})
         if expected_queries is not None:
             given["expected_queries"] = expected_queries
@@ -276,8 +291,9 @@ class RuntimePolicy:
         tokens = self._tokens("context_tokens", context_tokens, None if context is None else len(context), -1.0)  # fmt: skip
         if tokens < 0:
             raise DecisionError("pass context_tokens= or context= (the text) to price the sleep-time work")  # fmt: skip
-        s = self.sleep_index(x, eq, tokens, tokens + self.question_tokens)
-        return {"sleep_level": self.sleep_levels[s], "run": s > 0, **self._sleep_params[s], "model": self._sleep_models[s]}  # fmt: skip
+        greedy = self.sleep_index(x, eq, tokens, tokens + self.question_tokens)
+        s, logged = self._explored(greedy, len(self.sleep_levels), self.sleep_levels)
+        return {"sleep_level": self.sleep_levels[s], "run": s > 0, **self._sleep_params[s], "model": self._sleep_models[s], **logged}  # fmt: skip
 
 
 #: The names of the bool types: Python's, NumPy's ``bool_`` (``bool`` from NumPy 2), known
