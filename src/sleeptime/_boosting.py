@@ -19,10 +19,11 @@ def keep_params(estimator: Any, params: dict[str, Any]) -> None:
             setattr(estimator, name, value)
 
 
-def boosting_regressor(estimator: Any) -> Any:
-    """A new, unfitted ``HistGradientBoostingRegressor`` with ``estimator``'s boosting parameters."""
+def boosting_regressor(estimator: Any = None, **params: Any) -> Any:
+    """A new, unfitted ``HistGradientBoostingRegressor`` with ``estimator``'s boosting
+    parameters, or with ``params`` (scikit-learn's defaults for any not given)."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
-    return HistGradientBoostingRegressor(
-        **{name: getattr(estimator, name) for name in BOOSTING_PARAMS}
-    )
+    if estimator is not None:
+        params = {name: getattr(estimator, name) for name in BOOSTING_PARAMS}
+    return HistGradientBoostingRegressor(**params)
