@@ -62,31 +62,41 @@ def simulate_log(behaviour: Policy, items: SimItems, env: Environment, tables: A
     )
 
 
-def _direct_model(items: SimItems, features: Sequence[str], log: SimulatedLog, seed: int) -> tuple[object, object, FloatArray]:  # fmt: skip
-    """Outcome models fitted to the log alone (gradient boosting on the context features and
-    the two actions): one for the reward, one for the cost; returns them and the feature rows."""
-    from sleeptime._boosting import boosting_regressor
-
-    params = {"max_iter": 100, "max_leaf_nodes": 15, "min_samples_leaf": 20, "l2_regularization": 1.0, "random_state": seed}  # fmt: skip
-    x = np.column_stack([items.context_features[f][items.query_context] for f in features]) if features else np.zeros((items.n_queries, 0))  # fmt: skip
-    rows = np.column_stack([x, log.sleep[items.query_context], log.test])
-    reward = boosting_regressor(**params).fit(rows, log.reward)
-    cost = boosting_regressor(**params).fit(rows, log.cost)
-    return reward, cost, x
+def _rows(
+    items: SimItems, features: Sequence[str], sleep_q: IntArray, test: IntArray
+) -> FloatArray:
+    """What the outcome models read, per query: the context features, the context's and the
+    question's tokens, how many queries its context got in the log (its share of the sleep-time
+    cost depends on it), and the two actions."""
+    x = [items.context_features[f][items.query_context] for f in features]
+    count = np.bincount(items.query_context, minlength=items.n_contexts)[items.query_context]
+    return np.column_stack([*x, items.context_tokens[items.query_context], items.question_tokens, count, sleep_q, test])  # fmt: skip
 
 
 def logged_decisions(log: SimulatedLog, candidate: tuple[IntArray, IntArray], items: SimItems,
-                     features: Sequence[str], seed: int) -> LoggedDecisions:  # fmt: skip
+                     features: Sequence[str], seed: int, folds: int = 2) -> LoggedDecisions:  # fmt: skip
     """The log joined to a deterministic candidate (its sleep level per context and budget per
-    query) and to outcome models fitted on the log."""
+    query) and to outcome models fitted on the log (gradient boosting, one for the reward and
+    one for the cost), cross-fitted: the contexts fall into ``folds`` folds and each fold's
+    rows are predicted by models fitted on the others, so no row's prediction has seen it."""
+    from sleeptime._boosting import boosting_regressor
+
     cand_sleep, cand_test = candidate
-    reward_model, cost_model, x = _direct_model(items, features, log, seed)
     s_q = log.sleep[items.query_context]
     target = ((s_q == cand_sleep[items.query_context]) & (log.test == cand_test)).astype(np.float64)
-    logged = np.column_stack([x, s_q, log.test])
-    chosen = np.column_stack([x, cand_sleep[items.query_context], cand_test])
-    dm_logged = np.column_stack([reward_model.predict(logged), cost_model.predict(logged)])  # type: ignore[attr-defined]
-    dm_target = np.column_stack([reward_model.predict(chosen), cost_model.predict(chosen)])  # type: ignore[attr-defined]
+    logged = _rows(items, features, s_q, log.test)
+    chosen = _rows(items, features, cand_sleep[items.query_context], cand_test)
+    fold = np.random.default_rng(seed).integers(0, folds, size=items.n_contexts)[
+        items.query_context
+    ]
+    dm_logged, dm_target = np.empty((items.n_queries, 2)), np.empty((items.n_queries, 2))
+    params = {"max_iter": 100, "max_leaf_nodes": 15, "min_samples_leaf": 20, "l2_regularization": 1.0, "random_state": seed}  # fmt: skip
+    for f in range(folds):
+        train, held = fold != f, fold == f
+        for k, y in enumerate((log.reward, log.cost)):
+            model = boosting_regressor(**params).fit(logged[train], y[train])
+            dm_logged[held, k] = model.predict(logged[held])
+            dm_target[held, k] = model.predict(chosen[held])
     return LoggedDecisions(items.query_context, log.reward, log.cost, log.propensity, target, dm_logged, dm_target)  # fmt: skip
 
 
