@@ -81,6 +81,12 @@ from sleeptime.policy._offpolicy import (
     OffPolicyEstimate,
     off_policy_estimates,
 )
+from sleeptime.policy._offpolicy_sim import (
+    EstimatorQuality,
+    SimulatedLog,
+    simulate_log,
+    validate_estimators,
+)
 from sleeptime.policy._passk import PassKPoint, pass_at_k
 from sleeptime.policy._refresh import (
     REFRESH_STRATEGIES,
@@ -169,6 +175,7 @@ __all__ = [
     "EditEffect",
     "EditRow",
     "Environment",
+    "EstimatorQuality",
     "ExplorationData",
     "FixedPointChange",
     "FixedPolicy",
@@ -193,6 +200,7 @@ __all__ = [
     "PolicyPoint",
     "PolicyRow",
     "ServedTables",
+    "SimulatedLog",
     "Sweep",
     "SweptPlan",
     "SweptPolicy",
@@ -256,6 +264,7 @@ __all__ = [
     "remaining_factor",
     "seen_before",
     "served_tables",
+    "simulate_log",
     "sleep_cost_of",
     "sweep_plans",
     "traced_workload",
@@ -264,5 +273,6 @@ __all__ = [
     "trigger_section",
     "trigger_times",
     "true_values",
+    "validate_estimators",
     "write_artifact",
 ]
