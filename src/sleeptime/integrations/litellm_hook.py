@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from sleeptime._litellm import offline_cost_map
-from sleeptime.runtime import DecisionError, RuntimePolicy
+from sleeptime.runtime import DecisionError, DecisionLog, RuntimePolicy, decision_row
 
 offline_cost_map()
 try:
@@ -71,11 +71,14 @@ class _Context:
 class SleeptimeHook(CustomLogger):
     """A LiteLLM callback that applies a sleeptime policy per request."""
 
-    def __init__(self, policy: RuntimePolicy | str | Path, *, compose: Compose | None = None, **kwargs: Any) -> None:  # fmt: skip
+    def __init__(self, policy: RuntimePolicy | str | Path, *, compose: Compose | None = None,
+                 log: DecisionLog | None = None, **kwargs: Any) -> None:  # fmt: skip
         super().__init__(**kwargs)
         self.policy = policy if isinstance(policy, RuntimePolicy) else RuntimePolicy.load(policy)
         self.contexts: dict[str, _Context] = {}
         self.compose = compose
+        #: where every decision goes, with its propensity (None: not logged)
+        self.log = log
 
     # ------------------------------------------------------------------ contexts
     def ingest(
@@ -89,8 +92,12 @@ class SleeptimeHook(CustomLogger):
             "expected_queries": float(expected_queries),
             **(features or {}),
         }
-        plan = self.policy.decide_sleep(feats, context=None, context_tokens=len(text) / self.policy.chars_per_token)  # fmt: skip
+        tokens = len(text) / self.policy.chars_per_token
+        plan = self.policy.decide_sleep(feats, context=None, context_tokens=tokens)
         self.contexts[context_id] = _Context(text, feats, plan["sleep_level"])
+        if self.log is not None:
+            self.log.write(decision_row("sleep", plan, request_id=f"{context_id}#sleep", context_id=context_id, policy=self.policy,
+                                        features=feats, tokens=tokens, expected_queries=float(expected_queries)))  # fmt: skip
         return plan
 
     def set_c_prime(self, context_id: str, text: str) -> None:
@@ -104,14 +111,28 @@ class SleeptimeHook(CustomLogger):
             raise DecisionError(f"unknown context {context_id!r}: call ingest() first") from None
 
     # ------------------------------------------------------------------ requests
-    def decide(self, context_id: str, question: str, features: dict[str, float] | None = None) -> dict[str, Any]:  # fmt: skip
-        """The policy's test-time decision for ``question`` on an ingested context."""
+    def decide(self, context_id: str, question: str, features: dict[str, float] | None = None,
+               *, request_id: str | None = None, query_id: str = "") -> dict[str, Any]:  # fmt: skip
+        """The policy's test-time decision for ``question`` on an ingested context (logged,
+        where :attr:`log` is set, under ``request_id``: a fresh one where None)."""
         ctx = self._context(context_id)
         feats = {**ctx.features, **(features or {}), "question_chars": float(len(question))}
-        return self.policy.decide_test(
-            feats, sleep_level=ctx.sleep_level, c_prime_ready=ctx.c_prime is not None,
-            prompt_tokens=(len(ctx.text) + 1 + len(question)) / self.policy.chars_per_token,
-        )  # fmt: skip
+        ready, tokens = ctx.c_prime is not None, (len(ctx.text) + 1 + len(question)) / self.policy.chars_per_token  # fmt: skip
+        decision = self.policy.decide_test(feats, sleep_level=ctx.sleep_level, c_prime_ready=ready, prompt_tokens=tokens)  # fmt: skip
+        if self.log is not None:
+            rid = request_id or self.log.new_request_id()
+            self.log.write(decision_row("test", decision, request_id=rid, context_id=context_id, query_id=query_id, policy=self.policy,
+                                        features=feats, tokens=tokens, sleep_level=ctx.sleep_level, c_prime_ready=ready))  # fmt: skip
+            decision = {**decision, "request_id": rid}
+        return decision
+
+    def _decision(self, info: dict[str, Any], question: str) -> dict[str, Any]:
+        """The request's decision, made once: the Router's filter and the call's hook both read
+        it (with exploration, a second draw could disagree with the first)."""
+        if "decision" not in info:
+            info["decision"] = self.decide(str(info["context_id"]), question, info.get("features"),
+                                           request_id=info.get("request_id"), query_id=str(info.get("query_id", "")))  # fmt: skip
+        return dict(info["decision"])
 
     def _governed(self, data: dict[str, Any]) -> tuple[dict[str, Any], str] | None:
         """The request's ``metadata["sleeptime"]`` and its question, or None where the request
@@ -132,7 +153,7 @@ class SleeptimeHook(CustomLogger):
         info, question = governed
         ctx = self._context(str(info["context_id"]))
         messages = list(data.get("messages") or [])
-        decision = self.decide(str(info["context_id"]), question, info.get("features"))
+        decision = self._decision(info, question)
         metadata = data.get("metadata") or {}
         picked = (  # the Router's pick, where one, named as the filter names deployments
             deployment_model({"model_info": metadata["model_info"], "litellm_params": {"model": metadata.get("deployment", "")}})
@@ -177,7 +198,7 @@ class SleeptimeHook(CustomLogger):
         if governed is None:
             return healthy_deployments
         info, question = governed
-        wanted = self.decide(str(info["context_id"]), question, info.get("features"))["model"]
+        wanted = self._decision(info, question)["model"]
         kept = [d for d in healthy_deployments if deployment_model(d) == wanted]
         if not kept:
             served = sorted({deployment_model(d) for d in healthy_deployments})

@@ -294,11 +294,10 @@ class Collector:
         s = policy.sleep_levels.index(plan["sleep_level"])
         writer = self._served(plan.get("model")) if level.rewrites else None
         out = {}
-        n_b = len(policy.budgets)
         for q in queries:
             d = policy.decide_test({**feats, "question_chars": float(len(q.question))}, sleep_level=plan["sleep_level"], c_prime_ready=True,
                                    prompt_tokens=tokens + len(q.question) / policy.chars_per_token)  # fmt: skip
-            budget = policy_budget(d, policy.budgets.index(d["budget"]), n_b)
+            budget = policy_budget(d, policy.budgets)
             view = "both" if level.rewrites and d["send_c_prime"] else "c"
             out[q.query_id] = [((s, level, budget, view), writer if view != "c" else None, self._served(d.get("model")))]  # fmt: skip
         return out
@@ -486,18 +485,21 @@ class Collector:
         return (*(r[k] for k in names), writer, reader)
 
 
-def policy_budget(decision: Mapping[str, Any], index: int, n_budgets: int) -> Budget:
-    """The budget of a router's test-time decision: a budget named ``bV`` (a policy learned on
-    a real run; across models ``bV@MODEL``) is verbosity V; other names (a simulated policy's
-    levels) spread over 0-4."""
-    name = split_action(str(decision["budget"]))[0]
+def policy_budget(decision: Mapping[str, Any], budgets: Sequence[str]) -> Budget:
+    """The budget of a router's test-time decision among the policy's ``budgets``: a budget
+    named ``bV`` (a policy learned on a real run; across models ``bV@MODEL``) is verbosity V;
+    other names (a simulated policy's levels) spread over 0-4 in the order of the decided
+    model's own levels. Either way the budget is named by the verbosity it serves."""
+    name, model = split_action(str(decision["budget"]))
     if decision.get("reasoning_effort"):
-        return Budget(
-            index, None, int(decision["max_tokens"] or 1024), decision["reasoning_effort"]
-        )
+        index = list(budgets).index(str(decision["budget"])) if decision["budget"] in budgets else 0
+        return Budget(index, None, int(decision["max_tokens"] or 1024), decision["reasoning_effort"])  # fmt: skip
     if name[:1] == "b" and name[1:].isdigit():  # named as the run that taught it: the same budget
-        return Budget(int(name[1:]), int(name[1:]), int(decision["max_tokens"] or 256), None)
-    return Budget(index, round(index * 4 / max(1, n_budgets - 1)), int(decision["max_tokens"] or 256), None)  # fmt: skip
+        v = int(name[1:])
+    else:
+        own = [b for b in budgets if split_action(b)[1] == model] or [str(decision["budget"])]
+        v = round(own.index(str(decision["budget"])) * 4 / max(1, len(own) - 1))
+    return Budget(v, v, int(decision["max_tokens"] or 256), None)
 
 
 def design_records(traces: Path, design: Grid | PolicyDesign) -> list[dict[str, Any]]:

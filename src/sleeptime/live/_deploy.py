@@ -46,11 +46,12 @@ if TYPE_CHECKING:
 ROUTER_MODEL = "sleeptime-endpoint"
 
 
-def protocol_composer(protocol: Protocol) -> Callable[[str, str | None, str, dict[str, Any]], list[dict[str, str]]]:  # fmt: skip
-    """A ``compose`` for the hook: the protocol's answer request for the decision."""
+def protocol_composer(protocol: Protocol, budgets: Sequence[str] = ()) -> Callable[[str, str | None, str, dict[str, Any]], list[dict[str, str]]]:  # fmt: skip
+    """A ``compose`` for the hook: the protocol's answer request for the decision (``budgets``:
+    the policy's budget names, for a simulated policy's levels)."""
 
     def compose(context: str, c_prime: str | None, question: str, decision: dict[str, Any]) -> list[dict[str, str]]:  # fmt: skip
-        budget = policy_budget(decision, 0, 1)
+        budget = policy_budget(decision, budgets)
         view = "both" if c_prime is not None else "c"
         request = protocol.answer_request(context, question, c_prime, budget, view, "")
         return [dict(m) for m in request.messages]
@@ -122,7 +123,8 @@ def serve_through_litellm(
         raise LiveError("serving through LiteLLM needs litellm: pip install 'sleeptime[litellm]'") from None  # fmt: skip
     if any(q.answer_kind == "judge" for c in workload.contexts for q in c.queries):
         raise LiveError("answers of kind judge are not graded inside a deployment through the router: serve it with sleeptime collect --policy (without --router), or grade the deployment's traces afterwards with sleeptime grade")  # fmt: skip
-    hook = SleeptimeHook(artifact, compose=protocol_composer(protocol))
+    hook = SleeptimeHook(artifact)
+    hook.compose = protocol_composer(protocol, hook.policy.budgets)
     endpoints = [endpoint, *(e for e, _ in more)]
     if any(not e.base_url for e in endpoints):
         raise LiveError("serving through LiteLLM here needs an OpenAI-compatible base URL for each of the router's deployments")  # fmt: skip
@@ -197,7 +199,7 @@ def serve_through_litellm(
             async with gate:
                 response, api_base = await _routed(router, [{"role": "user", "content": q.question}],
                                                    {"temperature": protocol.temperature, "seed": protocol.seed}, meta)  # fmt: skip
-            budget = policy_budget(decision, hook.policy.budgets.index(decision["budget"]), len(hook.policy.budgets))  # fmt: skip
+            budget = policy_budget(decision, hook.policy.budgets)
             view = "both" if level.rewrites and decision["send_c_prime"] else "c"
             asked = ChatRequest((), {"max_tokens": decision["max_tokens"], "temperature": protocol.temperature, "seed": protocol.seed})  # fmt: skip
             answered = served_by(api_base, decision.get("model"))

@@ -127,7 +127,7 @@ def off_policy_estimates(logs: LoggedDecisions, *, n_boot: int = 500, seed: int 
     count = sums(np.ones_like(w))
     out: dict[str, OffPolicyEstimate] = {}
     for name in estimators:
-        est: list[tuple[float, tuple[float, float]]] = []
+        rows = []
         for k, observed in enumerate((logs.reward, logs.cost)):
             if name == "dm":
                 top, bottom = sums(logs.dm_target[:, k]), count
@@ -137,10 +137,18 @@ def off_policy_estimates(logs: LoggedDecisions, *, n_boot: int = 500, seed: int 
                 top, bottom = sums(w * observed), sums(w)
             else:  # dr
                 top, bottom = sums(logs.dm_target[:, k] + w * (observed - logs.dm_logged[:, k])), count  # fmt: skip
-            est.append((_ratio(top.sum(), bottom.sum()), _interval(top, bottom, n_boot, seed, level, max_blocks)))  # fmt: skip
-        (r, r_ci), (c, c_ci) = est
-        out[name] = OffPolicyEstimate(name, r, r_ci, c, c_ci, ess, int(w.size), n_ctx)
+            rows += [top, bottom]
+        out[name] = estimates_from_sums(name, np.array(rows), ess, int(w.size), n_boot=n_boot, seed=seed, level=level, max_blocks=max_blocks)  # fmt: skip
     return out
+
+
+def estimates_from_sums(name: str, sums: FloatArray, ess: float, queries: int, *, n_boot: int = 500, seed: int = 0,
+                        level: float = 0.95, max_blocks: int = 5000) -> OffPolicyEstimate:  # fmt: skip
+    """One estimator's estimate from its per-context sums, shape ``(4, n_contexts)``: the
+    reward's numerator and denominator, then the cost's; the intervals resample contexts."""
+    est = [(_ratio(sums[i].sum(), sums[i + 1].sum()), _interval(sums[i], sums[i + 1], n_boot, seed, level, max_blocks)) for i in (0, 2)]  # fmt: skip
+    (r, r_ci), (c, c_ci) = est
+    return OffPolicyEstimate(name, r, r_ci, c, c_ci, ess, queries, int(sums.shape[1]))
 
 
 def _ratio(top: float, bottom: float) -> float:

@@ -36,6 +36,7 @@ from sleeptime.runtime._features import (
     feature_spec,
     question_features,
 )
+from sleeptime.runtime._log import LOG_FIELDS, LOG_SCHEMA, DecisionLog, decision_row, policy_id
 from sleeptime.runtime._policy import RuntimePolicy
 
 __all__ = [
@@ -43,16 +44,21 @@ __all__ = [
     "FEATURES_VERSION",
     "FEATURE_SPECS",
     "FORMAT",
+    "LOG_FIELDS",
+    "LOG_SCHEMA",
     "SCHEMA_VERSION",
     "ArtifactError",
     "DecisionError",
+    "DecisionLog",
     "Exploration",
     "RuntimePolicy",
     "SleeptimeError",
     "cheap_features",
+    "decision_row",
     "feature_spec",
     "load_artifact",
     "parse_artifact",
+    "policy_id",
     "question_features",
     "schema_path",
     "validate_artifact",

@@ -25,6 +25,7 @@ from sleeptime.runtime._artifact import load_artifact, parse_artifact, validate_
 from sleeptime.runtime._errors import DecisionError
 from sleeptime.runtime._explore import Exploration
 from sleeptime.runtime._features import cheap_features, question_features
+from sleeptime.runtime._log import policy_id
 
 
 class _Tree:
@@ -71,6 +72,7 @@ class RuntimePolicy:
         #: exploration around the policy's decisions (None: its own, always); with one, every
         #: decision also names its ``propensity`` and the policy's own choice (``greedy``)
         self.exploration = exploration
+        self._policy_id: str | None = None
         feats, dec, actions = artifact["features"], artifact["decision"], artifact["actions"]
         self.query_features: tuple[str, ...] = tuple(f["name"] for f in feats["query"])
         self.context_features_used: tuple[str, ...] = tuple(f["name"] for f in feats["context"])
@@ -99,6 +101,27 @@ class RuntimePolicy:
         self.models: tuple[str, ...] = tuple(
             dict.fromkeys(m for m in self._test_models + self._sleep_models if m is not None)
         )
+
+    @property
+    def policy_id(self) -> str:
+        """The policy's version in a decision log: its artifact's digest."""
+        if self._policy_id is None:
+            self._policy_id = policy_id(self.artifact)
+        return self._policy_id
+
+    def test_indexes(self, x: Any, sleep_index: Any, ready: Any, prompt_tokens: Any) -> Any:
+        """:meth:`test_index` for many rows at once (NumPy arrays; ``x`` of shape
+        ``(n, len(query_features))``, the others ``(n,)``): the policy's own budget per row."""
+        from sleeptime.runtime._batch import test_indexes
+
+        return test_indexes(self, x, sleep_index, ready, prompt_tokens)
+
+    def sleep_indexes(self, x: Any, expected_queries: Any, context_tokens: Any) -> Any:
+        """:meth:`sleep_index` for many rows at once (``x`` of shape
+        ``(n, len(context_features_used))``): the policy's own sleep level per row."""
+        from sleeptime.runtime._batch import sleep_indexes
+
+        return sleep_indexes(self, x, expected_queries, context_tokens)
 
     @classmethod
     def load(cls, path: str | Path, *, exploration: Exploration | None = None) -> RuntimePolicy:
