@@ -62,7 +62,9 @@ def logged(exported: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -
     artifact = exported["cheap"]["path"]
     policy = _serve(artifact, folder / "log.jsonl", folder / "outcomes.jsonl", epsilon=0.3, n_contexts=500, seed=3)  # fmt: skip
     other = json.loads(Path(artifact).read_text())
-    other["decision"]["lam"] = float(other["decision"]["lam"]) / 3  # the same model, a dearer operating point
+    other["decision"]["lam"] = (
+        float(other["decision"]["lam"]) / 3
+    )  # the same model, a dearer operating point
     cand = folder / "candidate.json"
     cand.write_text(json.dumps(other))
     return {"folder": folder, "policy": policy, "candidate": RuntimePolicy.load(cand), "log": folder / "log.jsonl", "outcomes": folder / "outcomes.jsonl"}  # fmt: skip
@@ -175,3 +177,21 @@ def test_a_parquet_log_reads_as_its_jsonl_twin(logged: dict[str, Any]) -> None:
     for name in a.estimates:
         assert a.estimates[name].reward == pytest.approx(b.estimates[name].reward, rel=1e-12)
         assert a.estimates[name].cost == pytest.approx(b.estimates[name].cost, rel=1e-12)
+
+
+def test_evaluate_logs_from_the_command_line(logged: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    from sleeptime._cli.main import main
+
+    folder = logged["folder"]
+    base = ["evaluate-logs", str(logged["log"]), "--outcomes", str(logged["outcomes"]), "--policy", str(folder / "candidate.json"), "--n-boot", "100", "--no-track"]  # fmt: skip
+    assert main([*base, "--json", "--vw", str(folder / "cli.vw")]) == 0
+    out = json.loads(capsys.readouterr().out, parse_constant=lambda t: pytest.fail(f"{t} in JSON"))
+    direct = evaluate_logs(read_logs(logged["log"], logged["outcomes"]), logged["candidate"], n_boot=100)  # fmt: skip
+    assert set(out["estimates"]) == {"dm", "ips", "snips", "dr"}
+    assert out["estimates"]["dr"]["cost"] == pytest.approx(direct.estimates["dr"].cost)
+    assert (folder / "cli.vw").read_text().count("\n") == out["queries"]
+    assert main(base) == 0
+    text = capsys.readouterr().out
+    assert "snips" in text and "answered queries" in text
+    assert main([*base[:3], str(folder / "nothing.jsonl"), *base[4:]]) == 1
+    assert "nothing.jsonl: no such file" in capsys.readouterr().err

@@ -33,6 +33,7 @@ from sleeptime.experiments._export import (  # fmt: skip
 )
 from sleeptime.experiments._jobs import (
     calibrate_points,
+    evaluate_log_files,
     predictability,
     price_book,
     score,
@@ -112,6 +113,7 @@ __all__ = [
     "compare",
     "compare_scenario",
     "compare_traces",
+    "evaluate_log_files",
     "experiment_kind",
     "exploration_data",
     "export",

@@ -181,35 +181,28 @@ def validate_policy(path: str | Path) -> dict[str, Any]:
     """Check a policy artifact the way a router loads it; what it holds."""
     from sleeptime.runtime import RuntimePolicy
 
-    policy = RuntimePolicy.load(path)
-    a = policy.artifact
-    dec = a["decision"]
-    return {
-        "path": str(path),
-        "valid": True,
-        "schema_version": a["schema_version"],
-        "package_version": a["package_version"],
-        "created_at": a["created_at"],
-        "mlflow_run_id": a["mlflow_run_id"],
-        "model": a["actions"]["model"],
-        "models": list(policy.models),
-        "price_book": a["price_book"]["version"],
-        "sleep_levels": dec["sleep_levels"],
-        "budgets": dec["budgets"],
-        "lam": dec["lam"],
-        "question_draws": dec["question_draws"],
-        "features": {
-            "query": [f["name"] for f in a["features"]["query"]],
-            "context": [f["name"] for f in a["features"]["context"]],
-        },
-        "caller_features": sorted(
-            {
-                f["name"]
-                for part in ("query", "context")
-                for f in a["features"][part]
-                if f["source"] == "caller"
-            }
-        ),
-        "fidelity": a.get("fidelity", {}),
-        "bytes": Path(path).stat().st_size,
-    }
+    return {"path": str(path), "valid": True, **RuntimePolicy.load(path).summary(), "bytes": Path(path).stat().st_size}  # fmt: skip
+
+
+def evaluate_log_files(logs: str | Path, outcomes: str | Path, candidate: str | Path, *, missing: str = "error", n_boot: int = 500,
+                       seed: int = 0, obp: str | Path | None = None, vw: str | Path | None = None,
+                       tracking_uri: str | None = None, track: bool = True) -> Any:  # fmt: skip
+    """``sleeptime evaluate-logs``: a candidate policy's accuracy and USD per query on logged
+    traffic by every off-policy estimator (measured where the logs are), the logs exported to
+    Open Bandit Pipeline (``obp``) and Vowpal Wabbit (``vw``) where asked."""
+    from sleeptime.policy import evaluate_logs, export_obp, export_vw, read_logs
+    from sleeptime.runtime import RuntimePolicy
+    from sleeptime.tracking import Job
+
+    with Job("evaluate-logs") as job:
+        job.track({"logs": str(logs), "outcomes": str(outcomes), "candidate": str(candidate), "missing": missing, "seed": seed},
+                  uri=tracking_uri, kind="evaluate-logs", enabled=track)  # fmt: skip
+        policy = RuntimePolicy.load(candidate)
+        log = read_logs(logs, outcomes, missing=missing)
+        result = evaluate_logs(log, policy, name=str(candidate), n_boot=n_boot, seed=seed)
+        if obp is not None:
+            export_obp(log, policy, obp)
+        if vw is not None:
+            export_vw(log, policy, vw)
+        job.log({f"{e}.{k}": getattr(v, k) for e, v in result.estimates.items() for k in ("reward", "cost")}, json={"evaluate-logs.json": result.to_json()})  # fmt: skip
+    return result

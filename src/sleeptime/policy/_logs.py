@@ -359,7 +359,9 @@ def export_obp(log: JoinedLog, candidate: RuntimePolicy, path: str | Path) -> di
     return data
 
 
-def export_vw(log: JoinedLog, candidate: RuntimePolicy, path: str | Path, *, lam: float | None = None) -> int:
+def export_vw(
+    log: JoinedLog, candidate: RuntimePolicy, path: str | Path, *, lam: float | None = None
+) -> int:
     """The log in Vowpal Wabbit's contextual-bandit format, one line per query:
     ``action:cost:probability | feature:value ...`` (actions 1-based joint pairs; cost
     ``lam * usd - reward``, ``lam`` the candidate's own operating point where None, so a lower

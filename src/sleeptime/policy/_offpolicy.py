@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sleeptime._errors import SleeptimeError
 from sleeptime._json import AsJson
 from sleeptime._types import FloatArray, IntArray
 from sleeptime.simulators import poisson_bootstrap
@@ -29,7 +30,7 @@ from sleeptime.simulators import poisson_bootstrap
 ESTIMATORS = ("dm", "ips", "snips", "dr")
 
 
-class OffPolicyError(ValueError):
+class OffPolicyError(SleeptimeError, ValueError):
     """Logged decisions that no estimate may be drawn from; the message names the rows."""
 
 

@@ -109,6 +109,20 @@ class RuntimePolicy:
             self._policy_id = policy_id(self.artifact)
         return self._policy_id
 
+    def summary(self) -> dict[str, Any]:
+        """What the artifact holds: its provenance, models, actions, operating point
+        (``lam``), the features it reads (and which the caller must pass) and its fidelity."""
+        a, dec = self.artifact, self.artifact["decision"]
+        caller = sorted({f["name"] for part in ("query", "context") for f in a["features"][part] if f["source"] == "caller"})  # fmt: skip
+        return {
+            "schema_version": a["schema_version"], "package_version": a["package_version"], "created_at": a["created_at"],
+            "mlflow_run_id": a["mlflow_run_id"], "model": a["actions"]["model"], "models": list(self.models),
+            "price_book": a["price_book"]["version"], "sleep_levels": dec["sleep_levels"], "budgets": dec["budgets"],
+            "lam": dec["lam"], "question_draws": dec["question_draws"], "policy_id": self.policy_id,
+            "features": {part: [f["name"] for f in a["features"][part]] for part in ("query", "context")},
+            "caller_features": caller, "fidelity": a.get("fidelity", {}),
+        }  # fmt: skip
+
     def test_indexes(self, x: Any, sleep_index: Any, ready: Any, prompt_tokens: Any) -> Any:
         """:meth:`test_index` for many rows at once (NumPy arrays; ``x`` of shape
         ``(n, len(query_features))``, the others ``(n,)``): the policy's own budget per row."""
