@@ -56,3 +56,44 @@ def test_the_weighted_estimators_are_unbiased_for_a_candidate_the_log_covers(sce
     n_s, n_b = env.n_sleep, env.n_budgets
     covered = items.n_queries * (0.7 + 0.3 / n_s) * (0.3 / n_b)
     assert by["ips"].effective_sample_size == pytest.approx(covered, rel=0.3)
+
+
+def test_a_log_splits_its_cost_into_answers_and_sleep_time_work(scenario) -> None:  # type: ignore[no-untyped-def]
+    items, env = scenario.test, scenario.env
+    tables = env.action_tables(items)
+    log = simulate_log(FixedPolicy(1, 1), items, env, tables, epsilon=0.2, seed=1)
+    counts = np.bincount(items.query_context, minlength=items.n_contexts)
+    # a query's cost is its answer's plus its equal share of its context's notes
+    assert np.allclose(log.cost, log.test_cost + (log.sleep_cost / counts)[items.query_context])
+    assert np.all(log.sleep_cost[log.sleep == 0] == 0) and np.all(log.sleep_cost[log.sleep > 0] > 0)
+
+
+def test_the_update_refits_costs_after_a_price_change_and_its_targets_are_unbiased(
+    scenario,
+) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from sleeptime.experiments import train_learned_policy
+    from sleeptime.policy import log_training_data, update_policy
+
+    items, env = scenario.test, scenario.env
+    current = train_learned_policy(scenario, features=CHEAP_POLICY_FEATURES, max_iter=60)
+    current.set_params(lam=1500.0)
+    dear = replace(env, prices=env.prices.with_price_ratio(env.model, env.model, 4.0))
+    tables = dear.action_tables(items)
+    log = simulate_log(current, items, dear, tables, epsilon=0.3, seed=2)
+    data = log_training_data(current, log, items, seed=0, min_rows=30)
+    # every answer and every note now costs four times as much: the refitted lines say so
+    prompt = items.per_query(items.context_tokens) + items.question_tokens
+    at = float(np.median(prompt))
+    new = data.test_usd[..., 0] + data.test_usd[..., 1] * at
+    old = current.test_usd_[..., 0] + current.test_usd_[..., 1] * at
+    assert np.allclose(new / old, 4.0, rtol=0.1)
+    # the doubly robust targets average to the pairs' true accuracy over the queries
+    n_s, n_b = env.n_sleep, env.n_budgets
+    y = data.y.reshape(n_s, n_b, items.n_queries)
+    assert abs(float(y.mean()) - float(tables.p.mean())) < 0.03
+    nxt, decision = update_policy(current, log, items, dear, seed=0, n_boot=100)
+    assert decision.admitted == (decision.next_value_ci95[0] > decision.current_value)
+    assert (nxt is not current) == decision.admitted
+    assert decision.fit_contexts + decision.estimate_contexts == items.n_contexts

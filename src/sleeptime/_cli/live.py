@@ -59,6 +59,7 @@ def _collect(args: argparse.Namespace) -> None:
         max_usd=args.max_usd, batch_file=args.batch_file, batch_results=args.batch_results, batch_errors=args.batch_errors,
         prompts=args.prompts, prices=args.prices, price_model=args.price_model, seed=args.seed, temperature=args.temperature,
         stream=args.stream, sleep_max_tokens=args.sleep_max_tokens, router=args.router, sample=args.sample, judge_prompt=args.judge_prompt,
+        explore=args.explore, decision_log=args.decision_log,
         track=not args.no_track, tracking_uri=args.tracking_uri, progress=not args.json, server_mode=args.server_mode,
         **opt.workload_kwargs(args),
     )  # fmt: skip
@@ -100,6 +101,8 @@ def register(sub: Any) -> None:
     c.add_argument("--reasoning", action="store_true", help="a reasoning model: budgets are reasoning efforts, not verbosity prompts")  # fmt: skip
     c.add_argument("--policy", default=None, metavar="ARTIFACT", help="instead of a grid, the decisions of an exported policy (one answer per query)")  # fmt: skip
     c.add_argument("--router", action="store_true", help="with --policy: serve through litellm.Router with the SleeptimeHook deciding (a deployment)")  # fmt: skip
+    c.add_argument("--explore", type=float, default=0.0, metavar="EPSILON", help="with --router: explore around the policy's decisions (epsilon-greedy, seeded by --seed; default 0, never)")  # fmt: skip
+    c.add_argument("--decision-log", default=None, metavar="FILE", help="with --router: log every decision with its propensity (JSONL or .parquet), for sleeptime evaluate-logs; the trace file holds the outcomes")  # fmt: skip
     c.add_argument("--expected-queries", type=float, default=None, help="with --policy: the queries a context is expected to get (default: its questions in the sample)")  # fmt: skip
     c.add_argument("--concurrency", type=int, default=4, help="requests in flight at most (default 4)")  # fmt: skip
     c.add_argument("--cache", default=None, help="response cache (SQLite; default NAME.cache.sqlite beside the traces)")  # fmt: skip

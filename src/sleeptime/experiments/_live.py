@@ -128,6 +128,8 @@ def collect_live(
     sample: str = "first",
     server_mode: str = "reuse",
     judge_prompt: str = "judge",
+    explore: float = 0.0,
+    decision_log: str | None = None,
     **workload: Any,
 ) -> LiveRun:
     """Run a design for real and append its trace records to ``out`` (measured). ``router``:
@@ -138,12 +140,17 @@ def collect_live(
     contexts with at least that many questions are taken (before the first ``contexts``).
     ``judge_prompt``: the judge of ``judge`` answers (the built-in ``judge`` or a TOML file);
     it runs at the same endpoint, and its USD is reported apart (``judge_usd``). Across models:
-    several ``endpoint`` s, ``model`` and ``price_model`` one per endpoint (:func:`~sleeptime.live.open_endpoints`)."""
+    several ``endpoint`` s, ``model`` and ``price_model`` one per endpoint (:func:`~sleeptime.live.open_endpoints`).
+    With ``router``, ``explore`` (epsilon, seeded by ``seed``) and ``decision_log``: the router
+    explores and logs each decision with its propensity; the records are the log's outcomes."""
+    from sleeptime.runtime import Exploration
     from sleeptime.simulators import load_price_book
     from sleeptime.workloads import load_workload, sample_workload
 
     if concurrency < 1:
         raise LiveError(f"--concurrency must be at least 1, got {concurrency}")
+    if (explore or decision_log) and not router:
+        raise LiveError("--explore and --decision-log go with --router (a deployment of --policy through litellm.Router)")  # fmt: skip
     w = sample_workload(load_workload(source, **workload), contexts=contexts, min_questions=min_questions, sample=sample)  # fmt: skip
     endpoints = [endpoint] if isinstance(endpoint, str) else list(endpoint)
     book = load_price_book(prices)
@@ -176,7 +183,8 @@ def collect_live(
         try:
             client: Any
             if router:
-                (stats, client), imported = deploy_policy(w, policy, ep, traces, protocol, Pricing(book, price_models[0]), questions_per_context, expected_queries, concurrency, more), None  # fmt: skip
+                (stats, client), imported = deploy_policy(w, policy, ep, traces, protocol, Pricing(book, price_models[0]), questions_per_context, expected_queries, concurrency, more,
+                                                          Exploration(explore, seed) if explore else None, decision_log), None  # fmt: skip
             else:
                 stats, client, imported = collect(
                 w, ep, traces, design=design, protocol=protocol, pricing=Pricing(book, price_models[0]), cache=cache,

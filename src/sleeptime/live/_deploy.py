@@ -36,6 +36,7 @@ from sleeptime.live._collect import (
 from sleeptime.live._errors import LiveError
 from sleeptime.live._jsonl import _Appender, read_records, sleep_outputs_path
 from sleeptime.live._protocol import Protocol, SleepLevel, sleep_output_id
+from sleeptime.runtime import DecisionLog, Exploration, RuntimePolicy
 from sleeptime.simulators import split_action
 from sleeptime.workloads import Workload
 
@@ -103,6 +104,8 @@ def serve_through_litellm(
     expected_queries: float | None = None,
     concurrency: int = 4,
     more: Sequence[tuple[Endpoint, Pricing]] = (),
+    exploration: Exploration | None = None,
+    decision_log: str | Path | None = None,
 ) -> DeployRun:
     """Serve every query of ``workload`` through ``litellm.Router`` (one deployment: the
     endpoint) with the hook deciding; append one record per answer to ``traces``.
@@ -113,7 +116,12 @@ def serve_through_litellm(
     names; a context's sleep-time work goes to the group of the model that writes its notes
     (``sleeptime-sleep/MODEL``). Each record names the model whose deployment answered
     (``model``, read from the deployment's ``api_base``) and the model decided
-    (``decided_model``)."""
+    (``decided_model``).
+
+    ``exploration``: the router explores around the policy's decisions; ``decision_log``: every
+    decision is logged there with its propensity (:class:`~sleeptime.runtime.DecisionLog`),
+    under the request id each trace record carries (``context/query``; a context's sleep-time
+    decision ``context#sleep``), so the records are the outcomes of the log."""
     offline_cost_map()
     try:
         import litellm
@@ -123,7 +131,8 @@ def serve_through_litellm(
         raise LiveError("serving through LiteLLM needs litellm: pip install 'sleeptime[litellm]'") from None  # fmt: skip
     if any(q.answer_kind == "judge" for c in workload.contexts for q in c.queries):
         raise LiveError("answers of kind judge are not graded inside a deployment through the router: serve it with sleeptime collect --policy (without --router), or grade the deployment's traces afterwards with sleeptime grade")  # fmt: skip
-    hook = SleeptimeHook(artifact)
+    log = DecisionLog(decision_log) if decision_log is not None else None
+    hook = SleeptimeHook(RuntimePolicy.load(artifact, exploration=exploration), log=log)
     hook.compose = protocol_composer(protocol, hook.policy.budgets)
     endpoints = [endpoint, *(e for e, _ in more)]
     if any(not e.base_url for e in endpoints):
@@ -160,12 +169,12 @@ def serve_through_litellm(
     async def one_context(ctx: Any) -> None:
         nonlocal n_sleep, sent, spent
         queries = list(ctx.queries[:questions_per_context])
+        if all((ctx.context_id, q.query_id) in done for q in queries):
+            return  # served before (a resumed run): not decided, nor logged, again
         plan = hook.ingest(ctx.context_id, ctx.context, expected_queries=expected_queries or float(len(queries)))  # fmt: skip
         level = SleepLevel.parse(split_action(str(plan["sleep_level"]))[0])
         writer = recorder._served(plan.get("model"))
         sleep: dict[str, Any] | None = sleep_done.get((ctx.context_id, level.name, writer))
-        if all((ctx.context_id, q.query_id) in done for q in queries):
-            return
         if sleep is not None:
             hook.set_c_prime(ctx.context_id, str(sleep["c_prime"]))
         elif level.rewrites:
@@ -194,8 +203,11 @@ def serve_through_litellm(
         for q in queries:
             if (ctx.context_id, q.query_id) in done:
                 continue
-            meta: dict[str, Any] = {"sleeptime": {"context_id": ctx.context_id}}
-            decision = hook.decide(ctx.context_id, q.question)
+            rid = f"{ctx.context_id}/{q.query_id}"
+            decision = hook.decide(ctx.context_id, q.question, request_id=rid, query_id=q.query_id)
+            meta: dict[str, Any] = {
+                "sleeptime": {"context_id": ctx.context_id, "decision": decision}
+            }
             async with gate:
                 response, api_base = await _routed(router, [{"role": "user", "content": q.question}],
                                                    {"temperature": protocol.temperature, "seed": protocol.seed}, meta)  # fmt: skip
@@ -205,6 +217,7 @@ def serve_through_litellm(
             answered = served_by(api_base, decision.get("model"))
             rec = recorder._record(ctx, q, (s, level, budget, view), sleep, asked, response, len(queries), features, model=answered)  # fmt: skip
             rec["served_through"] = "litellm.Router + SleeptimeHook"
+            rec["request_id"] = rid
             rec["decided_model"] = decision.get("model")
             sent += 1
             spent += float(rec.get("test_usd") or 0.0)
@@ -220,6 +233,8 @@ def serve_through_litellm(
         asyncio.run(run())
     finally:
         litellm.callbacks = previous
+        if log is not None:
+            log.close()
         out.close()
         sleeps.close()
     usd = [r.get("usd") for r in records]
@@ -239,13 +254,15 @@ class ServedStats:
 
 
 def deploy_policy(w: Any, policy: str | None, ep: Any, traces: Path, protocol: Protocol, pricing: Pricing, questions_per_context: int | None,
-              expected_queries: float | None, concurrency: int, more: Sequence[tuple[Any, Pricing]] = ()) -> tuple[CollectStats, ServedStats]:  # fmt: skip
+                  expected_queries: float | None, concurrency: int, more: Sequence[tuple[Any, Pricing]] = (),
+                  exploration: Exploration | None = None, decision_log: str | Path | None = None) -> tuple[CollectStats, ServedStats]:  # fmt: skip
     """Serve the ``policy`` artifact through ``litellm.Router`` (:func:`serve_through_litellm`)
     and report it as a collection run does: answers written, USD, requests sent."""
     if not policy:
         raise LiveError("--router serves an exported policy: pass --policy ARTIFACT")
     run = serve_through_litellm(w, policy, ep, traces, protocol=protocol, pricing=pricing, questions_per_context=questions_per_context,
-                                expected_queries=expected_queries, concurrency=concurrency, more=more)  # fmt: skip
+                                expected_queries=expected_queries, concurrency=concurrency, more=more,
+                                exploration=exploration, decision_log=decision_log)  # fmt: skip
     return CollectStats(written=run.answers, usd_new=run.usd_new), ServedStats(
         ClientStats(sent=run.requests_sent)
     )

@@ -151,6 +151,14 @@ from sleeptime.policy._triggers import (
     trigger_times,
     true_values,
 )
+from sleeptime.policy._update import (
+    DriftPeriod,
+    UpdateDecision,
+    drift_scenario,
+    log_training_data,
+    subset_log,
+    update_policy,
+)
 from sleeptime.policy._when_eval import (
     CprimeSweep,
     EditRow,
@@ -183,6 +191,7 @@ __all__ = [
     "CountPrior",
     "CprimeSweep",
     "DistilledPolicy",
+    "DriftPeriod",
     "EditEffect",
     "EditRow",
     "Environment",
@@ -220,6 +229,7 @@ __all__ = [
     "ThresholdPolicy",
     "TriggerDecision",
     "TriggerSection",
+    "UpdateDecision",
     "accuracy_at_matched_cost",
     "action_exploration_data",
     "add_policy_features",
@@ -236,6 +246,7 @@ __all__ = [
     "decision_sensitivity",
     "distill",
     "draw_edits",
+    "drift_scenario",
     "edits_section",
     "estimates_from_sums",
     "evaluate_logs",
@@ -255,6 +266,7 @@ __all__ = [
     "lam_grid",
     "learned_budgets",
     "learned_values",
+    "log_training_data",
     "measured_fixed_rows",
     "most_accurate_fixed_usd_per_1k",
     "observable_tables",
@@ -286,6 +298,7 @@ __all__ = [
     "served_tables",
     "simulate_log",
     "sleep_cost_of",
+    "subset_log",
     "sweep_plans",
     "traced_workload",
     "train_measured_policies",
@@ -293,6 +306,7 @@ __all__ = [
     "trigger_section",
     "trigger_times",
     "true_values",
+    "update_policy",
     "validate_estimators",
     "write_artifact",
 ]

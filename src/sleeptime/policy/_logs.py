@@ -48,12 +48,16 @@ def _read(path: Path, columns: Sequence[str] | None = None) -> Any:
     try:
         if path.is_dir() or path.suffix == ".parquet":
             data = ds.dataset(path, format="parquet")
-            cols = [c for c in (columns or data.schema.names) if c in data.schema.names]
+            cols = [
+                c
+                for c in data.schema.names
+                if columns is None or c in columns or c.startswith("f.")
+            ]
             return data.to_table(columns=cols)
         table = pj.read_json(path, read_options=pj.ReadOptions(block_size=1 << 24))
     except (OSError, ValueError) as e:  # ArrowInvalid is a ValueError
         raise OffPolicyError(f"{path}: not a readable JSONL or Parquet log ({str(e).splitlines()[0]})") from None  # fmt: skip
-    return table if columns is None else table.select([c for c in columns if c in table.column_names])  # fmt: skip
+    return table if columns is None else table.select([c for c in table.column_names if c in columns or c.startswith("f.")])  # fmt: skip
 
 
 def _flatten_features(table: Any) -> Any:

@@ -35,13 +35,17 @@ def _explore(greedy: IntArray, n: int, epsilon: float, rng: np.random.Generator)
 class SimulatedLog:
     """A behaviour policy's logged traffic on ``items``: the actions taken (sleep per context,
     budget per query), the propensity of each query's (sleep, budget) pair, and the drawn
-    outcomes and costs (the query's share of its context's sleep-time cost included)."""
+    outcomes and costs (the query's share of its context's sleep-time cost included); as a
+    router's outcomes would come, also each answer's own USD (``test_cost``, per query) and
+    each context's sleep-time USD (``sleep_cost``, per context)."""
 
     sleep: IntArray
     test: IntArray
     propensity: FloatArray
     reward: FloatArray
     cost: FloatArray
+    test_cost: FloatArray
+    sleep_cost: FloatArray
 
 
 def simulate_log(behaviour: Policy, items: SimItems, env: Environment, tables: ActionTables, *,
@@ -57,9 +61,10 @@ def simulate_log(behaviour: Policy, items: SimItems, env: Environment, tables: A
     s_q = sleep[items.query_context]
     q = np.arange(items.n_queries)
     reward = (rng.uniform(size=items.n_queries) < tables.p[s_q, test, q]).astype(np.float64)
-    return SimulatedLog(
-        sleep, test, p_sleep[items.query_context] * p_test, reward, tables.usd[s_q, test, q]
-    )
+    cost = tables.usd[s_q, test, q]
+    sleep_cost = np.zeros(items.n_contexts) if tables.sleep_usd is None else tables.sleep_usd[sleep, np.arange(items.n_contexts)]  # fmt: skip
+    test_cost = cost - (sleep_cost / tables.counts)[items.query_context]
+    return SimulatedLog(sleep, test, p_sleep[items.query_context] * p_test, reward, cost, test_cost, sleep_cost)  # fmt: skip
 
 
 def _rows(

@@ -22,7 +22,7 @@ The fields, schema ``sleeptime.decision/1``:
 ``tokens``                prompt tokens (test rows) or context tokens (sleep rows) it priced
 ``expected_queries``      sleep rows: the queries the context was expected to get
 ``policy_id``             the artifact's digest (``sha256:...``, its first 16 hex digits)
-``features``              the numeric features the router had, name to value (Parquet: a map)
+``features``              the numeric features the router had, name to value (Parquet: ``f.NAME``)
 ========================  ==========================================================================
 
 Outcomes come later, in any file of rows ``{"request_id", "reward", "usd"}`` (``reward`` in
@@ -36,7 +36,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +60,11 @@ class DecisionLog:
     """Append decisions to ``path`` (``.jsonl`` or ``.parquet``); close it (or use ``with``)
     to write the last Parquet batch. An existing JSONL file is appended to."""
 
-    def __init__(self, path: str | Path, *, batch_rows: int = 10_000) -> None:
+    def __init__(self, path: str | Path, *, batch_rows: int = 10_000, features: Sequence[str] = ()) -> None:  # fmt: skip
         self.path = Path(path)
+        #: Parquet's feature columns (``f.NAME``): these and those of the first batch written;
+        #: a later row's other features are an error (pass ``RuntimePolicy.logged_features``)
+        self.features = tuple(features)
         self.parquet = self.path.suffix == ".parquet"
         if not self.parquet and self.path.suffix not in (".jsonl", ".json"):
             raise DecisionError(f"{self.path}: a decision log is .jsonl or .parquet")
@@ -97,9 +100,15 @@ class DecisionLog:
         import pyarrow.parquet as pq
 
         rows, self._pending = self._pending, []
-        columns: dict[str, list[Any]] = {f: [r[f] for r in rows] for f in LOG_FIELDS}
-        columns["features"] = [list((r["features"] or {}).items()) for r in rows]
-        table = pa.table(columns, schema=_parquet_schema())
+        names = {k for r in rows for k in (r["features"] or {})}
+        if self._writer is None:
+            self.features = tuple(sorted(names | set(self.features)))
+        elif not names <= set(self.features):
+            raise DecisionError(f"{self.path}: features {sorted(names - set(self.features))} were not among the log's columns; open the log with features= naming every feature")  # fmt: skip
+        columns: dict[str, list[Any]] = {f: [r[f] for r in rows] for f in LOG_FIELDS if f != "features"}  # fmt: skip
+        for n in self.features:
+            columns[f"f.{n}"] = [(r["features"] or {}).get(n) for r in rows]
+        table = pa.table(columns, schema=_parquet_schema(self.features))
         if self._writer is None:
             self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
             self._writer = pq.ParquetWriter(self._tmp, table.schema)
@@ -124,13 +133,13 @@ class DecisionLog:
         self.close()
 
 
-def _parquet_schema() -> Any:
+def _parquet_schema(features: Sequence[str]) -> Any:
+    """The Parquet columns: the fields, then one float64 column per feature."""
     import pyarrow as pa
 
     s, f, i, b = pa.string(), pa.float64(), pa.int64(), pa.bool_()
-    types = {"time": f, "propensity": f, "n_actions": i, "epsilon": f, "c_prime_ready": b, "tokens": f,
-             "expected_queries": f, "features": pa.map_(s, f)}  # fmt: skip
-    return pa.schema([pa.field(n, types.get(n, s)) for n in LOG_FIELDS])
+    types = {"time": f, "propensity": f, "n_actions": i, "epsilon": f, "c_prime_ready": b, "tokens": f, "expected_queries": f}  # fmt: skip
+    return pa.schema([pa.field(n, types.get(n, s)) for n in LOG_FIELDS if n != "features"] + [pa.field(f"f.{n}", f) for n in features])  # fmt: skip
 
 
 def decision_row(kind: str, decision: Mapping[str, Any], *, request_id: str, context_id: str, query_id: str = "",

@@ -24,7 +24,7 @@ from typing import Any
 from sleeptime.runtime._artifact import load_artifact, parse_artifact, validate_artifact
 from sleeptime.runtime._errors import DecisionError
 from sleeptime.runtime._explore import Exploration
-from sleeptime.runtime._features import cheap_features, question_features
+from sleeptime.runtime._features import CHEAP_FEATURES, cheap_features, question_features
 from sleeptime.runtime._log import policy_id
 
 
@@ -108,6 +108,13 @@ class RuntimePolicy:
         if self._policy_id is None:
             self._policy_id = policy_id(self.artifact)
         return self._policy_id
+
+    @property
+    def logged_features(self) -> tuple[str, ...]:
+        """The features a decision log of this policy holds: those it reads and those the
+        runtime computes (a candidate evaluated on the log may read others)."""
+        extra = (*CHEAP_FEATURES, "question_chars", "expected_queries")
+        return tuple(dict.fromkeys((*self.context_features_used, *self.query_features, *extra)))
 
     def summary(self) -> dict[str, Any]:
         """What the artifact holds: its provenance, models, actions, operating point

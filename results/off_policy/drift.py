@@ -1,0 +1,35 @@
+"""The update loop under drift (simulated): python results/off_policy/drift.py CONTEXTS PERIODS RATIO
+(drift.json: 4200 6 4). A learned cheap-feature policy (lam 1500) is trained on the scenario's
+training contexts under list prices; the held-out contexts arrive in PERIODS periods; halfway the
+model's price is multiplied by RATIO. Three policies: frozen, updating from its own logs
+(exploration 0.1, admitted by a DR lower bound), and retrained on a full exploration grid of the
+first period after the drift (its grid's USD reported)."""
+import json, sys, time
+from dataclasses import replace
+import numpy as np
+from sleeptime.experiments import ScenarioConfig, build_scenario, train_learned_policy
+from sleeptime.policy import CHEAP_POLICY_FEATURES
+from sleeptime.policy._update import drift_scenario
+
+n, periods, ratio = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+t0 = time.time()
+sc = build_scenario(ScenarioConfig(n_contexts=n, seed=0), progress=False)
+learned = train_learned_policy(sc, features=CHEAP_POLICY_FEATURES)
+learned.set_params(lam=1500.0)
+env = sc.env
+dear = replace(env, prices=env.prices.with_price_ratio(env.model, env.model, ratio))
+chunks = np.array_split(np.arange(sc.test.n_contexts), periods)
+half = periods // 2
+world = [(sc.test.subset(c), env if t < half else dear, "list-2025" if t < half else f"list-2025, {env.model} x{ratio:g}") for t, c in enumerate(chunks)]
+print("setup", round(time.time() - t0), "s", file=sys.stderr)
+rows, grid = drift_scenario(learned, world, epsilon=0.1, seed=0, retrain_at=half)
+out = {"label": "simulated", "contexts": n, "periods": periods, "ratio": ratio, "lam": 1500.0, "epsilon": 0.1,
+       "retrained_after_period": half, "grid_usd": grid, "periods_rows": [r.to_json() for r in rows],
+       "serving_usd_per_period": [float(r.served_usd_per_query) * world[r.period][0].n_queries for r in rows],
+       "queries_per_period": [w[0].n_queries for w in world]}
+json.dump(out, open(f"drift-{n}-{periods}-{ratio:g}.json", "w"), indent=1)
+for r in rows:
+    u = r.update
+    print(f"t={r.period} {r.prices:28s} " + " ".join(f"{k} acc {r.accuracy[k]:.3f} usd/1k {1000*r.usd_per_query[k]:.3f}" for k in r.accuracy)
+          + f" | admitted {u.admitted} cur {u.current_value:.4f} next {u.next_value:.4f} lo {u.next_value_ci95[0]:.4f}")
+print("grid USD", grid, "took", round(time.time() - t0), "s")

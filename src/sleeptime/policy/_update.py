@@ -1,0 +1,181 @@
+"""Learning from logged traffic: a policy refitted from what a router logged, admitted only when
+an off-policy estimate says it is better, and a drift scenario that shows the loop recovering.
+
+**The refit** is counterfactual: a router logs one action per query, but a
+:class:`LearnedPolicy` learns the chance of a right answer under *every* (sleep level, budget)
+pair. Each query gets, for every pair, its doubly robust target: an outcome model's prediction
+(gradient boosting, cross-fitted over contexts), plus, at the logged pair, the prediction's
+error weighted by the inverse propensity; the targets' expectation is the pair's true value,
+so the policy's regression on them is unbiased where the propensities are right. Costs come
+from the logged USD: a line over prompt tokens per pair with enough rows, elsewhere the current
+policy's line scaled by how far the logged costs moved from what it expected.
+
+**Admission**: the log's contexts are split in two; the next policy is fitted on one half and
+both policies are estimated on the other (DR, the value ``accuracy - lam * USD`` per query);
+the next policy is written only when the lower end of its interval beats the current policy's
+estimate. Simulated where the log comes from :func:`simulate_log`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from sleeptime._json import AsJson
+from sleeptime._types import IntArray
+from sleeptime.policy._base import Environment
+from sleeptime.policy._features import ExplorationData, _line, fit_policy
+from sleeptime.policy._learned import LearnedPolicy, question_offsets
+from sleeptime.policy._offpolicy import off_policy_estimates
+from sleeptime.policy._offpolicy_sim import SimulatedLog, _rows, logged_decisions, simulate_log
+from sleeptime.simulators import SimItems
+
+
+def subset_log(log: SimulatedLog, items: SimItems, contexts: IntArray) -> tuple[SimulatedLog, SimItems]:  # fmt: skip
+    """The part of ``log`` on ``contexts`` (sorted indexes), with its items renumbered."""
+    keep = np.isin(items.query_context, contexts)
+    part = SimulatedLog(log.sleep[contexts], log.test[keep], log.propensity[keep], log.reward[keep], log.cost[keep],
+                        log.test_cost[keep], log.sleep_cost[contexts])  # fmt: skip
+    return part, items.subset(contexts)
+
+
+def log_training_data(current: LearnedPolicy, log: SimulatedLog, items: SimItems, *, seed: int = 0,
+                      min_rows: int = 30) -> ExplorationData:  # fmt: skip
+    """Training data for a :class:`LearnedPolicy` from a log (see the module): doubly robust
+    targets for every (sleep level, budget) pair of every logged query, and cost lines refitted
+    from the logged USD (pairs with fewer than ``min_rows`` rows: the current line, scaled)."""
+    from sleeptime._boosting import boosting_regressor
+
+    assert current.test_usd_ is not None and current.sleep_usd_ is not None
+    features = list(current.features or ())
+    n_s, n_b = current.test_usd_.shape[:2]
+    qc, n_q = items.query_context, items.n_queries
+    s_q = log.sleep[qc]
+    logged = _rows(items, features, s_q, log.test)
+    fold = np.random.default_rng(seed).integers(0, 2, size=items.n_contexts)[qc]
+    pred = np.zeros((n_s, n_b, n_q))
+    params = {"max_iter": 100, "max_leaf_nodes": 15, "min_samples_leaf": 20, "l2_regularization": 1.0, "random_state": seed}  # fmt: skip
+    for f in range(2):
+        train, held = fold != f, fold == f
+        model = boosting_regressor(**params).fit(logged[train], log.reward[train])
+        for s in range(n_s):
+            for b in range(n_b):
+                pred[s, b, held] = model.predict(_rows(items, features, np.full(n_q, s), np.full(n_q, b))[held])  # fmt: skip
+    q = np.arange(n_q)
+    y = pred.copy()
+    y[s_q, log.test, q] += (log.reward - pred[s_q, log.test, q]) / log.propensity
+    F = np.column_stack([items.features[n] for n in features])
+    X = np.vstack([np.column_stack([F, np.full(n_q, s), np.full(n_q, b)]) for s in range(n_s) for b in range(n_b)])  # fmt: skip
+    # costs: refitted where the log holds enough of a pair, else the current line scaled
+    prompt = items.per_query(items.context_tokens) + items.question_tokens
+    expected = current.test_usd_[s_q, log.test, 0] + current.test_usd_[s_q, log.test, 1] * prompt
+    factor = float(log.test_cost.sum() / expected.sum()) if expected.sum() > 0 else 1.0
+    test_usd = current.test_usd_ * factor
+    for s in range(n_s):
+        for b in range(n_b):
+            rows = (s_q == s) & (log.test == b)
+            if rows.sum() >= min_rows:
+                test_usd[s, b] = _line(prompt[rows], log.test_cost[rows])
+    sleep_expected = current.sleep_usd_[log.sleep, 0] + current.sleep_usd_[log.sleep, 1] * items.context_tokens  # fmt: skip
+    s_factor = float(log.sleep_cost.sum() / sleep_expected.sum()) if sleep_expected.sum() > 0 else factor  # fmt: skip
+    sleep_usd = current.sleep_usd_ * s_factor
+    for s in range(1, n_s):
+        rows = log.sleep == s
+        if rows.sum() >= min_rows:
+            sleep_usd[s] = _line(items.context_tokens[rows], log.sleep_cost[rows])
+    offsets = question_offsets(items.features, items.context_features, qc, features)
+    return ExplorationData(X, y.reshape(-1), test_usd, sleep_usd, np.asarray(current.ready_share_), offsets)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class UpdateDecision(AsJson):
+    """One turn of the update loop: the two policies' value estimates (accuracy - lam * USD
+    per query, DR, on the held-out half of the log) and whether the next one was admitted."""
+
+    admitted: bool
+    current_value: float
+    next_value: float
+    next_value_ci95: tuple[float, float]
+    lam: float
+    fit_contexts: int
+    estimate_contexts: int
+
+
+def update_policy(current: LearnedPolicy, log: SimulatedLog, items: SimItems, env: Environment, *, seed: int = 0,
+                  n_boot: int = 200) -> tuple[LearnedPolicy, UpdateDecision]:  # fmt: skip
+    """The next policy from ``log`` (fitted on half its contexts) and the admission decision
+    (estimated on the other half); returns the policy to serve next (the current one where the
+    next is not admitted) and the decision."""
+    rng = np.random.default_rng(seed)
+    half = rng.uniform(size=items.n_contexts) < 0.5
+    fit_idx, est_idx = np.flatnonzero(half), np.flatnonzero(~half)
+    fit_log, fit_items = subset_log(log, items, fit_idx)
+    data = log_training_data(current, fit_log, fit_items, seed=seed)
+    nxt = fit_policy(data, tuple(current.features or ()), seed=seed, max_iter=current.max_iter)
+    nxt.set_params(lam=current.lam)
+    nxt.name = current.name
+    est_log, est_items = subset_log(log, items, est_idx)
+    value_log = replace(est_log, reward=est_log.reward - current.lam * est_log.cost)
+    values = []
+    for policy in (current, nxt):
+        chosen = tuple(np.asarray(a, dtype=np.int64) for a in policy.decide(est_items, env))
+        logs = logged_decisions(value_log, chosen, est_items, list(current.features or ()), seed)  # type: ignore[arg-type]
+        values.append(off_policy_estimates(logs, n_boot=n_boot, seed=seed, estimators=("dr",))["dr"])  # fmt: skip
+    cur, new = values
+    admitted = bool(new.reward_ci95[0] > cur.reward)
+    decision = UpdateDecision(admitted, cur.reward, new.reward, new.reward_ci95, current.lam, fit_idx.size, est_idx.size)  # fmt: skip
+    return (nxt if admitted else current), decision
+
+
+@dataclass(frozen=True)
+class DriftPeriod(AsJson):
+    """One period of the drift scenario (simulated): each policy's true accuracy and USD per
+    query on the period's items (its own decisions, no exploration), the updating policy's
+    served USD (exploration included) and whether it was replaced at the period's end."""
+
+    period: int
+    prices: str
+    accuracy: dict[str, float]
+    usd_per_query: dict[str, float]
+    value: dict[str, float]
+    served_usd_per_query: float
+    update: UpdateDecision | None
+
+
+def drift_scenario(initial: LearnedPolicy, periods: Sequence[tuple[SimItems, Environment, str]], *, epsilon: float = 0.1,
+                   seed: int = 0, retrain_at: int | None = None) -> tuple[list[DriftPeriod], float]:  # fmt: skip
+    """Serve ``periods`` (items, the world's environment, its name) with three policies: the
+    ``initial`` one frozen; one that explores at ``epsilon``, logs and updates after each
+    period (:func:`update_policy`); and one retrained after period ``retrain_at`` on a full
+    exploration grid of that period's items (every action on every query), serving from the
+    next. Returns the periods and what that grid cost (USD: every query answered under every
+    action)."""
+    from sleeptime.policy._features import action_exploration_data
+
+    features = tuple(initial.features or ())
+    updating, retrained = copy.deepcopy(initial), copy.deepcopy(initial)
+    out, grid_usd = [], 0.0
+    for t, (items, env, name) in enumerate(periods):
+        tables = env.action_tables(items)
+        acc, usd, value = {}, {}, {}
+        for label, policy in (
+            ("frozen", initial),
+            ("updating", updating),
+            ("retrained", retrained),
+        ):
+            a, u = tables.evaluate(
+                *(np.asarray(x, dtype=np.int64) for x in policy.decide(items, env))
+            )
+            acc[label], usd[label], value[label] = a, u, a - initial.lam * u
+        log = simulate_log(updating, items, env, tables, epsilon=epsilon, seed=seed + t)
+        updating, decision = update_policy(updating, log, items, env, seed=seed + t)
+        if retrain_at is not None and t == retrain_at:  # from the next period on
+            data = action_exploration_data(env, items, features, seed=seed + t)
+            retrained = fit_policy(data, features, seed=seed, max_iter=initial.max_iter)
+            retrained.set_params(lam=initial.lam)
+            grid_usd = float(tables.usd.sum())
+        out.append(DriftPeriod(t, name, acc, usd, value, float(log.cost.mean()), decision))
+    return out, grid_usd
