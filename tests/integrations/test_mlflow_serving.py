@@ -59,6 +59,21 @@ def test_pyfunc_model_loads_predicts_and_serves(exported: dict[str, Any], tmp_pa
     assert [{k: r[k] for k in expected[0]} for r in got.to_dict(orient="records")] == expected
     sleep = model.predict(pd.DataFrame(rows), params={"decision": "sleep"})
     assert list(sleep["sleep_level"]) == [runtime.decide_sleep(r, context_tokens=r["context_tokens"])["sleep_level"] for r in rows]  # fmt: skip
+    assert set(got["propensity"]) == {1.0}  # no exploration: every decision the policy's own
+
+    # served with exploration and a decision log (set when the model is loaded)
+    decisions = tmp_path / "decisions.jsonl"
+    exploring = mlflow.pyfunc.load_model(info.model_uri, model_config={"explore": 0.5, "seed": 1, "decision_log": str(decisions)})  # fmt: skip
+    tagged = [{**r, "request_id": f"r{i}", "context_id": f"c{i}", "query_id": "q0"} for i, r in enumerate(rows)]  # fmt: skip
+    explored = exploring.predict(pd.DataFrame(tagged))
+    logged = [json.loads(line) for line in decisions.read_text().splitlines()]
+    assert [x["request_id"] for x in logged] == [r["request_id"] for r in tagged]
+    assert [x["propensity"] for x in logged] == list(explored["propensity"])
+    assert [x["action"] for x in logged] == list(explored["budget"])
+    assert [x["greedy"] for x in logged] == [e["budget"] for e in expected]
+    n_b = len(runtime.budgets)
+    assert all(x["propensity"] == pytest.approx(0.5 + 0.5 / n_b if x["action"] == x["greedy"] else 0.5 / n_b) for x in logged)  # fmt: skip
+    assert any(x["action"] != x["greedy"] for x in logged) and all(x["kind"] == "test" and x["epsilon"] == 0.5 for x in logged)  # fmt: skip
 
     port = free_port()
     log = tmp_path / "serve.log"
