@@ -106,10 +106,11 @@ def _write(folder: Path, decisions: int, seed: int) -> tuple[Path, Path, Path]:
 
 
 def _project(log: str, outcomes: str, cand: str) -> dict[str, Any]:
-    from sleeptime.policy import evaluate_logs, read_logs
+    from sleeptime.policy import evaluate_logs, needed_features, read_logs
     from sleeptime.runtime import RuntimePolicy
 
-    result = evaluate_logs(read_logs(log, outcomes), RuntimePolicy.load(cand), n_boot=200, seed=0)
+    policy = RuntimePolicy.load(cand)
+    result = evaluate_logs(read_logs(log, outcomes, features=needed_features(policy)), policy, n_boot=200, seed=0)  # fmt: skip
     return {e: [v.reward, v.cost] for e, v in result.estimates.items()}
 
 
@@ -193,7 +194,8 @@ def main() -> None:
         for side in ("sleeptime", "pandas"):
             done = subprocess.run([sys.executable, __file__, "--side", side, "--files", *files], capture_output=True, text=True)  # fmt: skip
             if done.returncode:
-                print(f"{side} failed:\n{done.stderr[-3000:]}")
+                why = " (killed: out of memory)" if done.returncode == -9 else ""
+                print(f"{side} failed, exit {done.returncode}{why}:\n{done.stderr[-3000:]}")
                 runs[side] = None
                 continue
             runs[side] = json.loads(done.stdout.strip().splitlines()[-1])

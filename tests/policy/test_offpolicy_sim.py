@@ -82,17 +82,20 @@ def test_the_update_refits_costs_after_a_price_change_and_its_targets_are_unbias
     dear = replace(env, prices=env.prices.with_price_ratio(env.model, env.model, 4.0))
     tables = dear.action_tables(items)
     log = simulate_log(current, items, dear, tables, epsilon=0.3, seed=2)
-    data = log_training_data(current, log, items, seed=0, min_rows=30)
+    data = log_training_data(current, log, items, seed=0, min_rows=30, max_weight=float("inf"))
     # every answer and every note now costs four times as much: the refitted lines say so
     prompt = items.per_query(items.context_tokens) + items.question_tokens
     at = float(np.median(prompt))
     new = data.test_usd[..., 0] + data.test_usd[..., 1] * at
     old = current.test_usd_[..., 0] + current.test_usd_[..., 1] * at
     assert np.allclose(new / old, 4.0, rtol=0.1)
-    # the doubly robust targets average to the pairs' true accuracy over the queries
+    # uncapped, the doubly robust targets average to the pairs' true accuracy over the queries;
+    # capped (the default), they trade a little of that for far less spread
     n_s, n_b = env.n_sleep, env.n_budgets
     y = data.y.reshape(n_s, n_b, items.n_queries)
     assert abs(float(y.mean()) - float(tables.p.mean())) < 0.03
+    capped = log_training_data(current, log, items, seed=0, min_rows=30).y
+    assert float(np.std(capped)) < float(np.std(data.y)) / 3
     nxt, decision = update_policy(current, log, items, dear, seed=0, n_boot=100)
     assert decision.admitted == (decision.next_value_ci95[0] > decision.current_value)
     assert (nxt is not current) == decision.admitted

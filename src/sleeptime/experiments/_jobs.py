@@ -190,7 +190,7 @@ def evaluate_log_files(logs: str | Path, outcomes: str | Path, candidate: str | 
     """``sleeptime evaluate-logs``: a candidate policy's accuracy and USD per query on logged
     traffic by every off-policy estimator (measured where the logs are), the logs exported to
     Open Bandit Pipeline (``obp``) and Vowpal Wabbit (``vw``) where asked."""
-    from sleeptime.policy import evaluate_logs, export_obp, export_vw, read_logs
+    from sleeptime.policy import evaluate_logs, export_obp, export_vw, needed_features, read_logs
     from sleeptime.runtime import RuntimePolicy
     from sleeptime.tracking import Job
 
@@ -198,7 +198,7 @@ def evaluate_log_files(logs: str | Path, outcomes: str | Path, candidate: str | 
         job.track({"logs": str(logs), "outcomes": str(outcomes), "candidate": str(candidate), "missing": missing, "seed": seed},
                   uri=tracking_uri, kind="evaluate-logs", enabled=track)  # fmt: skip
         policy = RuntimePolicy.load(candidate)
-        log = read_logs(logs, outcomes, missing=missing)
+        log = read_logs(logs, outcomes, missing=missing, features=needed_features(policy))
         result = evaluate_logs(log, policy, name=str(candidate), n_boot=n_boot, seed=seed)
         if obp is not None:
             export_obp(log, policy, obp)

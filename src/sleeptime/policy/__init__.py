@@ -61,6 +61,7 @@ from sleeptime.policy._logs import (
     export_obp,
     export_vw,
     joint_actions,
+    needed_features,
     read_logs,
 )
 from sleeptime.policy._measured import (
@@ -269,6 +270,7 @@ __all__ = [
     "log_training_data",
     "measured_fixed_rows",
     "most_accurate_fixed_usd_per_1k",
+    "needed_features",
     "observable_tables",
     "off_policy_estimates",
     "offline_estimate",

@@ -17,6 +17,7 @@ an outcome that arrives twice, a decision whose outcome never arrives (unless
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,8 +39,9 @@ _COLUMNS = ("request_id", "kind", "context_id", "query_id", "action", "propensit
             "tokens", "expected_queries", "features")  # fmt: skip
 
 
-def _read(path: Path, columns: Sequence[str] | None = None) -> Any:
-    """An Arrow table of a JSONL or Parquet file (a folder: a Parquet dataset)."""
+def _read(path: Path, columns: Sequence[str] | None = None, only: Sequence[str] | None = None) -> Any:  # fmt: skip
+    """An Arrow table of a JSONL or Parquet file (a folder: a Parquet dataset): ``columns`` and
+    every feature column, or (``only``) just those named."""
     import pyarrow.dataset as ds
     import pyarrow.json as pj
 
@@ -122,14 +124,20 @@ class JoinedLog:
         return int(self.context.shape[0])
 
 
-def read_logs(decisions: str | Path, outcomes: str | Path, *, missing: str = "error") -> JoinedLog:
+def read_logs(decisions: str | Path, outcomes: str | Path, *, missing: str = "error",
+              features: Sequence[str] | None = None) -> JoinedLog:  # fmt: skip
     """Read a decision log and its outcomes and join them (see the module). ``missing``:
-    ``"error"`` (a decision without an outcome is an error) or ``"drop"`` (left out, counted)."""
+    ``"error"`` (a decision without an outcome is an error) or ``"drop"`` (left out, counted).
+    ``features``: the features to keep (a candidate's, e.g. :func:`needed_features`; None:
+    all): a log of millions of rows is read only as far as the estimate needs it."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     dpath, opath = Path(decisions), Path(outcomes)
-    log = _flatten_features(_read(dpath, _COLUMNS))
+    wanted = None if features is None else (*_COLUMNS, *(f"f.{n}" for n in features))
+    log = _flatten_features(_read(dpath, _COLUMNS, wanted))
+    if wanted is not None:  # a JSONL log's features are known only once flattened
+        log = log.select([c for c in log.column_names if not c.startswith("f.") or c in wanted])
     for need in ("request_id", "kind", "context_id", "action", "propensity"):
         if need not in log.column_names:
             raise OffPolicyError(f"{dpath}: no {need!r} column; a decision log names {', '.join(_COLUMNS)} (sleeptime.runtime.DecisionLog writes one)")  # fmt: skip
@@ -146,6 +154,7 @@ def read_logs(decisions: str | Path, outcomes: str | Path, *, missing: str = "er
         raise OffPolicyError(f"{dpath}: {bad.size} decisions have a propensity outside (0, 1] ({_ids(log, bad)}): an action taken had to be possible")  # fmt: skip
     is_sleep = pc.equal(log.column("kind"), "sleep")
     sleep, test = log.filter(is_sleep), log.filter(pc.invert(is_sleep))
+    del log, is_sleep  # a log of millions of rows: each copy freed once the next exists
     if test.num_rows == 0:
         raise OffPolicyError(f"{dpath}: no test-time decisions (kind 'test'); nothing was answered")  # fmt: skip
     by_ctx = pc.value_counts(sleep.column("context_id"))
@@ -156,6 +165,7 @@ def read_logs(decisions: str | Path, outcomes: str | Path, *, missing: str = "er
     sleep = sleep.select([c for c in sleep.column_names if c in keep or c.startswith("f.")])
     sleep = sleep.rename_columns([f"sleep.{c}" if c != "context_id" else c for c in sleep.column_names])  # fmt: skip
     joined = test.join(sleep, keys="context_id", join_type="left outer")
+    del test, sleep
     lost = np.flatnonzero(joined.column("sleep.action").is_null().to_numpy(zero_copy_only=False))
     if lost.size:
         raise OffPolicyError(f"{dpath}: {lost.size} queries belong to contexts with no sleep decision ({_ids(joined, lost)}); log the context's ingestion too")  # fmt: skip
@@ -168,21 +178,17 @@ def read_logs(decisions: str | Path, outcomes: str | Path, *, missing: str = "er
             raise OffPolicyError(f"{opath}: {no_outcome.size} of {joined.num_rows} decisions have no outcome ({_ids(joined, no_outcome)}); wait for them, or pass missing='drop' (--drop-missing) to leave them out")  # fmt: skip
         dropped = int(no_outcome.size)
         joined = joined.filter(pc.invert(joined.column("reward").is_null()))
-    # a join keeps no order: sorted, the same log gives the same rows, folds and estimates
-    joined = joined.sort_by([("context_id", "ascending"), ("request_id", "ascending")])
     sleep_cost = out.filter(pc.is_in(out.column("request_id"), value_set=joined.column("sleep.request_id").unique()))  # fmt: skip
-    codes = pc.dictionary_encode(joined.column("context_id")).combine_chunks()
-    context = codes.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    n_per = np.bincount(context)
-    cost = _floats(joined, "usd")
     if sleep_cost.num_rows:  # sleep-time outcomes: their USD shared by the context's queries
         names = pa.table({"sleep.request_id": sleep_cost.column("request_id"), "sleep.usd": sleep_cost.column("usd")})  # fmt: skip
         joined = joined.join(names, keys="sleep.request_id", join_type="left outer")
-        joined = joined.sort_by([("context_id", "ascending"), ("request_id", "ascending")])
-        codes = pc.dictionary_encode(joined.column("context_id")).combine_chunks()
-        context = codes.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        n_per = np.bincount(context)
-        cost = _floats(joined, "usd") + np.nan_to_num(_floats(joined, "sleep.usd")) / n_per[context]
+    # a join keeps no order: sorted, the same log gives the same rows, folds and estimates
+    joined = joined.sort_by([("context_id", "ascending"), ("request_id", "ascending")])
+    codes = pc.dictionary_encode(joined.column("context_id")).combine_chunks()
+    context = codes.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    cost = _floats(joined, "usd")
+    if "sleep.usd" in joined.column_names:
+        cost = cost + np.nan_to_num(_floats(joined, "sleep.usd")) / np.bincount(context)[context]
     bad = np.flatnonzero(~np.isfinite(cost))
     if bad.size:
         raise OffPolicyError(f"{opath}: {bad.size} outcomes have no usd ({_ids(joined, bad)})")
@@ -192,11 +198,36 @@ def read_logs(decisions: str | Path, outcomes: str | Path, *, missing: str = "er
 
 def _outcomes(path: Path) -> Any:
     """Outcome rows: ``request_id``, ``reward`` and ``usd``; a trace file's records (``correct``)
-    read as rewards. An outcome that arrives twice is an error."""
+    read as rewards. JSONL is read line by line for those fields only (a trace record holds
+    much else, of varying types); Parquet by its columns. An outcome that arrives twice is an
+    error."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    t = _read(path)
+    if path.is_dir() or path.suffix == ".parquet":
+        t = _read(path, ("request_id", "reward", "correct", "usd"))
+    elif not path.exists():
+        raise OffPolicyError(f"{path}: no such file")
+    else:
+        rows: dict[str, list[Any]] = {"request_id": [], "reward": [], "usd": []}
+        with path.open(encoding="utf-8") as f:
+            for n, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    r = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise OffPolicyError(f"{path}: line {n} is not JSON ({e.msg})") from None
+                if not isinstance(r, dict) or r.get("request_id") is None:
+                    continue  # a record of no logged request (a trace's other designs)
+                reward = r.get("reward", r.get("correct"))
+                if isinstance(reward, bool) or not isinstance(reward, (int, float)) or not isinstance(r.get("usd"), (int, float)):  # fmt: skip
+                    raise OffPolicyError(f"{path}: line {n} (request {r['request_id']}): reward (or correct) and usd must be numbers")  # fmt: skip
+                rows["request_id"].append(str(r["request_id"]))
+                rows["reward"].append(float(reward))
+                rows["usd"].append(float(r["usd"]))
+        t = pa.table({"request_id": pa.array(rows["request_id"], pa.string()), "reward": pa.array(rows["reward"], pa.float64()),
+                      "usd": pa.array(rows["usd"], pa.float64())})  # fmt: skip
     if "request_id" not in t.column_names:
         raise OffPolicyError(f"{path}: outcomes need a 'request_id' column (and 'reward', 'usd')")
     reward = "reward" if "reward" in t.column_names else "correct" if "correct" in t.column_names else None  # fmt: skip
@@ -208,8 +239,8 @@ def _outcomes(path: Path) -> Any:
     if len(twice):
         ids = ", ".join(map(str, twice.field("values")[:5].to_pylist()))
         raise OffPolicyError(f"{path}: {len(twice)} outcomes arrive more than once ({ids}); keep one per request")  # fmt: skip
-    r = t.column(reward).cast(pa.float64())
-    return pa.table({"request_id": t.column("request_id").cast(pa.string()), "reward": r, "usd": t.column("usd").cast(pa.float64())})  # fmt: skip
+    return pa.table({"request_id": t.column("request_id").cast(pa.string()), "reward": t.column(reward).cast(pa.float64()),
+                     "usd": t.column("usd").cast(pa.float64())})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -224,6 +255,11 @@ class LogEvaluation(AsJson):
     dropped: int
     matched: float
     estimates: dict[str, OffPolicyEstimate]
+
+
+def needed_features(candidate: RuntimePolicy) -> tuple[str, ...]:
+    """The features ``candidate`` reads, for :func:`read_logs`'s ``features``."""
+    return tuple(dict.fromkeys((*candidate.query_features, *candidate.context_features_used)))
 
 
 def candidate_actions(log: JoinedLog, candidate: RuntimePolicy) -> tuple[Any, Any, Any, Any]:

@@ -43,10 +43,13 @@ def subset_log(log: SimulatedLog, items: SimItems, contexts: IntArray) -> tuple[
 
 
 def log_training_data(current: LearnedPolicy, log: SimulatedLog, items: SimItems, *, seed: int = 0,
-                      min_rows: int = 30) -> ExplorationData:  # fmt: skip
+                      min_rows: int = 30, max_weight: float = 20.0) -> ExplorationData:  # fmt: skip
     """Training data for a :class:`LearnedPolicy` from a log (see the module): doubly robust
     targets for every (sleep level, budget) pair of every logged query, and cost lines refitted
-    from the logged USD (pairs with fewer than ``min_rows`` rows: the current line, scaled)."""
+    from the logged USD (pairs with fewer than ``min_rows`` rows: the current line, scaled).
+    The correction's weight is capped at ``max_weight``: a joint pair the router explored to
+    has a propensity near ``(epsilon / n_sleep) * (epsilon / n_budgets)``, and uncapped
+    targets of thousands would drown the regression (a little bias for far less variance)."""
     from sleeptime._boosting import boosting_regressor
 
     assert current.test_usd_ is not None and current.sleep_usd_ is not None
@@ -66,7 +69,7 @@ def log_training_data(current: LearnedPolicy, log: SimulatedLog, items: SimItems
                 pred[s, b, held] = model.predict(_rows(items, features, np.full(n_q, s), np.full(n_q, b))[held])  # fmt: skip
     q = np.arange(n_q)
     y = pred.copy()
-    y[s_q, log.test, q] += (log.reward - pred[s_q, log.test, q]) / log.propensity
+    y[s_q, log.test, q] += np.minimum(1.0 / log.propensity, max_weight) * (log.reward - pred[s_q, log.test, q])  # fmt: skip
     F = np.column_stack([items.features[n] for n in features])
     X = np.vstack([np.column_stack([F, np.full(n_q, s), np.full(n_q, b)]) for s in range(n_s) for b in range(n_b)])  # fmt: skip
     # costs: refitted where the log holds enough of a pair, else the current line scaled
