@@ -17,7 +17,6 @@ an outcome that arrives twice, a decision whose outcome never arrives (unless
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from sleeptime._json import AsJson
+from sleeptime._json import AsJson, jsonl_objects
 from sleeptime.policy._offpolicy import (
     ESTIMATORS,
     OffPolicyError,
@@ -198,8 +197,8 @@ def read_logs(decisions: str | Path, outcomes: str | Path, *, missing: str = "er
 
 def _outcomes(path: Path) -> Any:
     """Outcome rows: ``request_id``, ``reward`` and ``usd``; a trace file's records (``correct``)
-    read as rewards. JSONL is read line by line for those fields only (a trace record holds
-    much else, of varying types); Parquet by its columns. An outcome that arrives twice is an
+    read as rewards. JSONL is read as objects, those fields only (a trace record holds much
+    else, of varying types); Parquet by its columns. An outcome that arrives twice is an
     error."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -210,22 +209,15 @@ def _outcomes(path: Path) -> Any:
         raise OffPolicyError(f"{path}: no such file")
     else:
         rows: dict[str, list[Any]] = {"request_id": [], "reward": [], "usd": []}
-        with path.open(encoding="utf-8") as f:
-            for n, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    r = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise OffPolicyError(f"{path}: line {n} is not JSON ({e.msg})") from None
-                if not isinstance(r, dict) or r.get("request_id") is None:
-                    continue  # a record of no logged request (a trace's other designs)
-                reward = r.get("reward", r.get("correct"))
-                if isinstance(reward, bool) or not isinstance(reward, (int, float)) or not isinstance(r.get("usd"), (int, float)):  # fmt: skip
-                    raise OffPolicyError(f"{path}: line {n} (request {r['request_id']}): reward (or correct) and usd must be numbers")  # fmt: skip
-                rows["request_id"].append(str(r["request_id"]))
-                rows["reward"].append(float(reward))
-                rows["usd"].append(float(r["usd"]))
+        for n, r in jsonl_objects(path.read_text(encoding="utf-8"), path, error=OffPolicyError, what="an outcome"):  # fmt: skip
+            if r.get("request_id") is None:
+                continue  # a record of no logged request (a trace's other designs)
+            reward = r.get("reward", r.get("correct"))
+            if isinstance(reward, bool) or not isinstance(reward, (int, float)) or not isinstance(r.get("usd"), (int, float)):  # fmt: skip
+                raise OffPolicyError(f"{path}:{n}: request {r['request_id']}: reward (or correct) and usd must be numbers")  # fmt: skip
+            rows["request_id"].append(str(r["request_id"]))
+            rows["reward"].append(float(reward))
+            rows["usd"].append(float(r["usd"]))
         t = pa.table({"request_id": pa.array(rows["request_id"], pa.string()), "reward": pa.array(rows["reward"], pa.float64()),
                       "usd": pa.array(rows["usd"], pa.float64())})  # fmt: skip
     if "request_id" not in t.column_names:

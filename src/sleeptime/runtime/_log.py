@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import time
 import uuid
@@ -142,6 +143,10 @@ def _parquet_schema(features: Sequence[str]) -> Any:
     return pa.schema([pa.field(n, types.get(n, s)) for n in LOG_FIELDS if n != "features"] + [pa.field(f"f.{n}", f) for n in features])  # fmt: skip
 
 
+#: the types of a feature value a log keeps (a bool is not a number here)
+_NUMBERS = ("int", "float", "float32", "float64", "int32", "int64")
+
+
 def decision_row(kind: str, decision: Mapping[str, Any], *, request_id: str, context_id: str, query_id: str = "",
                  policy: Any, features: Mapping[str, Any], tokens: float, sleep_level: str | None = None,
                  c_prime_ready: bool | None = None, expected_queries: float | None = None) -> dict[str, Any]:  # fmt: skip
@@ -155,5 +160,5 @@ def decision_row(kind: str, decision: Mapping[str, Any], *, request_id: str, con
         "n_actions": len(names), "epsilon": 0.0 if explore is None else explore.epsilon,
         "model": decision.get("model") or "", "sleep_level": action if kind == "sleep" else sleep_level,
         "c_prime_ready": c_prime_ready, "tokens": float(tokens), "expected_queries": expected_queries,
-        "policy_id": policy.policy_id, "features": {n: float(v) for n, v in features.items() if type(v).__name__ in ("int", "float", "float64", "int64")},
+        "policy_id": policy.policy_id, "features": {n: float(v) for n, v in features.items() if type(v).__name__ in _NUMBERS and math.isfinite(v)},
     }  # fmt: skip
