@@ -31,5 +31,5 @@ json.dump(out, open(f"drift-{n}-{periods}-{ratio:g}.json", "w"), indent=1)
 for r in rows:
     u = r.update
     print(f"t={r.period} {r.prices:28s} " + " ".join(f"{k} acc {r.accuracy[k]:.3f} usd/1k {1000*r.usd_per_query[k]:.3f}" for k in r.accuracy)
-          + f" | admitted {u.admitted} cur {u.current_value:.4f} next {u.next_value:.4f} lo {u.next_value_ci95[0]:.4f}")
+          + f" | admitted {u.admitted or '-'} cur {u.current_value:.4f} " + " ".join(f"{k} {v[0]:.4f} (lo {v[1]:.4f})" for k, v in u.candidates.items()))
 print("grid USD", grid, "took", round(time.time() - t0), "s")

@@ -10,10 +10,11 @@ so the policy's regression on them is unbiased where the propensities are right.
 from the logged USD: a line over prompt tokens per pair with enough rows, elsewhere the current
 policy's line scaled by how far the logged costs moved from what it expected.
 
-**Admission**: the log's contexts are split in two; the next policy is fitted on one half and
-both policies are estimated on the other (DR, the value ``accuracy - lam * USD`` per query);
-the next policy is written only when the lower end of its interval beats the current policy's
-estimate. Simulated where the log comes from :func:`simulate_log`.
+**Admission**: the log's contexts are split in two; the candidates (the refit, and the current
+policy repriced at the logged costs) are fitted on one half and, with the current policy,
+estimated on the other (DR, the value ``accuracy - lam * USD`` per query); a candidate is
+served only when the lower end of its interval beats the current policy's estimate.
+Simulated where the log comes from :func:`simulate_log`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from sleeptime._json import AsJson
-from sleeptime._types import IntArray
+from sleeptime._types import FloatArray, IntArray
 from sleeptime.policy._base import Environment
 from sleeptime.policy._features import ExplorationData, _line, fit_policy
 from sleeptime.policy._learned import LearnedPolicy, question_offsets
@@ -40,6 +41,33 @@ def subset_log(log: SimulatedLog, items: SimItems, contexts: IntArray) -> tuple[
     part = SimulatedLog(log.sleep[contexts], log.test[keep], log.propensity[keep], log.reward[keep], log.cost[keep],
                         log.test_cost[keep], log.sleep_cost[contexts])  # fmt: skip
     return part, items.subset(contexts)
+
+
+def log_costs(current: LearnedPolicy, log: SimulatedLog, items: SimItems, *, min_rows: int = 30) -> tuple[FloatArray, FloatArray]:  # fmt: skip
+    """The cost lines a log says: per (sleep level, budget) pair, the answer's USD over prompt
+    tokens, and per level the notes' USD over context tokens, fitted to the logged USD where
+    the log holds ``min_rows`` of them, elsewhere the current policy's line scaled by how far
+    the logged costs moved from what it expected."""
+    assert current.test_usd_ is not None and current.sleep_usd_ is not None
+    n_s, n_b = current.test_usd_.shape[:2]
+    s_q = log.sleep[items.query_context]
+    prompt = items.per_query(items.context_tokens) + items.question_tokens
+    expected = current.test_usd_[s_q, log.test, 0] + current.test_usd_[s_q, log.test, 1] * prompt
+    factor = float(log.test_cost.sum() / expected.sum()) if expected.sum() > 0 else 1.0
+    test_usd = current.test_usd_ * factor
+    for s in range(n_s):
+        for b in range(n_b):
+            rows = (s_q == s) & (log.test == b)
+            if rows.sum() >= min_rows:
+                test_usd[s, b] = _line(prompt[rows], log.test_cost[rows])
+    sleep_expected = current.sleep_usd_[log.sleep, 0] + current.sleep_usd_[log.sleep, 1] * items.context_tokens  # fmt: skip
+    s_factor = float(log.sleep_cost.sum() / sleep_expected.sum()) if sleep_expected.sum() > 0 else factor  # fmt: skip
+    sleep_usd = current.sleep_usd_ * s_factor
+    for s in range(1, n_s):
+        rows = log.sleep == s
+        if rows.sum() >= min_rows:
+            sleep_usd[s] = _line(items.context_tokens[rows], log.sleep_cost[rows])
+    return test_usd, sleep_usd
 
 
 def log_training_data(current: LearnedPolicy, log: SimulatedLog, items: SimItems, *, seed: int = 0,
@@ -72,36 +100,20 @@ def log_training_data(current: LearnedPolicy, log: SimulatedLog, items: SimItems
     y[s_q, log.test, q] += np.minimum(1.0 / log.propensity, max_weight) * (log.reward - pred[s_q, log.test, q])  # fmt: skip
     F = np.column_stack([items.features[n] for n in features])
     X = np.vstack([np.column_stack([F, np.full(n_q, s), np.full(n_q, b)]) for s in range(n_s) for b in range(n_b)])  # fmt: skip
-    # costs: refitted where the log holds enough of a pair, else the current line scaled
-    prompt = items.per_query(items.context_tokens) + items.question_tokens
-    expected = current.test_usd_[s_q, log.test, 0] + current.test_usd_[s_q, log.test, 1] * prompt
-    factor = float(log.test_cost.sum() / expected.sum()) if expected.sum() > 0 else 1.0
-    test_usd = current.test_usd_ * factor
-    for s in range(n_s):
-        for b in range(n_b):
-            rows = (s_q == s) & (log.test == b)
-            if rows.sum() >= min_rows:
-                test_usd[s, b] = _line(prompt[rows], log.test_cost[rows])
-    sleep_expected = current.sleep_usd_[log.sleep, 0] + current.sleep_usd_[log.sleep, 1] * items.context_tokens  # fmt: skip
-    s_factor = float(log.sleep_cost.sum() / sleep_expected.sum()) if sleep_expected.sum() > 0 else factor  # fmt: skip
-    sleep_usd = current.sleep_usd_ * s_factor
-    for s in range(1, n_s):
-        rows = log.sleep == s
-        if rows.sum() >= min_rows:
-            sleep_usd[s] = _line(items.context_tokens[rows], log.sleep_cost[rows])
+    test_usd, sleep_usd = log_costs(current, log, items, min_rows=min_rows)
     offsets = question_offsets(items.features, items.context_features, qc, features)
     return ExplorationData(X, y.reshape(-1), test_usd, sleep_usd, np.asarray(current.ready_share_), offsets)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class UpdateDecision(AsJson):
-    """One turn of the update loop: the two policies' value estimates (accuracy - lam * USD
-    per query, DR, on the held-out half of the log) and whether the next one was admitted."""
+    """One turn of the update loop: the current policy's value estimate and each candidate's
+    (accuracy - lam * USD per query, DR, on the held-out half of the log, with its 95%
+    interval), and the candidate admitted (``""``: none; the current policy stays)."""
 
-    admitted: bool
+    admitted: str
     current_value: float
-    next_value: float
-    next_value_ci95: tuple[float, float]
+    candidates: dict[str, tuple[float, float, float]]
     lam: float
     fit_contexts: int
     estimate_contexts: int
@@ -109,28 +121,35 @@ class UpdateDecision(AsJson):
 
 def update_policy(current: LearnedPolicy, log: SimulatedLog, items: SimItems, env: Environment, *, seed: int = 0,
                   n_boot: int = 200) -> tuple[LearnedPolicy, UpdateDecision]:  # fmt: skip
-    """The next policy from ``log`` (fitted on half its contexts) and the admission decision
-    (estimated on the other half); returns the policy to serve next (the current one where the
-    next is not admitted) and the decision."""
+    """The next policy from ``log`` and the admission decision. Two candidates are fitted on
+    half the log's contexts: ``refit`` (a :class:`LearnedPolicy` on the doubly robust targets
+    and the logged costs) and ``repriced`` (the current policy's accuracy model with the costs
+    the log says: what a price change alone asks); both, and the current policy, are estimated
+    on the other half. The candidate with the highest lower bound is admitted where that bound
+    beats the current policy's estimate; returns the policy to serve next and the decision."""
     rng = np.random.default_rng(seed)
     half = rng.uniform(size=items.n_contexts) < 0.5
     fit_idx, est_idx = np.flatnonzero(half), np.flatnonzero(~half)
     fit_log, fit_items = subset_log(log, items, fit_idx)
     data = log_training_data(current, fit_log, fit_items, seed=seed)
-    nxt = fit_policy(data, tuple(current.features or ()), seed=seed, max_iter=current.max_iter)
-    nxt.set_params(lam=current.lam)
-    nxt.name = current.name
+    refit = fit_policy(data, tuple(current.features or ()), seed=seed, max_iter=current.max_iter)
+    refit.set_params(lam=current.lam)
+    refit.name = current.name
+    repriced = copy.deepcopy(current)
+    repriced.test_usd_, repriced.sleep_usd_ = data.test_usd, data.sleep_usd
     est_log, est_items = subset_log(log, items, est_idx)
     value_log = replace(est_log, reward=est_log.reward - current.lam * est_log.cost)
-    values = []
-    for policy in (current, nxt):
+    values = {}
+    for name, policy in (("current", current), ("refit", refit), ("repriced", repriced)):
         chosen = tuple(np.asarray(a, dtype=np.int64) for a in policy.decide(est_items, env))
         logs = logged_decisions(value_log, chosen, est_items, list(current.features or ()), seed)  # type: ignore[arg-type]
-        values.append(off_policy_estimates(logs, n_boot=n_boot, seed=seed, estimators=("dr",))["dr"])  # fmt: skip
-    cur, new = values
-    admitted = bool(new.reward_ci95[0] > cur.reward)
-    decision = UpdateDecision(admitted, cur.reward, new.reward, new.reward_ci95, current.lam, fit_idx.size, est_idx.size)  # fmt: skip
-    return (nxt if admitted else current), decision
+        e = off_policy_estimates(logs, n_boot=n_boot, seed=seed, estimators=("dr",))["dr"]
+        values[name] = (e.reward, *e.reward_ci95)
+    now = values.pop("current")[0]
+    best = max(values, key=lambda k: values[k][1])
+    admitted = best if values[best][1] > now else ""
+    decision = UpdateDecision(admitted, now, values, current.lam, fit_idx.size, est_idx.size)
+    return {"refit": refit, "repriced": repriced}.get(admitted, current), decision
 
 
 @dataclass(frozen=True)
