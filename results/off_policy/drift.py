@@ -1,5 +1,5 @@
 """The update loop under drift (simulated): python results/off_policy/drift.py CONTEXTS PERIODS RATIO
-(drift.json: 4200 6 4). A learned cheap-feature policy (lam 1500) is trained on the scenario's
+(drift-2800-4-4.json: 2800 4 4). A learned cheap-feature policy (lam 1500) is trained on the scenario's
 training contexts under list prices; the held-out contexts arrive in PERIODS periods; halfway the
 model's price is multiplied by RATIO. Three policies: frozen, updating from its own logs
 (exploration 0.1, admitted by a DR lower bound), and retrained on a full exploration grid of the
@@ -32,4 +32,6 @@ for r in rows:
     u = r.update
     print(f"t={r.period} {r.prices:28s} " + " ".join(f"{k} acc {r.accuracy[k]:.3f} usd/1k {1000*r.usd_per_query[k]:.3f}" for k in r.accuracy)
           + f" | admitted {u.admitted or '-'} cur {u.current_value:.4f} " + " ".join(f"{k} {v[0]:.4f} (lo {v[1]:.4f})" for k, v in u.candidates.items()))
+    if r.previous_candidates_value:
+        print("     true value of last period's candidates here:", {k: round(v, 4) for k, v in r.previous_candidates_value.items()}, "frozen", round(r.value["frozen"], 4))
 print("grid USD", grid, "took", round(time.time() - t0), "s")

@@ -96,10 +96,15 @@ def test_the_update_refits_costs_after_a_price_change_and_its_targets_are_unbias
     assert abs(float(y.mean()) - float(tables.p.mean())) < 0.03
     capped = log_training_data(current, log, items, seed=0, min_rows=30).y
     assert float(np.std(capped)) < float(np.std(data.y)) / 3
-    nxt, decision = update_policy(current, log, items, dear, seed=0, n_boot=100)
+    nxt, decision, candidates = update_policy(current, log, items, dear, seed=0, n_boot=100)
     lows = {k: v[1] for k, v in decision.candidates.items()}
     assert set(lows) == {"refit", "repriced"} and all(v[1] <= v[0] <= v[2] for v in decision.candidates.values())  # fmt: skip
     best = max(lows, key=lows.get)  # type: ignore[arg-type]
     assert decision.admitted == (best if lows[best] > decision.current_value else "")
-    assert (nxt is not current) == bool(decision.admitted)
+    assert (nxt is not current) == bool(decision.admitted) and set(candidates) == set(lows)
+    # the repriced candidate reads the current accuracy model at four times the cost
+    repriced = candidates["repriced"]
+    again = repriced.test_usd_[..., 0] + repriced.test_usd_[..., 1] * at
+    assert np.allclose(again / old, 4.0, rtol=0.15)
+    assert repriced.model_ is current.model_ or np.allclose(repriced.model_.predict(data.X[:50]), current.model_.predict(data.X[:50]))  # fmt: skip
     assert decision.fit_contexts + decision.estimate_contexts == items.n_contexts

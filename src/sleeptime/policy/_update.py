@@ -12,8 +12,11 @@ policy's line scaled by how far the logged costs moved from what it expected.
 
 **Admission**: the log's contexts are split in two; the candidates (the refit, and the current
 policy repriced at the logged costs) are fitted on one half and, with the current policy,
-estimated on the other (DR, the value ``accuracy - lam * USD`` per query); a candidate is
-served only when the lower end of its interval beats the current policy's estimate.
+estimated on the other: the value ``accuracy - lam * USD`` per query, accuracy by doubly robust
+with its interval over contexts, USD from the cost lines that half of the log measures (a
+decision's USD follows from its action and tokens: only accuracy needs the counterfactual); a
+candidate is served only when the lower end of its interval beats the current policy's
+estimate.
 Simulated where the log comes from :func:`simulate_log`.
 """
 
@@ -21,7 +24,8 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -108,8 +112,8 @@ def log_training_data(current: LearnedPolicy, log: SimulatedLog, items: SimItems
 @dataclass(frozen=True)
 class UpdateDecision(AsJson):
     """One turn of the update loop: the current policy's value estimate and each candidate's
-    (accuracy - lam * USD per query, DR, on the held-out half of the log, with its 95%
-    interval), and the candidate admitted (``""``: none; the current policy stays)."""
+    (accuracy - lam * USD per query on the held-out half of the log, with the 95% interval of
+    its accuracy), and the candidate admitted (``""``: none; the current policy stays)."""
 
     admitted: str
     current_value: float
@@ -120,13 +124,14 @@ class UpdateDecision(AsJson):
 
 
 def update_policy(current: LearnedPolicy, log: SimulatedLog, items: SimItems, env: Environment, *, seed: int = 0,
-                  n_boot: int = 200) -> tuple[LearnedPolicy, UpdateDecision]:  # fmt: skip
-    """The next policy from ``log`` and the admission decision. Two candidates are fitted on
+                  n_boot: int = 200) -> tuple[LearnedPolicy, UpdateDecision, dict[str, LearnedPolicy]]:  # fmt: skip
+    """The next policy from ``log``, the admission decision and the candidates. Two candidates are fitted on
     half the log's contexts: ``refit`` (a :class:`LearnedPolicy` on the doubly robust targets
     and the logged costs) and ``repriced`` (the current policy's accuracy model with the costs
     the log says: what a price change alone asks); both, and the current policy, are estimated
     on the other half. The candidate with the highest lower bound is admitted where that bound
-    beats the current policy's estimate; returns the policy to serve next and the decision."""
+    beats the current policy's estimate; returns the policy to serve next, the decision and the
+    candidates by name."""
     rng = np.random.default_rng(seed)
     half = rng.uniform(size=items.n_contexts) < 0.5
     fit_idx, est_idx = np.flatnonzero(half), np.flatnonzero(~half)
@@ -138,25 +143,36 @@ def update_policy(current: LearnedPolicy, log: SimulatedLog, items: SimItems, en
     repriced = copy.deepcopy(current)
     repriced.test_usd_, repriced.sleep_usd_ = data.test_usd, data.sleep_usd
     est_log, est_items = subset_log(log, items, est_idx)
-    value_log = replace(est_log, reward=est_log.reward - current.lam * est_log.cost)
+    test_line, sleep_line = log_costs(current, est_log, est_items)
+    prompt = est_items.per_query(est_items.context_tokens) + est_items.question_tokens
+    counts = np.bincount(est_items.query_context, minlength=est_items.n_contexts)
     values = {}
     for name, policy in (("current", current), ("refit", refit), ("repriced", repriced)):
-        chosen = tuple(np.asarray(a, dtype=np.int64) for a in policy.decide(est_items, env))
-        logs = logged_decisions(value_log, chosen, est_items, list(current.features or ()), seed)  # type: ignore[arg-type]
+        sleep, test = (np.asarray(a, dtype=np.int64) for a in policy.decide(est_items, env))
+        logs = logged_decisions(
+            est_log, (sleep, test), est_items, list(current.features or ()), seed
+        )
         e = off_policy_estimates(logs, n_boot=n_boot, seed=seed, estimators=("dr",))["dr"]
-        values[name] = (e.reward, *e.reward_ci95)
+        # USD is known given the action: the lines the log measures, no counterfactual needed
+        s_q = sleep[est_items.query_context]
+        notes = sleep_line[sleep, 0] + sleep_line[sleep, 1] * est_items.context_tokens
+        usd = float(np.mean(test_line[s_q, test, 0] + test_line[s_q, test, 1] * prompt + (notes / counts)[est_items.query_context]))  # fmt: skip
+        values[name] = (e.reward - current.lam * usd, e.reward_ci95[0] - current.lam * usd, e.reward_ci95[1] - current.lam * usd)  # fmt: skip
     now = values.pop("current")[0]
     best = max(values, key=lambda k: values[k][1])
     admitted = best if values[best][1] > now else ""
     decision = UpdateDecision(admitted, now, values, current.lam, fit_idx.size, est_idx.size)
-    return {"refit": refit, "repriced": repriced}.get(admitted, current), decision
+    candidates = {"refit": refit, "repriced": repriced}
+    return candidates.get(admitted, current), decision, candidates
 
 
 @dataclass(frozen=True)
 class DriftPeriod(AsJson):
     """One period of the drift scenario (simulated): each policy's true accuracy and USD per
     query on the period's items (its own decisions, no exploration), the updating policy's
-    served USD (exploration included) and whether it was replaced at the period's end."""
+    served USD (exploration included), the update decided at the period's end, and the true
+    value on this period of the candidates the previous period's update weighed (what admitting
+    one would have given)."""
 
     period: int
     prices: str
@@ -165,6 +181,7 @@ class DriftPeriod(AsJson):
     value: dict[str, float]
     served_usd_per_query: float
     update: UpdateDecision | None
+    previous_candidates_value: dict[str, float]
 
 
 def drift_scenario(initial: LearnedPolicy, periods: Sequence[tuple[SimItems, Environment, str]], *, epsilon: float = 0.1,
@@ -180,6 +197,11 @@ def drift_scenario(initial: LearnedPolicy, periods: Sequence[tuple[SimItems, Env
     features = tuple(initial.features or ())
     updating, retrained = copy.deepcopy(initial), copy.deepcopy(initial)
     out, grid_usd = [], 0.0
+    candidates: dict[str, LearnedPolicy] = {}
+
+    def truth(policy: LearnedPolicy, items: SimItems, env: Environment, tables: Any) -> tuple[float, float]:  # fmt: skip
+        return tables.evaluate(*(np.asarray(x, dtype=np.int64) for x in policy.decide(items, env)))  # type: ignore[no-any-return]
+
     for t, (items, env, name) in enumerate(periods):
         tables = env.action_tables(items)
         acc, usd, value = {}, {}, {}
@@ -188,16 +210,18 @@ def drift_scenario(initial: LearnedPolicy, periods: Sequence[tuple[SimItems, Env
             ("updating", updating),
             ("retrained", retrained),
         ):
-            a, u = tables.evaluate(
-                *(np.asarray(x, dtype=np.int64) for x in policy.decide(items, env))
-            )
-            acc[label], usd[label], value[label] = a, u, a - initial.lam * u
+            acc[label], usd[label] = truth(policy, items, env, tables)
+            value[label] = acc[label] - initial.lam * usd[label]
+        before = {}
+        for label, policy in candidates.items():
+            a, u = truth(policy, items, env, tables)
+            before[label] = a - initial.lam * u
         log = simulate_log(updating, items, env, tables, epsilon=epsilon, seed=seed + t)
-        updating, decision = update_policy(updating, log, items, env, seed=seed + t)
+        updating, decision, candidates = update_policy(updating, log, items, env, seed=seed + t)
         if retrain_at is not None and t == retrain_at:  # from the next period on
             data = action_exploration_data(env, items, features, seed=seed + t)
             retrained = fit_policy(data, features, seed=seed, max_iter=initial.max_iter)
             retrained.set_params(lam=initial.lam)
             grid_usd = float(tables.usd.sum())
-        out.append(DriftPeriod(t, name, acc, usd, value, float(log.cost.mean()), decision))
+        out.append(DriftPeriod(t, name, acc, usd, value, float(log.cost.mean()), decision, before))
     return out, grid_usd
