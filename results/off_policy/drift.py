@@ -35,3 +35,17 @@ for r in rows:
     if r.previous_candidates_value:
         print("     true value of last period's candidates here:", {k: round(v, 4) for k, v in r.previous_candidates_value.items()}, "frozen", round(r.value["frozen"], 4))
 print("grid USD", grid, "took", round(time.time() - t0), "s")
+
+# the picture: value (accuracy - lam * USD per query) per period, each policy (simulated)
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+fig, ax = plt.subplots(figsize=(6.4, 3.6))
+for label, style in (("frozen", "o-"), ("updating", "s-"), ("retrained", "^--")):
+    ax.plot([r.period for r in rows], [r.value[label] for r in rows], style, label=label)
+ax.axvline(half - 0.5, color="grey", lw=0.8, ls=":")
+ax.text(half - 0.45, ax.get_ylim()[1], f" price x{ratio:g}", va="top", fontsize=8, color="grey")
+ax.set_xlabel("period"); ax.set_ylabel(f"accuracy - {learned.lam:g} x USD per query")
+ax.set_title("The update loop under a price change (simulated)", fontsize=10)
+ax.set_xticks([r.period for r in rows]); ax.legend(fontsize=8); fig.tight_layout()
+fig.savefig(f"drift-{n}-{periods}-{ratio:g}.png", dpi=120)

@@ -125,8 +125,8 @@ class UpdateDecision(AsJson):
 
 def update_policy(current: LearnedPolicy, log: SimulatedLog, items: SimItems, env: Environment, *, seed: int = 0,
                   n_boot: int = 200) -> tuple[LearnedPolicy, UpdateDecision, dict[str, LearnedPolicy]]:  # fmt: skip
-    """The next policy from ``log``, the admission decision and the candidates. Two candidates are fitted on
-    half the log's contexts: ``refit`` (a :class:`LearnedPolicy` on the doubly robust targets
+    """The next policy from ``log``, the admission decision and the candidates. Two candidates
+    are fitted on half the log's contexts: ``refit`` (a :class:`LearnedPolicy` on the doubly robust targets
     and the logged costs) and ``repriced`` (the current policy's accuracy model with the costs
     the log says: what a price change alone asks); both, and the current policy, are estimated
     on the other half. The candidate with the highest lower bound is admitted where that bound
