@@ -15,7 +15,9 @@ Both sides, each in a fresh process (time and peak resident memory of that proce
   decisions and the outcome models by the same code, and the estimators' per-context sums with
   ``groupby``; the same bootstrap over those sums.
 
-The estimates must agree (printed); ``ratio=`` (last line) is pandas' time over sleeptime's.
+The estimates must agree (printed: IPS and SNIPS to rounding, DM and DR to 1%, their outcome
+models fitted on folds each side numbers in its own order); ``ratio=`` (last line) is pandas'
+time over sleeptime's, and the memory ratio is printed beside it.
 
     python benchmarks/bench_logs.py [--decisions 10000000]
 """
@@ -203,8 +205,11 @@ def main() -> None:
             print(f"{side:<10} {r['seconds']:8.1f} s  peak {r['peak_mib']:8.0f} MiB  " + "  ".join(f"{e} acc {v[0]:.4f} usd/1k {1000 * v[1]:.4f}" for e, v in r["estimates"].items()))  # fmt: skip
         a, b = runs["sleeptime"], runs["pandas"]
         if a and b:
-            agree = all(np.allclose(a["estimates"][e], b["estimates"][e], rtol=1e-6) for e in a["estimates"])  # fmt: skip
-            print(f"estimates agree: {agree}; memory ratio (pandas / sleeptime) {b['peak_mib'] / a['peak_mib']:.2f}")  # fmt: skip
+            # IPS and SNIPS read no model: the same to rounding; DM and DR fit outcome models on
+            # folds of contexts, which each side numbers in its own order: close, not equal
+            tol = {"ips": 1e-9, "snips": 1e-9, "dm": 1e-2, "dr": 1e-2}
+            agree = all(np.allclose(a["estimates"][e], b["estimates"][e], rtol=tol[e]) for e in a["estimates"])  # fmt: skip
+            print(f"estimates agree (IPS, SNIPS to 1e-9; DM, DR to 1%): {agree}; memory ratio (pandas / sleeptime) {b['peak_mib'] / a['peak_mib']:.2f}")  # fmt: skip
             print(f"ratio={b['seconds'] / a['seconds']:.2f}")
 
 

@@ -163,13 +163,13 @@ def read_logs(decisions: str | Path, outcomes: str | Path, *, missing: str = "er
     keep = ["context_id", "request_id", "action", "propensity", "tokens", "expected_queries"]
     sleep = sleep.select([c for c in sleep.column_names if c in keep or c.startswith("f.")])
     sleep = sleep.rename_columns([f"sleep.{c}" if c != "context_id" else c for c in sleep.column_names])  # fmt: skip
-    joined = test.join(sleep, keys="context_id", join_type="left outer")
+    joined = test.join(sleep, keys="context_id", join_type="left outer", use_threads=False)
     del test, sleep
     lost = np.flatnonzero(joined.column("sleep.action").is_null().to_numpy(zero_copy_only=False))
     if lost.size:
         raise OffPolicyError(f"{dpath}: {lost.size} queries belong to contexts with no sleep decision ({_ids(joined, lost)}); log the context's ingestion too")  # fmt: skip
     out = _outcomes(opath)
-    joined = joined.join(out, keys="request_id", join_type="left outer")
+    joined = joined.join(out, keys="request_id", join_type="left outer", use_threads=False)
     no_outcome = np.flatnonzero(joined.column("reward").is_null().to_numpy(zero_copy_only=False))
     dropped = 0
     if no_outcome.size:
@@ -180,9 +180,10 @@ def read_logs(decisions: str | Path, outcomes: str | Path, *, missing: str = "er
     sleep_cost = out.filter(pc.is_in(out.column("request_id"), value_set=joined.column("sleep.request_id").unique()))  # fmt: skip
     if sleep_cost.num_rows:  # sleep-time outcomes: their USD shared by the context's queries
         names = pa.table({"sleep.request_id": sleep_cost.column("request_id"), "sleep.usd": sleep_cost.column("usd")})  # fmt: skip
-        joined = joined.join(names, keys="sleep.request_id", join_type="left outer")
-    # a join keeps no order: sorted, the same log gives the same rows, folds and estimates
-    joined = joined.sort_by([("context_id", "ascending"), ("request_id", "ascending")])
+        joined = joined.join(
+            names, keys="sleep.request_id", join_type="left outer", use_threads=False
+        )
+    # joins on one thread keep one order: the same log gives the same rows, folds and estimates
     codes = pc.dictionary_encode(joined.column("context_id")).combine_chunks()
     context = codes.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     cost = _floats(joined, "usd")
