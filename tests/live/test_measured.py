@@ -275,7 +275,8 @@ def test_the_policy_deployed_in_litellm_serves_what_the_table_estimates(
     served = run["folder"] / "served.jsonl"
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     args = [sys.executable, "-m", "sleeptime", "--threads", "1", "collect", "builtin", "--contexts", str(CONTEXTS), "--questions-per-context", "2",
-            "--policy", str(artifact), "--router", "--concurrency", "1", "--server-mode", "exact", "--no-track", "--out", str(served), "--json"]  # fmt: skip
+            "--policy", str(artifact), "--router", "--concurrency", "1", "--server-mode", "exact", "--no-track", "--out", str(served), "--json",
+            "--decision-log", str(run["folder"] / "decisions.jsonl")]  # fmt: skip
     out = subprocess.run(args, capture_output=True, text=True, timeout=1800, check=False, env=env)
     assert out.returncode == 0, out.stderr[-3000:]
     records = [json.loads(line) for line in served.read_text().splitlines()]
@@ -303,4 +304,16 @@ def test_the_policy_deployed_in_litellm_serves_what_the_table_estimates(
     again = subprocess.run(args, capture_output=True, text=True, timeout=1800, check=False, env=env)
     assert (
         again.returncode == 0 and len(served.read_text().splitlines()) == CONTEXTS * 2
-    )  # a rerun serves nothing again
+    )  # a rerun serves nothing again, and logs nothing again
+    # the deployment's decision log, its trace records as outcomes: on its own policy (every
+    # propensity 1, no exploration) IPS and DR are the served means exactly
+    from sleeptime.policy import evaluate_logs, read_logs
+    from sleeptime.runtime import RuntimePolicy
+
+    log = read_logs(run["folder"] / "decisions.jsonl", served)
+    assert log.n == CONTEXTS * 2 and np.all(log.propensity == 1.0)
+    on_policy = evaluate_logs(log, RuntimePolicy.load(artifact), n_boot=50)
+    assert on_policy.matched == 1.0
+    for name in ("ips", "snips", "dr"):
+        e = on_policy.estimates[name]
+        assert e.reward == pytest.approx(accuracy) and e.cost == pytest.approx(usd, rel=1e-9)
