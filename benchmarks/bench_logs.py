@@ -120,7 +120,7 @@ def _pandas(log: str, outcomes: str, cand: str) -> dict[str, Any]:
     import pandas as pd
 
     from sleeptime._boosting import boosting_regressor
-    from sleeptime.policy import estimates_from_sums
+    from sleeptime.policy._offpolicy import estimates_from_sums, outcome_model_params
     from sleeptime.runtime import RuntimePolicy
 
     policy = RuntimePolicy.load(cand)
@@ -144,7 +144,7 @@ def _pandas(log: str, outcomes: str, cand: str) -> dict[str, Any]:
     rng = np.random.default_rng(0)
     n_ctx = int(ctx.max()) + 1
     fold = rng.integers(0, 2, size=n_ctx)[ctx]
-    params = {"max_iter": 100, "max_leaf_nodes": 15, "min_samples_leaf": 20, "l2_regularization": 1.0, "random_state": 0}  # fmt: skip
+    params = outcome_model_params(0)
     for k, y in enumerate(("reward", "usd")):
         j[f"dm_l{k}"] = j[f"dm_t{k}"] = 0.0
         for f in range(2):

@@ -30,6 +30,7 @@ from sleeptime.policy._offpolicy import (
     OffPolicyError,
     OffPolicyEstimate,
     estimates_from_sums,
+    outcome_model_params,
 )
 from sleeptime.runtime import RuntimePolicy
 
@@ -62,21 +63,16 @@ def _read(path: Path, columns: Sequence[str] | None = None, only: Sequence[str] 
 
 
 def _flatten_features(table: Any) -> Any:
-    """The ``features`` column (Parquet's map or JSON's struct) as one float64 column per
-    feature, ``f.NAME`` (null where a row lacks it): joins carry flat columns only."""
+    """A JSONL log's ``features`` objects (read as a struct) as one float64 column per feature,
+    ``f.NAME`` (null where a row lacks it), as a Parquet log holds them: joins carry flat
+    columns only."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if "features" not in table.column_names:
         return table
     col = table.column("features")
-    if pa.types.is_map(col.type):
-        names = pc.unique(pa.chunked_array([c.keys for c in col.chunks], pa.string())).to_pylist()
-        columns = {n: pc.map_lookup(col, pa.scalar(n), "first") for n in names}
-    elif pa.types.is_struct(col.type):
-        columns = {col.type.field(i).name: pc.struct_field(col, [i]) for i in range(col.type.num_fields)}  # fmt: skip
-    else:
-        columns = {}
+    columns = {col.type.field(i).name: pc.struct_field(col, [i]) for i in range(col.type.num_fields)} if pa.types.is_struct(col.type) else {}  # fmt: skip
     table = table.drop_columns(["features"])
     for n, v in sorted(columns.items()):
         table = table.append_column(f"f.{n}", v.cast(pa.float64()))
@@ -260,6 +256,11 @@ def candidate_actions(log: JoinedLog, candidate: RuntimePolicy) -> tuple[Any, An
     candidate's own (its sleep level for the context; its budget given the logged level where
     it agrees, else given its own level with the notes ready). An action the candidate cannot
     express is an error naming it."""
+    return _candidate(log, candidate)[:4]
+
+
+def _candidate(log: JoinedLog, candidate: RuntimePolicy) -> tuple[Any, Any, Any, Any, Any]:
+    """:func:`candidate_actions` and the query features it read, ``(n, len(query_features))``."""
     t = log.table
     s_logged = _indexes(t, "sleep.action", candidate.sleep_levels, "sleep level", log.source)
     b_logged = _indexes(t, "action", candidate.budgets, "budget", log.source)
@@ -271,7 +272,7 @@ def candidate_actions(log: JoinedLog, candidate: RuntimePolicy) -> tuple[Any, An
     same = s_cand == s_logged
     ready_c = np.where(same, ready, True)
     b_cand = candidate.test_indexes(xq, s_cand, ready_c, tokens)
-    return s_logged, b_logged, s_cand, b_cand
+    return s_logged, b_logged, s_cand, b_cand, xq
 
 
 def _indexes(t: Any, column: str, names: Sequence[str], what: str, source: str) -> Any:
@@ -316,10 +317,10 @@ def evaluate_logs(log: JoinedLog, candidate: RuntimePolicy, *, name: str = "cand
     contexts on at most ``dm_rows`` rows; predictions and sums go ``chunk`` rows at a time."""
     from sleeptime._boosting import boosting_regressor
 
-    s_log, b_log, s_c, b_c = candidate_actions(log, candidate)
+    s_log, b_log, s_c, b_c, xq = _candidate(log, candidate)
     t = log.table
     count = np.bincount(log.context)[log.context].astype(np.float64)
-    base = [_feature(t, f) for f in candidate.query_features] + [_floats(t, "tokens"), count]
+    base = [xq[:, i] for i in range(xq.shape[1])] + [_floats(t, "tokens"), count]
     target = ((s_c == s_log) & (b_c == b_log)).astype(np.float64)
     rng = np.random.default_rng(seed)
     n_ctx = int(log.context.max()) + 1
@@ -330,7 +331,7 @@ def evaluate_logs(log: JoinedLog, candidate: RuntimePolicy, *, name: str = "cand
 
     models: dict[tuple[int, int], Any] = {}
     if "dm" in estimators or "dr" in estimators:
-        params = {"max_iter": 100, "max_leaf_nodes": 15, "min_samples_leaf": 20, "l2_regularization": 1.0, "random_state": seed}  # fmt: skip
+        params = outcome_model_params(seed)
         for f in range(2):
             train = np.flatnonzero(fold != f)
             if train.size > dm_rows:

@@ -30,6 +30,12 @@ from sleeptime.simulators import poisson_bootstrap
 ESTIMATORS = ("dm", "ips", "snips", "dr")
 
 
+def outcome_model_params(seed: int) -> dict[str, float | int]:
+    """The gradient-boosting parameters of every outcome model fitted to a log (the direct
+    method's, the doubly robust correction's, the refit's targets)."""
+    return {"max_iter": 100, "max_leaf_nodes": 15, "min_samples_leaf": 20, "l2_regularization": 1.0, "random_state": seed}  # fmt: skip
+
+
 class OffPolicyError(SleeptimeError, ValueError):
     """Logged decisions that no estimate may be drawn from; the message names the rows."""
 

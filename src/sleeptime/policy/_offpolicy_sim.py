@@ -18,7 +18,12 @@ import numpy as np
 from sleeptime._json import AsJson
 from sleeptime._types import FloatArray, IntArray
 from sleeptime.policy._base import ActionTables, Environment, Policy
-from sleeptime.policy._offpolicy import ESTIMATORS, LoggedDecisions, off_policy_estimates
+from sleeptime.policy._offpolicy import (
+    ESTIMATORS,
+    LoggedDecisions,
+    off_policy_estimates,
+    outcome_model_params,
+)
 from sleeptime.simulators import SimItems
 
 
@@ -95,7 +100,7 @@ def logged_decisions(log: SimulatedLog, candidate: tuple[IntArray, IntArray], it
         items.query_context
     ]
     dm_logged, dm_target = np.empty((items.n_queries, 2)), np.empty((items.n_queries, 2))
-    params = {"max_iter": 100, "max_leaf_nodes": 15, "min_samples_leaf": 20, "l2_regularization": 1.0, "random_state": seed}  # fmt: skip
+    params = outcome_model_params(seed)
     for f in range(folds):
         train, held = fold != f, fold == f
         for k, y in enumerate((log.reward, log.cost)):

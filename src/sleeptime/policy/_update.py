@@ -34,7 +34,7 @@ from sleeptime._types import FloatArray, IntArray
 from sleeptime.policy._base import Environment
 from sleeptime.policy._features import ExplorationData, _line, fit_policy
 from sleeptime.policy._learned import LearnedPolicy, question_offsets
-from sleeptime.policy._offpolicy import off_policy_estimates
+from sleeptime.policy._offpolicy import off_policy_estimates, outcome_model_params
 from sleeptime.policy._offpolicy_sim import SimulatedLog, _rows, logged_decisions, simulate_log
 from sleeptime.simulators import SimItems
 
@@ -92,7 +92,7 @@ def log_training_data(current: LearnedPolicy, log: SimulatedLog, items: SimItems
     logged = _rows(items, features, s_q, log.test)
     fold = np.random.default_rng(seed).integers(0, 2, size=items.n_contexts)[qc]
     pred = np.zeros((n_s, n_b, n_q))
-    params = {"max_iter": 100, "max_leaf_nodes": 15, "min_samples_leaf": 20, "l2_regularization": 1.0, "random_state": seed}  # fmt: skip
+    params = outcome_model_params(seed)
     for f in range(2):
         train, held = fold != f, fold == f
         model = boosting_regressor(**params).fit(logged[train], log.reward[train])
