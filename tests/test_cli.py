@@ -154,10 +154,11 @@ JSON_CASES: dict[str, list[str]] = {
 #: ``serve-local --json`` prints one JSON line and serves until stopped: tests/live/test_server.py;
 #: ``export-notes`` (and ``compare --traces``) read a real run: tests/live/test_measured.py
 #: ``when-to-sleep`` and ``fit-arrivals``: tests/experiments/test_when.py (strict JSON parsed);
-#: ``measure-stale`` answers on a real server: tests/live/test_collect.py; ``evaluate-logs`` reads
+#: ``measure-stale`` answers on a real server: tests/live/test_collect.py; ``evaluate-logs`` and ``update`` read
 #: a router's decision log: tests/policy/test_logs.py
 COVERED_ELSEWHERE = {
     "evaluate-logs",
+    "update",
     "run",
     "quickstart",
     "serve-local",

@@ -15,8 +15,8 @@ from sleeptime._cli.main import main
 @pytest.fixture(scope="module")
 def base():  # type: ignore[no-untyped-def]
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from sleeptime.experiments._when_config import WhenConfig
     from sleeptime.experiments._when_run import _scenario
+    from sleeptime.policy import WhenConfig
 
     sc, true, policy = _scenario(WhenConfig(contexts=140), "gamma-poisson:0.5", None)
     return sc, true, policy
@@ -96,7 +96,7 @@ def test_cprime_idle_and_pass_at_k(base) -> None:  # type: ignore[no-untyped-def
 
 def test_when_to_sleep_and_fit_arrivals_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     from sleeptime._cli import when
-    from sleeptime.experiments._when_config import WhenConfig
+    from sleeptime.policy import WhenConfig
     from sleeptime.workloads import synthetic_access_log
 
     d = WhenConfig()

@@ -195,3 +195,54 @@ def test_evaluate_logs_from_the_command_line(logged: dict[str, Any], capsys: pyt
     assert "snips" in text and "answered queries" in text
     assert main([*base[:3], str(folder / "nothing.jsonl"), *base[4:]]) == 1
     assert "nothing.jsonl: no such file" in capsys.readouterr().err
+
+
+def _true_value(log: Any, policy: RuntimePolicy, lam: float) -> float:
+    """A policy's value (accuracy - lam * USD per query) on the log's queries by the synthetic
+    truth (its own actions, as :func:`candidate_actions` reads them)."""
+    _, _, s, b = candidate_actions(log, policy)
+    p, usd = _world(policy, s, b, np.asarray(log.table.column("tokens")))
+    return float(p.mean() - lam * usd.mean())
+
+
+def test_update_admits_a_better_policy_and_refuses_a_copy(logged: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    """At a dearer operating point (accuracy worth more), the policies built from the log beat
+    the current one by the synthetic truth, and one is admitted with its parent, logs and
+    estimate; at the current point, with the trees kept and the log's costs the artifact's own,
+    no candidate's lower bound beats the current policy's estimate: nothing is written."""
+    from sleeptime._cli.main import main
+    from sleeptime.policy import update_from_logs
+    from sleeptime.runtime import validate_artifact
+
+    policy: RuntimePolicy = logged["policy"]
+    current = RuntimePolicy.load(policy.source)
+    log = read_logs(logged["log"], logged["outcomes"])
+    lam = current.lam / 30
+    artifact, decision = update_from_logs(
+        log, current, lam=lam, n_boot=200, seed=0, logs=("log.jsonl",)
+    )
+    assert decision.admitted in ("refit", "repriced") and artifact is not None
+    validate_artifact(artifact)
+    update = artifact["config"]["update"]
+    assert (
+        update["parent"] == current.policy_id
+        and update["logs"] == ["log.jsonl"]
+        and update["lam"] == lam
+    )
+    assert update["estimate"]["value_ci95"][0] > decision.current.value
+    admitted = RuntimePolicy(artifact)
+    assert _true_value(log, admitted, lam) > _true_value(log, current, lam) + 0.01
+    assert decision.fit_contexts + decision.estimate_contexts == 500 and decision.queries == log.n
+
+    copy = logged["folder"] / "copy.json"
+    copy.write_text(json.dumps(current.artifact))
+    out = logged["folder"] / "next.json"
+    args = ["update", "--logs", str(logged["log"]), "--outcomes", str(logged["outcomes"]), "--policy", policy.source,
+            "--candidate", str(copy), "--no-refit", "--out", str(out), "--no-track", "--n-boot", "200"]  # fmt: skip
+    assert main([*args, "--json"]) == 0
+    r = json.loads(capsys.readouterr().out, parse_constant=lambda t: pytest.fail(f"{t} in JSON"))
+    assert r["admitted"] == "" and r["out"] is None and not out.exists()
+    assert set(r["candidates"]) == {"repriced", str(copy)}
+    assert r["candidates"][str(copy)]["value"] == pytest.approx(r["current"]["value"])
+    assert main(args) == 0
+    assert "nothing written, the current policy stays" in capsys.readouterr().out

@@ -346,8 +346,8 @@ def test_a_resumed_study_does_not_replay_its_parameters(
 ) -> None:  # type: ignore[no-untyped-def]
     """Resumed with the same seed, a study used to draw the same parameters again (trial 3
     repeated trial 0, trial 4 trial 1): the sampler's seed now moves with the trials done."""
-    from sleeptime.experiments._study import PolicySearch, resumed_seed, run_study
-    from sleeptime.tracking import storage_for
+    from sleeptime.experiments._study import PolicySearch, run_study
+    from sleeptime.tracking import resumed_seed, storage_for
 
     monkeypatch.chdir(tmp_path)
     search = PolicySearch(scenario)

@@ -12,6 +12,7 @@ from sleeptime.experiments import _what_if_run  # noqa: F401
 from sleeptime.experiments import _collect_run  # noqa: F401
 from sleeptime.experiments import _live_run  # noqa: F401
 from sleeptime.experiments import _when_run  # noqa: F401
+from sleeptime.experiments import _off_policy_run  # noqa: F401
 
 # isort: on
 from sleeptime.experiments._compare import (
@@ -38,6 +39,7 @@ from sleeptime.experiments._jobs import (
     price_book,
     score,
     simulate,
+    update_from_log_files,
     validate_policy,
 )
 from sleeptime.experiments._live import (
@@ -75,13 +77,13 @@ from sleeptime.experiments._spec import (
     spec_keys,
 )
 from sleeptime.experiments._study import PolicySearch, optimize, run_study
-from sleeptime.experiments._when_config import WhenConfig, WhenResult
-from sleeptime.experiments._when_report import when_tables
 from sleeptime.experiments._when_run import (
     when_job,
     when_to_sleep,
 )
 from sleeptime.live import ServerBuildResult, build_local_server  # the job of build-server
+from sleeptime.policy import WhenConfig, WhenResult  # the when-to-sleep study's config and result
+from sleeptime.reporting import when_tables  # the text of when-to-sleep
 from sleeptime.simulators import DEFAULT_TRANSFER
 
 __all__ = [
@@ -142,6 +144,7 @@ __all__ = [
     "train",
     "train_for_budget",
     "train_learned_policy",
+    "update_from_log_files",
     "validate_policy",
     "when_job",
     "when_tables",

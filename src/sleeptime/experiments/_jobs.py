@@ -206,3 +206,31 @@ def evaluate_log_files(logs: str | Path, outcomes: str | Path, candidate: str | 
             export_vw(log, policy, vw)
         job.log({f"{e}.{k}": getattr(v, k) for e, v in result.estimates.items() for k in ("reward", "cost")}, json={"evaluate-logs.json": result.to_json()})  # fmt: skip
     return result
+
+
+def update_from_log_files(logs: str | Path, outcomes: str | Path, current: str | Path, out: str | Path, *,
+                          candidates: tuple[str, ...] = (), lam: float | None = None, refit: bool = True,
+                          missing: str = "error", n_boot: int = 500, seed: int = 0, tracking_uri: str | None = None,
+                          track: bool = True) -> Any:  # fmt: skip
+    """``sleeptime update``: candidates built from a router's logs (and any brought), estimated
+    off-policy against the current policy; the admitted one written to ``out`` with its parent,
+    logs and admitting estimate (nothing written where none is admitted). Measured where the
+    logs are."""
+    from sleeptime.policy import read_logs, update_from_logs, write_artifact
+    from sleeptime.runtime import RuntimePolicy
+    from sleeptime.tracking import Job
+
+    with Job("update") as job:
+        job.track({"logs": str(logs), "outcomes": str(outcomes), "policy": str(current), "candidates": ",".join(candidates),
+                   "lam": lam, "refit": refit, "seed": seed}, uri=tracking_uri, kind="update", enabled=track)  # fmt: skip
+        policy = RuntimePolicy.load(current)
+        brought = {str(c): RuntimePolicy.load(c) for c in candidates}
+        log = read_logs(logs, outcomes, missing=missing)
+        artifact, decision = update_from_logs(log, policy, candidates=brought, lam=lam, refit=refit, seed=seed,
+                                              n_boot=n_boot, logs=(str(logs), str(outcomes)))  # fmt: skip
+        if artifact is not None:
+            artifact["mlflow_run_id"] = job.run_id
+            write_artifact(artifact, out)
+        job.log({"admitted": float(bool(decision.admitted)), "current.value": decision.current.value},
+                json={"update.json": decision.to_json()}, files={"": [out] if artifact is not None else []})  # fmt: skip
+    return decision

@@ -24,8 +24,9 @@ from sleeptime.experiments._policy_report import (
 from sleeptime.experiments._registry import experiment_kind
 from sleeptime.experiments._running import RunContext, RunOutput
 from sleeptime.experiments._scenario import Scenario, ScenarioConfig, build_scenario
-from sleeptime.experiments._study import MLflowTrialLogger, PolicySearch, run_study
+from sleeptime.experiments._study import PolicySearch, run_study
 from sleeptime.policy import CHEAP_POLICY_FEATURES, Comparison
+from sleeptime.tracking import MLflowTrialLogger
 
 if TYPE_CHECKING:
     from sleeptime.experiments._spec import ExperimentSpec

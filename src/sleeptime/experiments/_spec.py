@@ -21,7 +21,7 @@ from typing import Any
 
 from sleeptime._errors import SleeptimeError, read_text
 from sleeptime.experiments._registry import KINDS
-from sleeptime.experiments._when_config import WhenConfig
+from sleeptime.policy import WhenConfig
 
 
 class SpecError(SleeptimeError, ValueError):
@@ -158,6 +158,21 @@ class WhenTable:
 
 
 @dataclass(frozen=True)
+class OffPolicyTable:
+    """``[off_policy]``: estimators validated against the simulator's truth, and the update loop
+    under a price change (``kind = "off_policy"``)."""
+
+    lam: float = _key(1500.0, "the behaviour policy's price of cost (accuracy per USD per query)")
+    epsilons: str = _key("0.05,0.1,0.2", "comma-separated exploration rates of the validation")
+    seeds: int = _key(50, "logs per exploration rate (each a seed)")
+    n_boot: int = _key(200, "bootstrap draws of each estimate's interval")
+    drift_contexts: int = _key(2800, "contexts of the drift scenario (its held-out ones arrive in periods)")  # fmt: skip
+    periods: int = _key(4, "periods of the drift scenario; the price changes halfway")
+    price_ratio: float = _key(4.0, "the model's token prices times this from the middle period on")
+    epsilon: float = _key(0.1, "the updating policy's exploration rate in the drift scenario")
+
+
+@dataclass(frozen=True)
 class SeedsTable:
     """``[seeds]``: every random choice of a run."""
 
@@ -175,6 +190,7 @@ class ReducedTable:
     questions_per_context: int = _key(1, "a real run's questions per context at most")
     endpoint: str = _key("", "a real run's endpoints at reduced size (default: the spec's), e.g. 'local,local': the default model under two names where a run across models has its model files")  # fmt: skip
     model: str = _key("", "with endpoint: the names (or models) of those endpoints, one per endpoint")  # fmt: skip
+    seeds: int = _key(3, "off-policy validation seeds at most (the drift scenario's contexts: contexts at most)")  # fmt: skip
 
 
 #: TOML table name -> its dataclass; the attribute of :class:`ExperimentSpec` has the same name
@@ -190,6 +206,7 @@ TABLES: Mapping[str, type] = {
     "what_if": WhatIfTable,
     "live": LiveTable,
     "when": WhenTable,
+    "off_policy": OffPolicyTable,
     "seeds": SeedsTable,
     "reduced": ReducedTable,
 }
@@ -218,6 +235,7 @@ class ExperimentSpec:
     what_if: WhatIfTable = WhatIfTable()
     live: LiveTable = LiveTable()
     when: WhenTable = WhenTable()
+    off_policy: OffPolicyTable = OffPolicyTable()
     seeds: SeedsTable = SeedsTable()
     reduced_size: ReducedTable = ReducedTable()
     path: Path | None = None

@@ -4,7 +4,7 @@ Two objectives, accuracy up and USD per query down, on validation contexts (temp
 from training); ``study.best_trials`` is the Pareto front. Storage: a journal file under
 ``mlruns/`` by default (safe for several processes on one machine); pass an RDB URL such as
 ``postgresql://...`` for workers on several machines. A study name that exists is resumed.
-Each trial is logged to MLflow as a nested run through :class:`MLflowTrialLogger`.
+Each trial is logged to MLflow as a nested run through :class:`~sleeptime.tracking.MLflowTrialLogger`.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from sleeptime.experiments._scenario import Scenario, ScenarioConfig, exploratio
 from sleeptime.policy import ALL_FEATURES, ActionTables, LearnedTables, fit_policy
 from sleeptime.simulators import SimItems
 from sleeptime.tracking import (
+    MLflowTrialLogger,
     fail_orphaned_trials,
     record_owners,
     redact,
+    resumed_seed,
     stop_on_interrupt,
     storage_for,
 )
@@ -90,44 +92,6 @@ class PolicySearch:
             acc, usd = self.evaluate(params)
             out.append({**params, "accuracy": acc, "usd_per_query": usd})
         return out
-
-
-class MLflowTrialLogger:
-    """Optuna callback: each finished trial becomes a nested MLflow run (params and values
-    logged in one batch each). Call inside an active parent run."""
-
-    def __init__(self, metric_names: tuple[str, ...] = ("accuracy", "usd_per_query")) -> None:
-        self.metric_names = metric_names
-
-    def __call__(self, study: Any, trial: Any) -> None:
-        import mlflow
-
-        with mlflow.start_run(run_name=f"trial-{trial.number}", nested=True):
-            mlflow.set_tags(
-                {
-                    "optuna.study": study.study_name,
-                    "optuna.trial": str(trial.number),
-                    "optuna.state": trial.state.name,
-                }
-            )
-            mlflow.log_params({k: str(v) for k, v in trial.params.items()})
-            if trial.values is not None:
-                mlflow.log_metrics(dict(zip(self.metric_names, trial.values, strict=True)))
-
-
-def resumed_seed(seed: int, storage: Any, study_name: str) -> int:
-    """The sampler's seed: ``seed`` for a new study; for one that exists, a seed drawn from
-    ``seed`` and the number of trials it holds, so that a resumed study does not replay the
-    random draws (and so the parameters) of the trials it already ran."""
-    try:
-        done = len(
-            storage.get_all_trials(storage.get_study_id_from_name(study_name), deepcopy=False)
-        )
-    except KeyError:
-        return seed
-    if done == 0:
-        return seed
-    return int(np.random.SeedSequence([seed, done]).generate_state(1)[0])
 
 
 def run_study(

@@ -15,11 +15,12 @@ import numpy as np
 from sleeptime._lists import comma_list
 from sleeptime.experiments._registry import experiment_kind
 from sleeptime.experiments._scenario import ScenarioConfig, build_scenario, train_learned_policy
-from sleeptime.experiments._when_config import SECTIONS, WhenConfig, WhenResult
-from sleeptime.experiments._when_report import headline, when_figures, when_tables
+from sleeptime.policy import WHEN_SECTIONS as SECTIONS
 from sleeptime.policy import (
     CountPrior,
     EditEffect,
+    WhenConfig,
+    WhenResult,
     cprime_sweep,
     edits_section,
     idle_section,
@@ -27,7 +28,8 @@ from sleeptime.policy import (
     served_tables,
     trigger_section,
 )
-from sleeptime.reporting import Report, command_line
+from sleeptime.reporting import Report, command_line, when_figures, when_tables
+from sleeptime.reporting import when_headline as headline
 from sleeptime.simulators import DEFAULT_LOAD
 from sleeptime.workloads import parse_count_law, synthetic_access_log
 

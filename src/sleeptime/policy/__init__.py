@@ -53,6 +53,13 @@ from sleeptime.policy._learned import (
     expected_prompt_tokens,
     question_offsets,
 )
+from sleeptime.policy._log_update import (
+    LogUpdate,
+    ValueEstimate,
+    log_cost_lines,
+    refit_trees,
+    update_from_logs,
+)
 from sleeptime.policy._logs import (
     JoinedLog,
     LogEvaluation,
@@ -157,6 +164,7 @@ from sleeptime.policy._update import (
     UpdateDecision,
     drift_scenario,
     log_training_data,
+    price_drift,
     subset_log,
     update_policy,
 )
@@ -169,6 +177,8 @@ from sleeptime.policy._when_eval import (
     idle_section,
     passk_at_equal_tokens,
 )
+from sleeptime.policy._when_study import SECTIONS as WHEN_SECTIONS
+from sleeptime.policy._when_study import WhenConfig, WhenResult
 
 __all__ = [
     "ALL_FEATURES",
@@ -185,6 +195,7 @@ __all__ = [
     "POSTERIOR_THRESHOLDS",
     "QUESTION_LEVEL",
     "REFRESH_STRATEGIES",
+    "WHEN_SECTIONS",
     "ActionError",
     "ActionTables",
     "Allocation",
@@ -207,6 +218,7 @@ __all__ = [
     "LearnedSummary",
     "LearnedTables",
     "LogEvaluation",
+    "LogUpdate",
     "LoggedDecisions",
     "MeasuredData",
     "MeasuredEnvironment",
@@ -231,6 +243,9 @@ __all__ = [
     "TriggerDecision",
     "TriggerSection",
     "UpdateDecision",
+    "ValueEstimate",
+    "WhenConfig",
+    "WhenResult",
     "accuracy_at_matched_cost",
     "action_exploration_data",
     "add_policy_features",
@@ -267,6 +282,7 @@ __all__ = [
     "lam_grid",
     "learned_budgets",
     "learned_values",
+    "log_cost_lines",
     "log_training_data",
     "measured_fixed_rows",
     "most_accurate_fixed_usd_per_1k",
@@ -290,10 +306,12 @@ __all__ = [
     "policy_artifact",
     "policy_row",
     "predicted_usd_per_query",
+    "price_drift",
     "queries_seen",
     "question_offsets",
     "read_logs",
     "ready_shares",
+    "refit_trees",
     "refresh_plan",
     "remaining_factor",
     "seen_before",
@@ -308,6 +326,7 @@ __all__ = [
     "trigger_section",
     "trigger_times",
     "true_values",
+    "update_from_logs",
     "update_policy",
     "validate_estimators",
     "write_artifact",

@@ -225,3 +225,16 @@ def drift_scenario(initial: LearnedPolicy, periods: Sequence[tuple[SimItems, Env
             grid_usd = float(tables.usd.sum())
         out.append(DriftPeriod(t, name, acc, usd, value, float(log.cost.mean()), decision, before))
     return out, grid_usd
+
+
+def price_drift(items: SimItems, env: Environment, *, periods: int, ratio: float) -> list[tuple[SimItems, Environment, str]]:  # fmt: skip
+    """``items`` in ``periods`` periods (in order) for :func:`drift_scenario`: the first half at
+    ``env``'s prices, from the middle on the model's token prices times ``ratio``."""
+    from dataclasses import replace
+
+    dear = replace(env, prices=env.prices.with_price_ratio(env.model, env.model, ratio))
+    half = periods // 2
+    chunks = np.array_split(np.arange(items.n_contexts), periods)
+    version = env.prices.version
+    return [(items.subset(c), env if t < half else dear, version if t < half else f"{version}, {env.model} x{ratio:g}")
+            for t, c in enumerate(chunks)]  # fmt: skip

@@ -7,6 +7,7 @@ experiment: experiments compute, then hand their results here.
 
 from sleeptime.reporting._cells import cost_change, interval, number, percent
 from sleeptime.reporting._measured_plots import DIGITIZED, MEASURED, MeasuredDisplay
+from sleeptime.reporting._offpolicy import drift_table, estimator_table, plot_drift
 from sleeptime.reporting._plots import (
     BUDGET_MARKERS,
     COLORS,
@@ -33,6 +34,8 @@ from sleeptime.reporting._report import (
     versions,
     write_report,
 )
+from sleeptime.reporting._when import headline as when_headline
+from sleeptime.reporting._when import when_figures, when_tables
 
 __all__ = [
     "BUDGET_MARKERS",
@@ -49,6 +52,8 @@ __all__ = [
     "budget_label",
     "command_line",
     "cost_change",
+    "drift_table",
+    "estimator_table",
     "interval",
     "label_axes",
     "number",
@@ -57,11 +62,15 @@ __all__ = [
     "plot_amortization",
     "plot_calibration",
     "plot_decisions",
+    "plot_drift",
     "plot_pareto",
     "plot_quintiles",
     "plot_test_tokens",
     "render_html",
     "table_from_rows",
     "versions",
+    "when_figures",
+    "when_headline",
+    "when_tables",
     "write_report",
 ]

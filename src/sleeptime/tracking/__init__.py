@@ -22,9 +22,11 @@ from sleeptime.tracking._optuna import (
     HEARTBEAT_S,
     OWNER_HOST,
     OWNER_PID,
+    MLflowTrialLogger,
     fail_orphaned_trials,
     record_owners,
     redact,
+    resumed_seed,
     storage_for,
 )
 from sleeptime.tracking._process import process_alive
@@ -36,6 +38,7 @@ __all__ = [
     "OWNER_HOST",
     "OWNER_PID",
     "Job",
+    "MLflowTrialLogger",
     "Stages",
     "close_orphaned_runs",
     "fail_orphaned_trials",
@@ -49,6 +52,7 @@ __all__ = [
     "quiet_mlflow",
     "record_owners",
     "redact",
+    "resumed_seed",
     "stop_on_interrupt",
     "storage_for",
     "tracking_uri",

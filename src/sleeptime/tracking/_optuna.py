@@ -161,3 +161,43 @@ def redact(url: str) -> str:
         return url
     netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+class MLflowTrialLogger:
+    """Optuna callback: each finished trial becomes a nested MLflow run (params and values
+    logged in one batch each). Call inside an active parent run."""
+
+    def __init__(self, metric_names: tuple[str, ...] = ("accuracy", "usd_per_query")) -> None:
+        self.metric_names = metric_names
+
+    def __call__(self, study: Any, trial: Any) -> None:
+        import mlflow
+
+        with mlflow.start_run(run_name=f"trial-{trial.number}", nested=True):
+            mlflow.set_tags(
+                {
+                    "optuna.study": study.study_name,
+                    "optuna.trial": str(trial.number),
+                    "optuna.state": trial.state.name,
+                }
+            )
+            mlflow.log_params({k: str(v) for k, v in trial.params.items()})
+            if trial.values is not None:
+                mlflow.log_metrics(dict(zip(self.metric_names, trial.values, strict=True)))
+
+
+def resumed_seed(seed: int, storage: Any, study_name: str) -> int:
+    """The sampler's seed: ``seed`` for a new study; for one that exists, a seed drawn from
+    ``seed`` and the number of trials it holds, so that a resumed study does not replay the
+    random draws (and so the parameters) of the trials it already ran."""
+    try:
+        done = len(
+            storage.get_all_trials(storage.get_study_id_from_name(study_name), deepcopy=False)
+        )
+    except KeyError:
+        return seed
+    if done == 0:
+        return seed
+    import numpy as np
+
+    return int(np.random.SeedSequence([seed, done]).generate_state(1)[0])

@@ -8,15 +8,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from sleeptime.policy import (
-    CprimeSweep,
-    EditEffect,
-    EditRow,
-    IdleRow,
-    PassKPoint,
-    TriggerSection,
-    passk_at_equal_tokens,
-)
+from sleeptime.policy._passk import PassKPoint
+from sleeptime.policy._refresh import EditEffect
+from sleeptime.policy._trigger_eval import TriggerSection
+from sleeptime.policy._when_eval import CprimeSweep, EditRow, IdleRow, passk_at_equal_tokens
 from sleeptime.workloads import parse_count_law
 
 #: Sections of the study, in report order.

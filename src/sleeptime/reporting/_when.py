@@ -1,5 +1,5 @@
 """The when-to-sleep study's report: its tables (also the text of ``sleeptime when-to-sleep``),
-figures and headline, drawn from a :class:`~sleeptime.experiments.WhenResult`; every number is
+figures and headline, drawn from a :class:`~sleeptime.policy.WhenResult`; every number is
 **simulated** and computed before it is drawn."""
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from sleeptime.experiments._when_config import WhenResult
-from sleeptime.policy import passk_at_equal_tokens
-from sleeptime.reporting import Figure, Table, interval, label_axes, number, percent
+from sleeptime.policy import WhenResult, passk_at_equal_tokens
+from sleeptime.reporting._cells import interval, number, percent
+from sleeptime.reporting._plots import label_axes
+from sleeptime.reporting._report import Figure, Table
 
 
 def interval_pct(ci: Sequence[float] | None) -> str:
