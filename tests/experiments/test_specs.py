@@ -81,6 +81,17 @@ def test_spec_runs_reduced_and_leaves_a_report(spec: Path, tmp_path: Path, monke
         for pct in re.findall(r"(\d+\.\d)% less", result["headline"]):
             assert f"-{pct}%" in html, pct
         assert "cost change at equal accuracy" in html and "Negative is cheaper" in html
+    if load_spec(spec).kind == "off_policy":
+        # per estimator, exploration rate and candidate: bias, interval width and coverage
+        cells = {(q["estimator"], q["epsilon"], q["candidate"]) for q in result["validation"]}
+        assert len(cells) == 4 * 3 * 3 and all(q["seeds"] == 3 for q in result["validation"])
+        assert all({"usd_relative_bias", "usd_interval_width", "usd_coverage", "accuracy_coverage"} <= set(q) for q in result["validation"])  # fmt: skip
+        assert [p["period"] for p in result["drift"]["periods"]] == [
+            0,
+            1,
+            2,
+            3,
+        ] and "doubly robust" in html
     if load_spec(spec).kind == "live":
         from sleeptime.runtime import RuntimePolicy
 

@@ -25,6 +25,7 @@ from sleeptime.reporting import (
     drift_table,
     estimator_table,
     plot_drift,
+    plot_estimators,
 )
 
 STEPS = ("behaviour policy", "validation", "drift scenario", "report")
@@ -82,7 +83,9 @@ def run_off_policy(ctx: RunContext) -> RunOutput:
             label=f"price x{op.price_ratio:g}",
         )
         report = Report(title=f"sleeptime: {spec.name}", headline=headline, intro=spec.description,
-                        figures=[Figure(fig, "The update loop under a price change", "Value per period of each policy's own decisions (simulated).", wide=True)],
+                        figures=[Figure(plot_estimators(quality, ctx.folder / "estimators.png"), "Estimators against the truth",
+                                        f"Each candidate's USD per query as estimated on {seeds} logs per exploration rate, against its exact value (simulated).", wide=True),
+                                 Figure(fig, "The update loop under a price change", "Value per period of each policy's own decisions (simulated).", wide=True)],
                         tables=[estimator_table(quality), drift_table(rows, grid_usd, op.lam)],
                         notes=[f"Behaviour: the learned cheap-feature policy at lam {op.lam:g} on {sc.test.n_contexts} held-out contexts; a log's sleep-time decisions are per context, "
                                "so the context is the unit of every interval and every sum."], commands=[command_line()], spec_text=spec.text)  # fmt: skip

@@ -7,7 +7,7 @@ experiment: experiments compute, then hand their results here.
 
 from sleeptime.reporting._cells import cost_change, interval, number, percent
 from sleeptime.reporting._measured_plots import DIGITIZED, MEASURED, MeasuredDisplay
-from sleeptime.reporting._offpolicy import drift_table, estimator_table, plot_drift
+from sleeptime.reporting._offpolicy import drift_table, estimator_table, plot_drift, plot_estimators
 from sleeptime.reporting._plots import (
     BUDGET_MARKERS,
     COLORS,
@@ -63,6 +63,7 @@ __all__ = [
     "plot_calibration",
     "plot_decisions",
     "plot_drift",
+    "plot_estimators",
     "plot_pareto",
     "plot_quintiles",
     "plot_test_tokens",

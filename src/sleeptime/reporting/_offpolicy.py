@@ -64,3 +64,29 @@ def plot_drift(
     ax.set_title("The update loop under drift (simulated)", fontsize=10)
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def plot_estimators(quality: Sequence[Any], path: str | Path) -> Path:
+    """One panel per candidate: each estimator's error in USD per query relative to the truth
+    (mean over seeds, a bar of one spread either way) by exploration rate, and its coverage."""
+    names = list(dict.fromkeys(q.candidate for q in quality))
+    fig, axes = _figure(len(names), width=4.2, height=3.4)
+    estimators = list(dict.fromkeys(q.estimator for q in quality))
+    for ax, name in zip(axes, names, strict=False):
+        for k, e in enumerate(estimators):
+            rows = sorted(
+                (q for q in quality if q.candidate == name and q.estimator == e),
+                key=lambda q: q.epsilon,
+            )
+            x = [q.epsilon * (1 + 0.06 * (k - 1.5)) for q in rows]  # side by side at each rate
+            y = [100 * q.usd_relative_bias for q in rows]
+            err = [100 * q.usd_spread / q.true_usd_per_query for q in rows]
+            ax.errorbar(x, y, yerr=err, fmt="o-", ms=4, capsize=2, label=f"{e} (coverage {', '.join(f'{q.usd_coverage:.2f}' for q in rows)})")  # fmt: skip
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_xlabel("exploration rate")
+        ax.set_ylabel("USD per query: estimate - truth (%)")
+        ax.set_title(name, fontsize=10)
+        ax.legend(fontsize=6)
+    fig.suptitle("Off-policy estimates of USD per query against the truth (simulated)", fontsize=10)
+    return _save(fig, path)
