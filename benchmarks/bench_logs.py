@@ -9,15 +9,19 @@ and USD are synthetic (Bernoulli by action, USD from the artifact's price table)
 
 Both sides, each in a fresh process (time and peak resident memory of that process):
 
-- **sleeptime**: ``read_logs`` (Arrow: only the columns needed, hash joins) and
-  ``evaluate_logs`` (DM, IPS, SNIPS, DR, 200 bootstrap draws over contexts).
+- **sleeptime** (what ``sleeptime evaluate-logs`` does with a Parquet log of more than 2 million
+  decisions): ``evaluate_large_logs``, DuckDB splitting the log and its outcomes by context
+  (out of core, at most 2 GB) into parts of about a million decisions, then each part read,
+  checked and summed as a small log is (DM, IPS, SNIPS, DR; 200 bootstrap draws over contexts);
+- **sleeptime, whole log in memory**: ``read_logs`` (Arrow: only the columns needed, hash joins)
+  and ``evaluate_logs``, as for a smaller log;
 - **pandas**: ``pandas.read_parquet`` of both files, ``merge`` for the joins, the candidate's
   decisions and the outcome models by the same code, and the estimators' per-context sums with
   ``groupby``; the same bootstrap over those sums.
 
 The estimates must agree (printed: IPS and SNIPS to rounding, DM and DR to 1%, their outcome
 models fitted on folds each side numbers in its own order); ``ratio=`` (last line) is pandas'
-time over sleeptime's, and the memory ratio is printed beside it.
+time over sleeptime's (the split log), and the memory ratios are printed beside it.
 
     python benchmarks/bench_logs.py [--decisions 10000000]
 """
@@ -116,6 +120,14 @@ def _project(log: str, outcomes: str, cand: str) -> dict[str, Any]:
     return {e: [v.reward, v.cost] for e, v in result.estimates.items()}
 
 
+def _parts(log: str, outcomes: str, cand: str) -> dict[str, Any]:
+    from sleeptime.policy import evaluate_large_logs
+    from sleeptime.runtime import RuntimePolicy
+
+    result = evaluate_large_logs(log, outcomes, RuntimePolicy.load(cand), part_rows=1_000_000, memory_limit="2GB", n_boot=200, seed=0)  # fmt: skip
+    return {e: [v.reward, v.cost] for e, v in result.estimates.items()}
+
+
 def _pandas(log: str, outcomes: str, cand: str) -> dict[str, Any]:
     import pandas as pd
 
@@ -171,7 +183,9 @@ def _pandas(log: str, outcomes: str, cand: str) -> dict[str, Any]:
 
 def _side(side: str, log: str, outcomes: str, cand: str) -> None:
     t0 = time.perf_counter()
-    est = (_project if side == "sleeptime" else _pandas)(log, outcomes, cand)
+    est = {"sleeptime": _parts, "sleeptime-whole": _project, "pandas": _pandas}[side](
+        log, outcomes, cand
+    )
     wall = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB (Linux)
     print(json.dumps({"side": side, "seconds": wall, "peak_mib": peak, "estimates": est}))
@@ -193,7 +207,7 @@ def main() -> None:
         size = sum(Path(f).stat().st_size for f in files[:2]) / 2**20
         print(f"wrote {args.decisions:,} decisions ({size:.0f} MiB of Parquet) in {time.perf_counter() - t0:.0f} s (simulated outcomes)")  # fmt: skip
         runs = {}
-        for side in ("sleeptime", "pandas"):
+        for side in ("sleeptime", "sleeptime-whole", "pandas"):
             done = subprocess.run([sys.executable, __file__, "--side", side, "--files", *files], capture_output=True, text=True)  # fmt: skip
             if done.returncode:
                 why = " (killed: out of memory)" if done.returncode == -9 else ""
@@ -202,8 +216,10 @@ def main() -> None:
                 continue
             runs[side] = json.loads(done.stdout.strip().splitlines()[-1])
             r = runs[side]
-            print(f"{side:<10} {r['seconds']:8.1f} s  peak {r['peak_mib']:8.0f} MiB  " + "  ".join(f"{e} acc {v[0]:.4f} usd/1k {1000 * v[1]:.4f}" for e, v in r["estimates"].items()))  # fmt: skip
-        a, b = runs["sleeptime"], runs["pandas"]
+            print(f"{side:<16} {r['seconds']:8.1f} s  peak {r['peak_mib']:8.0f} MiB  " + "  ".join(f"{e} acc {v[0]:.4f} usd/1k {1000 * v[1]:.4f}" for e, v in r["estimates"].items()))  # fmt: skip
+        a, b, whole = runs["sleeptime"], runs["pandas"], runs["sleeptime-whole"]
+        if whole and a:
+            print(f"the split log against the whole in memory: time x{a['seconds'] / whole['seconds']:.2f}, peak memory x{a['peak_mib'] / whole['peak_mib']:.2f}")  # fmt: skip
         if a and b:
             # IPS and SNIPS read no model: the same to rounding; DM and DR fit outcome models on
             # folds of contexts, which each side numbers in its own order: close, not equal

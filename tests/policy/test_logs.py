@@ -179,6 +179,44 @@ def test_a_parquet_log_reads_as_its_jsonl_twin(logged: dict[str, Any]) -> None:
         assert a.estimates[name].cost == pytest.approx(b.estimates[name].cost, rel=1e-12)
 
 
+def test_a_log_split_by_context_gives_the_estimates_of_the_whole(logged: dict[str, Any]) -> None:
+    """A Parquet log split by DuckDB into parts of whole contexts and read one part at a time:
+    IPS and SNIPS sum to exactly the whole log's estimates, DR (its outcome models fitted on the
+    first part alone) to nearly; every part holds whole contexts; a request id logged twice is
+    found across parts."""
+    from sleeptime.policy import evaluate_large_logs, split_logs
+
+    folder = logged["folder"]
+    rows = [json.loads(line) for line in logged["log"].read_text().splitlines()]
+    with DecisionLog(folder / "split.parquet") as log:
+        for r in rows:
+            log.write(r)
+    parts = split_logs(
+        folder / "split.parquet", logged["outcomes"], folder / "parts", part_rows=400
+    )
+    assert len(parts) >= 3
+    seen: set[str] = set()
+    for dec, _ in parts:
+        ids = set(read_logs(dec, logged["outcomes"], missing="drop").table.column("context_id").to_pylist())  # fmt: skip
+        assert not ids & seen  # a context in one part only
+        seen |= ids
+    whole = evaluate_logs(read_logs(logged["log"], logged["outcomes"]), logged["candidate"], n_boot=100)  # fmt: skip
+    split = evaluate_large_logs(folder / "split.parquet", logged["outcomes"], logged["candidate"], part_rows=400, n_boot=100)  # fmt: skip
+    assert (split.queries, split.contexts, split.matched) == (whole.queries, whole.contexts, pytest.approx(whole.matched))  # fmt: skip
+    for name in ("ips", "snips"):
+        assert split.estimates[name].reward == pytest.approx(whole.estimates[name].reward, rel=1e-9)
+        assert split.estimates[name].cost == pytest.approx(whole.estimates[name].cost, rel=1e-9)
+    assert split.estimates["dr"].reward == pytest.approx(whole.estimates["dr"].reward, abs=0.02)
+    assert split.estimates["dr"].cost == pytest.approx(whole.estimates["dr"].cost, rel=0.02)
+    with DecisionLog(folder / "twice.parquet") as log:
+        for r in [*rows, rows[-1]]:
+            log.write(r)
+    with pytest.raises(
+        OffPolicyError, match=r"twice.parquet: request ids are logged more than once"
+    ):
+        split_logs(folder / "twice.parquet", logged["outcomes"], folder / "parts2", part_rows=400)
+
+
 def test_evaluate_logs_from_the_command_line(logged: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     from sleeptime._cli.main import main
 

@@ -25,6 +25,12 @@ def tracking_uri(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tracking-uri", default=None, help=TRACKING_HELP)
 
 
+def tracking(parser: argparse.ArgumentParser) -> None:
+    """``--tracking-uri`` and ``--no-track``: where the run is logged to MLflow, or not at all."""
+    tracking_uri(parser)
+    parser.add_argument("--no-track", action="store_true", help="do not log the run to MLflow")
+
+
 def seed(parser: argparse.ArgumentParser, what: str = "random seed") -> None:
     parser.add_argument("--seed", type=int, default=0, help=f"{what} (default 0)")
 

@@ -71,7 +71,6 @@ def register(sub: Any) -> None:
         "--prices", default="list-2025", help="price book of the judge's USD (default list-2025)"
     )
     p.add_argument("--price-model", default="gpt-4o-mini", help="the price book's model for the judge's USD (default gpt-4o-mini)")  # fmt: skip
-    opt.tracking_uri(p)
-    p.add_argument("--no-track", action="store_true", help="do not log the run to MLflow")
+    opt.tracking(p)
     opt.json_flag(p)
     p.set_defaults(handler=_grade)

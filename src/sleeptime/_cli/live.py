@@ -120,7 +120,6 @@ def register(sub: Any) -> None:
     c.add_argument("--sleep-max-tokens", type=int, default=384, help="max_tokens of each sleep-time rewrite (default 384)")  # fmt: skip
     c.add_argument("--stream", action="store_true", help="receive answers as server-sent events: also measures the time to the first token")  # fmt: skip
     opt.seed(c)
-    opt.tracking_uri(c)
-    c.add_argument("--no-track", action="store_true", help="do not log the run to MLflow")
+    opt.tracking(c)
     opt.json_flag(c)
     c.set_defaults(handler=_collect)

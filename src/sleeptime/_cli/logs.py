@@ -32,7 +32,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     from sleeptime.experiments import evaluate_log_files
 
     result = evaluate_log_files(args.logs, args.outcomes, args.policy, missing="drop" if args.drop_missing else "error",
-                                n_boot=args.n_boot, seed=args.seed, obp=args.obp, vw=args.vw,
+                                n_boot=args.n_boot, seed=args.seed, obp=args.obp, vw=args.vw, part_rows=args.part_rows, memory_limit=args.memory_limit,
                                 tracking_uri=args.tracking_uri, track=not args.no_track)  # fmt: skip
     emit(args, result.to_json(), evaluate_text)
 
@@ -70,9 +70,10 @@ def register(sub: Any) -> None:
     p.add_argument("--n-boot", type=int, default=500, help="bootstrap draws over contexts (default 500)")  # fmt: skip
     p.add_argument("--obp", default=None, metavar="FILE.npz", help="also write the log as Open Bandit Pipeline bandit feedback")  # fmt: skip
     p.add_argument("--vw", default=None, metavar="FILE", help="also write the log in Vowpal Wabbit's contextual-bandit format")  # fmt: skip
+    p.add_argument("--part-rows", type=int, default=2_000_000, metavar="N", help="a Parquet log of more decisions is split by context (DuckDB, out of core) and read one part of about N at a time (default 2,000,000; not with --obp or --vw)")  # fmt: skip
+    p.add_argument("--memory-limit", default="2GB", help="DuckDB's memory while it splits a large log; beyond it, it spills to disk (default 2GB)")  # fmt: skip
     opt.seed(p)
-    opt.tracking_uri(p)
-    p.add_argument("--no-track", action="store_true", help="do not log the run to MLflow")
+    opt.tracking(p)
     opt.json_flag(p)
     p.set_defaults(handler=_evaluate)
 
@@ -87,7 +88,6 @@ def register(sub: Any) -> None:
     p.add_argument("--drop-missing", action="store_true", help="leave out decisions whose outcome never came instead of failing")  # fmt: skip
     p.add_argument("--n-boot", type=int, default=500, help="bootstrap draws over contexts (default 500)")  # fmt: skip
     opt.seed(p)
-    opt.tracking_uri(p)
-    p.add_argument("--no-track", action="store_true", help="do not log the run to MLflow")
+    opt.tracking(p)
     opt.json_flag(p)
     p.set_defaults(handler=_update)

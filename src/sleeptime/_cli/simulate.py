@@ -124,8 +124,7 @@ def register(sub: Any) -> None:
     opt.seed(sim)
     sim.add_argument("--fit-traces", default=None, metavar="JSONL", help="fit the outcome model to trace records of your own runs (the trace fields: docs/formats.md) instead of the paper's curves")  # fmt: skip
     sim.add_argument("--traces", default=None, help="write one trace record per query to this JSONL file")  # fmt: skip
-    opt.tracking_uri(sim)
-    sim.add_argument("--no-track", action="store_true", help="do not log the run to MLflow")
+    opt.tracking(sim)
     sim.add_argument("--scores", default=None, help="a table from `sleeptime score` of the same workload: its log p(q|c) is the observed predictability (default: question length stands in)")  # fmt: skip
     opt.json_flag(sim)
     sim.set_defaults(handler=_simulate)

@@ -185,25 +185,40 @@ def validate_policy(path: str | Path) -> dict[str, Any]:
 
 
 def evaluate_log_files(logs: str | Path, outcomes: str | Path, candidate: str | Path, *, missing: str = "error", n_boot: int = 500,
-                       seed: int = 0, obp: str | Path | None = None, vw: str | Path | None = None,
-                       tracking_uri: str | None = None, track: bool = True) -> Any:  # fmt: skip
+                       seed: int = 0, obp: str | Path | None = None, vw: str | Path | None = None, part_rows: int = 2_000_000,
+                       memory_limit: str = "2GB", tracking_uri: str | None = None, track: bool = True) -> Any:  # fmt: skip
     """``sleeptime evaluate-logs``: a candidate policy's accuracy and USD per query on logged
     traffic by every off-policy estimator (measured where the logs are), the logs exported to
-    Open Bandit Pipeline (``obp``) and Vowpal Wabbit (``vw``) where asked."""
-    from sleeptime.policy import evaluate_logs, export_obp, export_vw, needed_features, read_logs
+    Open Bandit Pipeline (``obp``) and Vowpal Wabbit (``vw``) where asked. A Parquet log of more
+    than ``part_rows`` decisions is split by context and read one part at a time
+    (:func:`~sleeptime.policy.evaluate_large_logs`: memory that of a part)."""
+    from sleeptime.policy import (  # fmt: skip
+        evaluate_large_logs,
+        evaluate_logs,
+        export_obp,
+        export_vw,
+        log_rows,
+        needed_features,
+        read_logs,
+    )
     from sleeptime.runtime import RuntimePolicy
     from sleeptime.tracking import Job
 
     with Job("evaluate-logs") as job:
-        job.track({"logs": str(logs), "outcomes": str(outcomes), "candidate": str(candidate), "missing": missing, "seed": seed},
-                  uri=tracking_uri, kind="evaluate-logs", enabled=track)  # fmt: skip
+        job.track({"logs": str(logs), "outcomes": str(outcomes), "candidate": str(candidate), "missing": missing, "seed": seed,
+                   "part_rows": part_rows}, uri=tracking_uri, kind="evaluate-logs", enabled=track)  # fmt: skip
         policy = RuntimePolicy.load(candidate)
-        log = read_logs(logs, outcomes, missing=missing, features=needed_features(policy))
-        result = evaluate_logs(log, policy, name=str(candidate), n_boot=n_boot, seed=seed)
-        if obp is not None:
-            export_obp(log, policy, obp)
-        if vw is not None:
-            export_vw(log, policy, vw)
+        rows = log_rows(logs)
+        if rows is not None and rows > part_rows and obp is None and vw is None:
+            result = evaluate_large_logs(logs, outcomes, policy, name=str(candidate), part_rows=part_rows, memory_limit=memory_limit,
+                                         missing=missing, n_boot=n_boot, seed=seed)  # fmt: skip
+        else:
+            log = read_logs(logs, outcomes, missing=missing, features=needed_features(policy))
+            result = evaluate_logs(log, policy, name=str(candidate), n_boot=n_boot, seed=seed)
+            if obp is not None:
+                export_obp(log, policy, obp)
+            if vw is not None:
+                export_vw(log, policy, vw)
         job.log({f"{e}.{k}": getattr(v, k) for e, v in result.estimates.items() for k in ("reward", "cost")}, json={"evaluate-logs.json": result.to_json()})  # fmt: skip
     return result
 

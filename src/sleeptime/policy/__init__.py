@@ -53,6 +53,12 @@ from sleeptime.policy._learned import (
     expected_prompt_tokens,
     question_offsets,
 )
+from sleeptime.policy._log_parts import (
+    evaluate_large_logs,
+    evaluate_log_parts,
+    log_rows,
+    split_logs,
+)
 from sleeptime.policy._log_update import (
     LogUpdate,
     ValueEstimate,
@@ -265,6 +271,8 @@ __all__ = [
     "drift_scenario",
     "edits_section",
     "estimates_from_sums",
+    "evaluate_large_logs",
+    "evaluate_log_parts",
     "evaluate_logs",
     "evaluate_plan",
     "expected_prompt_tokens",
@@ -283,6 +291,7 @@ __all__ = [
     "learned_budgets",
     "learned_values",
     "log_cost_lines",
+    "log_rows",
     "log_training_data",
     "measured_fixed_rows",
     "most_accurate_fixed_usd_per_1k",
@@ -318,6 +327,7 @@ __all__ = [
     "served_tables",
     "simulate_log",
     "sleep_cost_of",
+    "split_logs",
     "subset_log",
     "sweep_plans",
     "traced_workload",

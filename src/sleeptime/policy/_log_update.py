@@ -108,7 +108,9 @@ def log_cost_lines(log: JoinedLog, current: RuntimePolicy, *, min_rows: int = 30
     test0, sleep0 = np.asarray(dec["test_usd"], dtype=np.float64), np.asarray(dec["sleep_usd"], dtype=np.float64)  # fmt: skip
     s_eff, b, s_log = _levels(log, current)
     t = log.table
-    answer, prompt = _floats(t, "usd"), _floats(t, "tokens")
+    prompt, usd = _floats(t, "tokens"), _floats(t, "usd")
+    # the answer's own USD where the outcomes say it (a trace's test_usd), else the whole
+    answer = np.where(np.isfinite(own := _floats(t, "test_usd")), own, usd) if "test_usd" in t.column_names else usd  # fmt: skip
     expected = test0[s_eff, b, 0] + test0[s_eff, b, 1] * prompt
     factor = float(answer.sum() / expected.sum()) if expected.sum() > 0 else 1.0
     test = test0 * factor
@@ -118,9 +120,10 @@ def log_cost_lines(log: JoinedLog, current: RuntimePolicy, *, min_rows: int = 30
             if rows.sum() >= min_rows:
                 test[s, k] = _line(prompt[rows], answer[rows])
     sleep = sleep0 * factor
-    if "sleep.usd" in t.column_names:  # one row per context: its first query's
-        first = np.unique(log.context, return_index=True)[1]
-        notes, tokens, level = np.nan_to_num(_floats(t, "sleep.usd"))[first], _floats(t, "sleep.tokens")[first], s_log[first]  # fmt: skip
+    column = next((c for c in ("sleep.usd", "sleep_usd") if c in t.column_names), None)
+    if column is not None:  # the notes' USD: the sleep decision's outcome, or a trace's sleep_usd
+        first = np.unique(log.context, return_index=True)[1]  # one row per context
+        notes, tokens, level = np.nan_to_num(_floats(t, column))[first], _floats(t, "sleep.tokens")[first], s_log[first]  # fmt: skip
         ran = level > 0
         expected_notes = sleep0[level[ran], 0] + sleep0[level[ran], 1] * tokens[ran]
         if expected_notes.sum() > 0:

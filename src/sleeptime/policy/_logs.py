@@ -39,6 +39,12 @@ _COLUMNS = ("request_id", "kind", "context_id", "query_id", "action", "propensit
             "tokens", "expected_queries", "features")  # fmt: skip
 
 
+#: the parts of an outcome's USD a deployment's trace records also hold: the answer's own, and
+#: its context's notes (whole); optional, read where present (``sleeptime update`` fits cost
+#: lines to them)
+_PARTS = ("test_usd", "sleep_usd")
+
+
 def _read(path: Path, columns: Sequence[str] | None = None, only: Sequence[str] | None = None) -> Any:  # fmt: skip
     """An Arrow table of a JSONL or Parquet file (a folder: a Parquet dataset): ``columns`` and
     every feature column, or (``only``) just those named."""
@@ -201,11 +207,11 @@ def _outcomes(path: Path) -> Any:
     import pyarrow.compute as pc
 
     if path.is_dir() or path.suffix == ".parquet":
-        t = _read(path, ("request_id", "reward", "correct", "usd"))
+        t = _read(path, ("request_id", "reward", "correct", "usd", *_PARTS))
     elif not path.exists():
         raise OffPolicyError(f"{path}: no such file")
     else:
-        rows: dict[str, list[Any]] = {"request_id": [], "reward": [], "usd": []}
+        rows: dict[str, list[Any]] = {"request_id": [], "reward": [], "usd": [], **{k: [] for k in _PARTS}}  # fmt: skip
         for n, r in jsonl_objects(path.read_text(encoding="utf-8"), path, error=OffPolicyError, what="an outcome"):  # fmt: skip
             if r.get("request_id") is None:
                 continue  # a record of no logged request (a trace's other designs)
@@ -215,8 +221,10 @@ def _outcomes(path: Path) -> Any:
             rows["request_id"].append(str(r["request_id"]))
             rows["reward"].append(float(reward))
             rows["usd"].append(float(r["usd"]))
+            for k in _PARTS:  # a number, else null (a bool is not one)
+                rows[k].append(r[k] if isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool) else None)  # fmt: skip
         t = pa.table({"request_id": pa.array(rows["request_id"], pa.string()), "reward": pa.array(rows["reward"], pa.float64()),
-                      "usd": pa.array(rows["usd"], pa.float64())})  # fmt: skip
+                      "usd": pa.array(rows["usd"], pa.float64()), **{k: pa.array(rows[k], pa.float64()) for k in _PARTS if any(v is not None for v in rows[k])}})  # fmt: skip
     if "request_id" not in t.column_names:
         raise OffPolicyError(f"{path}: outcomes need a 'request_id' column (and 'reward', 'usd')")
     reward = "reward" if "reward" in t.column_names else "correct" if "correct" in t.column_names else None  # fmt: skip
@@ -228,8 +236,9 @@ def _outcomes(path: Path) -> Any:
     if len(twice):
         ids = ", ".join(map(str, twice.field("values")[:5].to_pylist()))
         raise OffPolicyError(f"{path}: {len(twice)} outcomes arrive more than once ({ids}); keep one per request")  # fmt: skip
+    parts = {k: t.column(k).cast(pa.float64()) for k in _PARTS if k in t.column_names}
     return pa.table({"request_id": t.column("request_id").cast(pa.string()), "reward": t.column(reward).cast(pa.float64()),
-                     "usd": t.column("usd").cast(pa.float64())})  # fmt: skip
+                     "usd": t.column("usd").cast(pa.float64()), **parts})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -315,56 +324,86 @@ def evaluate_logs(log: JoinedLog, candidate: RuntimePolicy, *, name: str = "cand
     models (gradient boosting on the features, the tokens, the context's logged query count and
     the two actions; one for the reward, one for the cost) are cross-fitted over two folds of
     contexts on at most ``dm_rows`` rows; predictions and sums go ``chunk`` rows at a time."""
-    from sleeptime._boosting import boosting_regressor
+    part = _Part(log, candidate, seed)
+    models = part.fit(estimators, dm_rows, seed)
+    sums, w_sum, w_sq, matched = part.sums(models, estimators, chunk)
+    return _evaluation(
+        name, log.source, sums, w_sum, w_sq, log.n, log.dropped, matched, n_boot, seed
+    )
 
-    s_log, b_log, s_c, b_c, xq = _candidate(log, candidate)
-    t = log.table
-    count = np.bincount(log.context)[log.context].astype(np.float64)
-    base = [xq[:, i] for i in range(xq.shape[1])] + [_floats(t, "tokens"), count]
-    target = ((s_c == s_log) & (b_c == b_log)).astype(np.float64)
-    rng = np.random.default_rng(seed)
-    n_ctx = int(log.context.max()) + 1
-    fold = rng.integers(0, 2, size=n_ctx)[log.context]
 
-    def rows(lo: int, hi: int, s: Any, b: Any) -> Any:
-        return np.column_stack([c[lo:hi] for c in base] + [s[lo:hi], b[lo:hi]])
+class _Part:
+    """One log (or one part of a log split by context): the candidate's actions and the
+    outcome models' inputs per row, and the fold of each row's context."""
 
-    models: dict[tuple[int, int], Any] = {}
-    if "dm" in estimators or "dr" in estimators:
+    def __init__(self, log: JoinedLog, candidate: RuntimePolicy, seed: int) -> None:
+        self.log = log
+        self.s_log, self.b_log, self.s_c, self.b_c, xq = _candidate(log, candidate)
+        count = np.bincount(log.context)[log.context].astype(np.float64)
+        self.base = [xq[:, i] for i in range(xq.shape[1])] + [_floats(log.table, "tokens"), count]
+        self.target = ((self.s_c == self.s_log) & (self.b_c == self.b_log)).astype(np.float64)
+        self.n_ctx = int(log.context.max()) + 1
+        self.rng = np.random.default_rng(seed)
+        self.fold = self.rng.integers(0, 2, size=self.n_ctx)[log.context]
+
+    def rows(self, lo: int, hi: int, s: Any, b: Any) -> Any:
+        return np.column_stack([c[lo:hi] for c in self.base] + [s[lo:hi], b[lo:hi]])
+
+    def fit(self, estimators: Sequence[str], dm_rows: int, seed: int) -> dict[tuple[int, int], Any]:
+        """The outcome models (reward, cost) of each fold, fitted on the other fold's rows."""
+        from sleeptime._boosting import boosting_regressor
+
+        models: dict[tuple[int, int], Any] = {}
+        if "dm" not in estimators and "dr" not in estimators:
+            return models
         params = outcome_model_params(seed)
         for f in range(2):
-            train = np.flatnonzero(fold != f)
+            train = np.flatnonzero(self.fold != f)
             if train.size > dm_rows:
-                train = np.sort(rng.choice(train, dm_rows, replace=False))
-            x = np.column_stack([c[train] for c in base] + [s_log[train], b_log[train]])
-            for k, y in enumerate((log.reward, log.cost)):
+                train = np.sort(self.rng.choice(train, dm_rows, replace=False))
+            x = np.column_stack(
+                [c[train] for c in self.base] + [self.s_log[train], self.b_log[train]]
+            )
+            for k, y in enumerate((self.log.reward, self.log.cost)):
                 models[f, k] = boosting_regressor(**params).fit(x, y[train])
-    sums = {e: np.zeros((4, n_ctx)) for e in estimators}  # reward top, reward bottom, cost top, cost bottom  # fmt: skip
-    w_sum = w_sq = 0.0
-    for lo in range(0, log.n, chunk):
-        hi = min(lo + chunk, log.n)
-        w = target[lo:hi] / log.propensity[lo:hi]
-        w_sum, w_sq = w_sum + float(w.sum()), w_sq + float(np.sum(w**2))
-        ctx = log.context[lo:hi]
-        dm_l, dm_t = np.zeros((hi - lo, 2)), np.zeros((hi - lo, 2))
-        if models:
-            xl, xt, fo = rows(lo, hi, s_log, b_log), rows(lo, hi, s_c, b_c), fold[lo:hi]
-            for f in range(2):
-                held = fo == f
-                if held.any():
-                    for k in range(2):
-                        dm_l[held, k] = models[f, k].predict(xl[held])
-                        dm_t[held, k] = models[f, k].predict(xt[held])
-        for e in estimators:
-            for k, observed in enumerate((log.reward[lo:hi], log.cost[lo:hi])):
-                top = {"dm": dm_t[:, k], "ips": w * observed, "snips": w * observed,
-                       "dr": dm_t[:, k] + w * (observed - dm_l[:, k])}[e]  # fmt: skip
-                bottom = w if e == "snips" else np.ones_like(w)
-                sums[e][2 * k] += np.bincount(ctx, weights=top, minlength=n_ctx)
-                sums[e][2 * k + 1] += np.bincount(ctx, weights=bottom, minlength=n_ctx)
+        return models
+
+    def sums(self, models: dict[tuple[int, int], Any], estimators: Sequence[str], chunk: int) -> tuple[dict[str, Any], float, float, float]:  # fmt: skip
+        """Per estimator its per-context sums ``(4, n_contexts)`` (see :func:`estimates_from_sums`),
+        the importance weights' sum and sum of squares, and the rows the candidate agrees with."""
+        log, n_ctx = self.log, self.n_ctx
+        sums = {e: np.zeros((4, n_ctx)) for e in estimators}  # reward top, reward bottom, cost top, cost bottom  # fmt: skip
+        w_sum = w_sq = 0.0
+        for lo in range(0, log.n, chunk):
+            hi = min(lo + chunk, log.n)
+            w = self.target[lo:hi] / log.propensity[lo:hi]
+            w_sum, w_sq = w_sum + float(w.sum()), w_sq + float(np.sum(w**2))
+            ctx = log.context[lo:hi]
+            dm_l, dm_t = np.zeros((hi - lo, 2)), np.zeros((hi - lo, 2))
+            if models:
+                xl, xt, fo = self.rows(lo, hi, self.s_log, self.b_log), self.rows(lo, hi, self.s_c, self.b_c), self.fold[lo:hi]  # fmt: skip
+                for f in range(2):
+                    held = fo == f
+                    if held.any():
+                        for k in range(2):
+                            dm_l[held, k] = models[f, k].predict(xl[held])
+                            dm_t[held, k] = models[f, k].predict(xt[held])
+            for e in estimators:
+                for k, observed in enumerate((log.reward[lo:hi], log.cost[lo:hi])):
+                    top = {"dm": dm_t[:, k], "ips": w * observed, "snips": w * observed,
+                           "dr": dm_t[:, k] + w * (observed - dm_l[:, k])}[e]  # fmt: skip
+                    bottom = w if e == "snips" else np.ones_like(w)
+                    sums[e][2 * k] += np.bincount(ctx, weights=top, minlength=n_ctx)
+                    sums[e][2 * k + 1] += np.bincount(ctx, weights=bottom, minlength=n_ctx)
+        return sums, w_sum, w_sq, float(self.target.sum())
+
+
+def _evaluation(name: str, source: str, sums: dict[str, Any], w_sum: float, w_sq: float, n: int, dropped: int, matched: float,
+                n_boot: int, seed: int) -> LogEvaluation:  # fmt: skip
     ess = w_sum**2 / w_sq if w_sq > 0 else 0.0
-    est = {e: estimates_from_sums(e, sums[e], ess, log.n, n_boot=n_boot, seed=seed) for e in estimators}  # fmt: skip
-    return LogEvaluation(name, log.source, log.n, n_ctx, log.dropped, float(target.mean()), est)
+    est = {e: estimates_from_sums(e, s, ess, n, n_boot=n_boot, seed=seed) for e, s in sums.items()}  # fmt: skip
+    n_ctx = next(iter(sums.values())).shape[1] if sums else 0
+    return LogEvaluation(name, source, n, n_ctx, dropped, matched / n if n else float("nan"), est)
 
 
 def joint_actions(log: JoinedLog, candidate: RuntimePolicy) -> tuple[Any, Any, int]:
