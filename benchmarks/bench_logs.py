@@ -7,7 +7,8 @@ multi-model policy of ``results/across/deployed`` exploring at 0.1; the candidat
 model at a third of its price of cost. Features are drawn from real built-in contexts; rewards
 and USD are synthetic (Bernoulli by action, USD from the artifact's price table): simulated.
 
-Both sides, each in a fresh process (time and peak resident memory of that process):
+Each side in a fresh process (its time, and the peak resident memory of that process or of a
+child it ran):
 
 - **sleeptime** (what ``sleeptime evaluate-logs`` does with a Parquet log of more than 2 million
   decisions): ``evaluate_large_logs``, DuckDB splitting the log and its outcomes by context
@@ -187,7 +188,8 @@ def _side(side: str, log: str, outcomes: str, cand: str) -> None:
         log, outcomes, cand
     )
     wall = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB (Linux)
+    # KiB -> MiB (Linux); a child process's too (the split log's DuckDB step runs in one)
+    peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024  # fmt: skip
     print(json.dumps({"side": side, "seconds": wall, "peak_mib": peak, "estimates": est}))
 
 

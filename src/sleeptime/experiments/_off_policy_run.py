@@ -38,9 +38,7 @@ def run_off_policy(ctx: RunContext) -> RunOutput:
     updating and a retrained policy."""
     spec, job, op = ctx.spec, ctx.job, ctx.spec.off_policy
     seeds = min(op.seeds, spec.reduced_size.seeds) if spec.reduced else op.seeds
-    drift_n = (
-        min(op.drift_contexts, spec.reduced_size.contexts) if spec.reduced else op.drift_contexts
-    )
+    drift_n = min(op.drift_contexts, spec.reduced_size.contexts) if spec.reduced else op.drift_contexts  # fmt: skip
     eps = comma_list(op.epsilons, float)
     world = ScenarioConfig(n_contexts=spec.workload.contexts, seed=spec.seeds.workload, benchmark=spec.model.benchmark,
                            model=spec.model.name, prices=spec.prices.book)  # fmt: skip
@@ -51,11 +49,7 @@ def run_off_policy(ctx: RunContext) -> RunOutput:
         cheaper = copy.deepcopy(behaviour)
         cheaper.set_params(lam=op.lam / 3)
         cheaper.name = f"learned-lam{op.lam / 3:g}"
-        candidates = {
-            cheaper.name: cheaper,
-            "paper(k1,b0)": paper_policy(),
-            "fixed(none,b1)": FixedPolicy(0, 1),
-        }
+        candidates = {cheaper.name: cheaper, "paper(k1,b0)": paper_policy(), "fixed(none,b1)": FixedPolicy(0, 1)}  # fmt: skip
     with job.step("validation"):
         quality = validate_estimators(behaviour, candidates, sc.test, sc.env, features=list(CHEAP_POLICY_FEATURES), epsilons=eps,
                                       seeds=seeds, n_boot=op.n_boot, seed=spec.seeds.bootstrap)  # fmt: skip
@@ -67,21 +61,14 @@ def run_off_policy(ctx: RunContext) -> RunOutput:
         half = op.periods // 2
         rows, grid_usd = drift_scenario(initial, periods, epsilon=op.epsilon, seed=spec.seeds.bootstrap, retrain_at=half)  # fmt: skip
     with job.step("report"):
-        dr = {
-            q.candidate: q for q in quality if q.estimator == "dr" and abs(q.epsilon - 0.1) < 1e-9
-        }
+        mid = eps[len(eps) // 2]  # the middle exploration rate (0.1 by default)
+        dr = {q.candidate: q for q in quality if q.estimator == "dr" and q.epsilon == mid}
         last = rows[-1]
-        headline = ("Simulated: at exploration 0.1 doubly robust estimates of USD per query were off by "
+        headline = (f"Simulated: at exploration {mid:g} doubly robust estimates of USD per query were off by "
                     + ", ".join(f"{100 * q.usd_relative_bias:+.1f}% ({n}, coverage {q.usd_coverage:.2f})" for n, q in dr.items())
                     + f"; after the price x{op.price_ratio:g}, the updating policy's value was {last.value['updating']:+.3f} against "
                     f"{last.value['frozen']:+.3f} frozen and {last.value['retrained']:+.3f} retrained on a {grid_usd:.2f} USD grid.")  # fmt: skip
-        fig = plot_drift(
-            rows,
-            ctx.folder / "drift.png",
-            lam=op.lam,
-            change=half,
-            label=f"price x{op.price_ratio:g}",
-        )
+        fig = plot_drift(rows, ctx.folder / "drift.png", lam=op.lam, change=half, label=f"price x{op.price_ratio:g}")  # fmt: skip
         report = Report(title=f"sleeptime: {spec.name}", headline=headline, intro=spec.description,
                         figures=[Figure(plot_estimators(quality, ctx.folder / "estimators.png"), "Estimators against the truth",
                                         f"Each candidate's USD per query as estimated on {seeds} logs per exploration rate, against its exact value (simulated).", wide=True),

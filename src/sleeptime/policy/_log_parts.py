@@ -59,13 +59,30 @@ def _source(path: Path, outcomes: bool) -> str:
 
 
 def split_logs(decisions: str | Path, outcomes: str | Path, folder: str | Path, *, part_rows: int = 1_000_000,
-               memory_limit: str = "2GB", threads: int = 1) -> list[tuple[Path, Path]]:  # fmt: skip
+               memory_limit: str = "2GB", threads: int | None = None) -> list[tuple[Path, Path]]:  # fmt: skip
     """Write ``decisions`` and ``outcomes`` into ``folder`` as parts of whole contexts (about
     ``part_rows`` decisions each) and return each part's (decisions, outcomes) folders. A
     request id logged twice, or an outcome that arrives twice, is an :class:`OffPolicyError`
-    naming the file and the first ids. ``threads``: DuckDB's (one by default: with more, its
-    idle workers starved the OpenMP threads of the outcome models fitted next in the same
-    process, 100 times slower on 2 cores)."""
+    naming the file and the first ids. DuckDB runs in a child process (``threads``: its
+    threads, default every core): the memory it holds is returned when the child ends, and its
+    idle workers cannot starve the OpenMP threads of the outcome models fitted next (in one
+    process they made those fits 100 times slower on 2 cores, and the peak memory 9 GB where
+    each step alone took 2-3 GB, at 10 million decisions)."""
+    import json
+    import subprocess
+    import sys
+
+    args = [str(decisions), str(outcomes), str(folder), part_rows, memory_limit, threads]
+    done = subprocess.run([sys.executable, "-m", "sleeptime.policy._log_parts", json.dumps(args)], capture_output=True, text=True, check=False)  # fmt: skip
+    if done.returncode == 2:  # the child's OffPolicyError, its message on the last line
+        raise OffPolicyError(done.stderr.strip().splitlines()[-1])
+    if done.returncode != 0:
+        raise OffPolicyError(f"{decisions}: splitting the log failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")  # fmt: skip
+    return [(Path(d), Path(o)) for d, o in json.loads(done.stdout)]
+
+
+def _split(decisions: str, outcomes: str, folder: str, part_rows: int, memory_limit: str, threads: int | None) -> list[tuple[Path, Path]]:  # fmt: skip
+    """:func:`split_logs` in the child process."""
     import duckdb
 
     dpath, opath, out = Path(decisions), Path(outcomes), Path(folder)
@@ -157,3 +174,14 @@ def evaluate_large_logs(decisions: str | Path, outcomes: str | Path, candidate: 
     with tempfile.TemporaryDirectory(dir=workdir, prefix="sleeptime-log-parts-") as tmp:
         parts = split_logs(decisions, outcomes, tmp, part_rows=part_rows, memory_limit=memory_limit)
         return evaluate_log_parts(parts, candidate, name=name, source=str(decisions), **kwargs)
+
+
+if __name__ == "__main__":  # split_logs's child: the arguments as JSON, the parts back as JSON
+    import json
+    import sys
+
+    try:
+        print(json.dumps([[str(d), str(o)] for d, o in _split(*json.loads(sys.argv[1]))]))
+    except OffPolicyError as e:
+        print(str(e), file=sys.stderr)
+        sys.exit(2)
