@@ -200,12 +200,19 @@ def main() -> None:
     ap.add_argument("--side", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--files", nargs=3, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.side == "write":
+        print(json.dumps([str(p) for p in _write(Path(args.files[0]), args.decisions, args.seed)]))
+        return
     if args.side:
         _side(args.side, *args.files)
         return
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        files = [str(p) for p in _write(Path(tmp), args.decisions, args.seed)]
+        # the data are drawn in a child too: Linux hands a process's peak memory on to the
+        # children it starts, so a parent that had held the log would inflate every side's peak
+        wrote = subprocess.run([sys.executable, __file__, "--side", "write", "--files", tmp, "-", "-", "--decisions", str(args.decisions),
+                                "--seed", str(args.seed)], capture_output=True, text=True, check=True)  # fmt: skip
+        files = json.loads(wrote.stdout.strip().splitlines()[-1])
         size = sum(Path(f).stat().st_size for f in files[:2]) / 2**20
         print(f"wrote {args.decisions:,} decisions ({size:.0f} MiB of Parquet) in {time.perf_counter() - t0:.0f} s (simulated outcomes)")  # fmt: skip
         runs = {}
