@@ -3,25 +3,20 @@
 training contexts under list prices; the held-out contexts arrive in PERIODS periods; halfway the
 model's price is multiplied by RATIO. Three policies: frozen, updating from its own logs
 (exploration 0.1, admitted by a DR lower bound), and retrained on a full exploration grid of the
-first period after the drift (its grid's USD reported)."""
+first period after the drift (its grid's USD reported). `sleeptime run experiments/off_policy.toml`
+runs the same with the validation."""
 import json, sys, time
-from dataclasses import replace
-import numpy as np
 from sleeptime.experiments import ScenarioConfig, build_scenario, train_learned_policy
-from sleeptime.policy import CHEAP_POLICY_FEATURES
-from sleeptime.policy._update import drift_scenario
+from sleeptime.policy import CHEAP_POLICY_FEATURES, drift_scenario, price_drift
+from sleeptime.reporting import plot_drift
 
 n, periods, ratio = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 t0 = time.time()
 sc = build_scenario(ScenarioConfig(n_contexts=n, seed=0), progress=False)
 learned = train_learned_policy(sc, features=CHEAP_POLICY_FEATURES)
 learned.set_params(lam=1500.0)
-env = sc.env
-dear = replace(env, prices=env.prices.with_price_ratio(env.model, env.model, ratio))
-chunks = np.array_split(np.arange(sc.test.n_contexts), periods)
+world = price_drift(sc.test, sc.env, periods=periods, ratio=ratio)
 half = periods // 2
-world = [(sc.test.subset(c), env if t < half else dear, "list-2025" if t < half else f"list-2025, {env.model} x{ratio:g}") for t, c in enumerate(chunks)]
-print("setup", round(time.time() - t0), "s", file=sys.stderr)
 rows, grid = drift_scenario(learned, world, epsilon=0.1, seed=0, retrain_at=half)
 out = {"label": "simulated", "contexts": n, "periods": periods, "ratio": ratio, "lam": 1500.0, "epsilon": 0.1,
        "retrained_after_period": half, "grid_usd": grid, "periods_rows": [r.to_json() for r in rows],
@@ -30,22 +25,9 @@ out = {"label": "simulated", "contexts": n, "periods": periods, "ratio": ratio, 
 json.dump(out, open(f"drift-{n}-{periods}-{ratio:g}.json", "w"), indent=1)
 for r in rows:
     u = r.update
-    print(f"t={r.period} {r.prices:28s} " + " ".join(f"{k} acc {r.accuracy[k]:.3f} usd/1k {1000*r.usd_per_query[k]:.3f}" for k in r.accuracy)
+    print(f"t={r.period} {r.prices:28s} " + " ".join(f"{k} acc {r.accuracy[k]:.3f} usd/1k {1000*r.usd_per_query[k]:.3f} at frozen's acc {1000*r.usd_at_equal_accuracy[k]:.3f}" for k in r.accuracy)
           + f" | admitted {u.admitted or '-'} cur {u.current_value:.4f} " + " ".join(f"{k} {v[0]:.4f} (lo {v[1]:.4f})" for k, v in u.candidates.items()))
     if r.previous_candidates_value:
         print("     true value of last period's candidates here:", {k: round(v, 4) for k, v in r.previous_candidates_value.items()}, "frozen", round(r.value["frozen"], 4))
 print("grid USD", grid, "took", round(time.time() - t0), "s")
-
-# the picture: value (accuracy - lam * USD per query) per period, each policy (simulated)
-import matplotlib
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-fig, ax = plt.subplots(figsize=(6.4, 3.6))
-for label, style in (("frozen", "o-"), ("updating", "s-"), ("retrained", "^--")):
-    ax.plot([r.period for r in rows], [r.value[label] for r in rows], style, label=label)
-ax.axvline(half - 0.5, color="grey", lw=0.8, ls=":")
-ax.text(half - 0.45, ax.get_ylim()[1], f" price x{ratio:g}", va="top", fontsize=8, color="grey")
-ax.set_xlabel("period"); ax.set_ylabel(f"accuracy - {learned.lam:g} x USD per query")
-ax.set_title("The update loop under a price change (simulated)", fontsize=10)
-ax.set_xticks([r.period for r in rows]); ax.legend(fontsize=8); fig.tight_layout()
-fig.savefig(f"drift-{n}-{periods}-{ratio:g}.png", dpi=120)
+plot_drift(rows, f"drift-{n}-{periods}-{ratio:g}.png", lam=learned.lam, change=half, label=f"price x{ratio:g}")

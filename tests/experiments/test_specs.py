@@ -86,12 +86,10 @@ def test_spec_runs_reduced_and_leaves_a_report(spec: Path, tmp_path: Path, monke
         cells = {(q["estimator"], q["epsilon"], q["candidate"]) for q in result["validation"]}
         assert len(cells) == 4 * 3 * 3 and all(q["seeds"] == 3 for q in result["validation"])
         assert all({"usd_relative_bias", "usd_interval_width", "usd_coverage", "accuracy_coverage"} <= set(q) for q in result["validation"])  # fmt: skip
-        assert [p["period"] for p in result["drift"]["periods"]] == [
-            0,
-            1,
-            2,
-            3,
-        ] and "doubly robust" in html
+        assert [p["period"] for p in result["drift"]["periods"]] == [0, 1, 2, 3] and "doubly robust" in html  # fmt: skip
+        for p in result["drift"]["periods"]:  # at the frozen policy's accuracy its own USD, about
+            assert set(p["usd_at_equal_accuracy"]) == {"frozen", "updating", "retrained"}
+            assert p["usd_at_equal_accuracy"]["frozen"] <= 1.05 * p["usd_per_query"]["frozen"]
     if load_spec(spec).kind == "live":
         from sleeptime.runtime import RuntimePolicy
 

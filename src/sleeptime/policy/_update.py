@@ -172,7 +172,7 @@ class DriftPeriod(AsJson):
     query on the period's items (its own decisions, no exploration), the updating policy's
     served USD (exploration included), the update decided at the period's end, and the true
     value on this period of the candidates the previous period's update weighed (what admitting
-    one would have given)."""
+    one would have given), and each policy's USD per query at the frozen policy's accuracy."""
 
     period: int
     prices: str
@@ -182,6 +182,10 @@ class DriftPeriod(AsJson):
     served_usd_per_query: float
     update: UpdateDecision | None
     previous_candidates_value: dict[str, float]
+    #: each policy's USD per query at the frozen policy's accuracy on the period (its own
+    #: decisions swept over ``lam``, a mix of the two Pareto points around that accuracy; NaN
+    #: where no ``lam`` reaches it)
+    usd_at_equal_accuracy: dict[str, float]
 
 
 def drift_scenario(initial: LearnedPolicy, periods: Sequence[tuple[SimItems, Environment, str]], *, epsilon: float = 0.1,
@@ -192,7 +196,11 @@ def drift_scenario(initial: LearnedPolicy, periods: Sequence[tuple[SimItems, Env
     exploration grid of that period's items (every action on every query), serving from the
     next. Returns the periods and what that grid cost (USD: every query answered under every
     action)."""
+    from functools import partial
+
+    from sleeptime.policy._evaluate import LearnedTables
     from sleeptime.policy._features import action_exploration_data
+    from sleeptime.policy._sweeps import at_equal_accuracy, lam_sweep
 
     features = tuple(initial.features or ())
     updating, retrained = copy.deepcopy(initial), copy.deepcopy(initial)
@@ -205,13 +213,12 @@ def drift_scenario(initial: LearnedPolicy, periods: Sequence[tuple[SimItems, Env
     for t, (items, env, name) in enumerate(periods):
         tables = env.action_tables(items)
         acc, usd, value = {}, {}, {}
-        for label, policy in (
-            ("frozen", initial),
-            ("updating", updating),
-            ("retrained", retrained),
-        ):
+        current = {"frozen": initial, "updating": updating, "retrained": retrained}
+        for label, policy in current.items():
             acc[label], usd[label] = truth(policy, items, env, tables)
             value[label] = acc[label] - initial.lam * usd[label]
+        equal = {label: at_equal_accuracy(lam_sweep(tables, partial(LearnedTables.build(p, items).decide, items, env)), acc["frozen"])[1]
+                 for label, p in current.items()}  # fmt: skip
         before = {}
         for label, policy in candidates.items():
             a, u = truth(policy, items, env, tables)
@@ -223,7 +230,9 @@ def drift_scenario(initial: LearnedPolicy, periods: Sequence[tuple[SimItems, Env
             retrained = fit_policy(data, features, seed=seed, max_iter=initial.max_iter)
             retrained.set_params(lam=initial.lam)
             grid_usd = float(tables.usd.sum())
-        out.append(DriftPeriod(t, name, acc, usd, value, float(log.cost.mean()), decision, before))
+        out.append(
+            DriftPeriod(t, name, acc, usd, value, float(log.cost.mean()), decision, before, equal)
+        )
     return out, grid_usd
 
 

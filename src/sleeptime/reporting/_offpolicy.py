@@ -3,7 +3,7 @@ seeds, the drift scenario's periods); every number is **simulated** and computed
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,38 +31,35 @@ def drift_table(periods: Sequence[Any], grid_usd: float, lam: float) -> Table:
     for p in periods:
         cells = [p.period, p.prices]
         for k in ("frozen", "updating", "retrained"):
-            cells += [
-                f"{p.accuracy[k]:.3f}",
-                f"{1000 * p.usd_per_query[k]:.3f}",
-                f"{p.value[k]:+.3f}",
-            ]
+            cells += [f"{p.accuracy[k]:.3f}", f"{1000 * p.usd_per_query[k]:.3f}", f"{p.value[k]:+.3f}", f"{1000 * p.usd_at_equal_accuracy[k]:.3f}"]  # fmt: skip
         rows.append([*cells, (p.update.admitted or "-") if p.update else "-"])
-    cols = ["period", "prices"] + [f"{k} {m}" for k in ("frozen", "updating", "retrained") for m in ("acc", "USD/1k", "value")]  # fmt: skip
+    cols = ["period", "prices"] + [f"{k} {m}" for k in ("frozen", "updating", "retrained") for m in ("acc", "USD/1k", "value", "USD/1k at frozen's acc")]  # fmt: skip
     return Table("The update loop under drift (simulated)", [*cols, "admitted"], rows,
-                 caption=f"Value = accuracy - {lam:g} x USD per query, each policy's own decisions on the period's contexts (no exploration). "
+                 caption=f"Value = accuracy - {lam:g} x USD per query, each policy's own decisions on the period's contexts (no exploration); "
+                         "USD/1k at frozen's acc: each policy swept over lam to the frozen policy's accuracy on the period (nan: it does not reach it). "
                          f"The updating policy serves with exploration and updates from its log after each period; the retrained one learned from a full "
                          f"exploration grid of one period, which cost {grid_usd:.2f} USD.")  # fmt: skip
 
 
-def plot_drift(
-    periods: Sequence[Any], path: str | Path, *, lam: float, change: int, label: str
-) -> Path:
-    """Value per period of the frozen, updating and retrained policies; a line where the world
-    changed (before period ``change``, described by ``label``)."""
-    fig, axes = _figure(1, width=6.4, height=3.6)
-    ax = axes[0]
+def plot_drift(periods: Sequence[Any], path: str | Path, *, lam: float, change: int, label: str) -> Path:  # fmt: skip
+    """Per period, the frozen, updating and retrained policies' value at the operating point and
+    their USD per query at the frozen policy's accuracy; a line where the world changed (before
+    period ``change``, described by ``label``)."""
+    fig, axes = _figure(2, width=5.0, height=3.6)
     x = [p.period for p in periods]
-    for name, style in (("frozen", "o-"), ("updating", "s-"), ("retrained", "^--")):
-        ax.plot(
-            x, [p.value[name] for p in periods], style, label=name, color=POLICY_COLORS.get(name)
-        )
-    ax.axvline(change - 0.5, color="grey", lw=0.8, ls=":")
-    ax.text(change - 0.45, ax.get_ylim()[1], f" {label}", va="top", fontsize=8, color="grey")
-    ax.set_xlabel("period")
-    ax.set_ylabel(f"accuracy - {lam:g} x USD per query")
-    ax.set_xticks(x)
-    ax.set_title("The update loop under drift (simulated)", fontsize=10)
-    ax.legend(fontsize=8)
+    panels: tuple[tuple[Callable[[Any, str], float], str, str], ...] = ((lambda p, k: p.value[k], f"accuracy - {lam:g} x USD per query", "Value at the operating point"),
+              (lambda p, k: 1000 * p.usd_at_equal_accuracy[k], "USD per 1k queries", "USD at the frozen policy's accuracy"))  # fmt: skip
+    for ax, (get, ylabel, title) in zip(axes, panels, strict=True):
+        for name, style in (("frozen", "o-"), ("updating", "s-"), ("retrained", "^--")):
+            ax.plot(x, [get(p, name) for p in periods], style, label=name, color=POLICY_COLORS.get(name))  # fmt: skip
+        ax.axvline(change - 0.5, color="grey", lw=0.8, ls=":")
+        ax.text(change - 0.45, ax.get_ylim()[1], f" {label}", va="top", fontsize=8, color="grey")
+        ax.set_xlabel("period")
+        ax.set_ylabel(ylabel)
+        ax.set_xticks(x)
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=8)
+    fig.suptitle("The update loop under drift (simulated)", fontsize=10)
     return _save(fig, path)
 
 
