@@ -23,6 +23,8 @@ import numpy as np
 
 from sleeptime.policy._logs import (
     _PARTS,
+    CHUNK,
+    DM_ROWS,
     LogEvaluation,
     _evaluation,
     _Part,
@@ -127,7 +129,7 @@ def _split(decisions: str, outcomes: str, folder: str, part_rows: int, memory_li
 
 def evaluate_log_parts(parts: Sequence[tuple[Path, Path]], candidate: RuntimePolicy, *, name: str = "candidate", source: str = "",
                        missing: str = "error", n_boot: int = 500, seed: int = 0, estimators: Sequence[str] = ESTIMATORS,
-                       dm_rows: int = 200_000, chunk: int = 1_000_000) -> LogEvaluation:  # fmt: skip
+                       dm_rows: int = DM_ROWS, chunk: int = CHUNK) -> LogEvaluation:  # fmt: skip
     """:func:`evaluate_logs` over a log split by :func:`split_logs`, one part in memory at a
     time (see the module). A part whose decisions have no outcome file (none arrived) is read
     as such: an error, or with ``missing="drop"`` all dropped."""

@@ -40,12 +40,15 @@ from sleeptime import __version__
 from sleeptime._json import AsJson
 from sleeptime.policy._features import _line
 from sleeptime.policy._logs import (
+    CHUNK,
+    DM_ROWS,
     JoinedLog,
-    _candidate,
-    _feature,
+    _evaluation,
     _floats,
-    _sleep_view,
-    evaluate_logs,
+    _indexes,
+    _need,
+    _Part,
+    _ready,
 )
 from sleeptime.policy._offpolicy import outcome_model_params
 from sleeptime.runtime import RuntimePolicy
@@ -95,10 +98,10 @@ def subset_joined(log: JoinedLog, rows: Any) -> JoinedLog:
 def _levels(log: JoinedLog, current: RuntimePolicy) -> tuple[Any, Any, Any]:
     """Per row: the effective sleep level (the context's, where its notes were ready), the
     budget and the logged sleep level, in the current policy's indexes."""
-    s_log, b_log, _, _, _ = _candidate(log, current)
     t = log.table
-    ready = t.column("c_prime_ready").fill_null(False).to_numpy(zero_copy_only=False).astype(bool) if "c_prime_ready" in t.column_names else np.zeros(t.num_rows, bool)  # fmt: skip
-    return np.where(ready, s_log, 0), b_log, s_log
+    s_log = _indexes(t, "sleep.action", current.sleep_levels, "sleep level", log.source)
+    b_log = _indexes(t, "action", current.budgets, "budget", log.source)
+    return np.where(_ready(t), s_log, 0), b_log, s_log
 
 
 def log_cost_lines(log: JoinedLog, current: RuntimePolicy, *, min_rows: int = 30) -> tuple[list[Any], list[Any]]:  # fmt: skip
@@ -147,7 +150,8 @@ def refit_trees(log: JoinedLog, current: RuntimePolicy, *, seed: int = 0, max_we
 
     n_s, n_b = len(current.sleep_levels), len(current.budgets)
     s_eff, b_log, _ = _levels(log, current)
-    _, _, _, _, xq = _candidate(log, current)
+    t = log.table
+    xq = np.column_stack([_need(t, f, log.source) for f in current.query_features]) if current.query_features else np.zeros((log.n, 0))  # fmt: skip
     tokens = _floats(log.table, "tokens")
     n = log.n
     fold = np.random.default_rng(seed).integers(0, 2, size=int(log.context.max()) + 1)[log.context]
@@ -181,18 +185,9 @@ def refit_trees(log: JoinedLog, current: RuntimePolicy, *, seed: int = 0, max_we
     np.add.at(sums, log.context, target)
     per_context = sums / np.bincount(log.context)[:, None]
     first = np.unique(log.context, return_index=True)[1]
-    view = _sleep_view(log.table)
-    xs = np.column_stack([_context_feature(log, view, f) for f in current.context_features_used] or [np.zeros(n)])[first]  # fmt: skip
-    if not current.context_features_used:
-        xs = np.zeros((first.size, 0))
+    xs = np.column_stack([_need(t, f, log.source, sleep=True)[first] for f in current.context_features_used]) if current.context_features_used else np.zeros((first.size, 0))  # fmt: skip
     draws = current.question_draws
     return tree(xq, target), tree(xs, np.tile(per_context, (1, draws)))
-
-
-def _context_feature(log: JoinedLog, view: Any, name: str) -> Any:
-    if name == "expected_queries" and "sleep.expected_queries" in log.table.column_names:
-        return _floats(log.table, "sleep.expected_queries")
-    return _feature(view, name)
 
 
 def _artifact(current: RuntimePolicy, lam: float, test_usd: list[Any], sleep_usd: list[Any],
@@ -208,11 +203,16 @@ def _artifact(current: RuntimePolicy, lam: float, test_usd: list[Any], sleep_usd
     return a
 
 
-def _value(log: JoinedLog, policy: RuntimePolicy, lam: float, *, n_boot: int, seed: int) -> ValueEstimate:  # fmt: skip
-    valued = replace(log, reward=log.reward - lam * log.cost)
-    r = evaluate_logs(valued, policy, n_boot=n_boot, seed=seed, estimators=("dr",))
-    e = r.estimates["dr"]
-    return ValueEstimate(e.reward, e.reward_ci95, e.cost, e.reward + lam * e.cost, r.matched, e.effective_sample_size)  # fmt: skip
+def _value(valued: JoinedLog, policy: RuntimePolicy, lam: float, models: dict[tuple[str, ...], Any], *, n_boot: int, seed: int) -> ValueEstimate:  # fmt: skip
+    """The doubly robust estimate of ``policy`` on ``valued`` (a log whose rewards are the
+    values ``reward - lam * usd``). Its outcome models read the log, the logged actions and the
+    policy's query features, not its decisions: fitted once per feature set (``models``)."""
+    part = _Part(valued, policy, seed)
+    if policy.query_features not in models:
+        models[policy.query_features] = part.fit(("dr",), DM_ROWS, seed)
+    sums, w_sum, w_sq, matched = part.sums(models[policy.query_features], ("dr",), CHUNK)
+    e = _evaluation("", valued.source, sums, w_sum, w_sq, valued.n, valued.dropped, matched, n_boot, seed).estimates["dr"]  # fmt: skip
+    return ValueEstimate(e.reward, e.reward_ci95, e.cost, e.reward + lam * e.cost, matched / valued.n, e.effective_sample_size)  # fmt: skip
 
 
 def update_from_logs(log: JoinedLog, current: RuntimePolicy, *, candidates: Mapping[str, RuntimePolicy] | None = None,
@@ -236,8 +236,10 @@ def update_from_logs(log: JoinedLog, current: RuntimePolicy, *, candidates: Mapp
         )
     policies = {name: RuntimePolicy(a, source=f"<{name}>") for name, a in built.items()}
     policies.update(candidates or {})
-    now = _value(held, current, lam, n_boot=n_boot, seed=seed)
-    values = {name: _value(held, p, lam, n_boot=n_boot, seed=seed) for name, p in policies.items()}
+    valued = replace(held, reward=held.reward - lam * held.cost)
+    models: dict[tuple[str, ...], Any] = {}
+    now = _value(valued, current, lam, models, n_boot=n_boot, seed=seed)
+    values = {name: _value(valued, p, lam, models, n_boot=n_boot, seed=seed) for name, p in policies.items()}  # fmt: skip
     best = max(values, key=lambda k: values[k].value_ci95[0])
     admitted = best if values[best].value_ci95[0] > now.value else ""
     decision = LogUpdate(admitted, lam, now, values, current.policy_id, tuple(logs), log.n, int(half.sum()), int((~half).sum()), seed)  # fmt: skip

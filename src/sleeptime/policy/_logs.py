@@ -39,6 +39,9 @@ _COLUMNS = ("request_id", "kind", "context_id", "query_id", "action", "propensit
             "tokens", "expected_queries", "features")  # fmt: skip
 
 
+#: rows the direct method's outcome models are fitted on at most, and rows summed at a time
+DM_ROWS, CHUNK = 200_000, 1_000_000
+
 #: the parts of an outcome's USD a deployment's trace records also hold: the answer's own, and
 #: its context's notes (whole); optional, read where present (``sleeptime update`` fits cost
 #: lines to them)
@@ -276,12 +279,19 @@ def _candidate(log: JoinedLog, candidate: RuntimePolicy) -> tuple[Any, Any, Any,
     xs = np.column_stack([_need(t, f, log.source, sleep=True) for f in candidate.context_features_used]) if candidate.context_features_used else np.zeros((t.num_rows, 0))  # fmt: skip
     s_cand = candidate.sleep_indexes(xs, _floats(t, "sleep.expected_queries"), _floats(t, "sleep.tokens"))  # fmt: skip
     xq = np.column_stack([_need(t, f, log.source) for f in candidate.query_features]) if candidate.query_features else np.zeros((t.num_rows, 0))  # fmt: skip
-    ready = t.column("c_prime_ready").fill_null(False).to_numpy(zero_copy_only=False).astype(bool) if "c_prime_ready" in t.column_names else np.zeros(t.num_rows, bool)  # fmt: skip
+    ready = _ready(t)
     tokens = _floats(t, "tokens")
     same = s_cand == s_logged
     ready_c = np.where(same, ready, True)
     b_cand = candidate.test_indexes(xq, s_cand, ready_c, tokens)
     return s_logged, b_logged, s_cand, b_cand, xq
+
+
+def _ready(t: Any) -> Any:
+    """Per row: whether the context's notes were ready when the query was answered."""
+    if "c_prime_ready" not in t.column_names:
+        return np.zeros(t.num_rows, bool)
+    return t.column("c_prime_ready").fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
 
 
 def _indexes(t: Any, column: str, names: Sequence[str], what: str, source: str) -> Any:
@@ -319,7 +329,7 @@ def _sleep_view(t: Any) -> Any:
 
 
 def evaluate_logs(log: JoinedLog, candidate: RuntimePolicy, *, name: str = "candidate", n_boot: int = 500, seed: int = 0,
-                  estimators: Sequence[str] = ESTIMATORS, dm_rows: int = 200_000, chunk: int = 1_000_000) -> LogEvaluation:  # fmt: skip
+                  estimators: Sequence[str] = ESTIMATORS, dm_rows: int = DM_ROWS, chunk: int = CHUNK) -> LogEvaluation:  # fmt: skip
     """The candidate's estimates on ``log`` by each estimator. The direct method's outcome
     models (gradient boosting on the features, the tokens, the context's logged query count and
     the two actions; one for the reward, one for the cost) are cross-fitted over two folds of
