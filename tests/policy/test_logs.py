@@ -182,8 +182,8 @@ def test_a_parquet_log_reads_as_its_jsonl_twin(logged: dict[str, Any]) -> None:
 def test_a_log_split_by_context_gives_the_estimates_of_the_whole(logged: dict[str, Any]) -> None:
     """A Parquet log split by DuckDB into parts of whole contexts and read one part at a time:
     IPS and SNIPS sum to exactly the whole log's estimates, DR (its outcome models fitted on the
-    first part alone) to nearly; every part holds whole contexts; a request id logged twice is
-    found across parts."""
+    first part alone) to within the whole's interval, the same each time; every part holds
+    whole contexts; a request id logged twice is found across parts."""
     from sleeptime.policy import evaluate_large_logs, split_logs
 
     folder = logged["folder"]
@@ -206,8 +206,13 @@ def test_a_log_split_by_context_gives_the_estimates_of_the_whole(logged: dict[st
     for name in ("ips", "snips"):
         assert split.estimates[name].reward == pytest.approx(whole.estimates[name].reward, rel=1e-9)
         assert split.estimates[name].cost == pytest.approx(whole.estimates[name].cost, rel=1e-9)
-    assert split.estimates["dr"].reward == pytest.approx(whole.estimates["dr"].reward, abs=0.02)
-    assert split.estimates["dr"].cost == pytest.approx(whole.estimates["dr"].cost, rel=0.02)
+    # DR's outcome models are fitted on another sample (the first part): its estimate moves
+    # within the whole log's own interval, and the same split gives the same estimate again
+    for field in ("reward", "cost"):
+        lo, hi = getattr(whole.estimates["dr"], f"{field}_ci95")
+        assert lo <= getattr(split.estimates["dr"], field) <= hi
+    again = evaluate_large_logs(folder / "split.parquet", logged["outcomes"], logged["candidate"], part_rows=400, n_boot=100)  # fmt: skip
+    assert again.estimates["dr"] == split.estimates["dr"]
     with DecisionLog(folder / "twice.parquet") as log:
         for r in [*rows, rows[-1]]:
             log.write(r)

@@ -147,7 +147,7 @@ def evaluate_log_parts(parts: Sequence[tuple[Path, Path]], candidate: RuntimePol
             kinds = _read(dec, only=("kind",)).column("kind")
             dropped += int(pc.sum(pc.not_equal(kinds, "sleep")).as_py() or 0)
             continue
-        log = read_logs(dec, outc, missing=missing, features=features)
+        log = read_logs(dec, outc, missing=missing, features=features, ordered=True)
         part = _Part(log, candidate, seed + i)
         if models is None:
             models = part.fit(estimators, dm_rows, seed)

@@ -129,17 +129,21 @@ class JoinedLog:
 
 
 def read_logs(decisions: str | Path, outcomes: str | Path, *, missing: str = "error",
-              features: Sequence[str] | None = None) -> JoinedLog:  # fmt: skip
+              features: Sequence[str] | None = None, ordered: bool = False) -> JoinedLog:  # fmt: skip
     """Read a decision log and its outcomes and join them (see the module). ``missing``:
     ``"error"`` (a decision without an outcome is an error) or ``"drop"`` (left out, counted).
     ``features``: the features to keep (a candidate's, e.g. :func:`needed_features`; None:
-    all): a log of millions of rows is read only as far as the estimate needs it."""
+    all): a log of millions of rows is read only as far as the estimate needs it. ``ordered``:
+    read the decisions sorted by request id (a part written by parallel workers, as
+    :func:`split_logs` writes them, has no fixed row order; the folds follow the rows)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     dpath, opath = Path(decisions), Path(outcomes)
     wanted = None if features is None else (*_COLUMNS, *(f"f.{n}" for n in features))
     log = _flatten_features(_read(dpath, _COLUMNS, wanted))
+    if ordered and "request_id" in log.column_names:
+        log = log.sort_by("request_id")
     if wanted is not None:  # a JSONL log's features are known only once flattened
         log = log.select([c for c in log.column_names if not c.startswith("f.") or c in wanted])
     for need in ("request_id", "kind", "context_id", "action", "propensity"):
