@@ -6,6 +6,13 @@ deciding), and set what was served beside the offline estimate.
     python results/across/deployed.py prepare OUT      # policy.json, estimate.json, held-out.jsonl
     sleeptime collect --policy OUT/policy.json --router ...   # (the command prepare prints)
     python results/across/deployed.py check OUT        # served against the estimate (--json)
+    python results/across/deployed.py estimate OUT --prefix-cache warm   # estimate-warm.json
+    python results/across/deployed.py check OUT --prefix-cache warm      # against that one
+
+``estimate`` scores the exported policy.json again (nothing else rewritten) under another model
+of the prompt cache (``sleeptime.policy.offline_estimate``'s ``prefix_cache``): ``warm``, a
+context's later answers read its shared prefix from the cache, as a router serving a context's
+questions while its prefix is held does.
 
 ``prepare --reuse-notes`` seeds the deployment's sleep-time file with the exploration's notes, so
 the served answers read the very notes the offline estimate read (the deployment's resume): what
@@ -91,10 +98,32 @@ def prepare(out: Path, reuse_notes: bool) -> None:
     print(shlex.join(cmd))
 
 
-def check(out: Path, as_json: bool) -> int:
+def _estimate_file(out: Path, prefix_cache: str) -> Path:
+    return out / (
+        "estimate.json" if prefix_cache == "explored" else f"estimate-{prefix_cache}.json"
+    )
+
+
+def estimate(out: Path, prefix_cache: str) -> None:
+    from sleeptime.experiments import MeasuredOptions, load_measured
+    from sleeptime.policy import offline_estimate, question_chars, warm_prefix
+
+    data = load_measured(TRACES, MeasuredOptions(), progress=False)
+    est = offline_estimate(data, out / "policy.json", data.test_idx, seed=0, prefix_cache=prefix_cache)  # fmt: skip
+    lam = json.loads((out / "estimate.json").read_text())["lam"]
+    extra = {}
+    if prefix_cache == "warm":
+        fit = warm_prefix(data.table, question_chars(data.workload, data.table))
+        extra = {"warm_prefix": {"tokens_per_question_char": fit.tokens_per_question_char, "tail": fit.tail, "hits": fit.hits}}  # fmt: skip
+    record = {**est.to_json(), "decisions": est.decisions, "lam": lam, "prefix_cache": prefix_cache, **extra}  # fmt: skip
+    _estimate_file(out, prefix_cache).write_text(json.dumps(record, indent=1))
+    print(json.dumps({**est.to_json(), **extra}))
+
+
+def check(out: Path, as_json: bool, prefix_cache: str = "explored") -> int:
     from sleeptime.simulators import bootstrap_interval, load_price_book
 
-    est = json.loads((out / "estimate.json").read_text())
+    est = json.loads(_estimate_file(out, prefix_cache).read_text())
     recs = [
         json.loads(line) for line in (out / "served.jsonl").read_text().splitlines() if line.strip()
     ]
@@ -190,19 +219,24 @@ def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("step", choices=("prepare", "check"))
+    p.add_argument("step", choices=("prepare", "estimate", "check"))
     p.add_argument("out", type=Path)
     p.add_argument(
         "--reuse-notes",
         action="store_true",
         help="prepare: the deployment reads the exploration's notes",
     )
+    p.add_argument("--prefix-cache", choices=("explored", "warm"), default="explored",
+                   help="estimate/check: the prompt-cache model of the offline estimate")  # fmt: skip
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
     if a.step == "prepare":
         prepare(a.out, a.reuse_notes)
         return 0
-    return check(a.out, a.json)
+    if a.step == "estimate":
+        estimate(a.out, a.prefix_cache)
+        return 0
+    return check(a.out, a.json, a.prefix_cache)
 
 
 if __name__ == "__main__":

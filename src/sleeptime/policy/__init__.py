@@ -85,9 +85,11 @@ from sleeptime.policy._measured import (
 )
 from sleeptime.policy._measured_eval import (
     PAPER_PANEL,
+    PREFIX_CACHES,
     ActionError,
     MeasuredData,
     OfflineEstimate,
+    WarmPrefix,
     compare_measured,
     export_measured_policy,
     most_accurate_fixed_usd_per_1k,
@@ -95,8 +97,10 @@ from sleeptime.policy._measured_eval import (
     outcome_model_errors,
     paper_budget,
     point_intervals,
+    question_chars,
     traced_workload,
     train_measured_policies,
+    warm_prefix,
 )
 from sleeptime.policy._offpolicy import (
     ESTIMATORS,
@@ -168,6 +172,7 @@ from sleeptime.policy._triggers import (
 from sleeptime.policy._update import (
     DriftPeriod,
     UpdateDecision,
+    domain_drift,
     drift_scenario,
     log_training_data,
     price_drift,
@@ -199,6 +204,7 @@ __all__ = [
     "OBS_TRIGGER",
     "PAPER_PANEL",
     "POSTERIOR_THRESHOLDS",
+    "PREFIX_CACHES",
     "QUESTION_LEVEL",
     "REFRESH_STRATEGIES",
     "WHEN_SECTIONS",
@@ -250,6 +256,7 @@ __all__ = [
     "TriggerSection",
     "UpdateDecision",
     "ValueEstimate",
+    "WarmPrefix",
     "WhenConfig",
     "WhenResult",
     "accuracy_at_matched_cost",
@@ -267,6 +274,7 @@ __all__ = [
     "cprime_sweep",
     "decision_sensitivity",
     "distill",
+    "domain_drift",
     "draw_edits",
     "drift_scenario",
     "edits_section",
@@ -317,6 +325,7 @@ __all__ = [
     "predicted_usd_per_query",
     "price_drift",
     "queries_seen",
+    "question_chars",
     "question_offsets",
     "read_logs",
     "ready_shares",
@@ -339,5 +348,6 @@ __all__ = [
     "update_from_logs",
     "update_policy",
     "validate_estimators",
+    "warm_prefix",
     "write_artifact",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -297,22 +297,91 @@ class OfflineEstimate:
         return {k: getattr(self, k) for k in ("contexts", "queries", "accuracy", "accuracy_ci95", "usd_per_query", "usd_per_query_ci95")}  # fmt: skip
 
 
+PREFIX_CACHES = ("explored", "warm")
+
+
+@dataclass(frozen=True)
+class WarmPrefix:
+    """The prompt tokens an answer shares with the context's other answers on the same model
+    and view (system prompt, ``c``, ``c'``: everything before the question), as measured on the
+    exploration: ``input - tokens_per_question_char * question_chars - tail``.
+    ``tokens_per_question_char``: fitted across the answers of one (context, action), which
+    differ only by the question; ``tail``: the prompt after the question (its instruction and the
+    chat template's end), the median of what the exploration's own prefix hits left uncached."""
+
+    tokens_per_question_char: float
+    tail: float
+    hits: int
+
+    def cached(self, t: MeasuredTable, question_chars: np.ndarray) -> np.ndarray:
+        """``(s, b, q)``: the cached prompt tokens of an answer whose context's prefix is warm
+        (never fewer than the exploration read, never more than its prompt)."""
+        shared = t.test_input_tokens - self.tokens_per_question_char * question_chars[None, None, :] - self.tail  # fmt: skip
+        return np.clip(shared, t.cached_prompt_tokens, t.test_input_tokens)
+
+
+def question_chars(workload: Workload, t: MeasuredTable) -> np.ndarray:
+    """The characters of each question (column) of ``t``, from its workload."""
+    texts = {(c.context_id, q.query_id): q.question for c in workload.contexts for q in c.queries}
+    return np.array([len(texts[t.context_ids[c], q]) for c, q in zip(t.query_context, t.query_ids, strict=True)], dtype=np.float64)  # fmt: skip
+
+
+def warm_prefix(t: MeasuredTable, question_chars: np.ndarray) -> WarmPrefix:
+    """:class:`WarmPrefix` fitted on the exploration table ``t`` (``question_chars`` per column).
+    Raises MeasuredError where the table has no answers to fit it on (one query per context, or
+    no answer whose prompt cache covered its context)."""
+    x = np.broadcast_to(question_chars, t.test_input_tokens.shape).astype(np.float64)
+    y = t.test_input_tokens.astype(np.float64)
+    dx, dy = [], []
+    for c in range(t.n_contexts):
+        cols = np.flatnonzero(t.query_context == c)
+        if cols.size > 1:
+            dx.append((x[..., cols] - x[..., cols].mean(axis=-1, keepdims=True)).ravel())
+            dy.append((y[..., cols] - y[..., cols].mean(axis=-1, keepdims=True)).ravel())
+    ddx, ddy = (np.concatenate(dx), np.concatenate(dy)) if dx else (np.zeros(0), np.zeros(0))
+    if not ddx.size or not np.any(ddx):
+        raise MeasuredError("a warm prefix is fitted on contexts with two or more questions of different lengths; this table has none")  # fmt: skip
+    a = float(ddx @ ddy / (ddx @ ddx))
+    # left uncached by a hit: the question and the tail when the hit covered the context's
+    # prefix (a hit on the system prompt alone leaves most of the prompt, above half of it)
+    left = y - t.cached_prompt_tokens - a * x
+    covered = (t.cached_prompt_tokens > 0) & (left >= 0) & (left < 0.5 * y)
+    if not covered.any():
+        raise MeasuredError("no answer of the exploration read its context's prefix from the prompt cache, so the prompt after the question is not measured; estimate with prefix_cache='explored'")  # fmt: skip
+    return WarmPrefix(a, float(np.median(left[covered])), int(covered.sum()))
+
+
 def offline_estimate(data: MeasuredData, artifact: str | Path, contexts: np.ndarray, *, expected_queries: float | None = None,
-                     n_boot: int = 1000, seed: int = 0) -> OfflineEstimate:  # fmt: skip
+                     n_boot: int = 1000, seed: int = 0, prefix_cache: str = "explored") -> OfflineEstimate:  # fmt: skip
     """What the artifact's decisions (as a router makes them: from the text's cheap features)
     score on ``contexts`` of the exploration table; an answer without ``c'`` (the policy chose
-    not to send it) is read from the test-only row, its context still paying for the notes."""
+    not to send it) is read from the test-only row, its context still paying for the notes.
+
+    ``prefix_cache``: how much of an answer's prompt is read from a prompt cache. ``explored``:
+    as much as in the exploration (whose grid interleaves a context's actions, so most hits
+    are the system prompt). ``warm``: as a deployment that serves a context's questions while
+    its prefix is cached (a server's prompt cache that holds the contexts in flight, a
+    provider's within its TTL): the first answer of a context on a model and view as explored,
+    each later one reads the shared prefix (:func:`warm_prefix`) from the cache."""
     from sleeptime.runtime import RuntimePolicy, cheap_features
     from sleeptime.simulators import bootstrap_interval
 
+    if prefix_cache not in PREFIX_CACHES:
+        raise MeasuredError(f"prefix_cache {prefix_cache!r}: use one of {', '.join(PREFIX_CACHES)}")
     policy = RuntimePolicy.load(artifact)
     t = data.table.subset(np.sort(contexts))
     test_usd, sleep_usd = t.usd(data.env.prices, data.env.model, data.env.sleep_discount)
     by_id = {c.context_id: c for c in data.workload.contexts}
+    warm_usd = test_usd
+    if prefix_cache == "warm":
+        fit = warm_prefix(data.table, question_chars(data.workload, data.table))  # the whole exploration  # fmt: skip
+        warm = replace(t, cached_prompt_tokens=fit.cached(t, question_chars(data.workload, t)))
+        warm_usd = warm.usd(data.env.prices, data.env.model, data.env.sleep_discount)[0]
     correct, usd, decisions = [], [], {}
     for ci, cid in enumerate(t.context_ids):
         ctx = by_id[cid]
         cols = np.flatnonzero(t.query_context == ci)
+        seen: set[tuple[str, str]] = set()  # (answering model, view) whose prefix is cached
         feats = {
             **cheap_features(ctx.context),
             "expected_queries": expected_queries or float(cols.size),
@@ -330,7 +399,10 @@ def offline_estimate(data: MeasuredData, artifact: str | Path, contexts: np.ndar
             view = "both" if s and d["send_c_prime"] else "c"
             s_eff = s if view == "both" else 0
             correct.append(float(t.correct[s_eff, b, j]))
-            usd.append(float(test_usd[s_eff, b, j] + sleep_usd[s, ci] / cols.size))
+            key = (t.test_models[b] if t.test_models else "", view)
+            answer = (warm_usd if key in seen else test_usd)[s_eff, b, j]
+            seen.add(key)
+            usd.append(float(answer + sleep_usd[s, ci] / cols.size))
             per_query.append((t.query_ids[j], d["budget"], view))
         decisions[cid] = (level, tuple(per_query))
     c, u = np.array(correct), np.array(usd)

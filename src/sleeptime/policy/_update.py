@@ -236,14 +236,47 @@ def drift_scenario(initial: LearnedPolicy, periods: Sequence[tuple[SimItems, Env
     return out, grid_usd
 
 
-def price_drift(items: SimItems, env: Environment, *, periods: int, ratio: float) -> list[tuple[SimItems, Environment, str]]:  # fmt: skip
+def price_drift(items: SimItems, env: Environment, *, periods: int, ratio: float = 1.0,
+                batch_discount: float | None = None) -> list[tuple[SimItems, Environment, str]]:  # fmt: skip
     """``items`` in ``periods`` periods (in order) for :func:`drift_scenario`: the first half at
-    ``env``'s prices, from the middle on the model's token prices times ``ratio``."""
+    ``env``'s prices, from the middle on the model's token prices times ``ratio`` and, when
+    given, its sleep-time work paying ``batch_discount`` of the list price (1: the batch discount
+    withdrawn). A uniform ratio scales every action's USD alike; a new batch discount moves
+    sleep-time against test-time, which changes which actions are worth their price."""
     from dataclasses import replace
 
-    dear = replace(env, prices=env.prices.with_price_ratio(env.model, env.model, ratio))
+    book, change = env.prices, []
+    if ratio != 1.0:
+        book = book.with_price_ratio(env.model, env.model, ratio)
+        change.append(f"{env.model} x{ratio:g}")
+    if batch_discount is not None:
+        was = book.price(env.model)
+        book = replace(book, models={**book.models, env.model: replace(was, batch_discount=batch_discount)})  # fmt: skip
+        change.append(f"batch discount {was.batch_discount:g} -> {batch_discount:g}")
+    if not change:
+        raise ValueError(
+            "price_drift changes nothing: give a ratio other than 1 or a batch_discount"
+        )
+    dear = replace(env, prices=book)
     half = periods // 2
     chunks = np.array_split(np.arange(items.n_contexts), periods)
     version = env.prices.version
-    return [(items.subset(c), env if t < half else dear, version if t < half else f"{version}, {env.model} x{ratio:g}")
+    return [(items.subset(c), env if t < half else dear, version if t < half else f"{version}, {', '.join(change)}")
             for t, c in enumerate(chunks)]  # fmt: skip
+
+
+def domain_drift(before: tuple[SimItems, Environment, str], after: tuple[SimItems, Environment, str], *,
+                 periods: int) -> list[tuple[SimItems, Environment, str]]:  # fmt: skip
+    """Periods for :func:`drift_scenario` whose traffic moves to another domain halfway: the
+    first half of ``periods`` drawn in order from ``before``'s items (served in its world), the
+    rest from ``after``'s (e.g. harder problems, where the same action buys less accuracy). Each
+    is ``(items, environment, name)``; both worlds must offer the same actions."""
+    (a, env_a, name_a), (b, env_b, name_b) = before, after
+    if (env_a.n_sleep, env_a.n_budgets) != (env_b.n_sleep, env_b.n_budgets):
+        raise ValueError(f"domain_drift: {name_a} offers {env_a.n_sleep} sleep x {env_a.n_budgets} budget actions, {name_b} {env_b.n_sleep} x {env_b.n_budgets}; a policy serves one action space")  # fmt: skip
+    half = periods // 2
+    first = np.array_split(np.arange(a.n_contexts), half)
+    second = np.array_split(np.arange(b.n_contexts), periods - half)
+    return [(a.subset(c), env_a, name_a) for c in first] + [
+        (b.subset(c), env_b, name_b) for c in second
+    ]
