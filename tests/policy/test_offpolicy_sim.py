@@ -108,3 +108,34 @@ def test_the_update_refits_costs_after_a_price_change_and_its_targets_are_unbias
     assert np.allclose(again / old, 4.0, rtol=0.15)
     assert repriced.model_ is current.model_ or np.allclose(repriced.model_.predict(data.X[:50]), current.model_.predict(data.X[:50]))  # fmt: skip
     assert decision.fit_contexts + decision.estimate_contexts == items.n_contexts
+
+
+def test_drifts_change_what_they_name(scenario) -> None:  # type: ignore[no-untyped-def]
+    """The batch discount withdrawn doubles sleep-time USD and leaves the answers' alone; a
+    domain drift serves the first half from one world and the rest from the other, and refuses
+    worlds whose actions differ."""
+    from dataclasses import replace
+
+    from sleeptime.policy import domain_drift, price_drift
+
+    items, env = scenario.test, scenario.env
+    periods = price_drift(items, env, periods=4, batch_discount=1.0)
+    assert [p[2] == env.prices.version for p in periods] == [True, True, False, False]
+    assert "batch discount 0.5 -> 1" in periods[-1][2]
+    before, after = env.action_tables(periods[3][0]), periods[3][1].action_tables(periods[3][0])
+    assert np.allclose(after.usd[0], before.usd[0])  # no sleep: the answer's USD unchanged
+    assert np.all(after.usd[1:] > before.usd[1:])  # notes at twice the price
+    with pytest.raises(ValueError, match="changes nothing"):
+        price_drift(items, env, periods=4)
+    other = replace(scenario.env)  # another world offering the same actions
+    moved = domain_drift((items, env, "A"), (scenario.train, other, "B"), periods=4)
+    assert [p[2] for p in moved] == ["A", "A", "B", "B"]
+    assert sum(p[0].n_contexts for p in moved[:2]) == items.n_contexts
+    assert sum(p[0].n_contexts for p in moved[2:]) == scenario.train.n_contexts
+    from sleeptime.simulators import paper_outcome_model
+
+    fewer = replace(
+        env, outcome=paper_outcome_model("stateful-aime", "o1")
+    )  # 4 sleep levels, not 5
+    with pytest.raises(ValueError, match="one action space"):
+        domain_drift((items, env, "A"), (items, fewer, "B"), periods=4)

@@ -160,15 +160,19 @@ class WhenTable:
 @dataclass(frozen=True)
 class OffPolicyTable:
     """``[off_policy]``: estimators validated against the simulator's truth, and the update loop
-    under a price change (``kind = "off_policy"``)."""
+    under drift: a price change, the batch discount withdrawn, or the traffic moving to another
+    domain (``kind = "off_policy"``)."""
 
     lam: float = _key(1500.0, "the behaviour policy's price of cost (accuracy per USD per query)")
     epsilons: str = _key("0.05,0.1,0.2", "comma-separated exploration rates of the validation")
     seeds: int = _key(50, "logs per exploration rate (each a seed)")
     n_boot: int = _key(200, "bootstrap draws of each estimate's interval")
     drift_contexts: int = _key(2800, "contexts of the drift scenario (its held-out ones arrive in periods)")  # fmt: skip
-    periods: int = _key(4, "periods of the drift scenario; the price changes halfway")
-    price_ratio: float = _key(4.0, "the model's token prices times this from the middle period on")
+    periods: int = _key(4, "periods of the drift scenario; the world changes halfway")
+    drift: str = _key("price", "what changes halfway: price (the model's prices x price_ratio), batch (sleep-time work pays batch_discount of the list price), domain (the traffic moves to drift_benchmark)")  # fmt: skip
+    price_ratio: float = _key(4.0, "drift price: the model's token prices times this from the middle period on")  # fmt: skip
+    batch_discount: float = _key(1.0, "drift batch: the fraction of the list price sleep-time work pays from the middle period on (1: the batch discount withdrawn)")  # fmt: skip
+    drift_benchmark: str = _key("stateful-gsm-symbolic-p2", "drift domain: the benchmark the traffic moves to (its own scenario, seed + 1)")  # fmt: skip
     epsilon: float = _key(0.1, "the updating policy's exploration rate in the drift scenario")
 
 
@@ -320,6 +324,8 @@ def parse_spec(text: str, *, source: str = "<spec>", reduced: bool = False) -> E
         raise SpecError(f"{source}: [live] outcome must be 'correct' (the 0/1 verdict) or 'score' (the graded score), got {spec.live.outcome!r}")  # fmt: skip
     if spec.workload.contexts < 20:
         raise SpecError(f"{source}: [workload] contexts must be at least 20")
+    if spec.off_policy.drift not in ("price", "batch", "domain"):
+        raise SpecError(f"{source}: [off_policy] drift must be 'price', 'batch' or 'domain', got {spec.off_policy.drift!r}")  # fmt: skip
     if reduced:
         size = spec.reduced_size
         live = dataclasses.replace(spec.live, questions_per_context=min(spec.live.questions_per_context, size.questions_per_context))  # fmt: skip
