@@ -102,6 +102,9 @@ def test_spec_runs_reduced_and_leaves_a_report(spec: Path, tmp_path: Path, monke
         models = [m.strip() for m in live.model.split(",")] if "," in live.endpoint else [""]
         fixed = {f"fixed(none,b0{'@' + m if m else ''})" for m in models} | {f"fixed(k1{'@' + m if m else ''},b{top}{'@' + m if m else ''})" for m in models}  # fmt: skip
         assert {"learned @ equal accuracy", "oracle @ equal cost", *fixed} <= {p["name"] for p in result["compare"]["policies"]}  # fmt: skip
+        # with the context's prefix kept in the prompt cache an answer can only cost less
+        warm = result["export"]["warm_prefix"]
+        assert "not_estimated" in warm or (warm["usd_per_query"] <= result["export"]["usd_per_query"] and warm["accuracy"] == result["export"]["accuracy"])  # fmt: skip
         assert (
             len(pngs) == 4
             and "Cost change at each fixed Pareto point" in html

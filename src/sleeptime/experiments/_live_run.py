@@ -27,7 +27,7 @@ def live_steps(spec: ExperimentSpec) -> tuple[str, ...]:
 @experiment_kind("live", steps=live_steps, summary="a real run, every policy judged on its held-out contexts, the simulator against it, the export (measured)")  # fmt: skip
 def run_live(ctx: RunContext) -> RunOutput:
     from sleeptime.experiments._measured import MeasuredOptions, compare_traces
-    from sleeptime.policy import export_measured_policy, offline_estimate
+    from sleeptime.policy import MeasuredError, export_measured_policy, offline_estimate
 
     spec, job, live = ctx.spec, ctx.job, ctx.spec.live
     seed = spec.seeds.workload
@@ -53,10 +53,14 @@ def run_live(ctx: RunContext) -> RunOutput:
         artifact_path = ctx.folder / "policy.json"
         export_measured_policy(data, cheap, artifact_path, config={"spec": spec.name, "features": "cheap", "lam": cheap.lam}, mlflow_run_id=ctx.run_id)  # fmt: skip
         estimate = offline_estimate(data, artifact_path, data.test_idx, seed=seed)
+        try:  # as a deployment that keeps a context's prefix in the prompt cache would pay
+            warm: dict[str, Any] = offline_estimate(data, artifact_path, data.test_idx, seed=seed, prefix_cache="warm").to_json()  # fmt: skip
+        except MeasuredError as e:
+            warm = {"not_estimated": str(e)}
         job.log(files={"policy": [artifact_path]})
     with job.step("report"):
-        report = _report(spec, run, judged, out, estimate)
-    return RunOutput(report, report.headline, {"measured": True, "collect": run.to_json(), "compare": out, "export": {"path": str(artifact_path), **estimate.to_json()}})  # fmt: skip
+        report = _report(spec, run, judged, out, estimate, warm)
+    return RunOutput(report, report.headline, {"measured": True, "collect": run.to_json(), "compare": out, "export": {"path": str(artifact_path), **estimate.to_json(), "warm_prefix": warm}})  # fmt: skip
 
 
 def _headline(judged: Any, out: dict[str, Any]) -> str:
@@ -175,7 +179,12 @@ def _tables(c: Any, out: dict[str, Any]) -> list[Table]:
 
 
 def _report(
-    spec: ExperimentSpec, run: Any, judged: Any, out: dict[str, Any], estimate: Any
+    spec: ExperimentSpec,
+    run: Any,
+    judged: Any,
+    out: dict[str, Any],
+    estimate: Any,
+    warm: dict[str, Any],
 ) -> Report:
     """The live run's report: headline, figures, tables, notes and the commands to redo it."""
     model = out["model"]
@@ -185,7 +194,9 @@ def _report(
         f"Model and endpoint: {model} at {run.endpoint['identity']}; {run.records} answers, {run.requests_sent} requests sent, {run.cache_hits} from the response cache, {run.failed} failed.",
         f"Prices assumed: {out['prices']}. Split: {out['split']}, {out['contexts']['train']} contexts to train, {out['contexts']['held_out']} held out.",
         f"Exported: policy.json (the cheap-feature policy at its operating point, lam {judged.comparison.swept['learned-cheap'].lam_at_equal_accuracy:.4g}); on the held-out contexts, scored on the exploration table: "
-        f"accuracy {estimate.accuracy:.3f} (95% CI {interval(estimate.accuracy_ci95)}), {1000 * estimate.usd_per_query:.4f} USD / 1k queries ({interval(estimate.usd_per_query_ci95, scale=1000, fmt='.4f')}).",
+        f"accuracy {estimate.accuracy:.3f} (95% CI {interval(estimate.accuracy_ci95)}), {1000 * estimate.usd_per_query:.4f} USD / 1k queries ({interval(estimate.usd_per_query_ci95, scale=1000, fmt='.4f')}), "
+        + (f"or {1000 * warm['usd_per_query']:.4f} ({interval(warm['usd_per_query_ci95'], scale=1000, fmt='.4f')}) served with a context's prefix kept in the prompt cache (its later answers read it from the cache)."
+           if "usd_per_query" in warm else f"its cost with a warm prompt cache not estimated: {warm['not_estimated']}"),
         "The hindsight oracle picks, per query, the best action in the table (0/1 outcomes: it also profits from sampling luck); with the same number of queries on every context its count-blind form is the same policy.",
     ]  # fmt: skip
     commands = [command_line(), f"sleeptime compare --traces {run.traces} --figures DIR", f"sleeptime export-notes {run.traces} --out notes.jsonl"]  # fmt: skip
