@@ -8,7 +8,7 @@ import pytest
 
 from sleeptime import WorkloadError
 from sleeptime.workloads import PREDICTABILITY_LEVELS, check_answer, generate_workload
-from sleeptime.workloads._templates import TEMPLATES
+from sleeptime.workloads._templates import SAMPLERS, TEMPLATES, V, load_templates
 
 
 def test_templates_cover_domains_and_questions() -> None:
@@ -150,3 +150,54 @@ def test_an_edit_changes_one_value_and_the_answers_that_depend_on_it() -> None:
     assert 0.2 < changed / total < 0.9
     with pytest.raises(WorkloadError, match="only built-in contexts"):
         edit_context(Context("doc-1", "text", w.contexts[0].queries, {}))
+
+
+def test_templates_are_data_every_sampler_used() -> None:
+    assert {t.sample for t in TEMPLATES} == set(SAMPLERS.values())
+
+
+@pytest.mark.parametrize(
+    ("answer", "named"),
+    [
+        ("__import__('os').getcwd()", "__import__"),
+        ("v.__class__", "v.__class__"),
+        ("v.a.real", "v.a.real"),
+        ("max(v.a, key=abs)", "max(v.a, key=abs)"),
+        ("'a' * 3", "'a'"),
+        ("[v.a]", "[v.a]"),
+        ("v.a +", "not an expression"),
+    ],
+)
+def test_a_template_answer_is_arithmetic_only(answer: str, named: str) -> None:
+    text = (
+        '[[template]]\nname = "mine"\ndomain = "shopping"\nsample = "grocery"\ntext = "{name}"\n'
+        f'questions = [{{ text = "q", answer = {answer!r}, steps = 1, predictability = "high" }}]\n'
+    )
+    with pytest.raises(
+        WorkloadError, match=re.escape("my.toml: template 'mine', question 1")
+    ) as err:
+        load_templates(text, "my.toml")
+    assert named in str(err.value)
+
+
+def test_a_template_file_names_what_is_wrong() -> None:
+    with pytest.raises(
+        WorkloadError, match=r"my.toml: template 'mine': no sampler 'nope' \(known: .*grocery"
+    ):
+        load_templates(
+            '[[template]]\nname = "mine"\ndomain = "d"\nsample = "nope"\ntext = ""\nquestions = []\n',
+            "my.toml",
+        )
+    with pytest.raises(
+        WorkloadError, match=r"my.toml: template 'mine': missing \['questions', 'text'\]"
+    ):
+        load_templates('[[template]]\nname = "mine"\ndomain = "d"\nsample = "grocery"\n', "my.toml")
+    with pytest.raises(WorkloadError, match=r"my\.toml: not valid TOML"):
+        load_templates("[[template]\n", "my.toml")
+    ok = load_templates(
+        '[[template]]\nname = "mine"\ndomain = "d"\nsample = "grocery"\ntext = "{name}"\nquestions = ['
+        '{ text = "q", answer = "F(v.a, 4) + max(v.pa, 2) - abs(-1)", steps = 2, predictability = "low" }]\n',
+        "my.toml",
+    )
+    answer = ok[0].questions[0].answer(V(a=3, pa=1))
+    assert answer == Fraction(7, 4) and isinstance(answer, Fraction)
