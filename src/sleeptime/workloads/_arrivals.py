@@ -51,29 +51,36 @@ class FixedCount(QueryCount):
 
 
 @dataclass(frozen=True)
-class PoissonCount(QueryCount):
-    """``1 + Poisson(mean - 1)`` queries: at least one, ``mean`` on average (scalar or per context)."""
+class _MeanCount(QueryCount):
+    """A count law with at least one query and ``mean`` queries on average (scalar or per context)."""
 
     mean: float | Sequence[float] | NDArray[np.float64]
 
     def sample(self, n_contexts: int, seed: Seed) -> NDArray[np.int64]:
         """Queries per context, shape ``(n_contexts,)``, each >= 1; WorkloadError unless
         ``mean`` is finite and >= 1 (broadcast to ``n_contexts``)."""
-        mean = np.broadcast_to(_positive("PoissonCount.mean", self.mean, 1.0 - 1e-12), n_contexts)
-        return (1 + _rng(seed).poisson(mean - 1.0)).astype(np.int64)
+        name = f"{type(self).__name__}.mean"
+        mean = np.broadcast_to(_positive(name, self.mean, 1.0 - 1e-12), n_contexts)
+        return self._draw(_rng(seed), mean).astype(np.int64)
+
+    def _draw(self, rng: np.random.Generator, mean: NDArray[np.float64]) -> NDArray[np.int64]:
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
-class GeometricCount(QueryCount):
+class PoissonCount(_MeanCount):
+    """``1 + Poisson(mean - 1)`` queries: at least one, ``mean`` on average (scalar or per context)."""
+
+    def _draw(self, rng: np.random.Generator, mean: NDArray[np.float64]) -> NDArray[np.int64]:
+        return 1 + rng.poisson(mean - 1.0)
+
+
+@dataclass(frozen=True)
+class GeometricCount(_MeanCount):
     """Geometric on ``{1, 2, ...}`` with the given mean (``p = 1 / mean``); scalar or per context."""
 
-    mean: float | Sequence[float] | NDArray[np.float64]
-
-    def sample(self, n_contexts: int, seed: Seed) -> NDArray[np.int64]:
-        """Queries per context, shape ``(n_contexts,)``, each >= 1; WorkloadError unless
-        ``mean`` is finite and >= 1 (broadcast to ``n_contexts``)."""
-        mean = np.broadcast_to(_positive("GeometricCount.mean", self.mean, 1.0 - 1e-12), n_contexts)
-        return _rng(seed).geometric(1.0 / mean).astype(np.int64)
+    def _draw(self, rng: np.random.Generator, mean: NDArray[np.float64]) -> NDArray[np.int64]:
+        return rng.geometric(1.0 / mean)
 
 
 @dataclass(frozen=True)
