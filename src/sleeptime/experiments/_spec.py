@@ -197,23 +197,7 @@ class ReducedTable:
     seeds: int = _key(3, "off-policy validation seeds at most (the drift scenario's contexts: contexts at most)")  # fmt: skip
 
 
-#: TOML table name -> its dataclass; the attribute of :class:`ExperimentSpec` has the same name
-#: (``[reduced]`` is ``reduced_size``).
-TABLES: Mapping[str, type] = {
-    "workload": WorkloadTable,
-    "model": ModelTable,
-    "prices": PricesTable,
-    "scenario": ScenarioTable,
-    "policies": PoliciesTable,
-    "study": StudyTable,
-    "export": ExportTable,
-    "what_if": WhatIfTable,
-    "live": LiveTable,
-    "when": WhenTable,
-    "off_policy": OffPolicyTable,
-    "seeds": SeedsTable,
-    "reduced": ReducedTable,
-}
+#: The attribute of :class:`ExperimentSpec` that holds a TOML table, where the names differ.
 _ATTRIBUTE = {"reduced": "reduced_size"}
 #: Kinds that run against a real endpoint: they read any workload file.
 REAL_KINDS = frozenset({"collect", "live"})
@@ -256,6 +240,15 @@ class ExperimentSpec:
         for name in TABLES:
             out.update({f"spec.{name}.{k}": v for k, v in dataclasses.asdict(self.table(name)).items()})  # fmt: skip
         return out
+
+
+#: TOML table name -> its dataclass, in the order of :class:`ExperimentSpec`'s fields (the
+#: attribute has the table's name; ``[reduced]`` is ``reduced_size``).
+TABLES: Mapping[str, type] = {
+    {v: k for k, v in _ATTRIBUTE.items()}.get(f.name, f.name): type(f.default)
+    for f in dataclasses.fields(ExperimentSpec)
+    if dataclasses.is_dataclass(f.default)
+}
 
 
 def reduced_from_env() -> bool:
