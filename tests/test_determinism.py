@@ -34,7 +34,7 @@ for mode in ("expected", "sampled"):
                  "traces": digest(*(np.asarray(v) for _, v in sorted(r.traces.items()) if np.asarray(v).dtype.kind in "fiub"))}
 from sleeptime.experiments import ScenarioConfig, build_scenario, train_learned_policy
 from sleeptime.policy import CHEAP_POLICY_FEATURES
-sc = build_scenario(ScenarioConfig(n_contexts=140, seed=3), progress=False)
+sc = build_scenario(ScenarioConfig(n_contexts=140, seed=0), progress=False)  # LM scores from the session cache when another test scored this scenario
 policy = train_learned_policy(sc, features=CHEAP_POLICY_FEATURES, max_iter=40)
 s, t = policy.decide(sc.test, sc.env)
 out["policy"] = digest(s, t, policy.predict(np.column_stack([sc.test.features[n] for n in policy.features] + [np.zeros(sc.test.n_queries), np.ones(sc.test.n_queries)])))

@@ -225,15 +225,19 @@ def test_three_workers_share_one_study_on_postgresql(tmp_path: Path, warm_scores
         wait_http(f"{tracking}/health", server, tmp_path / "mlflow-server.log")
         storage_url = postgres_url.format(db="optuna")
         env = _env(tmp_path, tracking)
+        # one study, one objective: the three workers evaluate the same scenario (``--seed``
+        # draws it; the one warm_scores scored), as workers of a shared study do; one thread
+        # each (SLEEPTIME_THREADS), as three workers on a machine of two cores would run
+        env["SLEEPTIME_THREADS"] = "1"
         workers = [
             subprocess.Popen(
-                _optimize("shared", 4, "--storage", storage_url, "--seed", str(k)),
+                _optimize("shared", 4, "--storage", storage_url, "--seed", "0"),
                 cwd=tmp_path,
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
             )
-            for k in range(3)
+            for _ in range(3)
         ]
         outs = []
         for w in workers:

@@ -30,29 +30,15 @@ pytestmark = pytest.mark.timeout(900)
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """An exploration run of 6 built-in contexts x 2 questions x (none, k1) x (b0, b1) x views."""
+    """An exploration run of 6 built-in contexts x 2 questions x (none, k1) x (b0, b1) x views,
+    on a server in exact mode (one slot, no prompt cache): llama.cpp's batched decoding and its
+    prompt cache are not bit-for-bit reproducible, a single slot that computes every prompt from
+    scratch is, so a later run (the deployed policy's) asks and gets the same. Collection with
+    several slots and the prompt cache is tested in ``test_collect``."""
     _require_server()
     from sleeptime.live import LocalServer
 
     folder = tmp_path_factory.mktemp("measured")
-    with LocalServer(log_file=folder / "server.log") as server:
-        _collect(server, folder / "t.jsonl", contexts=CONTEXTS)
-    return {
-        "path": folder / "t.jsonl",
-        "records": read_records(folder / "t.jsonl"),
-        "folder": folder,
-    }
-
-
-@pytest.fixture(scope="module")
-def one_slot_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The same exploration run on a server in exact mode (one slot, no prompt cache): llama.cpp's
-    batched decoding and its prompt cache are not bit-for-bit reproducible, a single slot that
-    computes every prompt from scratch is, so a later run asks and gets the same."""
-    _require_server()
-    from sleeptime.live import LocalServer
-
-    folder = tmp_path_factory.mktemp("one_slot")
     with LocalServer(log_file=folder / "server.log", mode="exact") as server:
         _collect(server, folder / "t.jsonl", contexts=CONTEXTS, concurrency=1)
     return {
@@ -256,7 +242,7 @@ def test_export_notes_writes_each_sleep_time_output_with_the_queries_it_served(
 
 @pytest.mark.slow
 def test_the_policy_deployed_in_litellm_serves_what_the_table_estimates(
-    one_slot_run: dict[str, Any],
+    run: dict[str, Any],
 ) -> None:
     """The policy learned on the run, exported, inside LiteLLM's Router in front of the real
     server (one slot, as the run had): the served answers are the table's, and their accuracy
@@ -264,7 +250,6 @@ def test_the_policy_deployed_in_litellm_serves_what_the_table_estimates(
     from sleeptime.experiments import MeasuredOptions, load_measured
     from sleeptime.policy import export_measured_policy, offline_estimate, train_measured_policies
 
-    run = one_slot_run
     data = load_measured(
         run["path"], MeasuredOptions(sleep_price="live"), progress=False
     )  # the served run pays sleep-time work live
