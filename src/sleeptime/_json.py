@@ -56,12 +56,13 @@ def jsonl_objects(text: str, path: Any, *, error: type[Exception] = ValueError, 
 
 
 class AsJson:
-    """A dataclass whose JSON is its fields (``dataclasses.asdict``): mix it in, and
-    ``to_json()`` is there."""
+    """A dataclass whose JSON is its fields (``dataclasses.asdict``, a path as its string): mix
+    it in, and ``to_json()`` is there."""
 
     def to_json(self) -> dict[str, Any]:
         """The JSON-able dict of the fields, as ``--json`` prints them."""
         import dataclasses
+        from pathlib import PurePath
 
         fields: dict[str, Any] = dataclasses.asdict(self)  # type: ignore[call-overload]
-        return fields
+        return {k: str(v) if isinstance(v, PurePath) else v for k, v in fields.items()}

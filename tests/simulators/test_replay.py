@@ -18,6 +18,7 @@ from sleeptime.simulators import (
     list_prices_2025,
     paper_outcome_model,
     pareto_front,
+    percentile_interval,
     replay,
     synthetic_items,
 )
@@ -109,6 +110,22 @@ def test_bootstrap_interval_has_nominal_width() -> None:
     lo, hi = result.aggregates["accuracy_ci95"]
     se = np.sqrt(acc * (1 - acc) / items.n_queries)
     assert hi - lo == pytest.approx(2 * 1.96 * se, rel=0.15)
+
+
+def test_one_interval_rule_for_draws_that_do_not_exist() -> None:
+    draws = np.arange(1000, dtype=np.float64)  # quantiles by linear interpolation: 24.975, 974.025
+    assert percentile_interval(draws) == pytest.approx((24.975, 974.025))
+    assert percentile_interval(draws, level=0.5) == pytest.approx((249.75, 749.25))
+    # the default asks every draw to exist; min_finite is the share that must
+    gone = draws.copy()
+    gone[:100] = np.nan  # exactly 90% finite
+    assert np.isnan(percentile_interval(gone)).all()
+    lo, hi = percentile_interval(gone, min_finite=0.9)
+    assert (lo, hi) == pytest.approx(tuple(np.quantile(draws[100:], [0.025, 0.975])))
+    gone[100] = np.inf  # one draw under 90%
+    assert np.isnan(percentile_interval(gone, min_finite=0.9)).all()
+    assert percentile_interval(gone, min_finite=0.0) == pytest.approx(tuple(np.quantile(draws[101:], [0.025, 0.975])))  # fmt: skip
+    assert np.isnan(percentile_interval(np.full(10, np.nan), min_finite=0.0)).all()  # none exists
 
 
 def test_pareto_front() -> None:

@@ -14,6 +14,7 @@ from sleeptime._errors import SleeptimeError
 from sleeptime.live import (
     VIEWS,
     CellSummary,
+    ChatClient,
     CollectProgress,
     Grid,
     JudgePrompt,
@@ -107,7 +108,7 @@ def collect_live(
     reasoning: bool = False,
     policy: str | None = None,
     expected_queries: float | None = None,
-    concurrency: int = 4,
+    concurrency: int = ChatClient.concurrency,
     cache: str | None = None,
     max_usd: float | None = None,
     batch_file: str | None = None,
@@ -118,7 +119,7 @@ def collect_live(
     price_model: str = "gpt-4o-mini",
     seed: int = 0,
     temperature: float = 0.0,
-    retries: int = 5,
+    retries: int = ChatClient.retries,
     stream: bool = False,
     sleep_max_tokens: int = 384,
     track: bool = True,
@@ -240,7 +241,7 @@ def fit_stale_records(path: str | Path) -> Any:
 def measure_stale_effect(
     out: str | Path, *, contexts: int = 40, questions_per_context: int = 3, endpoint: str = "local", model: str | None = None,
     api_key_env: str | None = None, litellm: bool = False, model_file: str | None = None, prompts: str = "gsm", budget: int = 0,
-    level: str = "k1", concurrency: int = 4, seed: int = 0, cache: str | None = None, sleep_max_tokens: int = 384,
+    level: str = "k1", concurrency: int = ChatClient.concurrency, seed: int = 0, cache: str | None = None, sleep_max_tokens: int = 384,
 ) -> Any:  # fmt: skip
     """``sleeptime measure-stale``: answers from a stale ``c'`` on edited built-in contexts
     (measured), and the simulator's stale effects fitted to them."""
@@ -260,7 +261,7 @@ def measure_stale_effect(
 def grade_traces(
     traces: str | Path, out: str | Path, *, source: str = "builtin", reference: str | None = None, use_judge: bool = True,
     endpoint: str = "local", model: str | None = None, api_key_env: str | None = None, litellm: bool = False,
-    model_file: str | None = None, judge_prompt: str = "judge", concurrency: int = 4, cache: str | None = None,
+    model_file: str | None = None, judge_prompt: str = "judge", concurrency: int = ChatClient.concurrency, cache: str | None = None,
     prices: str = "list-2025", price_model: str = "gpt-4o-mini", tracking_uri: str | None = None, track: bool = True,
     **workload: Any,
 ) -> Any:  # fmt: skip

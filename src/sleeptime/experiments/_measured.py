@@ -106,7 +106,10 @@ def measured_display(data: MeasuredData, queries: Any = range(1, 11)) -> Measure
     accuracy by test tokens per sleep level, cost per query by queries per context (each
     cell's test cost plus its sleep-time cost shared by N queries, at the environment's
     prices), and the gain of the first sleep level over test-only at the first budget by
-    quintile of the question's log p(q | c) under the default LM."""
+    quintile of the question's log p(q | c) under the default LM (equal-count bins, as the
+    simulated figure's)."""
+    from sleeptime.estimators import predictability_quintiles
+
     t, env = data.table, data.env
     curve = {level: [(b, float(t.test_output_tokens[s, k].mean()), float(t.correct[s, k].mean())) for k, b in enumerate(t.budgets)]
              for s, level in enumerate(t.sleep_levels)}  # fmt: skip
@@ -115,7 +118,7 @@ def measured_display(data: MeasuredData, queries: Any = range(1, 11)) -> Measure
                     for s, level in enumerate(t.sleep_levels) for k, b in enumerate(t.budgets)}  # fmt: skip
     lp = data.items.observed_predictability
     gain = t.correct[1, 0] - t.correct[0, 0]
-    quintile = np.searchsorted(np.quantile(lp, [0.2, 0.4, 0.6, 0.8]), lp, side="right")
+    quintile = predictability_quintiles(lp) - 1
     gains = [
         float(gain[quintile == i].mean()) if np.any(quintile == i) else float("nan")
         for i in range(5)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sleeptime._json import AsJson
 from sleeptime._litellm import offline_cost_map
 from sleeptime.live._client import (
     ChatClient,
@@ -61,7 +62,7 @@ def protocol_composer(protocol: Protocol, budgets: Sequence[str] = ()) -> Callab
 
 
 @dataclass(frozen=True)
-class DeployRun:
+class DeployRun(AsJson):
     """What :func:`serve_through_litellm` served: answers, sleep-time outputs, tokens."""
 
     traces: Path
@@ -73,10 +74,6 @@ class DeployRun:
     completion_tokens: int
     accuracy: float | None
     usd: float | None
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON-able dict of every field (paths as strings), as ``--json`` prints it."""
-        return {k: str(v) if isinstance(v, Path) else v for k, v in self.__dict__.items()}
 
 
 async def _routed(router: Any, messages: list[dict[str, str]], params: Mapping[str, Any], metadata: dict[str, Any] | None,
@@ -102,7 +99,7 @@ def serve_through_litellm(
     pricing: Pricing,
     questions_per_context: int | None = None,
     expected_queries: float | None = None,
-    concurrency: int = 4,
+    concurrency: int = ChatClient.concurrency,
     more: Sequence[tuple[Endpoint, Pricing]] = (),
     exploration: Exploration | None = None,
     decision_log: str | Path | None = None,

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sleeptime._atomic import atomic_open
+from sleeptime._json import AsJson
 from sleeptime.live._client import ChatClient, Endpoint
 from sleeptime.live._errors import LiveError
 from sleeptime.live._judge import (
@@ -62,13 +63,13 @@ class Reference:
 
 
 @dataclass(frozen=True)
-class GradeResult:
+class GradeResult(AsJson):
     """What grading did: the records read and written, the judge's requests and USD (apart from
     the policy's), unparsable replies, and the judge measured against gold: ``against_gold``
-    (the judge given the gold answer) or, in reference mode, ``reference_vs_gold`` (the judge
-    given the reference answer, against the gold-based verdict), each with its ``bias`` by
-    answer length and by whether the answer saw notes; ``cells``: the graded file's accuracy
-    (the judge's verdicts where it replaces ``correct``) per sleep level, budget and view."""
+    (the judge given the gold answer or, in reference mode, the reference answer, against the
+    gold-based verdict), with its ``bias`` by answer length and by whether the answer saw notes;
+    ``cells``: the graded file's accuracy (the judge's verdicts where it replaces ``correct``)
+    per sleep level, budget and view."""
 
     out: Path
     mode: str
@@ -82,15 +83,6 @@ class GradeResult:
     against_gold: Agreement | None
     bias: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     cells: tuple[CellSummary, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON-able dict (``--json``)."""
-        out = dict(self.__dict__)
-        out["out"] = str(self.out)
-        out["against_gold"] = self.against_gold.to_json() if self.against_gold else None
-        out["bias"] = {k: dict(v) for k, v in self.bias.items()}
-        out["cells"] = [c.to_json() for c in self.cells]
-        return out
 
 
 def _length_group(answer: str, cuts: Sequence[int]) -> str:
@@ -150,7 +142,7 @@ async def grade_records(
 
 
 def grade_at(endpoint: Endpoint, records: Sequence[dict[str, Any]], workload: Workload, prompt: JudgePrompt, *,
-             reference: Reference | None, usd_of: Any, cache: str | Path, concurrency: int = 4) -> list[dict[str, Any]]:  # fmt: skip
+             reference: Reference | None, usd_of: Any, cache: str | Path, concurrency: int = ChatClient.concurrency) -> list[dict[str, Any]]:  # fmt: skip
     """:func:`grade_records` through a client of ``endpoint`` whose answers are cached in
     ``cache`` (a rerun sends no request it has), ``concurrency`` requests at once."""
     from sleeptime.live._cache import ResponseCache

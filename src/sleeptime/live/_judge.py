@@ -22,6 +22,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from sleeptime._json import AsJson
 from sleeptime.live._client import ChatRequest
 from sleeptime.live._errors import LiveError
 
@@ -116,7 +117,7 @@ def parse_verdict(reply: str) -> Verdict:
 
 
 @dataclass(frozen=True)
-class Agreement:
+class Agreement(AsJson):
     """A judge against the gold-based verdicts on the same answers: ``n`` answers with both
     verdicts, ``accuracy`` (share of agreement), Cohen's ``kappa`` (agreement beyond chance;
     None where either side gave one verdict only), the judge's and the gold's rates of
@@ -128,10 +129,6 @@ class Agreement:
     judge_rate: float | None
     gold_rate: float | None
     unparsable: int
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON-able dict (``--json``)."""
-        return dict(self.__dict__)
 
 
 def cohen_kappa(a: Sequence[int], b: Sequence[int]) -> float | None:

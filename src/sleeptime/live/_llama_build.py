@@ -44,6 +44,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sleeptime._json import AsJson
 from sleeptime.live._errors import LiveError
 
 
@@ -376,7 +377,7 @@ def cpu_report() -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class ServerBuildResult:
+class ServerBuildResult(AsJson):
     """``sleeptime build-server``: where the portable server is and what it was built from."""
 
     folder: Path
@@ -388,10 +389,6 @@ class ServerBuildResult:
     flags: tuple[str, ...]
     build_seconds: float | None
     cpu: dict[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON-able dict of the build (folder as a string), as ``--json`` prints it."""
-        return {**asdict(self), "folder": str(self.folder)}
 
 
 def build_local_server(*, jobs: int | None = None, force: bool = False, progress: bool = True,

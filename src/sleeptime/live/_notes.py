@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sleeptime._atomic import atomic_open
+from sleeptime._json import AsJson
 from sleeptime.live._errors import LiveError
 from sleeptime.live._jsonl import jsonl_objects, sleep_outputs_path
 from sleeptime.live._protocol import Protocol, SleepLevel
@@ -39,7 +40,7 @@ def trace_files(source: str | Path) -> list[Path]:
 
 
 @dataclass(frozen=True)
-class NotesExport:
+class NotesExport(AsJson):
     """What :func:`export_notes` wrote: examples (one per rewrite), sleep-time outputs, the
     queries they served, and their mean accuracy with ``c'`` and without it."""
 
@@ -50,10 +51,6 @@ class NotesExport:
     accuracy_with_notes: float | None
     accuracy_without_notes: float | None
     files: tuple[str, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON-able dict of every field (paths as strings), as ``--json`` prints it."""
-        return {k: str(v) if isinstance(v, Path) else v for k, v in self.__dict__.items()}
 
 
 def _mean(values: Sequence[float]) -> float | None:

@@ -27,7 +27,7 @@ from sleeptime.live._client import ChatClient, Endpoint
 from sleeptime.live._errors import LiveError
 from sleeptime.live._jsonl import jsonl_objects
 from sleeptime.live._protocol import Budget, Protocol, SleepLevel
-from sleeptime.simulators import poisson_weights
+from sleeptime.simulators import percentile_interval, poisson_weights
 from sleeptime.workloads import Workload, grade_query
 
 #: How each question of an edited context is answered.
@@ -69,7 +69,7 @@ async def _measure(workload: Workload, client: ChatClient, protocol: Protocol, b
 
 def measure_stale(
     workload: Workload, endpoint: Endpoint, out: str | Path, *, protocol: Protocol, cache: str | Path | None = None,
-    questions_per_context: int | None = 3, budget: int = 0, level: str = "k1", concurrency: int = 4, seed: int = 0,
+    questions_per_context: int | None = 3, budget: int = 0, level: str = "k1", concurrency: int = ChatClient.concurrency, seed: int = 0,
 ) -> StaleEffect:  # fmt: skip
     """Measure answers from a stale ``c'`` on ``workload`` (built-in contexts) at ``endpoint``;
     write one record per answer to ``out`` (JSONL, atomically) and return the fitted effect.
@@ -144,10 +144,9 @@ def fit_stale_effect(records: Sequence[Mapping[str, Any]], *, source: str = "", 
     rng = np.random.default_rng(seed)
     W = poisson_weights(n_boot, len(ids), rng)  # a draw of no context is drawn again
     A = (W @ sums.T) / np.maximum(W @ counts.T, 1)  # (boot, 3)
-    losses = np.array([loss_of(a) for a in A])
-    ok = losses[np.isfinite(losses)]
-    loss_ci = (float(np.quantile(ok, 0.025)), float(np.quantile(ok, 0.975))) if ok.size > 0.9 * n_boot else (math.nan, math.nan)  # fmt: skip
-    acc_ci = {c: (float(np.quantile(A[:, k], 0.025)), float(np.quantile(A[:, k], 0.975))) for k, c in enumerate(CONDITIONS)}  # fmt: skip
+    # no interval where there is no gain to lose in more than a tenth of the draws
+    loss_ci = percentile_interval([loss_of(a) for a in A], min_finite=0.9)
+    acc_ci = {c: percentile_interval(A[:, k]) for k, c in enumerate(CONDITIONS)}
 
     def by(changed: bool) -> dict[str, float]:
         out = {}

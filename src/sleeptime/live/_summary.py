@@ -10,9 +10,11 @@ from typing import Any
 
 import numpy as np
 
+from sleeptime._json import AsJson
+
 
 @dataclass(frozen=True)
-class CellSummary:
+class CellSummary(AsJson):
     """One (sleep level, budget, view) of a run: answers, accuracy with its 95% bootstrap
     interval over contexts, mean tokens, latency, USD per query (the query's own cost plus its
     share of its context's sleep-time cost), answers that hit ``max_tokens`` or came without
@@ -38,10 +40,6 @@ class CellSummary:
     score_ci95: tuple[float, float] | None = None
     sleep_model: str | None = None
     model: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON-able dict of every field, as ``--json`` prints it."""
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
 def _mean(values: list[float | None]) -> float | None:

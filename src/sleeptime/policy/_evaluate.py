@@ -213,7 +213,7 @@ class OperatingPoint:
 
 
 @dataclass(frozen=True)
-class LearnedSummary:
+class LearnedSummary(AsJson):
     """A learned policy against the operating point (positive reductions are savings).
 
     The ``*_at_equal_accuracy`` numbers interpolate its sweep between the two Pareto points
@@ -237,10 +237,6 @@ class LearnedSummary:
     count_blind_gap_closed: float | None = None
     decision_breakdown: Mapping[str, Any] | None = None
     decision_sensitivity: Mapping[str, Mapping[str, float]] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON-able dict of every field, as ``--json`` prints it."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
 @dataclass(frozen=True)

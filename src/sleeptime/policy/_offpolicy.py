@@ -176,7 +176,6 @@ def _interval(top: FloatArray, bottom: FloatArray, n_boot: int, seed: int, level
     def stat(weights: FloatArray) -> FloatArray:
         b = weights @ bottom
         t = weights @ top
-        ratio = np.divide(t, b, out=np.full_like(t, np.nan), where=b > 0)
-        return ratio[np.isfinite(ratio)] if np.isfinite(ratio).any() else ratio
+        return np.divide(t, b, out=np.full_like(t, np.nan), where=b > 0)
 
-    return poisson_bootstrap(stat, top.size, n_boot=n_boot, rng=rng, level=level)
+    return poisson_bootstrap(stat, top.size, n_boot=n_boot, rng=rng, level=level, min_finite=0.0)

@@ -47,7 +47,7 @@ from sleeptime.policy._served import (
     per_context,
 )
 from sleeptime.policy._sweeps import Sweep, at_equal_accuracy
-from sleeptime.simulators import SimItems, poisson_weights
+from sleeptime.simulators import SimItems, percentile_interval, poisson_weights
 from sleeptime.workloads import (
     QueryCount,
     count_law,
@@ -287,14 +287,6 @@ def _weighted_at(s: SweptPlan, W: FloatArray, n_w: FloatArray, target: FloatArra
     return np.array([at_equal_accuracy(tuple(zip(lams, A[d], U[d], strict=True)), float(target[d]))[1] for d in range(W.shape[0])])  # fmt: skip
 
 
-def _interval(x: FloatArray) -> tuple[float, float]:
-    ok = x[np.isfinite(x)]
-    if ok.size < 0.9 * x.size:  # the policy misses the accuracy in too many draws
-        return (math.nan, math.nan)
-    lo, hi = np.quantile(ok, [0.025, 0.975])
-    return float(lo), float(hi)
-
-
 def judge(
     t: ServedTables,
     reference: tuple[Plan, IntArray],
@@ -308,7 +300,8 @@ def judge(
     """Each swept policy at the reference's accuracy: cost change and the share of its oracle's
     saving closed (``oracles`` maps a policy to the oracle it is judged against; the others
     against the first one named; ``observable`` the same for the information-matched gap), with
-    paired bootstrap intervals over contexts (one set of draws for every number)."""
+    paired bootstrap intervals over contexts (one set of draws for every number; none where
+    the policy misses the reference's accuracy in more than a tenth of the draws)."""
     acc, usd = evaluate_plan(t, *reference)
     c_ref, u_ref = per_context(t, *reference)
     n_ctx = t.counts.astype(np.float64)
@@ -326,7 +319,9 @@ def judge(
         saved = ref_usd - boot[oracle]
         o_usd = at[oracle][1]
         point = (usd - at[name][1]) / (usd - o_usd) if usd - o_usd > 0 else math.nan
-        return point, _interval((ref_usd - boot[name]) / np.where(saved > 0, saved, np.nan))
+        return point, percentile_interval(
+            (ref_usd - boot[name]) / np.where(saved > 0, saved, np.nan), min_finite=0.9
+        )
 
     out = []
     for s in swept:
@@ -334,7 +329,7 @@ def judge(
         change = usd_at / usd - 1 if math.isfinite(usd_at) else math.nan
         share = float((s.decide(lam)[0].sleep > 0).mean()) if math.isfinite(lam) else None
         (g, g_ci), (o, o_ci) = gap(s.name, oracles), gap(s.name, observable)
-        out.append(PolicyPoint(s.name, 1000 * usd_at, change, _interval(boot[s.name] / ref_usd - 1), g, g_ci, share,
+        out.append(PolicyPoint(s.name, 1000 * usd_at, change, percentile_interval(boot[s.name] / ref_usd - 1, min_finite=0.9), g, g_ci, share,
                                gap_closed_observable=o, gap_closed_observable_ci95=o_ci))  # fmt: skip
     return acc, usd, out
 
