@@ -1,6 +1,8 @@
-"""Experiments: scenarios, training, comparison, Optuna studies, MLflow tracking, experiment
-specs and their reports, figures. The jobs the command line calls live here (one public function
-each), so that ``sleeptime`` itself only parses and renders."""
+"""Experiments: the spec files and their kinds, the policy scenario, and the jobs the command
+line calls (one public function each), so that ``sleeptime`` itself only parses and renders.
+A job calls down into the parts (workloads, estimators, simulators, policy, live), records its
+run with :mod:`sleeptime.tracking` and draws its figures and report with
+:mod:`sleeptime.reporting`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Allocation policies: baselines, the oracle, the learned policy, and their evaluation."""
+"""Allocation policies: baselines, oracles, the learned policy and its export, their evaluation
+(simulated and on measured tables), when to sleep (triggers, refresh after edits, the size of
+``c'``, idle capacity, pass@k), and learning from a router's logs (off-policy estimates,
+updates)."""
 
 from __future__ import annotations
 

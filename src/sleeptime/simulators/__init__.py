@@ -1,6 +1,6 @@
 """Simulators: price books, outcome models (calibrated to the paper's digitized figures or
-fitted to traces), vectorized replay, metrics and Pareto fronts. No presentation: figures and
-reports are drawn by :mod:`sleeptime.experiments`."""
+fitted to traces), vectorized replay, bootstrap intervals, sweeps, metrics and Pareto fronts.
+No presentation: figures and reports are drawn by :mod:`sleeptime.reporting`."""
 
 from __future__ import annotations
 
