@@ -118,12 +118,12 @@ def measured_display(data: MeasuredData, queries: Any = range(1, 11)) -> Measure
                     for s, level in enumerate(t.sleep_levels) for k, b in enumerate(t.budgets)}  # fmt: skip
     lp = data.items.observed_predictability
     gain = t.correct[1, 0] - t.correct[0, 0]
-    quintile = predictability_quintiles(lp) - 1
+    quintile = predictability_quintiles(lp)  # 1..5
     gains = [
         float(gain[quintile == i].mean()) if np.any(quintile == i) else float("nan")
-        for i in range(5)
+        for i in range(1, 6)
     ]
-    counts = [int((quintile == i).sum()) for i in range(5)]
+    counts = [int((quintile == i).sum()) for i in range(1, 6)]
     caption = f"{env.prices.version} prices of {t.priced_as(env.model)}, sleep-time x{env.sleep_discount:g}"
     return MeasuredDisplay(t.model, t.n_contexts, t.view, tuple(t.sleep_levels), tuple(t.budgets), caption,
                            curve, amortization, gains, counts, PAPER_PANEL)  # fmt: skip
